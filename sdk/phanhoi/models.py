@@ -1,0 +1,376 @@
+"""Typed shapes of the relay's public API (see DESIGN.md, "Shapes").
+
+Input models (``SubmissionCreate`` and its parts) are plain dataclasses with
+``to_dict()``; answers are frozen dataclasses built with ``from_dict()`` that keep
+the untouched JSON in ``raw`` so new server fields are never lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+__all__ = [
+    "STATUSES",
+    "STATUS_LABELS_VI",
+    "Answer",
+    "Choice",
+    "Consent",
+    "ConsentGiven",
+    "HistoryEntry",
+    "Location",
+    "Rating",
+    "SiteConfig",
+    "SiteRef",
+    "SubmissionCreate",
+    "SubmissionReceipt",
+    "SubmissionStatus",
+    "Submitter",
+    "parse_datetime",
+    "status_label",
+]
+
+#: Status values in the order a submission normally passes through them.
+STATUSES: tuple[str, ...] = (
+    "received",
+    "forwarded",
+    "accepted",
+    "rejected",
+    "in_progress",
+    "answered",
+    "published",
+)
+
+#: Vietnamese labels for citizens and operators.
+STATUS_LABELS_VI: dict[str, str] = {
+    "received": "Đã tiếp nhận",
+    "forwarded": "Đã chuyển hệ thống tỉnh",
+    "accepted": "Đã tiếp nhận xử lý",
+    "rejected": "Không tiếp nhận",
+    "in_progress": "Đang xử lý",
+    "answered": "Đã trả lời",
+    "published": "Đã công khai kết quả",
+}
+
+
+def status_label(status: str) -> str:
+    """Vietnamese label of a status; unknown values are shown as they are."""
+    return STATUS_LABELS_VI.get(status, status)
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """Parse an ISO 8601 date or date-time (``Z`` accepted); ``None`` stays ``None``.
+
+    Naive values are taken as UTC, which is what the relay sends."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+    else:
+        raise ValueError(f"not an ISO 8601 date-time: {value!r}")
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+# --------------------------------------------------------------------------- input
+
+
+@dataclass
+class Location:
+    """Where the problem is. ``commune_code`` comes from the site config's
+    ``communes``; a free-text ``address`` is always accepted (people still write
+    district names that no longer exist since the 2025 reform)."""
+
+    commune_code: str | None = None
+    address: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "commune_code": self.commune_code,
+            "address": self.address,
+            "lat": self.lat,
+            "lon": self.lon,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Location:
+        return cls(
+            commune_code=_opt_str(data.get("commune_code")),
+            address=_opt_str(data.get("address")),
+            lat=_opt_float(data.get("lat")),
+            lon=_opt_float(data.get("lon")),
+        )
+
+
+@dataclass
+class Submitter:
+    """Who sends it. Decree 20/2008 Art. 7: a name and a way to reach the person
+    (phone or email); anonymous submissions are refused by the central systems."""
+
+    name: str
+    phone: str | None = None
+    email: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "phone": self.phone, "email": self.email}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Submitter:
+        return cls(
+            name=str(data.get("name") or ""),
+            phone=_opt_str(data.get("phone")),
+            email=_opt_str(data.get("email")),
+        )
+
+
+@dataclass
+class ConsentGiven:
+    """The citizen's explicit consent to the consent text ``version`` from the site
+    config (Law 91/2025/QH15: explicit, per purpose, provable). ``accepted_at`` is
+    filled in by the relay; it is only sent when set."""
+
+    version: str
+    accepted: bool
+    accepted_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"version": self.version, "accepted": self.accepted}
+        if self.accepted_at is not None:
+            out["accepted_at"] = self.accepted_at.isoformat()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ConsentGiven:
+        return cls(
+            version=str(data.get("version") or ""),
+            accepted=bool(data.get("accepted")),
+            accepted_at=parse_datetime(data.get("accepted_at")),
+        )
+
+
+@dataclass
+class SubmissionCreate:
+    """Body of ``POST /api/v1/submissions``.
+
+    ``confidential`` defaults to ``True``: "không công khai thông tin cá nhân" is
+    on unless the citizen turns it off."""
+
+    category: str
+    title: str
+    content: str
+    submitter: Submitter
+    consent: ConsentGiven
+    agency: str | None = None
+    location: Location | None = None
+    confidential: bool = True
+    source_url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "agency": self.agency,
+            "title": self.title,
+            "content": self.content,
+            "location": self.location.to_dict() if self.location is not None else None,
+            "submitter": self.submitter.to_dict(),
+            "confidential": self.confidential,
+            "consent": self.consent.to_dict(),
+            "source_url": self.source_url,
+        }
+
+
+# --------------------------------------------------------------------------- output
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One ``{code, name}`` entry of a site's categories, agencies or communes."""
+
+    code: str
+    name: str
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Choice:
+        return cls(code=str(data.get("code", "")), name=str(data.get("name", "")))
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The consent text a citizen must accept, and its version to send back."""
+
+    version: str
+    text: str
+
+
+@dataclass(frozen=True)
+class SiteRef:
+    """The news site a submission came through."""
+
+    key: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """``GET /api/v1/sites/{site_key}/config``."""
+
+    name: str
+    locale: str
+    theme: dict[str, Any]
+    categories: list[Choice]
+    agencies: list[Choice]
+    communes: list[Choice]
+    required_fields: list[str]
+    consent: Consent
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SiteConfig:
+        consent = _mapping(data.get("consent"))
+
+        def choices(key: str) -> list[Choice]:
+            items = data.get(key) or []
+            return [Choice.from_dict(item) for item in items if isinstance(item, Mapping)]
+
+        return cls(
+            name=str(data.get("name", "")),
+            locale=str(data.get("locale") or "vi"),
+            theme=dict(_mapping(data.get("theme"))),
+            categories=choices("categories"),
+            agencies=choices("agencies"),
+            communes=choices("communes"),
+            required_fields=[str(f) for f in data.get("required_fields") or []],
+            consent=Consent(
+                version=str(consent.get("version", "")), text=str(consent.get("text", ""))
+            ),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class SubmissionReceipt:
+    """Answer to a successful submit. ``replayed`` is true when the relay answered
+    from its idempotency store (``Idempotent-Replayed: true``): the submission was
+    created by an earlier attempt, not a second time."""
+
+    id: str
+    tracking_code: str
+    status: str
+    status_url: str | None
+    replayed: bool = False
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, replayed: bool = False) -> SubmissionReceipt:
+        return cls(
+            id=str(data.get("id", "")),
+            tracking_code=str(data.get("tracking_code", "")),
+            status=str(data.get("status", "received")),
+            status_url=_opt_str(data.get("status_url")),
+            replayed=replayed,
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    status: str
+    at: datetime | None
+    note: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> HistoryEntry:
+        return cls(
+            status=str(data.get("status", "")),
+            at=parse_datetime(data.get("at")),
+            note=_opt_str(data.get("note")),
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The competent agency's answer."""
+
+    text: str
+    agency: str | None = None
+    answered_at: datetime | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Answer:
+        return cls(
+            text=str(data.get("text", "")),
+            agency=_opt_str(data.get("agency")),
+            answered_at=parse_datetime(data.get("answered_at")),
+        )
+
+
+@dataclass(frozen=True)
+class Rating:
+    """The citizen's satisfaction with the answer (hài lòng / không hài lòng)."""
+
+    satisfied: bool
+    comment: str | None = None
+    rated_at: datetime | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Rating:
+        return cls(
+            satisfied=bool(data.get("satisfied")),
+            comment=_opt_str(data.get("comment")),
+            rated_at=parse_datetime(data.get("rated_at")),
+        )
+
+
+@dataclass(frozen=True)
+class SubmissionStatus:
+    """``GET /api/v1/submissions/{tracking_code}?contact=…``."""
+
+    tracking_code: str
+    status: str
+    history: list[HistoryEntry]
+    answer: Answer | None
+    deadline: datetime | None = None
+    overdue: bool = False
+    rating: Rating | None = None
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def status_label(self) -> str:
+        """Vietnamese label of ``status``."""
+        return status_label(self.status)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SubmissionStatus:
+        answer = data.get("answer")
+        rating = data.get("rating")
+        return cls(
+            tracking_code=str(data.get("tracking_code", "")),
+            status=str(data.get("status", "")),
+            history=[
+                HistoryEntry.from_dict(h) for h in data.get("history") or [] if isinstance(h, Mapping)
+            ],
+            answer=Answer.from_dict(answer) if isinstance(answer, Mapping) else None,
+            deadline=parse_datetime(data.get("deadline")),
+            overdue=bool(data.get("overdue", False)),
+            rating=Rating.from_dict(rating) if isinstance(rating, Mapping) else None,
+            raw=dict(data),
+        )

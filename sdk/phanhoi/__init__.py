@@ -1,6 +1,7 @@
 """phanhoi: Python SDK for the Phản hồi Widget relay and for central systems."""
 
 from ._version import __version__
+from .client import Client
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -54,6 +55,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Choice",
+    "Client",
     "ConflictError",
     "Consent",
     "ConsentGiven",

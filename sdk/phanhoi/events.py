@@ -8,7 +8,7 @@ an older receiver. Every event keeps the raw ``data`` dict.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -230,7 +230,7 @@ def _data_request(base: dict[str, Any], d: Mapping[str, Any]) -> Event:
     )
 
 
-_BUILDERS: dict[str, Any] = {
+_BUILDERS: dict[str, Callable[[dict[str, Any], Mapping[str, Any]], Event]] = {
     SUBMISSION_CREATED: _submission_created,
     SUBMISSION_STATUS_CHANGED: _status_changed,
     SUBMISSION_RATED: _rated,

@@ -1,0 +1,228 @@
+"""HTTP client for a Phản hồi Widget relay (server-side partners: newspaper CMS,
+agencies' portals, scripts)."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+from urllib.parse import quote
+
+import requests
+
+from . import _http
+from .errors import PhanHoiError
+from .models import SiteConfig, SubmissionCreate, SubmissionReceipt, SubmissionStatus
+
+__all__ = ["DEFAULT_BASE_URL", "Client", "FileInput"]
+
+DEFAULT_BASE_URL = "http://localhost:5000"
+
+#: An attachment: a path, or ``(filename, content, content_type)``.
+FileInput = str | os.PathLike[str] | tuple[str, bytes, str]
+
+DataRequestKind = Literal["withdraw_consent", "delete"]
+_DATA_REQUEST_KINDS = ("withdraw_consent", "delete")
+
+
+def _setting(value: str | None, env: str, default: str | None = None) -> str | None:
+    if value:
+        return value
+    return os.environ.get(env) or default
+
+
+class Client:
+    """A client for one relay and (optionally) one site.
+
+    Settings resolve argument → environment (``PHANHOI_BASE_URL``,
+    ``PHANHOI_SITE_KEY``, ``PHANHOI_SITE_SECRET``) → default. ``timeout`` is
+    ``(connect, read)`` seconds; ``max_retries`` counts retries after the first
+    attempt. Use as a context manager or call ``close()``; a ``session`` passed
+    in is left open for its owner.
+
+    >>> with Client("https://phananh.baothanhhoa.vn", "site_abc", "sk_...") as client:
+    ...     receipt = client.submit(submission)
+    ...     print(receipt.tracking_code)
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        site_key: str | None = None,
+        secret_key: str | None = None,
+        *,
+        timeout: _http.Timeout = _http.DEFAULT_TIMEOUT,
+        max_retries: int = _http.DEFAULT_MAX_RETRIES,
+        session: requests.Session | None = None,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        resolved = _setting(base_url, "PHANHOI_BASE_URL", DEFAULT_BASE_URL)
+        assert resolved is not None
+        self.base_url = resolved.rstrip("/")
+        self.site_key = _setting(site_key, "PHANHOI_SITE_KEY")
+        self.secret_key = _setting(secret_key, "PHANHOI_SITE_SECRET")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._owns_session = session is None
+        self._session = session if session is not None else _http.new_session()
+
+    def __repr__(self) -> str:  # never show the secret key
+        return f"Client(base_url={self.base_url!r}, site_key={self.site_key!r})"
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- API ---------------------------------------------------------------------
+
+    def site_config(self, site_key: str | None = None) -> SiteConfig:
+        """Public configuration of a site: categories, agencies, communes, consent."""
+        key = site_key or self._require(self.site_key, "site_key", "PHANHOI_SITE_KEY")
+        response = self._request("GET", f"/api/v1/sites/{_seg(key)}/config")
+        return SiteConfig.from_dict(_json_object(response))
+
+    def submit(
+        self,
+        submission: SubmissionCreate | Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        files: Sequence[FileInput] | None = None,
+    ) -> SubmissionReceipt:
+        """Create a submission (authenticated with the site secret key).
+
+        One ``Idempotency-Key`` is used for every retry of this call, so a retry
+        after a lost answer cannot create a second submission; pass your own key
+        (e.g. your CMS row id) to make it stable across processes too. With
+        ``files`` the request is multipart: a ``submission`` JSON part plus one
+        ``files`` part per attachment."""
+        secret = self._require(self.secret_key, "secret_key", "PHANHOI_SITE_SECRET")
+        body = submission.to_dict() if isinstance(submission, SubmissionCreate) else dict(submission)
+        key = idempotency_key or str(uuid.uuid4())
+        headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": key}
+        if files:
+            # Read attachments once, before the retry loop, so every attempt sends
+            # the same bytes.
+            parts: list[tuple[str, tuple[str | None, bytes, str]]] = [
+                (
+                    "submission",
+                    (None, json.dumps(body, ensure_ascii=False).encode(), "application/json"),
+                )
+            ]
+            parts.extend(("files", _load_file(f)) for f in files)
+            response = self._request("POST", "/api/v1/submissions", headers=headers, files=parts)
+        else:
+            response = self._request("POST", "/api/v1/submissions", headers=headers, json=body)
+        replayed = response.headers.get("Idempotent-Replayed", "").strip().lower() == "true"
+        return SubmissionReceipt.from_dict(_json_object(response), replayed=replayed)
+
+    def status(self, tracking_code: str, contact: str) -> SubmissionStatus:
+        """Status, history and answer of a submission. ``contact`` is the phone or
+        email given at submission (the relay answers 404 for any mismatch)."""
+        response = self._request(
+            "GET", f"/api/v1/submissions/{_seg(tracking_code)}", params={"contact": contact}
+        )
+        return SubmissionStatus.from_dict(_json_object(response))
+
+    def rate(
+        self, tracking_code: str, contact: str, satisfied: bool, comment: str | None = None
+    ) -> dict[str, Any]:
+        """Record the citizen's satisfaction with the answer; returns the relay's JSON."""
+        response = self._request(
+            "POST",
+            f"/api/v1/submissions/{_seg(tracking_code)}/rating",
+            json={"contact": contact, "satisfied": bool(satisfied), "comment": comment},
+        )
+        return _json_object(response, allow_empty=True)
+
+    def data_request(
+        self, tracking_code: str, contact: str, kind: DataRequestKind
+    ) -> dict[str, Any]:
+        """Withdraw consent (``withdraw_consent``) or ask for deletion (``delete``)
+        of the personal data in a submission; returns the relay's JSON."""
+        if kind not in _DATA_REQUEST_KINDS:
+            raise ValueError(f"kind must be one of {_DATA_REQUEST_KINDS}")
+        response = self._request(
+            "POST",
+            f"/api/v1/submissions/{_seg(tracking_code)}/data-request",
+            json={"contact": contact, "kind": kind},
+        )
+        return _json_object(response, allow_empty=True)
+
+    # -- plumbing ----------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        files: list[tuple[str, tuple[str | None, bytes, str]]] | None = None,
+    ) -> requests.Response:
+        all_headers = {"Accept": "application/json"}
+        all_headers.update(headers or {})
+        return _http.request(
+            self._session,
+            method,
+            self.base_url + path,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            headers=all_headers,
+            params=params,
+            json=json,
+            files=files,
+        )
+
+    @staticmethod
+    def _require(value: str | None, name: str, env: str) -> str:
+        if not value:
+            raise PhanHoiError(f"{name} is required: pass it to Client(...) or set {env}")
+        return value
+
+
+def _seg(value: str) -> str:
+    """One URL path segment, percent-encoded (a code never escapes its segment)."""
+    return quote(value, safe="")
+
+
+def _load_file(item: FileInput) -> tuple[str, bytes, str]:
+    if isinstance(item, tuple):
+        name, content, content_type = item
+        return name, content, content_type
+    path = Path(item)
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return path.name, path.read_bytes(), content_type
+
+
+def _json_object(response: requests.Response, *, allow_empty: bool = False) -> dict[str, Any]:
+    if allow_empty and not response.content:
+        return {}
+    try:
+        data = response.json()
+    except ValueError as e:
+        raise PhanHoiError(
+            f"relay answered HTTP {response.status_code} without a JSON body"
+        ) from e
+    if not isinstance(data, dict):
+        raise PhanHoiError(f"relay answered HTTP {response.status_code} with non-object JSON")
+    return data

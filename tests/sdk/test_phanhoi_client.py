@@ -69,7 +69,7 @@ def test_settings_argument_env_default(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_context_manager_closes_own_session_only(monkeypatch: pytest.MonkeyPatch) -> None:
     closed: list[requests.Session] = []
-    monkeypatch.setattr(requests.Session, "close", closed.append)
+    monkeypatch.setattr(requests.Session, "close", lambda self: closed.append(self))
     with Client(BASE) as c:
         own = c._session
     assert closed == [own]

@@ -1,0 +1,140 @@
+"""Settings: defaults, then ``PHANHOI_*`` environment variables, then the test mapping.
+
+Every setting lives in :data:`SETTINGS` with its default and a one-line
+description; the README's settings table is checked against it by a test.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+
+
+@dataclass(frozen=True)
+class Setting:
+    default: Any
+    help: str
+
+
+# Name (without the PHANHOI_ prefix) → default and description.
+SETTINGS: dict[str, Setting] = {
+    "SECRET_KEY": Setting(
+        None, "Signs form tokens and attachment links. Required outside demo mode."
+    ),
+    "DATABASE_URL": Setting(
+        None, "SQLAlchemy URL. Default: SQLite file `phanhoi.sqlite3` in the instance folder."
+    ),
+    "PUBLIC_URL": Setting(
+        "http://127.0.0.1:5000", "The relay's public origin, used in links and the loader URL."
+    ),
+    "CENTRAL_URL": Setting(
+        None, "Base URL of the central system; submissions go to `{CENTRAL_URL}/intake/v1/submissions`."
+    ),
+    "CENTRAL_SECRET": Setting(
+        None,
+        "`whsec_…` secret(s) that sign what the relay sends. Several, comma-separated, during a rotation.",
+    ),
+    "CENTRAL_EVENTS_SECRET": Setting(
+        None,
+        "`whsec_…` secret(s) that verify events from the central system. Several, comma-separated, during a rotation.",
+    ),
+    "RATELIMIT_STORAGE_URI": Setting(
+        "memory://", "Flask-Limiter storage, e.g. `redis://127.0.0.1:6379/0` for several instances."
+    ),
+    "RATELIMIT_SUBMIT": Setting(
+        "10 per hour;3 per minute", "Submission limit per client IP (Flask-Limiter syntax)."
+    ),
+    "RATELIMIT_SUBMIT_SITE": Setting(
+        "600 per hour", "Submission limit per site, over all clients."
+    ),
+    "RATELIMIT_LOOKUP": Setting("30 per hour;10 per minute", "Status lookup limit per client IP."),
+    "RATELIMIT_RATING": Setting("10 per hour", "Rating and data-request limit per client IP."),
+    "PII_RETENTION_DAYS": Setting(
+        90,
+        "Days after the central system's acknowledgement before names, contacts, addresses and attachments are redacted.",
+    ),
+    "MIN_FILL_SECONDS": Setting(
+        3, "A browser form submitted sooner than this after it was served is treated as a bot."
+    ),
+    "FORM_TOKEN_MAX_AGE": Setting(7200, "Seconds a form token stays valid."),
+    "IDEMPOTENCY_TTL_HOURS": Setting(24, "Hours an `Idempotency-Key` answer is kept for replay."),
+    "MAX_ATTACHMENTS": Setting(5, "Most files per submission."),
+    "MAX_ATTACHMENT_BYTES": Setting(10 * 1024 * 1024, "Largest file accepted, in bytes."),
+    "ATTACHMENT_DIR": Setting(
+        None, "Where attachments are stored. Default: `attachments/` in the instance folder."
+    ),
+    "ATTACHMENT_URL_MAX_AGE": Setting(
+        7 * 24 * 3600, "Seconds a signed attachment link given to the central system stays valid."
+    ),
+    "DEADLINE_DAYS": Setting(
+        17, "Days the central system has to answer (QĐ 05/2020/QĐ-UBND Thanh Hóa), when it sends none."
+    ),
+    "OUTBOX_MAX_ATTEMPTS": Setting(20, "Delivery attempts before an outbox row is `dead`."),
+    "OUTBOX_RETRY_WINDOW_HOURS": Setting(
+        72, "Hours after which an undelivered outbox row is `dead`, whatever its attempt count."
+    ),
+    "OUTBOX_LEASE_SECONDS": Setting(60, "How long a worker holds a claimed outbox row."),
+    "OUTBOX_POLL_SECONDS": Setting(1.0, "How often an idle worker looks for due rows."),
+    "HTTP_TIMEOUT": Setting(10.0, "Seconds to wait for the central system on each delivery."),
+    "BREAKER_THRESHOLD": Setting(5, "Consecutive failures that open a destination's breaker."),
+    "BREAKER_COOLDOWN_SECONDS": Setting(30, "Seconds a breaker stays open before one trial delivery."),
+    "PROXY_HOPS": Setting(
+        0, "Reverse proxies in front of the relay whose `X-Forwarded-For` is trusted (0 = none)."
+    ),
+    "LOG_LEVEL": Setting("INFO", "Logging level for the relay and the worker."),
+    "DEMO": Setting(False, "Demo mode: generated secrets, `/demo` page. Never in production."),
+}
+
+
+def _coerce(value: Any, default: Any) -> Any:
+    """Environment values arrive as strings (or JSON via from_prefixed_env); match the default's type."""
+    if isinstance(value, str):
+        if isinstance(default, bool):
+            return value.strip().lower() in {"1", "true", "yes", "on"}
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+    return value
+
+
+def load(app: Flask, test_config: dict[str, Any] | None) -> None:
+    for name, setting in SETTINGS.items():
+        app.config.setdefault(name, setting.default)
+    app.config.from_prefixed_env("PHANHOI")
+    if test_config:
+        app.config.update(test_config)
+    for name, setting in SETTINGS.items():
+        app.config[name] = _coerce(app.config.get(name), setting.default)
+
+    if not app.config.get("DATABASE_URL"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        path = os.path.join(app.instance_path, "phanhoi.sqlite3")
+        app.config["DATABASE_URL"] = f"sqlite:///{path}"
+    if not app.config.get("ATTACHMENT_DIR"):
+        app.config["ATTACHMENT_DIR"] = os.path.join(app.instance_path, "attachments")
+
+    if not app.config.get("SECRET_KEY"):
+        if app.config["DEMO"] or app.config.get("TESTING"):
+            app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+        else:
+            raise RuntimeError(
+                "PHANHOI_SECRET_KEY is not set. Generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+            )
+    if len(str(app.config["SECRET_KEY"])) < 16 and not app.config.get("TESTING"):
+        raise RuntimeError("PHANHOI_SECRET_KEY is too short: use at least 32 random characters.")
+    app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
+
+
+def secret_list(value: Any) -> list[str]:
+    """A secret setting may hold several comma-separated secrets during a rotation."""
+    if not value:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value).split(",") if part.strip()]

@@ -1,0 +1,289 @@
+"""Storage: SQLAlchemy Core tables and one engine per app.
+
+SQLite (WAL, ``synchronous=FULL``) is the embedded default and PostgreSQL the
+scale-out store; the same statements run on both. Write transactions on SQLite
+start with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock upgrade.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from sqlalchemy.engine import Connection, Engine
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in Python, naive UTC in the database: the same on SQLite and PostgreSQL."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to UTCDateTime")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+sites = sa.Table(
+    "sites",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("site_key", sa.String(40), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    # SHA-256 of the secret key: it is 256 random bits, so a plain digest is enough.
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("previous_secret_hash", sa.String(64)),
+    sa.Column("previous_secret_expires_at", UTCDateTime),
+    sa.Column("origins", sa.JSON, nullable=False),
+    sa.Column("locale", sa.String(8), nullable=False, server_default="vi"),
+    sa.Column("theme", sa.JSON, nullable=False),
+    sa.Column("province_code", sa.Integer, nullable=False, server_default="38"),
+    sa.Column("categories", sa.JSON),  # null: every category
+    sa.Column("agencies", sa.JSON),  # null: every agency
+    sa.Column("destination", sa.String(40), nullable=False, server_default="central"),
+    sa.Column("altcha", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+submissions = sa.Table(
+    "submissions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tracking_code", sa.String(16), nullable=False, unique=True),
+    sa.Column("site_id", sa.Integer, sa.ForeignKey("sites.id"), nullable=False, index=True),
+    sa.Column("via", sa.String(16), nullable=False),  # form | page | api
+    sa.Column("src", sa.String(64)),  # ?src= attribution (tv, print, …)
+    sa.Column("source_url", sa.String(2000)),
+    sa.Column("category", sa.String(64), nullable=False),
+    sa.Column("agency", sa.String(64)),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("commune_code", sa.String(16)),
+    sa.Column("address", sa.String(500)),
+    sa.Column("lat", sa.Float),
+    sa.Column("lon", sa.Float),
+    sa.Column("name", sa.String(200)),
+    sa.Column("phone", sa.String(20)),
+    sa.Column("email", sa.String(320)),
+    # Keyed digests of the contact details: the lookup still works after redaction.
+    sa.Column("phone_digest", sa.String(64)),
+    sa.Column("email_digest", sa.String(64)),
+    sa.Column("confidential", sa.Boolean, nullable=False),
+    sa.Column("consent_version", sa.String(64), nullable=False),
+    sa.Column("consent_hash", sa.String(64), nullable=False),
+    sa.Column("consent_at", UTCDateTime, nullable=False),
+    sa.Column("consent_withdrawn_at", UTCDateTime),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_sequence", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("status_note", sa.Text),
+    sa.Column("central_id", sa.String(100)),
+    sa.Column("deadline", UTCDateTime),
+    sa.Column("answer_text", sa.Text),
+    sa.Column("answer_agency", sa.String(200)),
+    sa.Column("answered_at", UTCDateTime),
+    sa.Column("rating_satisfied", sa.Boolean),
+    sa.Column("rating_comment", sa.Text),
+    sa.Column("rated_at", UTCDateTime),
+    sa.Column("submitted_at", UTCDateTime, nullable=False),
+    sa.Column("forwarded_at", UTCDateTime),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("redacted_at", UTCDateTime),
+    sa.Column("deletion_requested_at", UTCDateTime),
+)
+
+history = sa.Table(
+    "submission_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "submission_id", sa.String(36), sa.ForeignKey("submissions.id"), nullable=False, index=True
+    ),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("sequence", sa.Integer),
+    sa.Column("at", UTCDateTime, nullable=False),
+)
+
+attachments = sa.Table(
+    "attachments",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "submission_id", sa.String(36), sa.ForeignKey("submissions.id"), nullable=False, index=True
+    ),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("storage_key", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("deleted_at", UTCDateTime),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("site_id", sa.Integer, sa.ForeignKey("sites.id"), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("response", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, index=True),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    # The Standard Webhooks message id: the same on every retry, so receivers drop duplicates.
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("destination", sa.String(40), nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("submission_id", sa.String(36), sa.ForeignKey("submissions.id"), index=True),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(12), nullable=False),  # pending | delivered | dead
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("last_status", sa.Integer),
+    sa.Column("last_error", sa.String(500)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime),
+    sa.Index("ix_outbox_due", "state", "next_attempt_at"),
+)
+
+destinations = sa.Table(
+    "destinations",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("state", sa.String(12), nullable=False),  # active | paused | disabled
+    sa.Column("reason", sa.String(500)),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("open_until", UTCDateTime),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+inbound_events = sa.Table(
+    "inbound_events",
+    metadata,
+    # webhook-id of each event accepted from the central system: duplicates are dropped.
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False, index=True),
+)
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def normalise_url(url: str) -> str:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy's "begin" event decide how a transaction starts.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection) -> None:
+            immediate = conn.get_execution_options().get("phanhoi_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def get_engine(app: Flask | None = None) -> Engine:
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    return app.extensions["phanhoi_engine"]
+
+
+@contextlib.contextmanager
+def write(engine: Engine | None = None) -> Iterator[Connection]:
+    """One write transaction; commits on success. ``BEGIN IMMEDIATE`` on SQLite."""
+    engine = engine or get_engine()
+    with engine.connect() as conn:
+        conn = conn.execution_options(phanhoi_write=True)
+        with conn.begin():
+            yield conn
+
+
+@contextlib.contextmanager
+def read(engine: Engine | None = None) -> Iterator[Connection]:
+    engine = engine or get_engine()
+    with engine.connect() as conn:
+        with conn.begin():
+            yield conn
+
+
+def is_postgres(conn_or_engine: Connection | Engine) -> bool:
+    return conn_or_engine.dialect.name == "postgresql"
+
+
+# --------------------------------------------------------------------------- migrations
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), revision)
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["phanhoi_engine"] = engine

@@ -1,0 +1,435 @@
+"""Widget pages: the framed form, the status lookup, the full-page form and the demo.
+
+The same templates serve three audiences: the form framed by a news site
+(``/w/<key>/form``), a plain page for links, print and TV QR codes
+(``/s/<key>``), and browsers without JavaScript (both pages post back to
+themselves and render the result on the server). Pages carry a strict CSP of
+their own: scripts and styles from this origin only, no inline code.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from marshmallow import ValidationError
+
+from . import reference, sites, tokens
+from .assets import versioned_url, widget_dir
+
+bp = Blueprint("pages", __name__, template_folder="templates")
+
+# Field name in the form (dotted, as in the API's error paths) → i18n label key.
+FIELDS = {
+    "category": "category",
+    "agency": "agency",
+    "title": "title",
+    "content": "content",
+    "location.commune_code": "commune",
+    "location.address": "address",
+    "submitter.name": "name",
+    "submitter.phone": "phone",
+    "submitter.email": "email",
+    "consent.accepted": "consent_legend",
+}
+# Error paths that do not name one input are shown on the input that fixes them.
+ERROR_ALIASES = {
+    "submitter": "submitter.phone",
+    "submitter.contact": "submitter.phone",
+    "consent": "consent.accepted",
+    "consent.version": "consent.accepted",
+    "location": "location.address",
+    "location.lat": "location.address",
+    "location.lon": "location.address",
+}
+
+
+@lru_cache(maxsize=4)
+def _catalogue(lang: str) -> dict[str, Any]:
+    with open(widget_dir() / "i18n" / f"{lang}.json", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _lang(site: sites.Site | None = None) -> str:
+    asked = request.values.get("lang") or (site.locale if site else "vi")
+    return "en" if str(asked).lower().startswith("en") else "vi"
+
+
+def _site_or_404(site_key: str) -> sites.Site:
+    site = sites.get_site(site_key)
+    if site is None:
+        abort(404)
+    return site
+
+
+def _parent_origin(site: sites.Site) -> str | None:
+    """Where the framed page may post messages: only one of the site's registered origins."""
+    origin = request.values.get("origin")
+    if origin and sites.origin_allowed(site, origin):
+        return sites.normalise_origin(origin)
+    return None
+
+
+def _secure(resp: Response, *, frame_ancestors: str) -> Response:
+    resp.headers["Content-Security-Policy"] = (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; "
+        f"frame-ancestors {frame_ancestors}"
+    )
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    resp.headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
+    # Pages carry a one-off form token and, after a post, personal data.
+    resp.headers["Cache-Control"] = "no-store"
+    if frame_ancestors == "'none'":
+        resp.headers["X-Frame-Options"] = "DENY"
+    return resp
+
+
+def _frame_ancestors(site: sites.Site) -> str:
+    return " ".join(site.origins) if site.origins else "'none'"
+
+
+def _common(site: sites.Site, *, embedded: bool) -> dict[str, Any]:
+    lang = _lang(site)
+    parent = _parent_origin(site) if embedded else None
+    keep = {"lang": lang}
+    if parent:
+        keep["origin"] = parent
+    return {
+        "site": site,
+        "lang": lang,
+        "t": _catalogue(lang),
+        "embedded": embedded,
+        "parent_origin": parent,
+        "keep": keep,
+        "css_url": versioned_url("form.css"),
+        "js_url": versioned_url("form.js"),
+        "other_lang_url": "?" + urlencode({**request.args.to_dict(), "lang": "vi" if lang == "en" else "en"}),
+        "track_url": url_for("pages.track", site_key=site.key) + "?" + urlencode(keep),
+    }
+
+
+def _fmt(text: str, **values: Any) -> str:
+    for k, v in values.items():
+        text = text.replace("{" + k + "}", str(v))
+    return text
+
+
+# --- the submission form --------------------------------------------------------------
+
+
+def _payload_from_form(form: Any) -> dict[str, Any]:
+    """The API's JSON body, built from a plain (no-JavaScript) form post."""
+
+    def opt(name: str) -> str | None:
+        value = (form.get(name) or "").strip()
+        return value or None
+
+    def num(name: str) -> float | None:
+        try:
+            return float(form.get(name) or "")
+        except ValueError:
+            return None
+
+    return {
+        "category": opt("category"),
+        "agency": opt("agency"),
+        "title": form.get("title", ""),
+        "content": form.get("content", ""),
+        "location": {
+            "commune_code": opt("location.commune_code"),
+            "address": opt("location.address"),
+            "lat": num("location.lat"),
+            "lon": num("location.lon"),
+        },
+        "submitter": {
+            "name": opt("submitter.name"),
+            "phone": opt("submitter.phone"),
+            "email": opt("submitter.email"),
+        },
+        "confidential": form.get("confidential") == "1",
+        "consent": {"version": form.get("consent.version", ""), "accepted": form.get("consent.accepted") == "1"},
+        "source_url": opt("source_url"),
+    }
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            for p, msgs in _flatten(value, path).items():
+                out.setdefault(p, []).extend(msgs)
+    elif isinstance(messages, (list, tuple)):
+        for m in messages:
+            if isinstance(m, (dict, list, tuple)):
+                for p, msgs in _flatten(m, prefix).items():
+                    out.setdefault(p, []).extend(msgs)
+            else:
+                out.setdefault(prefix or "_form", []).append(str(m))
+    else:
+        out.setdefault(prefix or "_form", []).append(str(messages))
+    return out
+
+
+def _field_errors(messages: Any) -> tuple[dict[str, list[str]], list[str]]:
+    """Errors keyed by form field, plus those that belong to no field."""
+    fields: dict[str, list[str]] = {}
+    general: list[str] = []
+    for path, msgs in _flatten(messages).items():
+        path = ERROR_ALIASES.get(path, path)
+        if path in FIELDS:
+            fields.setdefault(path, []).extend(msgs)
+        else:
+            general.extend(msgs)
+    return fields, general
+
+
+def _source_url(site: sites.Site) -> str | None:
+    """The article the reader came from, when it is on one of the site's origins."""
+    url = request.values.get("u") or request.values.get("source_url")
+    if not url or len(url) > 500:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not sites.origin_allowed(site, f"{parts.scheme}://{parts.netloc}"):
+        return None
+    return url
+
+
+def _src() -> str | None:
+    src = (request.values.get("src") or "").strip()
+    return src[:64] if src else None
+
+
+def _form_page(site_key: str, *, embedded: bool) -> Response:
+    site = _site_or_404(site_key)
+    ctx = _common(site, embedded=embedded)
+    cfg = reference.public_config(site)
+    t = ctx["t"]
+    values: dict[str, Any] = {"confidential": True}
+    errors: dict[str, list[str]] = {}
+    general: list[str] = []
+    result = None
+    status = 200
+    if request.method == "POST":
+        form = request.form
+        values = {k: form.get(k, "") for k in FIELDS}
+        values["confidential"] = form.get("confidential") == "1"
+        values["consent.accepted"] = form.get("consent.accepted") == "1"
+        values["location.lat"] = form.get("location.lat", "")
+        values["location.lon"] = form.get("location.lon", "")
+        try:
+            token = tokens.verify_form_token(form.get("form_token"), site.key)
+        except tokens.FormTokenError as exc:
+            general.append(str(exc))
+            token = None
+        if token is not None and (form.get("hp") or "").strip():
+            # The honeypot is invisible to people; only form-filling robots reach it.
+            general.append(t["err_bot"])
+        if not general:
+            payload = _payload_from_form(form)
+            try:
+                result = _create(site, payload, src=_src(), token=token)
+            except ValidationError as exc:
+                errors, general = _field_errors(exc.messages)
+        if result is None:
+            status = 422
+    summary = [
+        {"href": "#f-" + path.replace(".", "-"), "label": t[FIELDS[path]], "message": msgs[0]}
+        for path in FIELDS
+        for msgs in [errors.get(path)]
+        if msgs
+    ]
+    resp = Response(
+        render_template(
+            "widget/form.html",
+            **ctx,
+            cfg=cfg,
+            values=values,
+            errors=errors,
+            general=general,
+            summary=summary,
+            result=result,
+            token=tokens.issue_form_token(site.key),
+            source_url=_source_url(site),
+            src=_src(),
+            fmt=_fmt,
+            required=_required(cfg),
+            action=request.path,
+        ),
+        status=status,
+        content_type="text/html; charset=utf-8",
+    )
+    return _secure(resp, frame_ancestors=_frame_ancestors(site) if embedded else "'none'")
+
+
+def _required(cfg: dict[str, Any]) -> set[str]:
+    req: set[str] = set()
+    for item in cfg.get("required_fields") or []:
+        if "|" in item:
+            continue  # one of several (phone or email): explained in text, not starred
+        req.add("consent.accepted" if item == "consent" else item)
+    return req
+
+
+def _create(site: sites.Site, payload: dict[str, Any], *, src: str | None, token: Any) -> dict[str, Any]:
+    from . import submissions
+
+    kwargs: dict[str, Any] = {"via": "page" if request.path.startswith("/s/") else "widget", "src": src}
+    # The token's nonce is the idempotency key: a double post makes one submission.
+    if token is not None and "idempotency_key" in _params(submissions.create_submission):
+        kwargs["idempotency_key"] = "form:" + token.nonce
+    return submissions.create_submission(site, payload, **kwargs)
+
+
+def _params(fn: Any) -> set[str]:
+    import inspect
+
+    try:
+        return set(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+@bp.route("/w/<site_key>/form", methods=["GET", "POST"])
+def form(site_key: str) -> Response:
+    """The form framed by a news site's banner."""
+    return _form_page(site_key, embedded=True)
+
+
+@bp.route("/s/<site_key>", methods=["GET", "POST"])
+def standalone(site_key: str) -> Response:
+    """The same form as a full page, for links, print and TV QR codes (``?src=`` kept)."""
+    return _form_page(site_key, embedded=False)
+
+
+# --- status lookup ----------------------------------------------------------------------
+
+
+@bp.route("/w/<site_key>/track", methods=["GET", "POST"])
+def track(site_key: str) -> Response:
+    """Status, answer and rating for a tracking code; works framed, alone and without JavaScript."""
+    site = _site_or_404(site_key)
+    ctx = _common(site, embedded=True)
+    t = ctx["t"]
+    code = (request.values.get("code") or "").strip()[:40]
+    contact = (request.form.get("contact") or "").strip()[:200]
+    found = None
+    message = None
+    status = 200
+    op = request.form.get("op", "lookup")
+    if request.method == "POST":
+        from . import submissions
+
+        if code and contact:
+            if op in {"rate", "data"}:
+                message = _side_action(op, code, contact, t)
+            found = submissions.lookup(code, contact)
+        if found is None:
+            message = t["not_found"]
+            status = 404
+    resp = Response(
+        render_template(
+            "widget/track.html",
+            **ctx,
+            code=code,
+            contact=contact,
+            found=found,
+            message=message,
+            status_label=_status_label(t),
+            action=request.path,
+        ),
+        status=status,
+        content_type="text/html; charset=utf-8",
+    )
+    return _secure(resp, frame_ancestors=_frame_ancestors(site))
+
+
+def _status_label(t: dict[str, Any]):
+    def label(status: str, fallback: str | None = None) -> str:
+        if t["lang"] == "vi" and fallback:
+            return fallback
+        return t["statuses"].get(status, fallback or status)
+
+    return label
+
+
+def _side_action(op: str, code: str, contact: str, t: dict[str, Any]) -> str | None:
+    """Rating and data requests posted without JavaScript go through the same code as the API."""
+    from . import submissions
+
+    try:
+        if op == "rate":
+            fn = getattr(submissions, "rate", None) or getattr(submissions, "rate_submission", None)
+            if fn is None:
+                return None
+            fn(code, contact, satisfied=request.form.get("satisfied") == "1",
+               comment=(request.form.get("comment") or "").strip() or None)
+            return t["rate_thanks"]
+        fn = getattr(submissions, "data_request", None) or getattr(submissions, "request_data", None)
+        if fn is None:
+            return None
+        kind = request.form.get("kind") if request.form.get("kind") in {"withdraw_consent", "delete"} else "delete"
+        fn(code, contact, kind=kind)
+        return t["data_ok"]
+    except ValidationError as exc:
+        return "; ".join(m for msgs in _flatten(exc.messages).values() for m in msgs)
+    except LookupError:
+        return t["not_found"]
+
+
+# --- demo -------------------------------------------------------------------------------
+
+
+def _demo_site() -> sites.Site:
+    """The demo news site: its page is served on ``localhost``, the relay on ``127.0.0.1``."""
+    key = current_app.config.get("DEMO_SITE_KEY")
+    site = sites.get_site(key) if key else None
+    if site is not None:
+        return site
+    public = urlsplit(current_app.config["PUBLIC_URL"])
+    port = f":{public.port}" if public.port else ""
+    origins = [f"http://localhost{port}", f"http://127.0.0.1{port}"]
+    for existing in sites.list_sites():
+        if existing.name == "Báo Thanh Hóa (demo)" and set(origins) <= set(existing.origins):
+            current_app.config["DEMO_SITE_KEY"] = existing.key
+            return existing
+    site, _secret = sites.create_site("Báo Thanh Hóa (demo)", origins=origins)
+    current_app.config["DEMO_SITE_KEY"] = site.key
+    return site
+
+
+@bp.get("/demo")
+def demo() -> Response:
+    """A sample news article carrying the banner (demo mode only)."""
+    if not current_app.config.get("DEMO"):
+        abort(404)
+    site = _demo_site()
+    nonce = secrets.token_urlsafe(16)
+    relay = current_app.config["PUBLIC_URL"]
+    resp = Response(
+        render_template(
+            "widget/demo.html",
+            site=site,
+            nonce=nonce,
+            relay=relay,
+            loader_url=relay + "/static/widget/loader.js",
+            css_url=relay + versioned_url("demo.css"),
+            variant=request.args.get("variant", "banner")
+            if request.args.get("variant") in {"banner", "button", "inline"} else "banner",
+            lang="en" if request.args.get("lang", "").startswith("en") else "vi",
+        ),
+        content_type="text/html; charset=utf-8",
+    )
+    # The directives a host page adds for the widget, shown working under a nonce-based CSP.
+    resp.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src 'nonce-{nonce}' {relay}; style-src 'self' {relay}; "
+        f"frame-src {relay}; img-src 'self' data:; object-src 'none'; base-uri 'none'"
+    )
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

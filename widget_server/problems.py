@@ -1,0 +1,145 @@
+"""RFC 9457 problem details: every API error leaves the relay in this one shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_BASE = "https://phanhoi.invalid/problems/"  # stable identifiers, not fetched
+
+# Vietnamese first: these titles reach partner developers and, through the form, citizens.
+TITLES = {
+    400: "Yêu cầu không hợp lệ (Bad Request)",
+    401: "Chưa xác thực (Unauthorized)",
+    403: "Không được phép (Forbidden)",
+    404: "Không tìm thấy (Not Found)",
+    405: "Phương thức không được hỗ trợ (Method Not Allowed)",
+    409: "Xung đột (Conflict)",
+    413: "Dữ liệu quá lớn (Content Too Large)",
+    415: "Kiểu dữ liệu không được hỗ trợ (Unsupported Media Type)",
+    422: "Dữ liệu không hợp lệ (Unprocessable Content)",
+    429: "Quá nhiều yêu cầu (Too Many Requests)",
+    500: "Lỗi máy chủ (Internal Server Error)",
+    503: "Dịch vụ tạm ngừng (Service Unavailable)",
+}
+
+
+class Problem(Exception):
+    """Raise anywhere in a request to answer with problem+json."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str | None = None,
+        *,
+        type: str | None = None,
+        title: str | None = None,
+        errors: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or title or str(status))
+        self.status = status
+        self.detail = detail
+        self.type = type
+        self.title = title
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.type if self.type else "about:blank",
+            "title": self.title or TITLES.get(self.status, "Lỗi (Error)"),
+            "status": self.status,
+        }
+        if self.detail:
+            out["detail"] = self.detail
+        out["instance"] = request.path if request else None
+        if self.errors:
+            out["errors"] = self.errors
+        out.update(self.extra)
+        return out
+
+
+def problem_response(problem: Problem) -> Response:
+    resp = Response(
+        json.dumps(problem.body(), ensure_ascii=False),
+        status=problem.status,
+        mimetype="application/problem+json",
+    )
+    for key, value in problem.headers.items():
+        resp.headers[key] = value
+    return resp
+
+
+def wants_problem() -> bool:
+    """API routes always answer problem+json; pages render HTML errors."""
+    return request.path.startswith("/api/") or request.path in {"/openapi.json", "/readyz"}
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(Problem)
+    def _problem(exc: Problem) -> Response:
+        return problem_response(exc)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        if not wants_problem():
+            return exc
+        headers = {}
+        if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+            headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        retry_after = getattr(exc, "retry_after", None)
+        if exc.code == 429:
+            headers["Retry-After"] = str(
+                _limiter_retry_after() or retry_after or 60
+            )
+        detail = exc.description if exc.code != 500 else None
+        if exc.code == 429:
+            detail = "Bạn đã gửi quá nhiều yêu cầu. Vui lòng thử lại sau ít phút."
+        return problem_response(
+            Problem(exc.code or 500, detail, type=_slug(exc.code), headers=headers)
+        )
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if not wants_problem():
+            return Response("Lỗi máy chủ. Vui lòng thử lại sau.", status=500, mimetype="text/plain")
+        return problem_response(Problem(500, None, type="internal"))
+
+
+def _slug(code: int | None) -> str:
+    return {
+        400: "bad-request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not-found",
+        405: "method-not-allowed",
+        413: "too-large",
+        415: "unsupported-media-type",
+        429: "rate-limited",
+    }.get(code or 500, "http-error")
+
+
+def _limiter_retry_after() -> int | None:
+    from flask import g
+
+    limit = getattr(g, "view_rate_limit", None)
+    if not limit:
+        return None
+    try:
+        import time
+
+        from flask import current_app
+
+        limiter = current_app.extensions.get("limiter")
+        if limiter is None:
+            return None
+        reset, _remaining = limiter.limiter.get_window_stats(limit[0], *limit[1])
+        return max(1, int(reset - time.time()))
+    except Exception:  # noqa: BLE001 - a missing figure only loses the exact wait
+        return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from html.parser import HTMLParser
 
@@ -130,13 +131,14 @@ def test_standalone_url() -> None:
 
 
 def test_qr_svg_encodes_standalone_url() -> None:
+    import segno
 
     svg = qr_svg(RELAY, "site_abc", "tv")
     assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
     assert "<title>Phản ánh, kiến nghị</title>" in svg
-    # Same content → same matrix → same path data.
-    reference = qr_svg(RELAY, "site_abc", "tv")
-    assert svg == reference
+    # Same content gives the same matrix, hence the same path data.
+    expected = segno.make(RELAY + "/s/site_abc?src=tv", error="m", micro=False).svg_inline()
+    assert re.findall(r' d="([^"]+)"', svg) == re.findall(r' d="([^"]+)"', expected)
     assert qr_svg(RELAY, "site_abc", "print") != svg
 
 

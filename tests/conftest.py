@@ -1,0 +1,131 @@
+"""Shared fixtures: an app on a fresh database per test, SQLite by default.
+
+Set ``PHANHOI_TEST_DATABASE_URL`` to a PostgreSQL server URL (any database on it)
+to run the same tests on PostgreSQL: a database of its own is created for the
+run and dropped after it, and every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.helpers import valid_submission
+from widget_server import create_app, db, sites
+
+PG_ENV = "PHANHOI_TEST_DATABASE_URL"
+
+
+def _pg_admin_url(url: str) -> sa.URL:
+    return sa.make_url(db.normalise_url(url))
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str | None]:
+    """A fresh PostgreSQL database for this run (None when running on SQLite)."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        yield None
+        return
+    admin_url = _pg_admin_url(base)
+    name = f"phanhoi_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+            ), {"n": name})
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def _truncate(url: str) -> None:
+    engine = db.make_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(postgres_database: str | None, tmp_path: Any) -> Iterator[str]:
+    if postgres_database:
+        _truncate(postgres_database)
+        yield postgres_database
+        return
+    url = f"sqlite:///{tmp_path / 'relay.sqlite3'}"
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def whsec() -> Any:
+    from phanhoi.webhooks import generate_secret
+
+    return generate_secret
+
+
+@pytest.fixture
+def app_config(database_url: str, tmp_path: Any, whsec: Any) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "PUBLIC_URL": "http://relay.test",
+        "CENTRAL_URL": "http://central.test",
+        "CENTRAL_SECRET": whsec(),
+        "CENTRAL_EVENTS_SECRET": whsec(),
+        "MIN_FILL_SECONDS": 0,
+        "ATTACHMENT_DIR": str(tmp_path / "attachments"),
+        "RATELIMIT_ENABLED": False,
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Any]:
+    application = create_app(app_config)
+    with application.app_context():
+        yield application
+    db.get_engine(application).dispose()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Any) -> Any:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def site(app: Any) -> tuple[sites.Site, str]:
+    """A registered news site and its secret key."""
+    return sites.create_site("Báo Thanh Hóa", ["https://baothanhhoa.example"])
+
+
+@pytest.fixture
+def submission_body(app: Any, site: tuple[sites.Site, str]) -> dict[str, Any]:
+    """A valid submission for ``site`` with the current consent version."""
+    from widget_server import reference
+
+    body = valid_submission()
+    body["consent"]["version"] = reference.consent_for(site[0].name).version
+    return body

@@ -1,7 +1,9 @@
 """phanhoi: Python SDK for the Phản hồi Widget relay and for central systems."""
 
 from ._version import __version__
+from .central import Delivery, EventSender, IntakeReceiver, SeenIds
 from .client import Client
+from .embed import embed_snippet, qr_svg, standalone_url
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -59,16 +61,20 @@ __all__ = [
     "ConflictError",
     "Consent",
     "ConsentGiven",
+    "Delivery",
     "Event",
+    "EventSender",
     "HistoryEntry",
+    "IntakeReceiver",
     "InternalServerError",
     "Location",
     "NotFoundError",
     "PermissionDeniedError",
     "PhanHoiError",
     "Problem",
-    "Rating",
     "RateLimitError",
+    "Rating",
+    "SeenIds",
     "SiteConfig",
     "SiteRef",
     "SubmissionCreate",
@@ -82,9 +88,12 @@ __all__ = [
     "UnprocessableEntityError",
     "WebhookVerificationError",
     "__version__",
+    "embed_snippet",
     "generate_secret",
+    "qr_svg",
     "sign",
     "sign_headers",
+    "standalone_url",
     "status_label",
     "verify",
     "verify_headers",

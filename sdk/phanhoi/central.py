@@ -1,0 +1,228 @@
+"""Building blocks for a central system (e.g. "Hệ thống Phản hồi Thanh Hóa").
+
+``IntakeReceiver`` verifies what the relay sends to ``POST /intake/v1/submissions``
+and drops duplicates; ``EventSender`` signs and sends status events to the
+relay's ``POST /api/v1/central/events``. Delivery is at-least-once in both
+directions with a stable ``webhook-id``, so both sides drop duplicates by it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from types import TracebackType
+from typing import Any
+
+import requests
+
+from . import _http
+from .events import SUBMISSION_STATUS_CHANGED, Event
+from .models import STATUSES
+from .webhooks import DEFAULT_TOLERANCE, sign_headers, verify
+
+__all__ = ["Delivery", "EventSender", "IntakeReceiver", "SeenIds"]
+
+EVENTS_PATH = "/api/v1/central/events"
+
+
+class SeenIds:
+    """A bounded, thread-safe, in-memory ``mark_seen`` callback for one process.
+
+    ``seen(msg_id)`` returns ``True`` the first time and ``False`` afterwards.
+    It forgets the oldest ids beyond ``max_size`` and everything on restart:
+    production receivers should record ids in their own database, in the same
+    transaction as the effect of the message."""
+
+    def __init__(self, max_size: int = 100_000) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._max = max_size
+        self._lock = threading.Lock()
+
+    def __call__(self, msg_id: str) -> bool:
+        with self._lock:
+            if msg_id in self._ids:
+                self._ids.move_to_end(msg_id)
+                return False
+            self._ids[msg_id] = None
+            if len(self._ids) > self._max:
+                self._ids.popitem(last=False)
+            return True
+
+    def __contains__(self, msg_id: object) -> bool:
+        with self._lock:
+            return msg_id in self._ids
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._ids)
+
+
+class IntakeReceiver:
+    """Verify, parse and de-duplicate webhooks from the relay.
+
+    ``secret`` is the ``whsec_…`` shared with the relay (a list while rotating).
+    ``mark_seen(msg_id)`` records an id and returns ``False`` if it was already
+    recorded. It is called only after the signature checks out, so forged
+    requests cannot fill the store.
+
+    >>> receiver = IntakeReceiver(os.environ["INTAKE_SECRET"], mark_seen=SeenIds())
+    >>> event, duplicate = receiver.handle(request.get_data(), request.headers)
+    >>> if not duplicate: ...  # store it; answer 2xx either way
+    """
+
+    def __init__(
+        self,
+        secret: str | Sequence[str],
+        mark_seen: Callable[[str], bool],
+        *,
+        tolerance: int = DEFAULT_TOLERANCE,
+    ) -> None:
+        self._secret = secret
+        self._mark_seen = mark_seen
+        self.tolerance = tolerance
+
+    def handle(
+        self, body: bytes | str, headers: Mapping[str, str], *, now: int | None = None
+    ) -> tuple[Event, bool]:
+        """Return ``(event, duplicate)``; raise ``WebhookVerificationError`` (answer 400)
+        when the message is not authentic or not parseable."""
+        event = verify(body, headers, self._secret, tolerance=self.tolerance, now=now)
+        duplicate = not self._mark_seen(event.id)
+        return event, duplicate
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The relay accepted an event: its ``msg_id`` and the relay's answer."""
+
+    msg_id: str
+    status_code: int
+    body: Any
+
+
+def _iso(value: datetime | date | str | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.isoformat()
+
+
+class EventSender:
+    """Send signed events from the central system to the relay.
+
+    Each event keeps one ``webhook-id`` (also sent as ``Idempotency-Key``) across
+    retries so the relay applies it once; the ``webhook-timestamp`` and signature
+    are fresh on every attempt so a slow retry never falls outside the relay's
+    tolerance. Retries follow the same policy as ``Client``."""
+
+    def __init__(
+        self,
+        relay_url: str,
+        secret: str | Sequence[str],
+        *,
+        timeout: _http.Timeout = _http.DEFAULT_TIMEOUT,
+        max_retries: int = _http.DEFAULT_MAX_RETRIES,
+        session: requests.Session | None = None,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        self.relay_url = relay_url.rstrip("/")
+        self._secret = secret
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._owns_session = session is None
+        self._session = session if session is not None else _http.new_session()
+
+    def __repr__(self) -> str:
+        return f"EventSender(relay_url={self.relay_url!r})"
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> EventSender:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def send_status(
+        self,
+        submission_id: str,
+        central_id: str | None,
+        status: str,
+        *,
+        sequence: int,
+        note: str | None = None,
+        answer: str | None = None,
+        agency: str | None = None,
+        deadline: datetime | date | str | None = None,
+        updated_at: datetime | str | None = None,
+        msg_id: str | None = None,
+    ) -> Delivery:
+        """Send ``submission.status_changed``. ``sequence`` must grow with every
+        change of one submission: the relay keeps the highest and ignores older
+        ones arriving late. Pass ``msg_id`` (e.g. derived from your own event row)
+        to make re-sends after a crash idempotent too."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+        if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
+            raise ValueError("sequence must be a non-negative integer")
+        data = {
+            "submission_id": submission_id,
+            "central_id": central_id,
+            "status": status,
+            "note": note,
+            "answer": answer,
+            "agency": agency,
+            "deadline": _iso(deadline),
+            "sequence": sequence,
+            "updated_at": _iso(updated_at) or _iso(datetime.now(timezone.utc)),
+        }
+        return self.send(SUBMISSION_STATUS_CHANGED, data, msg_id=msg_id)
+
+    def send(
+        self, event_type: str, data: Mapping[str, Any], *, msg_id: str | None = None
+    ) -> Delivery:
+        """Sign and send any event ``{type, timestamp, data}``."""
+        msg_id = msg_id or "msg_" + secrets.token_urlsafe(18)
+        body = json.dumps(
+            {
+                "type": event_type,
+                "timestamp": datetime.now(timezone.utc).isoformat(),
+                "data": dict(data),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode("utf-8")
+        fixed = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "Idempotency-Key": msg_id,
+        }
+        response = _http.request(
+            self._session,
+            "POST",
+            self.relay_url + EVENTS_PATH,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            headers=fixed,
+            make_headers=lambda: sign_headers(body, self._secret, msg_id=msg_id),
+            data=body,
+        )
+        try:
+            answer: Any = response.json() if response.content else None
+        except ValueError:
+            answer = response.text
+        return Delivery(msg_id=msg_id, status_code=response.status_code, body=answer)

@@ -9,6 +9,7 @@ their own: scripts and styles from this origin only, no inline code.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 from functools import lru_cache
@@ -22,6 +23,8 @@ from . import reference, sites, tokens
 from .assets import versioned_url, widget_dir
 
 bp = Blueprint("pages", __name__, template_folder="templates")
+
+VN_TIME = dt.timezone(dt.timedelta(hours=7))
 
 # Field name in the form (dotted, as in the API's error paths) → i18n label key.
 FIELDS = {
@@ -112,6 +115,22 @@ def _common(site: sites.Site, *, embedded: bool) -> dict[str, Any]:
         "other_lang_url": "?" + urlencode({**request.args.to_dict(), "lang": "vi" if lang == "en" else "en"}),
         "track_url": url_for("pages.track", site_key=site.key) + "?" + urlencode(keep),
     }
+
+
+@bp.app_template_filter("phdate")
+def phdate(value: Any) -> str:
+    """ISO 8601 → ``dd/mm/yyyy HH:MM`` in Vietnam time (UTC+7, no daylight saving)."""
+    if not value:
+        return ""
+    try:
+        when = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    if isinstance(value, str) and len(value) == 10:
+        return when.strftime("%d/%m/%Y")
+    return when.astimezone(VN_TIME).strftime("%d/%m/%Y %H:%M")
 
 
 def _fmt(text: str, **values: Any) -> str:
@@ -280,20 +299,11 @@ def _required(cfg: dict[str, Any]) -> set[str]:
 def _create(site: sites.Site, payload: dict[str, Any], *, src: str | None, token: Any) -> dict[str, Any]:
     from . import submissions
 
-    kwargs: dict[str, Any] = {"via": "page" if request.path.startswith("/s/") else "widget", "src": src}
-    # The token's nonce is the idempotency key: a double post makes one submission.
-    if token is not None and "idempotency_key" in _params(submissions.create_submission):
-        kwargs["idempotency_key"] = "form:" + token.nonce
-    return submissions.create_submission(site, payload, **kwargs)
-
-
-def _params(fn: Any) -> set[str]:
-    import inspect
-
-    try:
-        return set(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):
-        return set()
+    # The token's nonce is the idempotency key, as in the API: a double post makes one submission.
+    return submissions.create_submission(
+        site, payload, via="page" if request.path.startswith("/s/") else "form", src=src,
+        idempotency_key="form:" + token.nonce if token is not None else None,
+    )
 
 
 @bp.route("/w/<site_key>/form", methods=["GET", "POST"])
@@ -329,7 +339,7 @@ def track(site_key: str) -> Response:
         if code and contact:
             if op in {"rate", "data"}:
                 message = _side_action(op, code, contact, t)
-            found = submissions.lookup(code, contact)
+            found = submissions.lookup(code, contact, ctx["lang"])
         if found is None:
             message = t["not_found"]
             status = 404
@@ -359,28 +369,28 @@ def _status_label(t: dict[str, Any]):
     return label
 
 
-def _side_action(op: str, code: str, contact: str, t: dict[str, Any]) -> str | None:
+def _side_action(op: str, code: str, contact: str, t: dict[str, Any]) -> str:
     """Rating and data requests posted without JavaScript go through the same code as the API."""
     from . import submissions
 
     try:
         if op == "rate":
-            fn = getattr(submissions, "rate", None) or getattr(submissions, "rate_submission", None)
-            if fn is None:
-                return None
-            fn(code, contact, satisfied=request.form.get("satisfied") == "1",
-               comment=(request.form.get("comment") or "").strip() or None)
+            if request.form.get("satisfied") not in {"0", "1"}:
+                return t["err_choose"]
+            comment = (request.form.get("comment") or "").strip()[:1000] or None
+            submissions.rate(code, contact, request.form.get("satisfied") == "1", comment)
             return t["rate_thanks"]
-        fn = getattr(submissions, "data_request", None) or getattr(submissions, "request_data", None)
-        if fn is None:
-            return None
-        kind = request.form.get("kind") if request.form.get("kind") in {"withdraw_consent", "delete"} else "delete"
-        fn(code, contact, kind=kind)
+        kind = request.form.get("kind")
+        if kind not in {"withdraw_consent", "delete"}:
+            return t["err_choose"]
+        submissions.data_request(code, contact, kind)
         return t["data_ok"]
+    except submissions.NotFoundError:
+        return t["not_found"]
+    except submissions.ConflictError as exc:
+        return str(exc)
     except ValidationError as exc:
         return "; ".join(m for msgs in _flatten(exc.messages).values() for m in msgs)
-    except LookupError:
-        return t["not_found"]
 
 
 # --- demo -------------------------------------------------------------------------------
@@ -419,7 +429,7 @@ def demo() -> Response:
             nonce=nonce,
             relay=relay,
             loader_url=relay + "/static/widget/loader.js",
-            css_url=relay + versioned_url("demo.css"),
+            css_url=versioned_url("demo/demo.css"),
             variant=request.args.get("variant", "banner")
             if request.args.get("variant") in {"banner", "button", "inline"} else "banner",
             lang="en" if request.args.get("lang", "").startswith("en") else "vi",
@@ -428,7 +438,7 @@ def demo() -> Response:
     )
     # The directives a host page adds for the widget, shown working under a nonce-based CSP.
     resp.headers["Content-Security-Policy"] = (
-        f"default-src 'self'; script-src 'nonce-{nonce}' {relay}; style-src 'self' {relay}; "
+        f"default-src 'self'; script-src 'nonce-{nonce}' {relay}; style-src 'self'; "
         f"frame-src {relay}; img-src 'self' data:; object-src 'none'; base-uri 'none'"
     )
     resp.headers["Cache-Control"] = "no-store"

@@ -1,0 +1,293 @@
+/* Phản hồi widget: form and status pages, on the relay's origin.
+   Progressive enhancement: both pages work as plain HTML forms without this file.
+   Drafts stay in memory only (no storage); messages to the host page name its origin. */
+(function () {
+  "use strict";
+  var d = document,
+    h = d.documentElement,
+    po = h.getAttribute("data-parent-origin"),
+    T = JSON.parse(d.getElementById("ph-t").textContent),
+    framed = po && window.parent !== window;
+
+  function $(s, r) { return (r || d).querySelector(s); }
+  function $$(s, r) { return Array.prototype.slice.call((r || d).querySelectorAll(s)); }
+  function fmt(s, o) { return s.replace(/\{(\w+)\}/g, function (m, k) { return k in o ? o[k] : m; }); }
+  function tell(m) {
+    if (!framed) return;
+    m.ph = 1;
+    try { window.parent.postMessage(m, po); } catch (e) {}
+  }
+  function size() { tell({ type: "resize", height: Math.ceil(d.body.getBoundingClientRect().height) }); }
+  function focus(el) { if (el) { el.focus(); if (el.scrollIntoView) el.scrollIntoView({ block: "nearest" }); } }
+  function busy(btn, on) {
+    if (!btn) return;
+    if (on) {
+      btn.setAttribute("data-label", btn.textContent);
+      btn.textContent = btn.getAttribute("data-busy") || btn.textContent;
+    } else if (btn.getAttribute("data-label")) btn.textContent = btn.getAttribute("data-label");
+    btn.setAttribute("aria-busy", on ? "true" : "false");
+    btn.disabled = on;
+  }
+  function api(method, url, body, headers) {
+    headers = headers || {};
+    headers["Accept"] = "application/json";
+    if (body) headers["Content-Type"] = "application/json";
+    return fetch(url, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "omit" })
+      .then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (j) { return { status: r.status, body: j }; });
+      });
+  }
+  function problem(res) {
+    if (res.status === 429) return T.err_rate;
+    if (res.status >= 500) return T.err_server;
+    return (res.body && (res.body.detail || res.body.title)) || T.err_server;
+  }
+
+  if (framed) {
+    if (window.ResizeObserver) new ResizeObserver(size).observe(d.body);
+    window.addEventListener("load", size);
+    // Esc inside the frame never reaches the host's <dialog>, so ask it to close.
+    d.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && !e.defaultPrevented) tell({ type: "close" });
+    });
+    d.addEventListener("click", function (e) {
+      var a = e.target.closest && e.target.closest("a[href^='#']");
+      if (a) {
+        e.preventDefault();
+        focus(d.getElementById(a.getAttribute("href").slice(1)));
+      }
+    });
+  }
+
+  /* ---------------- submission form ---------------- */
+  var form = $("#ph-form");
+  var sum = $("#loi");
+
+  function fieldId(path) { return "f-" + path.replace(/\./g, "-"); }
+  function clearErrors() {
+    $$("[aria-invalid]", form).forEach(function (el) { el.removeAttribute("aria-invalid"); });
+    $$(".fe", form).forEach(function (el) { el.hidden = true; el.textContent = ""; });
+    sum.hidden = true;
+    $("ul", sum).textContent = "";
+  }
+  function showErrors(fields, general) {
+    var ul = $("ul", sum), k, li, a, input, p, n = 0;
+    clearErrors();
+    (general || []).forEach(function (g) { li = d.createElement("li"); li.textContent = g; ul.appendChild(li); n++; });
+    for (k in fields) {
+      input = d.getElementById(fieldId(k));
+      if (!input) {
+        li = d.createElement("li"); li.textContent = fields[k][0]; ul.appendChild(li); n++;
+        continue;
+      }
+      input.setAttribute("aria-invalid", "true");
+      p = d.getElementById("e-" + k.replace(/\./g, "-"));
+      if (p) { p.textContent = fields[k][0]; p.hidden = false; }
+      li = d.createElement("li");
+      a = d.createElement("a");
+      a.href = "#" + input.id;
+      var lab = $("label[for='" + input.id + "']");
+      a.textContent = (lab ? lab.textContent.replace(/\s*\*$/, "") : k) + ": " + fields[k][0];
+      li.appendChild(a);
+      ul.appendChild(li);
+      n++;
+    }
+    if (!n) return;
+    sum.hidden = false;
+    focus(sum);
+  }
+  var ALIAS = { submitter: "submitter.phone", "submitter.contact": "submitter.phone", consent: "consent.accepted",
+    "consent.version": "consent.accepted", location: "location.address", "location.lat": "location.address",
+    "location.lon": "location.address" };
+  function serverErrors(errs) {
+    var fields = {}, general = [], k, p, msgs;
+    for (k in errs) {
+      p = ALIAS[k] || k;
+      msgs = [].concat(errs[k]);
+      if (d.getElementById(fieldId(p))) fields[p] = (fields[p] || []).concat(msgs);
+      else general = general.concat(msgs);
+    }
+    showErrors(fields, general);
+  }
+  function val(name) { var el = form.elements[name]; return el ? String(el.value).trim() : ""; }
+  function opt(name) { return val(name) || null; }
+  function num(name) { var v = parseFloat(val(name)); return isFinite(v) ? v : null; }
+  function payload() {
+    var p = {
+      category: opt("category"),
+      agency: opt("agency"),
+      title: val("title"),
+      content: form.elements.content.value,
+      location: { commune_code: opt("location.commune_code"), address: opt("location.address"), lat: num("location.lat"), lon: num("location.lon") },
+      submitter: { name: opt("submitter.name"), phone: opt("submitter.phone"), email: opt("submitter.email") },
+      confidential: form.elements.confidential.checked,
+      consent: { version: val("consent.version"), accepted: form.elements["consent.accepted"].checked },
+      hp: form.elements.hp.value
+    };
+    if (opt("source_url")) p.source_url = val("source_url");
+    if (opt("src")) p.src = val("src");
+    return p;
+  }
+  function check() {
+    var f = {};
+    ["category", "title", "content", "submitter.name"].forEach(function (k) {
+      var el = form.elements[k];
+      if (el && el.hasAttribute("required") && !String(el.value).trim()) f[k] = [el.tagName === "SELECT" ? T.err_choose : T.err_required];
+    });
+    if (!val("submitter.phone") && !val("submitter.email")) f["submitter.phone"] = [T.err_contact];
+    if (!form.elements["consent.accepted"].checked) f["consent.accepted"] = [T.err_consent];
+    return f;
+  }
+  function success(code) {
+    var tpl = $("#ok-tpl"), box = d.createElement("div");
+    box.appendChild(tpl.content.cloneNode(true));
+    $("[data-code]", box).textContent = code;
+    var link = $("[data-track]", box);
+    link.href = link.getAttribute("href") + encodeURIComponent(code);
+    $$("main > :not(template)").forEach(function (el) { el.hidden = true; });
+    $("main").appendChild(box);
+    copyButton(box);
+    focus($("h1", box));
+    size();
+    tell({ type: "submitted", code: code });
+  }
+  function copyButton(root) {
+    var b = $("[data-copy]", root);
+    if (!b || !navigator.clipboard) return;
+    b.hidden = false;
+    b.addEventListener("click", function () {
+      navigator.clipboard.writeText($("[data-code]", root).textContent.trim()).then(function () {
+        $("[data-copied]", root).textContent = T.ok_copied;
+      }, function () {
+        var r = d.createRange();
+        r.selectNodeContents($("[data-code]", root));
+        getSelection().removeAllRanges();
+        getSelection().addRange(r);
+      });
+    });
+  }
+  function refreshToken() {
+    // An expired token should not cost the citizen their draft: fetch a fresh one.
+    return fetch(location.pathname + location.search, { credentials: "omit" }).then(function (r) { return r.text(); }).then(function (html) {
+      var t = new DOMParser().parseFromString(html, "text/html").querySelector("input[name=form_token]");
+      if (!t) throw new Error("no token");
+      form.elements.form_token.value = t.value;
+    });
+  }
+
+  if (form) {
+    form.noValidate = true;
+    var sending = false, retried = false, send = $("#send");
+    var ta = form.elements.content, cnt = $("#c-content");
+    var count = function () { cnt.textContent = fmt(cnt.getAttribute("data-fmt"), { n: ta.value.length, max: ta.getAttribute("data-max") }); };
+    ta.addEventListener("input", count);
+    count();
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (sending) return;
+      var errs = check();
+      if (Object.keys(errs).length) return showErrors(errs, []);
+      sending = true;
+      busy(send, true);
+      var go = function () {
+        return api("POST", "/api/v1/submissions", payload(), { "X-Form-Token": form.elements.form_token.value, "X-Site-Key": form.getAttribute("data-site") });
+      };
+      go().then(function (res) {
+        if (!retried && res.status >= 400 && res.status < 500 && /form-token-expired/.test(String((res.body && (res.body.type || res.body.code)) || ""))) {
+          retried = true;
+          return refreshToken().then(go);
+        }
+        return res;
+      }).then(function (res) {
+        if (res.status === 201 || res.status === 200) return success(res.body.tracking_code);
+        if (res.body && res.body.errors) return serverErrors(res.body.errors);
+        showErrors({}, [problem(res)]);
+      }, function () {
+        showErrors({}, [T.err_network]);
+      }).then(function () {
+        sending = false;
+        busy(send, false);
+      });
+    });
+    var geo = $("#geo"), gs = $("#geo-s");
+    if (navigator.geolocation) {
+      geo.hidden = false;
+      geo.addEventListener("click", function () {
+        gs.textContent = T.geo_wait;
+        navigator.geolocation.getCurrentPosition(function (p) {
+          var lat = p.coords.latitude.toFixed(6), lon = p.coords.longitude.toFixed(6);
+          form.elements["location.lat"].value = lat;
+          form.elements["location.lon"].value = lon;
+          gs.textContent = fmt(T.geo_ok, { lat: lat, lon: lon });
+        }, function () { gs.textContent = T.geo_err; }, { timeout: 15000, maximumAge: 60000 });
+      });
+    }
+  }
+  copyButton(d);
+
+  /* ---------------- status lookup ---------------- */
+  var tf = $("#ph-track");
+  function wireSide() {
+    $$("form.side").forEach(function (f) {
+      f.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var out = $(".side-s", f), btn = $("button[type=submit]", f), body = { contact: f.elements.contact.value }, url;
+        if (f.getAttribute("data-api") === "rating") {
+          var s = $("input[name=satisfied]:checked", f);
+          if (!s) { out.textContent = T.err_choose; return; }
+          body.satisfied = s.value === "1";
+          body.comment = f.elements.comment.value.trim() || null;
+        } else {
+          var k = $("input[name=kind]:checked", f);
+          if (!k) { out.textContent = T.err_choose; return; }
+          body.kind = k.value;
+        }
+        url = "/api/v1/submissions/" + encodeURIComponent(f.getAttribute("data-code")) + "/" + f.getAttribute("data-api");
+        var done = false;
+        busy(btn, true);
+        api("POST", url, body).then(function (res) {
+          if (res.status < 300) {
+            done = true;
+            out.textContent = f.getAttribute("data-api") === "rating" ? T.rate_thanks : T.data_ok;
+            $$("input,textarea,button", f).forEach(function (el) { el.disabled = true; });
+          } else out.textContent = res.body && res.body.errors ? [].concat.apply([], Object.keys(res.body.errors).map(function (k) { return res.body.errors[k]; })).join(" ") : problem(res);
+        }, function () { out.textContent = T.err_network; }).then(function () {
+          busy(btn, false);
+          btn.disabled = done;
+          size();
+        });
+      });
+    });
+  }
+  if (tf) {
+    wireSide();
+    tf.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var btn = $("button[type=submit]", tf);
+      busy(btn, true);
+      // The server renders the result (the same markup works without JavaScript); swap it in.
+      fetch(tf.action, { method: "POST", body: new URLSearchParams(new FormData(tf)), credentials: "omit" })
+        .then(function (r) { return r.text(); })
+        .then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html"), kq = $("#kq"), nk = doc.getElementById("kq");
+          if (!nk) throw new Error("no result");
+          kq.replaceWith(d.importNode(nk, true));
+          wireSide();
+          focus($("#kq [tabindex='-1']"));
+          size();
+        })
+        .catch(function () {
+          var kq = $("#kq");
+          kq.textContent = "";
+          var p = d.createElement("p");
+          p.className = "msg bad";
+          p.setAttribute("role", "alert");
+          p.textContent = T.err_network;
+          kq.appendChild(p);
+        })
+        .then(function () { busy(btn, false); });
+    });
+  }
+  size();
+  tell({ type: "ready" });
+})();

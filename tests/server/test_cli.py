@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import json
+
+from widget_server import sites
+
+
+def test_sites_add_json_for_scripts(runner):
+    result = runner.invoke(args=["sites", "add", "Báo Thanh Hóa", "--origin", "https://baothanhhoa.vn",
+                                 "--origin", "https://m.baothanhhoa.vn", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["site_key"].startswith("pk_") and out["secret_key"].startswith("sk_")
+    assert out["origins"] == ["https://baothanhhoa.vn", "https://m.baothanhhoa.vn"]
+    assert sites.site_for_secret(out["secret_key"]).key == out["site_key"]
+
+
+def test_sites_list_show_and_rotate(runner):
+    added = json.loads(runner.invoke(args=["sites", "add", "Đài PT-TH", "--origin",
+                                           "https://tv.example", "--json"]).output)
+    listed = json.loads(runner.invoke(args=["sites", "list", "--json"]).output)
+    assert [s["site_key"] for s in listed] == [added["site_key"]]
+    assert "secret_key" not in listed[0]
+    shown = runner.invoke(args=["sites", "show", added["site_key"]])
+    assert "Đài PT-TH" in shown.output and added["secret_key"] not in shown.output
+    rotated = json.loads(runner.invoke(args=["sites", "rotate-key", added["site_key"], "--json"]).output)
+    assert rotated["secret_key"] != added["secret_key"]
+    assert sites.site_for_secret(rotated["secret_key"]) is not None
+
+
+def test_sites_add_rejects_a_bad_origin(runner):
+    result = runner.invoke(args=["sites", "add", "X", "--origin", "ftp://x"])
+    assert result.exit_code != 0 and "origin" in result.output
+
+
+def test_db_upgrade_is_repeatable(runner):
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+
+
+def test_show_unknown_site_fails(runner):
+    assert runner.invoke(args=["sites", "show", "pk_none"]).exit_code != 0

@@ -1,0 +1,54 @@
+"""The OpenAPI description covers every API route and matches what the API answers."""
+
+from __future__ import annotations
+
+import re
+
+from widget_server.openapi import OPERATIONS
+
+
+def _flask_to_openapi(rule: str) -> str:
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
+
+
+def test_every_api_route_is_described(app, client):
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"] == "3.1.0"
+    described = {(path, method) for path, ops in spec["paths"].items() for method in ops}
+    for rule in app.url_map.iter_rules():
+        if not (rule.rule.startswith("/api/") or rule.rule in {"/healthz", "/readyz"}):
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (_flask_to_openapi(rule.rule), method.lower()) in described, rule.rule
+
+
+def test_every_described_operation_has_a_view(app):
+    for (path, method), op in OPERATIONS.items():
+        assert op["endpoint"] in app.view_functions, (path, method)
+
+
+def test_components_come_from_the_marshmallow_schemas(client):
+    spec = client.get("/openapi.json").get_json()
+    create = spec["components"]["schemas"]["SubmissionCreate"]
+    assert {"category", "title", "content", "submitter", "consent"} <= set(create["required"])
+    assert create["properties"]["title"]["maxLength"] == 200
+    assert "Problem" in spec["components"]["schemas"]
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            assert op.get("summary"), (path, method)
+            errors = [c for c in op["responses"] if c.startswith(("4", "5"))]
+            for code in errors:
+                assert "application/problem+json" in op["responses"][code]["content"]
+
+
+def test_health(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/readyz").get_json() == {"status": "ready"}
+
+
+def test_readyz_fails_when_the_database_is_gone(app_config, tmp_path):
+    from tests.helpers import assert_problem
+    from widget_server import create_app
+
+    app = create_app({**app_config, "DATABASE_URL": f"sqlite:///{tmp_path}/missing/dir/x.db"})
+    assert_problem(app.test_client().get("/readyz"), 503, "not-ready")

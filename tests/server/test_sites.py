@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from widget_server import sites
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [("https://BaoThanhHoa.vn/", "https://baothanhhoa.vn"),
+     ("https://baothanhhoa.vn:443/bai-viet?x=1", "https://baothanhhoa.vn"),
+     ("http://localhost:8000", "http://localhost:8000"),
+     ("https://báo.vn", "https://xn--bo-mia.vn")],
+)
+def test_origins_are_normalised(app, given, stored):
+    assert sites.normalise_origin(given) == stored
+
+
+@pytest.mark.parametrize("bad", ["ftp://x.vn", "javascript:alert(1)", "not a url", "https://"])
+def test_bad_origins_are_refused(app, bad):
+    with pytest.raises(sites.SiteError):
+        sites.create_site("X", [bad])
+
+
+def test_secret_is_shown_once_and_stored_hashed(app):
+    site, secret = sites.create_site("Báo Văn hóa", ["https://vh.example"])
+    assert secret.startswith("sk_") and site.key.startswith("pk_")
+    import sqlalchemy as sa
+
+    from widget_server import db
+
+    with db.read() as conn:
+        stored = conn.execute(sa.select(db.sites.c.secret_hash)).scalar_one()
+    assert secret not in stored and len(stored) == 64
+    assert sites.site_for_secret(secret).key == site.key
+    assert sites.site_for_secret(secret + "x") is None
+    assert sites.site_for_secret("pk_" + secret[3:]) is None
+
+
+def test_rotation_keeps_the_old_key_for_the_grace_period(app):
+    site, old = sites.create_site("Báo A", ["https://a.example"])
+    new = sites.rotate_secret(site.key, grace=dt.timedelta(days=7))
+    assert sites.site_for_secret(new).key == site.key
+    assert sites.site_for_secret(old).key == site.key
+    newer = sites.rotate_secret(site.key, grace=dt.timedelta(seconds=-1))
+    assert sites.site_for_secret(newer) is not None
+    assert sites.site_for_secret(new) is None  # the grace period is over
+    assert sites.site_for_secret(old) is None
+
+
+def test_inactive_sites_are_invisible(app):
+    site, secret = sites.create_site("Báo B", ["https://b.example"])
+    sites.update_site(site.key, active=False)
+    assert sites.get_site(site.key) is None
+    assert sites.site_for_secret(secret) is None
+
+
+def test_origin_allowed(app):
+    site, _ = sites.create_site("Báo C", ["https://c.example"])
+    assert sites.origin_allowed(site, "https://C.example")
+    assert not sites.origin_allowed(site, "https://c.example.evil.test")
+    assert not sites.origin_allowed(site, None)
+    assert not sites.origin_allowed(site, "null")

@@ -23,7 +23,7 @@ import requests
 from . import _http
 from .events import SUBMISSION_STATUS_CHANGED, Event
 from .models import STATUSES
-from .webhooks import DEFAULT_TOLERANCE, sign_headers, verify
+from .webhooks import DEFAULT_TOLERANCE, HeadersLike, sign_headers, verify
 
 __all__ = ["Delivery", "EventSender", "IntakeReceiver", "SeenIds"]
 
@@ -87,7 +87,7 @@ class IntakeReceiver:
         self.tolerance = tolerance
 
     def handle(
-        self, body: bytes | str, headers: Mapping[str, str], *, now: int | None = None
+        self, body: bytes | str, headers: HeadersLike, *, now: int | None = None
     ) -> tuple[Event, bool]:
         """Return ``(event, duplicate)``; raise ``WebhookVerificationError`` (answer 400)
         when the message is not authentic or not parseable."""

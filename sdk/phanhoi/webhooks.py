@@ -18,13 +18,15 @@ import hashlib
 import hmac
 import secrets as _secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from .errors import WebhookVerificationError
 from .events import Event, parse_event
 
 __all__ = [
     "DEFAULT_TOLERANCE",
+    "HeadersLike",
     "SECRET_PREFIX",
     "WebhookVerificationError",
     "generate_secret",
@@ -38,6 +40,13 @@ SECRET_PREFIX = "whsec_"
 #: Seconds a message may be older or newer than "now" (spec default: 5 minutes),
 #: which bounds replays of a captured request.
 DEFAULT_TOLERANCE = 300
+
+
+class HeadersLike(Protocol):
+    """Anything with ``items()``: a ``dict``, ``requests``/Flask/Django headers,
+    ``http.server``'s ``email.message.Message``."""
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
 
 
 def generate_secret(nbytes: int = 32) -> str:
@@ -108,7 +117,7 @@ def sign_headers(
 
 def verify_headers(
     body: bytes | str,
-    headers: Mapping[str, str],
+    headers: HeadersLike,
     secret: str | Sequence[str],
     *,
     tolerance: int = DEFAULT_TOLERANCE,
@@ -123,7 +132,7 @@ def verify_headers(
 
 def verify(
     body: bytes | str,
-    headers: Mapping[str, str],
+    headers: HeadersLike,
     secret: str | Sequence[str],
     *,
     tolerance: int = DEFAULT_TOLERANCE,
@@ -143,7 +152,7 @@ def verify(
 
 def _verify(
     body: bytes | str,
-    headers: Mapping[str, str],
+    headers: HeadersLike,
     secret: str | Sequence[str],
     *,
     tolerance: int,

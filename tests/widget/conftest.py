@@ -1,0 +1,160 @@
+"""Live servers for browser tests: the relay on 127.0.0.1 and news pages on localhost.
+
+Two loopback servers on different ports (and different host names) make the
+news page and the relay different origins, as on the real web. Fixture pages
+live in ``pages/`` with ``{relay}``, ``{site}`` and ``{nonce}`` placeholders.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from widget_server import create_app, db, sites
+
+PAGES = Path(__file__).parent / "pages"
+CHROMIUM = os.environ.get("PHANHOI_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+class LiveServer:
+    """A WSGI app on an ephemeral loopback port, served from a thread."""
+
+    def __init__(self, host: str = "127.0.0.1", name: str = "127.0.0.1") -> None:
+        self.app: Callable[..., Any] | None = None
+        self._srv = make_server(host, 0, self._dispatch, threaded=True)
+        self.port = self._srv.server_port
+        self.url = f"http://{name}:{self.port}"
+        self._thread = threading.Thread(target=self._srv.serve_forever, daemon=True)
+        self._thread.start()
+
+    def _dispatch(self, environ: dict[str, Any], start_response: Any) -> Any:
+        assert self.app is not None
+        return self.app(environ, start_response)
+
+    def stop(self) -> None:
+        self._srv.shutdown()
+        self._srv.server_close()
+        self._thread.join(timeout=5)
+
+
+def host_pages(relay_url: str, site_key: str) -> Callable[..., Any]:
+    """The news site: fixture pages, each with a fresh nonce in a strict CSP."""
+
+    @Request.application
+    def app(request: Request) -> Response:
+        name = request.path.strip("/") or "news"
+        if not re.fullmatch(r"[a-z0-9_-]+", name) or not (PAGES / f"{name}.html").is_file():
+            return Response("not found", status=404)
+        nonce = secrets.token_urlsafe(16)
+        relay = request.args.get("relay", relay_url)
+        html = (PAGES / f"{name}.html").read_text(encoding="utf-8")
+        html = html.replace("{relay}", relay).replace("{site}", request.args.get("site", site_key))
+        html = html.replace("{nonce}", nonce)
+        resp = Response(html, content_type="text/html; charset=utf-8")
+        # Exactly the directives the README tells a host page to add for the widget.
+        resp.headers["Content-Security-Policy"] = (
+            f"default-src 'self'; script-src 'nonce-{nonce}' {relay}; style-src 'nonce-{nonce}'; "
+            f"frame-src {relay}; img-src 'self' data:; object-src 'none'; base-uri 'none'"
+        )
+        return resp
+
+    return app
+
+
+@dataclass
+class Relay:
+    url: str
+    host_url: str
+    app: Any
+    site: sites.Site
+    secret_key: str
+    events_secret: str
+    other_url: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def submission_id(self, tracking_code: str) -> str:
+        with self.app.app_context(), db.read() as conn:
+            return conn.execute(
+                sa.select(db.submissions.c.id).where(db.submissions.c.tracking_code == tracking_code)
+            ).scalar_one()
+
+    def row(self, tracking_code: str) -> Any:
+        with self.app.app_context(), db.read() as conn:
+            return conn.execute(
+                sa.select(db.submissions).where(db.submissions.c.tracking_code == tracking_code)
+            ).one()
+
+    def answer(self, tracking_code: str, text: str, agency: str = "UBND phường Hạc Thành") -> None:
+        """Mark a submission answered the way the central system does: a signed status event."""
+        from phanhoi.central import EventSender
+
+        with EventSender(self.url, self.events_secret) as sender:
+            sender.send_status(
+                submission_id=self.submission_id(tracking_code), central_id="C-1",
+                status="answered", answer=text, agency=agency, sequence=1,
+            )
+
+
+@pytest.fixture
+def relay(app_config: dict[str, Any]) -> Iterator[Relay]:
+    """The relay on 127.0.0.1, a news site on localhost, and an unregistered site."""
+    relay_srv = LiveServer("127.0.0.1", "127.0.0.1")
+    host_srv = LiveServer("127.0.0.1", "localhost")
+    other_srv = LiveServer("127.0.0.1", "127.0.0.1")
+    config = {**app_config, "PUBLIC_URL": relay_srv.url}
+    application = create_app(config)
+    relay_srv.app = application
+    with application.app_context():
+        site, secret = sites.create_site("Báo Thanh Hóa", [host_srv.url])
+    host_srv.app = host_pages(relay_srv.url, site.key)
+    other_srv.app = host_pages(relay_srv.url, site.key)
+    try:
+        yield Relay(url=relay_srv.url, host_url=host_srv.url, app=application, site=site,
+                    secret_key=secret, events_secret=config["CENTRAL_EVENTS_SECRET"],
+                    other_url=other_srv.url)
+    finally:
+        for srv in (host_srv, other_srv, relay_srv):
+            srv.stop()
+        db.get_engine(application).dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: Any) -> Iterator[Any]:
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.page_errors = errors  # type: ignore[attr-defined]
+    yield pg

@@ -157,10 +157,16 @@ def serve(host: str, port: int, workers: int) -> None:
 
 def init_app(app: Flask) -> None:
     """Commands are attached to the group below, so ``flask --app widget_server`` sees them too."""
-    for command in (db_group, sites_group, serve):
+    for command in (db_group, sites_group, serve, *_worker_commands()):
         if command.name not in app.cli.commands:
             app.cli.add_command(command)
 
 
-for _command in (db_group, sites_group, serve):
+def _worker_commands() -> tuple[click.Command, ...]:
+    from . import demo, worker
+
+    return (*worker.COMMANDS, demo.demo_command)
+
+
+for _command in (db_group, sites_group, serve, *_worker_commands()):
     main.add_command(_command)

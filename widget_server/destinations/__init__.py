@@ -1,0 +1,28 @@
+"""Where the outbox delivers: adapters behind one small interface (see ``base``).
+
+``central`` speaks this project's forward protocol (Standard Webhooks over HTTP).
+An Open311 GeoReport v2 adapter would sit beside it and register under its own
+name in :func:`build`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .base import Destination, Event, Result
+
+__all__ = ["Destination", "Event", "Result", "UnknownDestinationError", "build"]
+
+
+class UnknownDestinationError(LookupError):
+    """No adapter is configured under this name."""
+
+
+def build(name: str, config: Mapping[str, Any]) -> Destination:
+    """The adapter for a destination name (``sites.destination``), from the app's settings."""
+    if name == "central":
+        from .central import CentralDestination
+
+        return CentralDestination.from_config(config)
+    raise UnknownDestinationError(name)

@@ -1,0 +1,212 @@
+"""The outbox worker: ``phanhoi-widget worker`` and the ``outbox`` operator commands.
+
+Any number of workers, on any number of hosts, share one queue through the
+database (see ``outbox.claim``). A worker stops gracefully on SIGTERM/SIGINT:
+it finishes the delivery in flight, gives back the rows it claimed but did not
+try, and exits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from types import FrameType
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from . import db, outbox
+from .destinations import Destination, Result, UnknownDestinationError, build
+
+log = logging.getLogger("widget_server.worker")
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Worker:
+    """Claims due outbox rows and delivers them, one at a time, until stopped."""
+
+    def __init__(self, app: Flask, worker_id: str | None = None, *, batch: int = 10,
+                 destinations: dict[str, Destination] | None = None) -> None:
+        self.app = app
+        self.id = worker_id or default_worker_id()
+        self.batch = batch
+        self.stop_event = threading.Event()
+        self._destinations: dict[str, Destination] = dict(destinations or {})
+        self._owned = set()  # adapters this worker built (and closes)
+
+    @property
+    def engine(self) -> Any:
+        return db.get_engine(self.app)
+
+    def policy(self) -> outbox.Policy:
+        return outbox.Policy.from_config(self.app.config)
+
+    def destination(self, name: str) -> Destination | None:
+        if name not in self._destinations:
+            try:
+                self._destinations[name] = build(name, self.app.config)
+            except (UnknownDestinationError, ValueError) as exc:
+                log.error("destination %s is not usable: %s", name, exc)
+                return None
+            self._owned.add(name)
+        return self._destinations[name]
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def close(self) -> None:
+        for name in self._owned:
+            self._destinations[name].close()
+
+    def run_once(self) -> int:
+        """Claim one batch and deliver it; the number of attempts made."""
+        policy = self.policy()
+        rows = outbox.claim(self.engine, self.id, policy, limit=self.batch)
+        attempted = 0
+        halted: set[str] = set()
+        for index, row in enumerate(rows):
+            if self.stop_event.is_set():
+                outbox.release(self.engine, rows[index:], self.id)
+                break
+            if row.destination in halted:
+                outbox.release(self.engine, [row], self.id)
+                continue
+            destination = self.destination(row.destination)
+            if destination is None:
+                result = Result("retry", error=f"destination {row.destination!r} not configured")
+            else:
+                started = time.monotonic()
+                result = destination.deliver(row.event())
+                log.info("outbox %s %s attempt %d: %s %s (%.0f ms)", row.id, row.event_type,
+                         row.attempts, result.outcome, result.status or result.error or "",
+                         (time.monotonic() - started) * 1000)
+            attempted += 1
+            recorded = outbox.record(self.engine, row, result, self.id, policy)
+            if recorded.state == "dead":
+                log.warning("outbox %s is dead after %d attempts (%s)", row.id, row.attempts,
+                            result.status or result.error)
+            if recorded.destination_open:
+                # Stop spending attempts: the rest of this batch waits for the destination.
+                halted.add(row.destination)
+        return attempted
+
+    def run(self, *, once: bool = False) -> None:
+        """Loop until :meth:`stop` (or, with ``once``, until nothing is due)."""
+        poll = float(self.app.config["OUTBOX_POLL_SECONDS"])
+        log.info("worker %s started", self.id)
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    attempted = self.run_once()
+                except Exception:  # a database hiccup must not end the worker
+                    log.exception("worker %s: delivery round failed", self.id)
+                    if once:
+                        raise
+                    self.stop_event.wait(max(poll, 1.0))
+                    continue
+                if once and attempted == 0:
+                    break
+                if attempted == 0:
+                    self.stop_event.wait(poll)
+        finally:
+            self.close()
+            log.info("worker %s stopped", self.id)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option("--id", "worker_id", default=None, help="Name in leases and logs (default host:pid).")
+@with_appcontext
+def worker_command(once: bool, worker_id: str | None) -> None:
+    """Run the outbox worker: forward submissions and events to the central system."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=app.config["LOG_LEVEL"],
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    worker = Worker(app, worker_id)
+
+    def _graceful(signum: int, _frame: FrameType | None) -> None:
+        log.info("worker %s: %s received, finishing the current delivery",
+                 worker.id, signal.Signals(signum).name)
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, _graceful)
+    signal.signal(signal.SIGINT, _graceful)
+    worker.run(once=once)
+
+
+outbox_group = click.Group("outbox", help="The delivery queue: list, replay, resume.")
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+@outbox_group.command("list")
+@click.option("--state", type=click.Choice(["pending", "delivered", "dead"]), default=None)
+@click.option("--limit", default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@with_appcontext
+def outbox_list(state: str | None, limit: int, as_json: bool) -> None:
+    """List outbox rows, newest first (ids and tracking codes only)."""
+    engine = db.get_engine()
+    rows = outbox.list_rows(engine, state=state, limit=limit)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return
+    for dest in outbox.list_destinations(engine):
+        note = f" ({dest['reason']})" if dest.get("reason") else ""
+        opened = f", breaker open until {_fmt(dest['open_until'])}" if dest.get("open_until") else ""
+        click.echo(f"# {dest['name']}: {dest['state']}{note}{opened}")
+    if not rows:
+        click.echo("Không có bản ghi nào. / No rows.")
+        return
+    for row in rows:
+        click.echo(f"{row['id']}  {row['state']:<9} {row['event_type']:<24} "
+                   f"{row['tracking_code'] or '-':<12} attempts={row['attempts']:<3} "
+                   f"last={_fmt(row['last_status'] or row['last_error'])}  "
+                   f"next={_fmt(row['next_attempt_at'])}")
+
+
+@outbox_group.command("retry")
+@click.argument("ids", nargs=-1)
+@click.option("--all-dead", is_flag=True, help="Replay every dead row.")
+@with_appcontext
+def outbox_retry(ids: tuple[str, ...], all_dead: bool) -> None:
+    """Put dead rows (by id, or all of them) back in the queue, due now."""
+    if not ids and not all_dead:
+        raise click.UsageError("Give outbox ids or --all-dead.")
+    count = outbox.retry_rows(db.get_engine(), list(ids), all_dead=all_dead)
+    click.echo(f"Đã xếp lại {count} bản ghi. / {count} row(s) queued again.")
+
+
+@outbox_group.command("resume")
+@click.argument("names", nargs=-1)
+@with_appcontext
+def outbox_resume(names: tuple[str, ...]) -> None:
+    """Resume paused or disabled destinations (all of them without NAMES)."""
+    resumed = outbox.resume(db.get_engine(), list(names) or None)
+    if not resumed:
+        click.echo("Không có đích nào bị tạm dừng. / Nothing was paused.")
+    for name in resumed:
+        click.echo(f"{name}: active")
+
+
+COMMANDS = (worker_command, outbox_group)

@@ -92,7 +92,7 @@ def make_handler(central: Central) -> type[BaseHTTPRequestHandler]:
                 return
             central_id = central.accept(event)
             # Duplicates get the same answer as the first delivery (idempotent).
-            self._send(HTTPStatus.OK, {"central_id": central_id, "status": "forwarded"})
+            self._send(HTTPStatus.OK, {"central_id": central_id, "status": "received"})
             if not duplicate:
                 log.info("new submission %s -> %s", event.tracking_code, central_id)
                 threading.Thread(

@@ -112,7 +112,7 @@ def test_central_receiver(receiver: ThreadingHTTPServer, mocked: responses.Reque
         }
     ).encode()
     status, answer = _post(receiver, body, sign_headers(body, INTAKE_SECRET, msg_id="evt_1"))
-    assert status == 200 and answer == {"central_id": "TH-000001", "status": "forwarded"}
+    assert status == 200 and answer == {"central_id": "TH-000001", "status": "received"}
     # Redelivery of the same event: same answer, no second status event.
     status, again = _post(receiver, body, sign_headers(body, INTAKE_SECRET, msg_id="evt_1"))
     assert (status, again) == (200, answer)

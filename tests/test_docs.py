@@ -1,0 +1,38 @@
+"""Tests that keep the documentation honest."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from widget_server.config import SETTINGS
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_setting_is_documented_in_the_readme():
+    documented = set(re.findall(r"^\| `PHANHOI_([A-Z0-9_]+)` \|", README, flags=re.M))
+    missing = {f"PHANHOI_{name}" for name in SETTINGS} - {f"PHANHOI_{n}" for n in documented}
+    assert not missing, f"undocumented settings: {sorted(missing)}"
+    stale = documented - set(SETTINGS)
+    assert not stale, f"documented settings that do not exist: {sorted(stale)}"
+
+
+def test_every_setting_read_in_the_code_is_declared():
+    used: set[str] = set()
+    for path in (ROOT / "widget_server").rglob("*.py"):
+        used |= set(re.findall(r"""config\[["']([A-Z][A-Z0-9_]+)["']\]""", path.read_text("utf-8")))
+        used |= set(re.findall(r"""config\.get\(["']([A-Z][A-Z0-9_]+)["']""", path.read_text("utf-8")))
+    # Flask's own keys, and keys the demo command sets for the pages (not user settings).
+    flask_own = {"TESTING", "SECRET_KEY", "RATELIMIT_ENABLED", "SERVER_NAME", "DEMO_SITE_KEY"}
+    undeclared = used - set(SETTINGS) - flask_own
+    assert not undeclared, f"settings read but not declared in config.SETTINGS: {sorted(undeclared)}"
+
+
+def test_quick_start_is_two_commands_and_ci_runs_the_test_one():
+    block = README.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["make demo", "make test"]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", ci, flags=re.M)

@@ -73,7 +73,7 @@ class Central:
 
 def make_handler(central: Central) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+        def do_POST(self) -> None:
             if self.path != INTAKE_PATH:
                 self._send(HTTPStatus.NOT_FOUND, {"title": "Not Found", "status": 404})
                 return
@@ -110,7 +110,7 @@ def make_handler(central: Central) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             log.debug(format, *args)
 
     return Handler

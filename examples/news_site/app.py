@@ -18,7 +18,6 @@ from typing import Any
 
 from flask import Flask, Response, render_template
 from markupsafe import Markup
-
 from phanhoi import PhanHoiError, embed_snippet, qr_svg, standalone_url
 
 log = logging.getLogger(__name__)
@@ -30,11 +29,15 @@ ARTICLE = {
         "ngay trên trang báo, theo dõi kết quả bằng mã tra cứu."
     ),
     "paragraphs": [
-        "Hệ thống Phản hồi Thanh Hóa tiếp nhận phản ánh, kiến nghị về môi trường, an toàn "
-        "thực phẩm, hạ tầng kỹ thuật, vướng mắc của doanh nghiệp và hành vi gây phiền hà "
-        "của cán bộ trong giải quyết thủ tục hành chính.",
-        "Thông tin cá nhân của người gửi không được công khai nếu người gửi không đồng ý. "
-        "Khiếu nại, tố cáo được giải quyết theo quy định riêng.",
+        (
+            "Hệ thống Phản hồi Thanh Hóa tiếp nhận phản ánh, kiến nghị về môi trường, an toàn "
+            "thực phẩm, hạ tầng kỹ thuật, vướng mắc của doanh nghiệp và hành vi gây phiền hà "
+            "của cán bộ trong giải quyết thủ tục hành chính."
+        ),
+        (
+            "Thông tin cá nhân của người gửi không được công khai nếu người gửi không đồng ý. "
+            "Khiếu nại, tố cáo được giải quyết theo quy định riêng."
+        ),
     ],
 }
 

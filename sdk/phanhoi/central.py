@@ -14,9 +14,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import requests
 
@@ -109,7 +109,7 @@ def _iso(value: datetime | date | str | None) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.isoformat()
 
 
@@ -146,7 +146,7 @@ class EventSender:
         if self._owns_session:
             self._session.close()
 
-    def __enter__(self) -> EventSender:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -188,7 +188,7 @@ class EventSender:
             "agency": agency,
             "deadline": _iso(deadline),
             "sequence": sequence,
-            "updated_at": _iso(updated_at) or _iso(datetime.now(timezone.utc)),
+            "updated_at": _iso(updated_at) or _iso(datetime.now(UTC)),
         }
         return self.send(SUBMISSION_STATUS_CHANGED, data, msg_id=msg_id)
 
@@ -200,7 +200,7 @@ class EventSender:
         body = json.dumps(
             {
                 "type": event_type,
-                "timestamp": datetime.now(timezone.utc).isoformat(),
+                "timestamp": datetime.now(UTC).isoformat(),
                 "data": dict(data),
             },
             ensure_ascii=False,

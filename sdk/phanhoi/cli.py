@@ -193,9 +193,7 @@ def _submission_from_flags(args: argparse.Namespace, client: Client) -> Submissi
         if not client.site_key:
             raise UsageError("give --consent-version, or --site-key to read it from the site")
         version = client.site_config().consent.version
-    has_location = any(
-        v is not None for v in (args.commune, args.address, args.lat, args.lon)
-    )
+    has_location = any(v is not None for v in (args.commune, args.address, args.lat, args.lon))
     return SubmissionCreate(
         category=args.category,
         title=args.title,
@@ -285,7 +283,9 @@ def _print_receipt(receipt: SubmissionReceipt, as_json: bool) -> None:
     if as_json:
         _print_json({**receipt.raw, "replayed": receipt.replayed})
         return
-    print("Đã gửi phản ánh, kiến nghị." if not receipt.replayed else "Yêu cầu đã được gửi trước đó.")
+    print(
+        "Đã gửi phản ánh, kiến nghị." if not receipt.replayed else "Yêu cầu đã được gửi trước đó."
+    )
     print(f"Mã theo dõi: {receipt.tracking_code}")
     print(f"Trạng thái: {status_label(receipt.status)}")
     if receipt.status_url:
@@ -306,8 +306,10 @@ def _print_status(status: SubmissionStatus, as_json: bool) -> None:
             note = f" — {entry.note}" if entry.note else ""
             print(f"  {_when(entry.at)}  {status_label(entry.status)}{note}")
     if status.answer is not None:
-        print(f"Trả lời ({status.answer.agency or 'cơ quan có thẩm quyền'}, "
-              f"{_when(status.answer.answered_at)}):")
+        print(
+            f"Trả lời ({status.answer.agency or 'cơ quan có thẩm quyền'}, "
+            f"{_when(status.answer.answered_at)}):"
+        )
         print(f"  {status.answer.text}")
     if status.rating is not None:
         print("Đánh giá: " + ("Hài lòng" if status.rating.satisfied else "Không hài lòng"))

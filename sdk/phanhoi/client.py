@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import quote
 
 import requests
@@ -81,7 +81,7 @@ class Client:
         if self._owns_session:
             self._session.close()
 
-    def __enter__(self) -> Client:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -115,7 +115,9 @@ class Client:
         ``files`` the request is multipart: a ``submission`` JSON part plus one
         ``files`` part per attachment."""
         secret = self._require(self.secret_key, "secret_key", "PHANHOI_SITE_SECRET")
-        body = submission.to_dict() if isinstance(submission, SubmissionCreate) else dict(submission)
+        body = (
+            submission.to_dict() if isinstance(submission, SubmissionCreate) else dict(submission)
+        )
         key = idempotency_key or str(uuid.uuid4())
         headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": key}
         if files:
@@ -220,9 +222,7 @@ def _json_object(response: requests.Response, *, allow_empty: bool = False) -> d
     try:
         data = response.json()
     except ValueError as e:
-        raise PhanHoiError(
-            f"relay answered HTTP {response.status_code} without a JSON body"
-        ) from e
+        raise PhanHoiError(f"relay answered HTTP {response.status_code} without a JSON body") from e
     if not isinstance(data, dict):
         raise PhanHoiError(f"relay answered HTTP {response.status_code} with non-object JSON")
     return data

@@ -53,7 +53,9 @@ class Manifest:
         if not isinstance(data, dict):
             raise PhanHoiError("widget manifest is not a JSON object")
         version, loader, integrity = (data.get(k) for k in ("version", "loader", "integrity"))
-        if not (isinstance(version, str) and isinstance(loader, str) and isinstance(integrity, str)):
+        if not (
+            isinstance(version, str) and isinstance(loader, str) and isinstance(integrity, str)
+        ):
             raise PhanHoiError("widget manifest lacks version, loader or integrity")
         # Refuse anything that could point the script tag elsewhere or weaken SRI.
         if not _LOADER_NAME.match(loader):

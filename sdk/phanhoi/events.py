@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from .errors import WebhookVerificationError
@@ -131,10 +131,10 @@ def parse_event(body: bytes | str | Mapping[str, Any], *, msg_id: str, timestamp
     data: dict[str, Any] = dict(data_value if isinstance(data_value, Mapping) else payload)
     try:
         when = parse_datetime(payload.get("timestamp"))
-    except ValueError:
+    except (TypeError, ValueError):
         when = None
     if when is None:
-        when = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+        when = datetime.fromtimestamp(timestamp, tz=UTC)
     base: dict[str, Any] = {"id": msg_id, "type": event_type, "timestamp": when, "data": data}
     builder = _BUILDERS.get(event_type)
     if builder is None:
@@ -189,7 +189,7 @@ def _status_changed(base: dict[str, Any], d: Mapping[str, Any]) -> Event:
         answer = answer.get("text")
     sequence = d.get("sequence", 0)
     if isinstance(sequence, bool) or not isinstance(sequence, int):
-        raise ValueError("sequence must be an integer")
+        raise TypeError("sequence must be an integer")
     return SubmissionStatusChanged(
         **base,
         submission_id=_req_str(d, "submission_id"),
@@ -207,7 +207,7 @@ def _status_changed(base: dict[str, Any], d: Mapping[str, Any]) -> Event:
 def _rated(base: dict[str, Any], d: Mapping[str, Any]) -> Event:
     satisfied = d["satisfied"]
     if not isinstance(satisfied, bool):
-        raise ValueError("satisfied must be a boolean")
+        raise TypeError("satisfied must be a boolean")
     return SubmissionRated(
         **base,
         submission_id=_req_str(d, "submission_id"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 __all__ = [
@@ -73,8 +73,8 @@ def parse_datetime(value: Any) -> datetime | None:
     elif isinstance(value, str):
         parsed = datetime.fromisoformat(value)
     else:
-        raise ValueError(f"not an ISO 8601 date-time: {value!r}")
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+        raise TypeError(f"not an ISO 8601 date-time: {value!r}")
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _opt_str(value: Any) -> str | None:
@@ -366,7 +366,9 @@ class SubmissionStatus:
             tracking_code=str(data.get("tracking_code", "")),
             status=str(data.get("status", "")),
             history=[
-                HistoryEntry.from_dict(h) for h in data.get("history") or [] if isinstance(h, Mapping)
+                HistoryEntry.from_dict(h)
+                for h in data.get("history") or []
+                if isinstance(h, Mapping)
             ],
             answer=Answer.from_dict(answer) if isinstance(answer, Mapping) else None,
             deadline=parse_datetime(data.get("deadline")),

@@ -26,8 +26,8 @@ from .events import Event, parse_event
 
 __all__ = [
     "DEFAULT_TOLERANCE",
-    "HeadersLike",
     "SECRET_PREFIX",
+    "HeadersLike",
     "WebhookVerificationError",
     "generate_secret",
     "sign",
@@ -58,8 +58,7 @@ def generate_secret(nbytes: int = 32) -> str:
 
 def _secret_key(secret: str) -> bytes:
     raw = secret.strip()
-    if raw.startswith(SECRET_PREFIX):
-        raw = raw[len(SECRET_PREFIX) :]
+    raw = raw.removeprefix(SECRET_PREFIX)
     try:
         # Accept unpadded base64, as the reference libraries do.
         key = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)

@@ -3,10 +3,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import phanhoi._http
 import pytest
 import responses
 
-import phanhoi._http
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -18,6 +18,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     ):
         monkeypatch.delenv(name, raising=False)
 
+
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Pin the backoff (attempt n waits 0.1 * (n + 1) s) and record waits instead of sleeping."""
@@ -25,6 +26,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr(phanhoi._http, "_backoff", lambda attempt: 0.1 * (attempt + 1))
     monkeypatch.setattr(time, "sleep", recorded.append)
     return recorded
+
 
 @pytest.fixture
 def mocked() -> Iterator[responses.RequestsMock]:

@@ -8,10 +8,10 @@ import time
 import pytest
 import requests
 import responses
-
 from phanhoi import _http
 from phanhoi.errors import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     BadRequestError,
     ConflictError,
@@ -38,9 +38,7 @@ def test_backoff_grows_with_jitter_and_cap() -> None:
 
 
 @pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504])
-def test_retried_statuses(
-    status: int, mocked: responses.RequestsMock, sleeps: list[float]
-) -> None:
+def test_retried_statuses(status: int, mocked: responses.RequestsMock, sleeps: list[float]) -> None:
     mocked.get(URL, status=status)
     mocked.get(URL, status=status)
     mocked.get(URL, json={"ok": True})
@@ -69,7 +67,7 @@ def test_client_errors_not_retried(
     status: int, mocked: responses.RequestsMock, sleeps: list[float]
 ) -> None:
     mocked.get(URL, status=status)
-    with pytest.raises(Exception):
+    with pytest.raises(APIStatusError):
         call()
     assert len(mocked.calls) == 1
     assert sleeps == []
@@ -99,9 +97,7 @@ def test_timeout_retried_then_raised(
     assert len(sleeps) == 2
 
 
-def test_connection_error_then_success(
-    mocked: responses.RequestsMock, sleeps: list[float]
-) -> None:
+def test_connection_error_then_success(mocked: responses.RequestsMock, sleeps: list[float]) -> None:
     mocked.get(URL, body=requests.ConnectionError("reset"))
     mocked.get(URL, body=requests.ReadTimeout("slow"))
     mocked.get(URL, json={})

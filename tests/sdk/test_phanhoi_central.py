@@ -5,13 +5,12 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 import requests
 import responses
 import standardwebhooks
-
 from phanhoi.central import Delivery, EventSender, IntakeReceiver, SeenIds
 from phanhoi.errors import APIConnectionError, AuthenticationError, WebhookVerificationError
 from phanhoi.events import SubmissionCreated, SubmissionStatusChanged
@@ -128,8 +127,8 @@ def test_send_status_body_and_signature(mocked: responses.RequestsMock) -> None:
     assert event.status == "answered"
     assert event.sequence == 4
     assert event.answer == "Đã thu gom rác."
-    assert event.deadline == datetime(2025, 3, 18, tzinfo=timezone.utc)
-    assert event.updated_at == datetime(2025, 3, 5, 3, 30, tzinfo=timezone.utc)
+    assert event.deadline == datetime(2025, 3, 18, tzinfo=UTC)
+    assert event.updated_at == datetime(2025, 3, 5, 3, 30, tzinfo=UTC)
     assert json.loads(body)["data"]["deadline"] == "2025-03-18"
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import requests
 import responses
-
 from phanhoi.cli import main
 from phanhoi.webhooks import generate_secret, sign_headers
 
@@ -125,7 +124,9 @@ def test_connection_error_exit_3(
 
 
 def test_status_human(
-    mocked: responses.RequestsMock, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    mocked: responses.RequestsMock,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PHANHOI_BASE_URL", BASE)
     mocked.get(
@@ -154,7 +155,9 @@ def test_status_human(
 
 
 def test_embed(
-    mocked: responses.RequestsMock, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    mocked: responses.RequestsMock,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert main(["embed", "--relay", BASE, "--site", "site_1", "--no-pin"]) == 0
     assert 'data-site="site_1"' in capsys.readouterr().out

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 import responses
-from responses import matchers
-
 from phanhoi import (
     Answer,
     Choice,
@@ -24,6 +22,7 @@ from phanhoi import (
 )
 from phanhoi.client import DEFAULT_BASE_URL
 from phanhoi.errors import InternalServerError, UnprocessableEntityError
+from responses import matchers
 
 BASE = "https://relay.test"
 SUBMIT_URL = BASE + "/api/v1/submissions"
@@ -129,7 +128,12 @@ def test_submit_json(client: Client, mocked: responses.RequestsMock) -> None:
         "agency": None,
         "title": "Rác thải tồn đọng ở chợ",
         "content": "Rác không được thu gom ba ngày nay.",
-        "location": {"commune_code": "16000", "address": "Chợ Vườn Hoa", "lat": 19.8, "lon": 105.77},
+        "location": {
+            "commune_code": "16000",
+            "address": "Chợ Vườn Hoa",
+            "lat": 19.8,
+            "lon": 105.77,
+        },
         "submitter": {"name": "Lê Văn A", "phone": "0912345678", "email": None},
         "confidential": True,
         "consent": {"version": "2025-07", "accepted": True},
@@ -240,13 +244,11 @@ def test_status(client: Client, mocked: responses.RequestsMock) -> None:
     status = client.status("TH7K-Q2MX", "0912345678")
     assert status.status == "answered"
     assert status.status_label == "Đã trả lời"
-    assert status.history[0] == HistoryEntry(
-        "received", datetime(2025, 3, 1, 8, tzinfo=timezone.utc), None
-    )
-    assert status.history[1].at == datetime(2025, 3, 5, 3, 30, tzinfo=timezone.utc)
+    assert status.history[0] == HistoryEntry("received", datetime(2025, 3, 1, 8, tzinfo=UTC), None)
+    assert status.history[1].at == datetime(2025, 3, 5, 3, 30, tzinfo=UTC)
     assert status.answer is not None and isinstance(status.answer, Answer)
     assert status.answer.agency == "UBND phường"
-    assert status.deadline == datetime(2025, 3, 18, tzinfo=timezone.utc)
+    assert status.deadline == datetime(2025, 3, 18, tzinfo=UTC)
     assert status.overdue is False
     assert status.rating is None
 

@@ -8,7 +8,6 @@ from html.parser import HTMLParser
 
 import pytest
 import responses
-
 from phanhoi.embed import Manifest, embed_snippet, fetch_manifest, qr_svg, standalone_url
 from phanhoi.errors import NotFoundError, PhanHoiError
 

@@ -6,7 +6,6 @@ import email.utils
 
 import pytest
 import responses
-
 from phanhoi import Client
 from phanhoi.errors import (
     APIConnectionError,
@@ -127,9 +126,10 @@ def test_rate_limit_retry_after(mocked: responses.RequestsMock) -> None:
 
 def test_non_json_error_body(mocked: responses.RequestsMock) -> None:
     mocked.get(URL, status=502, body="Bad Gateway", content_type="text/html")
-    with Client(BASE, "site_1", max_retries=0) as client, pytest.raises(
-        InternalServerError
-    ) as info:
+    with (
+        Client(BASE, "site_1", max_retries=0) as client,
+        pytest.raises(InternalServerError) as info,
+    ):
         client.site_config()
     assert info.value.problem is None
     assert info.value.body == "Bad Gateway"

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from phanhoi.errors import WebhookVerificationError
 from phanhoi.events import (
     Event,
@@ -39,7 +38,11 @@ def test_submission_created() -> None:
                 "location": {"commune_code": "16000", "address": "Chợ", "lat": 19.8, "lon": 105.7},
                 "submitter": {"name": "Lê Văn A", "phone": "+84912345678", "email": None},
                 "confidential": True,
-                "consent": {"version": "v1", "accepted": True, "accepted_at": "2025-03-01T01:00:00Z"},
+                "consent": {
+                    "version": "v1",
+                    "accepted": True,
+                    "accepted_at": "2025-03-01T01:00:00Z",
+                },
                 "site": {"key": "site_1", "name": "Báo Thanh Hóa"},
                 "submitted_at": "2025-03-01T01:00:00Z",
                 "attachments": [{"filename": "a.jpg", "size": 10}],
@@ -51,13 +54,11 @@ def test_submission_created() -> None:
     )
     assert isinstance(event, SubmissionCreated)
     assert event.id == "evt_1" and event.type == "submission.created"
-    assert event.timestamp == datetime(2025, 3, 1, 1, 0, 5, tzinfo=timezone.utc)
+    assert event.timestamp == datetime(2025, 3, 1, 1, 0, 5, tzinfo=UTC)
     assert event.submission_id == "sub_01"
     assert event.location == Location("16000", "Chợ", 19.8, 105.7)
     assert event.submitter == Submitter("Lê Văn A", "+84912345678", None)
-    assert event.consent == ConsentGiven(
-        "v1", True, datetime(2025, 3, 1, 1, tzinfo=timezone.utc)
-    )
+    assert event.consent == ConsentGiven("v1", True, datetime(2025, 3, 1, 1, tzinfo=UTC))
     assert event.site == SiteRef("site_1", "Báo Thanh Hóa")
     assert event.attachments == ({"filename": "a.jpg", "size": 10},)
     assert event.data["tracking_code"] == "TH7K-Q2MX"
@@ -80,7 +81,7 @@ def test_status_changed_accepts_answer_object() -> None:
     )
     assert isinstance(event, SubmissionStatusChanged)
     assert event.central_id == "123" and event.answer == "Đã xử lý" and event.sequence == 5
-    assert event.timestamp == datetime.fromtimestamp(TS, tz=timezone.utc)  # header fallback
+    assert event.timestamp == datetime.fromtimestamp(TS, tz=UTC)  # header fallback
     assert event.deadline is None and event.note is None
 
 
@@ -117,7 +118,7 @@ def test_rated_and_data_request() -> None:
     )
     assert isinstance(request, SubmissionDataRequest)
     assert request.kind == "withdraw_consent" and request.central_id is None
-    assert request.requested_at == datetime(2025, 3, 7, tzinfo=timezone.utc)
+    assert request.requested_at == datetime(2025, 3, 7, tzinfo=UTC)
 
 
 def test_unknown_type_is_generic_event() -> None:
@@ -127,7 +128,7 @@ def test_unknown_type_is_generic_event() -> None:
 
 def test_bad_timestamp_falls_back_to_header() -> None:
     event = parse_event(body("x", {}, timestamp="not a date"), msg_id="m", timestamp=TS)
-    assert event.timestamp == datetime.fromtimestamp(TS, tz=timezone.utc)
+    assert event.timestamp == datetime.fromtimestamp(TS, tz=UTC)
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,9 @@ import urllib.request
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 
+import central_receiver_sdk
 import pytest
 import responses
-
-import central_receiver_sdk
 import submit_server_side
 from news_site.app import create_app
 from phanhoi.webhooks import generate_secret, sign_headers, verify
@@ -88,13 +87,15 @@ def receiver() -> Iterator[ThreadingHTTPServer]:
     server.server_close()
 
 
-def _post(server: ThreadingHTTPServer, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, object]]:
+def _post(
+    server: ThreadingHTTPServer, body: bytes, headers: dict[str, str]
+) -> tuple[int, dict[str, object]]:
     host, port = server.server_address[:2]
     request = urllib.request.Request(
         f"http://{host!s}:{port}/intake/v1/submissions", data=body, headers=headers, method="POST"
     )
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (local test)
+        with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as e:
         with e:

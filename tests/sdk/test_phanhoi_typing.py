@@ -7,9 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import phanhoi
+import pytest
 
 PACKAGE = Path(phanhoi.__file__).parent
 

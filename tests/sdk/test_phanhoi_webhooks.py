@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import standardwebhooks
-
 from phanhoi import webhooks
 from phanhoi.errors import PhanHoiError
 from phanhoi.events import Event, SubmissionStatusChanged
@@ -67,7 +66,7 @@ def test_verify_published_vector() -> None:
     assert type(event) is Event
     assert event.id == VECTOR_ID
     assert event.data == {"test": 2432232314}
-    assert event.timestamp == datetime.fromtimestamp(VECTOR_TS, tz=timezone.utc)
+    assert event.timestamp == datetime.fromtimestamp(VECTOR_TS, tz=UTC)
     assert verify_headers(VECTOR_BODY, VECTOR_HEADERS, VECTOR_SECRET, now=VECTOR_TS) == VECTOR_ID
 
 
@@ -77,7 +76,7 @@ def test_sign_headers_reproduces_vector() -> None:
 
 
 def test_sign_headers_defaults() -> None:
-    before = int(datetime.now(timezone.utc).timestamp())
+    before = int(datetime.now(UTC).timestamp())
     h1 = sign_headers(b"{}", VECTOR_SECRET)
     h2 = sign_headers(b"{}", VECTOR_SECRET)
     assert h1["webhook-id"].startswith("msg_")
@@ -105,7 +104,7 @@ def test_ours_verified_by_reference_library() -> None:
 
 def test_reference_library_verified_by_ours() -> None:
     secret = generate_secret()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     signature = standardwebhooks.Webhook(secret).sign("msg_ref_1", now, STATUS_BODY.decode())
     headers = {
         "Webhook-Id": "msg_ref_1",
@@ -212,7 +211,9 @@ def test_every_failure_raises_verification_error(
 
 
 @pytest.mark.parametrize(
-    "body", [b"not json", b"[1, 2]", b"\xff\xfe", b'"string"'], ids=["text", "array", "bytes", "str"]
+    "body",
+    [b"not json", b"[1, 2]", b"\xff\xfe", b'"string"'],
+    ids=["text", "array", "bytes", "str"],
 )
 def test_verified_but_unparsable_body(body: bytes) -> None:
     headers = sign_headers(body, VECTOR_SECRET, msg_id="msg_x", timestamp=VECTOR_TS)

@@ -30,4 +30,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(assets.bp)
     app.register_blueprint(pages.bp)
     cli.init_app(app)
+
+    from . import limits, security
+
+    limits.init_app(app)
+    security.init_app(app)
     return app

@@ -53,6 +53,13 @@ SETTINGS: dict[str, Setting] = {
     ),
     "RATELIMIT_LOOKUP": Setting("30 per hour;10 per minute", "Status lookup limit per client IP."),
     "RATELIMIT_RATING": Setting("10 per hour", "Rating and data-request limit per client IP."),
+    "RATELIMIT_LOOKUP_CODE": Setting(
+        "20 per hour", "Lookup, rating and data-request limit per tracking code, over all clients."
+    ),
+    "ALTCHA_MAX_NUMBER": Setting(
+        50000, "ALTCHA proof-of-work difficulty (largest secret number) for sites that turn it on."
+    ),
+    "ALTCHA_EXPIRES_SECONDS": Setting(1200, "Seconds an ALTCHA challenge stays valid."),
     "PII_RETENTION_DAYS": Setting(
         90,
         "Days after the central system's acknowledgement before names, contacts, addresses and attachments are redacted.",

@@ -126,20 +126,18 @@ def _slug(code: int | None) -> str:
 
 
 def _limiter_retry_after() -> int | None:
-    from flask import g
-
-    limit = getattr(g, "view_rate_limit", None)
-    if not limit:
-        return None
+    # Flask-Limiter 4 keeps the breached limit on the limiter (``current_limit``), not in
+    # ``g.view_rate_limit``, and ``app.extensions["limiter"]`` is a set of limiters.
     try:
+        import math
         import time
 
         from flask import current_app
 
-        limiter = current_app.extensions.get("limiter")
-        if limiter is None:
-            return None
-        reset, _remaining = limiter.limiter.get_window_stats(limit[0], *limit[1])
-        return max(1, int(reset - time.time()))
+        for limiter in current_app.extensions.get("limiter") or ():
+            limit = limiter.current_limit
+            if limit is not None:
+                return max(1, math.ceil(limit.reset_at - time.time()))
+        return None
     except Exception:  # noqa: BLE001 - a missing figure only loses the exact wait
         return None

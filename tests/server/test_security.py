@@ -1,0 +1,103 @@
+"""Security headers on every response; CORS only for registered origins, never on submissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from widget_server import create_app, db, security
+
+
+def test_api_responses_carry_strict_headers(client: Any, site: Any) -> None:
+    r = client.get(f"/api/v1/sites/{site[0].key}/config")
+    assert r.status_code == 200
+    assert r.headers["Content-Security-Policy"] == security.STRICT_CSP
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert "geolocation=()" in r.headers["Permissions-Policy"]
+    assert "camera=()" in r.headers["Permissions-Policy"]
+    assert "Strict-Transport-Security" not in r.headers  # PUBLIC_URL is http here
+    # The view's own cache policy is kept.
+    assert r.headers["Cache-Control"].startswith("public")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/submissions/PH-AAAA-AAAAA?contact=0912345678",
+                                  "/api/v1/nope", "/openapi.json", "/healthz"])
+def test_errors_and_other_answers_too(client: Any, path: str) -> None:
+    r = client.get(path)
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'none'" in r.headers["Content-Security-Policy"]
+    if path.startswith("/api/"):
+        assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_post_errors_carry_headers(client: Any) -> None:
+    r = client.post("/api/v1/submissions", data=b"{", content_type="application/json")
+    assert r.status_code >= 400
+    assert r.headers["Content-Security-Policy"] == security.STRICT_CSP
+    assert "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_hsts_when_public_url_is_https(app_config: dict[str, Any]) -> None:
+    app = create_app({**app_config, "PUBLIC_URL": "https://phanhoi.example"})
+    r = app.test_client().get("/healthz")
+    db.get_engine(app).dispose()
+    assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_pages_keep_their_own_policy(client: Any, site: Any) -> None:
+    r = client.get(f"/w/{site[0].key}/form")
+    if r.status_code == 404:
+        pytest.skip("form page not present")
+    csp = r.headers["Content-Security-Policy"]
+    assert "frame-ancestors https://baothanhhoa.example" in csp
+    assert "geolocation=(self)" in r.headers["Permissions-Policy"]
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Referrer-Policy"] in {"no-referrer", "strict-origin-when-cross-origin"}
+    assert "X-Frame-Options" not in r.headers  # framing is allowed for the registered origins
+
+
+def test_site_config_cors_for_registered_origin_only(client: Any, site: Any) -> None:
+    url = f"/api/v1/sites/{site[0].key}/config"
+    r = client.get(url, headers={"Origin": "https://baothanhhoa.example"})
+    assert r.headers["Access-Control-Allow-Origin"] == "https://baothanhhoa.example"
+    assert "Origin" in r.headers["Vary"]
+    r = client.get(url, headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in r.headers
+    assert "Origin" in r.headers["Vary"]
+    r = client.get(url)
+    assert "Access-Control-Allow-Origin" not in r.headers
+    r = client.get("/api/v1/sites/pk_nope/config", headers={"Origin": "https://baothanhhoa.example"})
+    assert "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_no_cors_on_submissions(client: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    origin = {"Origin": "https://baothanhhoa.example"}
+    r = client.options("/api/v1/submissions", headers={
+        **origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type, authorization"})
+    assert "Access-Control-Allow-Origin" not in r.headers
+    r = client.post("/api/v1/submissions", json=submission_body, headers={
+        **origin, "Authorization": f"Bearer {site[1]}", "Idempotency-Key": "c1"})
+    assert r.status_code == 201
+    assert "Access-Control-Allow-Origin" not in r.headers
+    r = client.get(f"/api/v1/submissions/{r.get_json()['tracking_code']}?contact=0912345678",
+                   headers=origin)
+    assert r.status_code == 200
+    assert "Access-Control-Allow-Origin" not in r.headers
+    assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_browser_form_from_foreign_origin_refused(client: Any, app: Any, site: Any,
+                                                   submission_body: dict[str, Any]) -> None:
+    from widget_server import tokens
+
+    with app.test_request_context():
+        token = tokens.issue_form_token(site[0].key)
+    r = client.post("/api/v1/submissions", json=submission_body,
+                    headers={"X-Form-Token": token, "Origin": "https://evil.example"})
+    assert r.status_code == 403
+    assert "Access-Control-Allow-Origin" not in r.headers

@@ -11,7 +11,7 @@
   var T = {
     vi: {
       t: "Phản ánh, kiến nghị với chính quyền",
-      s: "Gửi ý kiến về thủ tục hành chính, dịch vụ công và nhận mã để theo dõi kết quả.",
+      s: "Nhận mã để theo dõi kết quả xử lý.",
       o: "Gửi phản ánh",
       b: "Phản ánh, kiến nghị",
       k: "Tra cứu",
@@ -23,7 +23,7 @@
     },
     en: {
       t: "Feedback to the local government",
-      s: "Send feedback on administrative procedures and public services, and get a code to follow it up.",
+      s: "Get a code to follow up the answer.",
       o: "Send feedback",
       b: "Feedback",
       k: "Look up",
@@ -35,7 +35,7 @@
     }
   };
   var CSS =
-    ":host{all:initial!important;display:block!important;min-height:72px!important;contain:layout!important;" +
+    ":host{all:initial!important;display:block!important;min-height:72px!important;container-type:inline-size!important;" +
     "--a:var(--phanhoi-accent,#9b1c1c);--f:var(--phanhoi-fg,#1b1b1b);--g:var(--phanhoi-bg,#fff8ec);--r:var(--phanhoi-radius,8px)}" +
     ":host([hidden]){display:none!important}" +
     ":host(.fx){min-height:0!important;height:76px!important}" +
@@ -47,7 +47,10 @@
     ":host(.fx) .w p{display:none}" +
     ".x{flex:1 1 240px;min-width:0}" +
     "h2{margin:0;font-size:17px;font-weight:700;line-height:1.3;color:var(--f)}" +
-    "p{margin:2px 0 0;font-size:14px;color:#3d3d3d}" +
+    "p{margin:2px 0 0;font-size:14px;color:#3d3d3d;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}" +
+    // Fixed heights per width band (72px, or 116px when narrow) so a reserved slot never shifts.
+    "@container (max-width:759px){p{display:none}}" +
+    "@container (max-width:559px){.w{min-height:116px;flex-direction:column;align-items:stretch;justify-content:center}.x{flex:none}}" +
     "button{all:unset;box-sizing:border-box;display:inline-flex;align-items:center;justify-content:center;" +
     "min-height:44px;min-width:44px;padding:0 16px;border-radius:6px;cursor:pointer;font-size:16px;font-weight:700;line-height:1.2;" +
     "font-family:inherit;background:var(--a);color:#fff;border:2px solid var(--a);text-align:center}" +

@@ -240,7 +240,7 @@ def test_keyboard_only(relay: Any, page: Any) -> None:
     page.keyboard.press("Enter")
     expect(page.locator("phanhoi-widget dialog")).to_be_visible()
     page.locator("phanhoi-widget iframe.f-form").wait_for(state="visible")
-    frame = page.frame_locator("phanhoi-widget iframe.f-form").owner.content_frame
+    frame = page.locator("phanhoi-widget iframe.f-form").element_handle().content_frame()
 
     _tab_to(page, frame, "f-category")
     page.keyboard.press("ArrowDown")

@@ -1,0 +1,73 @@
+"""The built wheel carries templates and the widget's static files and runs outside the source tree."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out)],
+                   cwd=ROOT, check=True, capture_output=True)
+    (path,) = out.glob("phanhoi_widget-*.whl")
+    return path
+
+
+def test_wheel_contents(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for required in ["widget_server/__init__.py", "widget_server/static/widget/loader.js",
+                     "widget_server/static/widget/form.js", "widget_server/static/widget/form.css",
+                     "widget_server/migrations/env.py", "phanhoi/__init__.py", "phanhoi/py.typed",
+                     "central_system/__init__.py"]:
+        assert required in names, required
+    assert any(n.startswith("widget_server/templates/") and n.endswith(".html") for n in names)
+    assert any(n.startswith("widget_server/migrations/versions/") for n in names)
+    assert not any(n.startswith(("tests/", "bench/")) for n in names)
+
+
+@pytest.mark.slow
+def test_installed_wheel_runs_outside_the_source_tree(wheel, tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+                   check=True, capture_output=True)
+    # The wheel's dependencies come from this environment, but not its editable source paths:
+    # a .pth line adds a directory without processing the .pth files inside it.
+    site = Path(subprocess.check_output(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip())
+    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    script = textwrap.dedent(f"""
+        import widget_server, phanhoi, central_system
+        for m in (widget_server, phanhoi, central_system):
+            assert "{ROOT}" not in m.__file__, m.__file__
+        from widget_server import create_app, db
+        app = create_app({{"TESTING": True, "DATABASE_URL": "sqlite:///{tmp_path}/w.db",
+                          "SECRET_KEY": "x" * 32, "MIN_FILL_SECONDS": 0}})
+        db.upgrade(db.get_engine(app))
+        with app.app_context():
+            from widget_server import sites
+            site, _ = sites.create_site("Báo", ["https://bao.example"])
+        c = app.test_client()
+        r = c.get("/static/widget/loader.js"); assert r.status_code == 200 and len(r.data) > 500, r.status_code
+        r = c.get("/static/widget/manifest.json"); assert r.status_code == 200, r.status_code
+        r = c.get(f"/w/{{site.key}}/form"); assert r.status_code == 200 and "<form" in r.get_data(as_text=True), r.status_code
+        r = c.get(f"/s/{{site.key}}"); assert r.status_code == 200, r.status_code
+        print("ok")
+    """)
+    result = subprocess.run([str(py), "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("ok")
+    cli = subprocess.run([str(venv / "bin" / "phanhoi-widget"), "--help"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert cli.returncode == 0 and "sites" in cli.stdout, cli.stderr

@@ -165,8 +165,14 @@ def _cmd_submit(args: argparse.Namespace) -> int:
         if not client.secret_key:
             raise UsageError("submit needs --secret-key or PHANHOI_SITE_SECRET")
         submission: SubmissionCreate | dict[str, Any]
+        for path in args.file:
+            if not Path(path).is_file():
+                raise UsageError(f"attachment not found: {path}")
         if args.from_json:
-            data = json.loads(_read(args.from_json).decode("utf-8"))
+            try:
+                data = json.loads(_read(args.from_json).decode("utf-8"))
+            except ValueError as e:
+                raise UsageError(f"--from-json is not valid UTF-8 JSON: {e}") from e
             if not isinstance(data, dict):
                 raise UsageError("--from-json must contain a JSON object")
             submission = data

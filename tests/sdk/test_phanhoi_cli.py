@@ -91,6 +91,16 @@ def test_submit_usage_errors(args: list[str], capsys: pytest.CaptureFixture[str]
     assert capsys.readouterr().err.startswith("Lỗi: ")
 
 
+def test_submit_bad_inputs_are_usage_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    assert main(["submit", *RELAY_ARGS, "--from-json", str(bad)]) == 2
+    bad.write_text("[1, 2]", encoding="utf-8")
+    assert main(["submit", *RELAY_ARGS, "--from-json", str(bad)]) == 2
+    missing = str(tmp_path / "missing.jpg")
+    assert main(["submit", *RELAY_ARGS, *FLAGS, "--consent-version", "1", "--file", missing]) == 2
+
+
 def test_submit_validation_error_exit_1(
     mocked: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
 ) -> None:

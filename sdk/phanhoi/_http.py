@@ -86,7 +86,11 @@ def request(
                 files=files,
                 timeout=timeout,
             )
-        except (requests.Timeout, requests.ConnectionError) as e:
+        except (
+            requests.Timeout,
+            requests.ConnectionError,
+            requests.exceptions.ChunkedEncodingError,  # connection dropped mid-body
+        ) as e:
             if attempt < max_retries:
                 time.sleep(_backoff(attempt))
                 attempt += 1

@@ -105,6 +105,12 @@ def test_connection_error_then_success(mocked: responses.RequestsMock, sleeps: l
     assert sleeps == pytest.approx([0.1, 0.2])
 
 
+def test_dropped_body_retried(mocked: responses.RequestsMock, sleeps: list[float]) -> None:
+    mocked.get(URL, body=requests.exceptions.ChunkedEncodingError("cut"))
+    mocked.get(URL, json={})
+    assert call().status_code == 200
+
+
 def test_no_retries_when_zero(mocked: responses.RequestsMock, sleeps: list[float]) -> None:
     mocked.get(URL, status=503)
     with pytest.raises(InternalServerError):

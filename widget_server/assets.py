@@ -72,17 +72,34 @@ def _compress_br(body: bytes) -> bytes | None:
     return brotli.compress(body, quality=11)
 
 
+_BLOCK_COMMENT = re.compile(r"^[ \t]*/\*(?!!).*?\*/[ \t]*$", re.S | re.M)
+
+
+def compact(name: str, body: bytes) -> bytes:
+    """Drop comments and indentation from our own JS and CSS before serving.
+
+    Deliberately simple (a line-based pass, not a parser): the sources are written
+    for it, with no multi-line strings and comments only on lines of their own.
+    Line breaks stay, so JavaScript's automatic semicolons still work.
+    """
+    if not name.endswith((".js", ".css")):
+        return body
+    text = _BLOCK_COMMENT.sub("", body.decode("utf-8"))
+    lines = (line.strip() for line in text.splitlines())
+    return "\n".join(ln for ln in lines if ln and not ln.startswith("//")).encode("utf-8") + b"\n"
+
+
 def get_asset(name: str) -> Asset | None:
     """The file under the widget folder, re-read when it changes on disk."""
     root = widget_dir().resolve()
     path = (root / name).resolve()
-    if root not in path.parents or not path.is_file():
+    if root not in path.parents or not path.is_file() or path.suffix == ".md":
         return None
     mtime = path.stat().st_mtime_ns
     cached = _cache.get(name)
     if cached and cached.mtime_ns == mtime:
         return cached
-    body = path.read_bytes()
+    body = compact(name, path.read_bytes())
     digest = hashlib.sha256(body).hexdigest()
     asset = Asset(
         name=name,
@@ -106,6 +123,7 @@ def _all_names() -> list[str]:
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
         if p.is_file() and p.name != "manifest.json" and not p.name.startswith(".")
+        and p.suffix != ".md"
     )
 
 

@@ -1,4 +1,5 @@
-/*! Phản hồi widget loader: banner + dialog. Budget: ≤ 4 KB gzip (bench/widget_size.py).
+/*! Phản hồi widget loader, MIT */
+/* Banner + dialog. Budget: ≤ 4 KB gzip as served (bench/widget_size.py).
  * Embed: <script async src="RELAY/static/widget/loader.js" data-site="KEY"></script>
  * No dependencies, no network before the banner paints, no cookies or storage,
  * never throws into the host page. The form itself lives in an iframe on the

@@ -1,0 +1,71 @@
+"""Widget weight: raw, gzip and brotli sizes of what browsers download, against the budgets.
+
+    python bench/widget_size.py          # table
+    python bench/widget_size.py --json   # for scripts and CI
+
+Sizes are of the files as the relay serves them (comments and indentation
+dropped by ``widget_server.assets.compact``), compressed the way it serves them
+(gzip level 9, brotli quality 11). Exit status 1 when a budget is exceeded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from widget_server.assets import compact, widget_dir  # noqa: E402
+
+try:
+    import brotli
+except ImportError:  # pragma: no cover - brotli is a dev dependency
+    brotli = None
+
+# What loads before any click, and what the form page loads (issue 3, item 8).
+BUDGETS = {
+    "before click (loader.js)": (["loader.js"], 4 * 1024),
+    "form page (form.js + form.css)": (["form.js", "form.css"], 12 * 1024),
+}
+
+
+def sizes(name: str) -> dict[str, int]:
+    source = (widget_dir() / name).read_bytes()
+    body = compact(name, source)
+    return {
+        "source": len(source),
+        "raw": len(body),
+        "gzip": len(gzip.compress(body, compresslevel=9, mtime=0)),
+        "brotli": len(brotli.compress(body, quality=11)) if brotli else -1,
+    }
+
+
+def report() -> dict:
+    files = {name: sizes(name) for names, _ in BUDGETS.values() for name in names}
+    groups = {}
+    for label, (names, budget) in BUDGETS.items():
+        total = {k: sum(files[n][k] for n in names) for k in ("raw", "gzip", "brotli")}
+        groups[label] = {**total, "budget_gzip": budget, "ok": total["gzip"] <= budget}
+    return {"files": files, "budgets": groups}
+
+
+def main(argv: list[str]) -> int:
+    data = report()
+    if "--json" in argv:
+        print(json.dumps(data, indent=2))
+    else:
+        print(f"{'file':<34}{'source':>9}{'raw':>9}{'gzip':>9}{'brotli':>9}")
+        for name, s in data["files"].items():
+            print(f"{name:<34}{s['source']:>9}{s['raw']:>9}{s['gzip']:>9}{s['brotli']:>9}")
+        print()
+        print(f"{'budget':<34}{'raw':>9}{'gzip':>9}{'brotli':>9}{'limit':>9}")
+        for label, g in data["budgets"].items():
+            flag = "ok" if g["ok"] else "OVER"
+            print(f"{label:<34}{g['raw']:>9}{g['gzip']:>9}{g['brotli']:>9}{g['budget_gzip']:>9}  {flag}")
+    return 0 if all(g["ok"] for g in data["budgets"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

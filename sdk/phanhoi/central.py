@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from types import TracebackType
 from typing import Any, Self
 
@@ -105,10 +105,18 @@ class Delivery:
     body: Any
 
 
+#: Vietnam's time zone (UTC+7, no daylight saving time).
+VN_TZ = timezone(timedelta(hours=7))
+
+
 def _iso(value: datetime | date | str | None) -> str | None:
+    """ISO 8601 with an offset, which the relay requires. A naive datetime is taken
+    as UTC; a bare ``date`` deadline means the end of that day in Vietnam."""
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, datetime) and value.tzinfo is None:
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, 23, 59, 59, tzinfo=VN_TZ)
+    elif value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.isoformat()
 

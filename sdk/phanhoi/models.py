@@ -215,10 +215,12 @@ class Choice:
 
 @dataclass(frozen=True)
 class Consent:
-    """The consent text a citizen must accept, and its version to send back."""
+    """The consent text a citizen must accept, its version to send back, and who
+    receives the data (Law 91/2025/QH15: the citizen must be told)."""
 
     version: str
     text: str
+    recipient: str | None = None
 
 
 @dataclass(frozen=True)
@@ -260,7 +262,9 @@ class SiteConfig:
             communes=choices("communes"),
             required_fields=[str(f) for f in data.get("required_fields") or []],
             consent=Consent(
-                version=str(consent.get("version", "")), text=str(consent.get("text", ""))
+                version=str(consent.get("version", "")),
+                text=str(consent.get("text", "")),
+                recipient=_opt_str(consent.get("recipient")),
             ),
             raw=dict(data),
         )
@@ -351,6 +355,11 @@ class SubmissionStatus:
     deadline: datetime | None = None
     overdue: bool = False
     rating: Rating | None = None
+    #: Whether the citizen may rate the answer now.
+    can_rate: bool = False
+    submitted_at: datetime | None = None
+    category: str | None = None
+    title: str | None = None
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -374,5 +383,9 @@ class SubmissionStatus:
             deadline=parse_datetime(data.get("deadline")),
             overdue=bool(data.get("overdue", False)),
             rating=Rating.from_dict(rating) if isinstance(rating, Mapping) else None,
+            can_rate=bool(data.get("can_rate", False)),
+            submitted_at=parse_datetime(data.get("submitted_at")),
+            category=_opt_str(data.get("category")),
+            title=_opt_str(data.get("title")),
             raw=dict(data),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -127,9 +127,10 @@ def test_send_status_body_and_signature(mocked: responses.RequestsMock) -> None:
     assert event.status == "answered"
     assert event.sequence == 4
     assert event.answer == "Đã thu gom rác."
-    assert event.deadline == datetime(2025, 3, 18, tzinfo=UTC)
+    vn = timezone(timedelta(hours=7))
+    assert event.deadline == datetime(2025, 3, 18, 23, 59, 59, tzinfo=vn)
     assert event.updated_at == datetime(2025, 3, 5, 3, 30, tzinfo=UTC)
-    assert json.loads(body)["data"]["deadline"] == "2025-03-18"
+    assert json.loads(body)["data"]["deadline"] == "2025-03-18T23:59:59+07:00"
 
 
 def test_retries_keep_msg_id_with_fresh_signature(

@@ -87,7 +87,7 @@ def test_site_config(client: Client, mocked: responses.RequestsMock) -> None:
         "agencies": [{"code": "ubnd-tinh", "name": "UBND tỉnh"}],
         "communes": [{"code": "16000", "name": "Phường Hạc Thành"}],
         "required_fields": ["title", "content", "submitter.name"],
-        "consent": {"version": "2025-07", "text": "Tôi đồng ý…"},
+        "consent": {"version": "2025-07", "text": "Tôi đồng ý…", "recipient": "UBND tỉnh"},
         "extra": 1,
     }
     mocked.get(BASE + "/api/v1/sites/site_1/config", json=body)
@@ -98,6 +98,7 @@ def test_site_config(client: Client, mocked: responses.RequestsMock) -> None:
     assert config.communes[0].code == "16000"
     assert config.required_fields == ["title", "content", "submitter.name"]
     assert config.consent.version == "2025-07"
+    assert config.consent.recipient == "UBND tỉnh"
     assert config.theme == {"primary": "#b30000"}
     assert config.raw["extra"] == 1
     ua = mocked.calls[0].request.headers["User-Agent"]
@@ -239,6 +240,10 @@ def test_status(client: Client, mocked: responses.RequestsMock) -> None:
             "deadline": "2025-03-18T00:00:00Z",
             "overdue": False,
             "rating": None,
+            "can_rate": True,
+            "submitted_at": "2025-03-01T08:00:00Z",
+            "category": "moi-truong",
+            "title": "Rác",
         },
     )
     status = client.status("TH7K-Q2MX", "0912345678")
@@ -251,6 +256,8 @@ def test_status(client: Client, mocked: responses.RequestsMock) -> None:
     assert status.deadline == datetime(2025, 3, 18, tzinfo=UTC)
     assert status.overdue is False
     assert status.rating is None
+    assert status.can_rate is True and status.category == "moi-truong"
+    assert status.submitted_at == datetime(2025, 3, 1, 8, tzinfo=UTC)
 
 
 def test_status_without_answer(client: Client, mocked: responses.RequestsMock) -> None:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from . import db
 
 SITE_KEY_PREFIX = "pk_"
-SECRET_KEY_PREFIX = "sk_"
+SECRET_KEY_PREFIX = "sk_"  # noqa: S105 - a prefix, not a secret
 ROTATION_GRACE = dt.timedelta(days=7)
 
 

@@ -1,0 +1,86 @@
+"""Serving the widget's files: ETags, cache lifetimes, versioned names, manifest, budgets."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+from typing import Any
+
+import pytest
+
+from widget_server import assets
+
+
+def test_loader_is_short_cached_with_etag(client: Any) -> None:
+    resp = client.get("/static/widget/loader.js")
+    assert resp.status_code == 200
+    assert resp.headers["Cache-Control"] == "public, max-age=300"
+    assert resp.headers["Content-Type"].startswith("text/javascript")
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    assert resp.headers["ETag"]
+    again = client.get("/static/widget/loader.js", headers={"If-None-Match": resp.headers["ETag"]})
+    assert again.status_code == 304
+    assert again.data == b""
+
+
+def test_manifest_points_at_an_immutable_versioned_loader(client: Any) -> None:
+    manifest = client.get("/static/widget/manifest.json").get_json()
+    assert len(manifest["version"]) == 10
+    assert manifest["loader"] == f"loader.{manifest['version']}.js"
+    assert set(manifest["files"]) >= {"loader.js", "form.js", "form.css"}
+    resp = client.get("/static/widget/" + manifest["loader"])
+    assert resp.status_code == 200
+    assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    digest = base64.b64encode(hashlib.sha384(resp.data).digest()).decode()
+    assert manifest["integrity"] == "sha384-" + digest
+    assert resp.data == client.get("/static/widget/loader.js").data
+    etag = resp.headers["ETag"]
+    assert client.get("/static/widget/" + manifest["loader"],
+                      headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_manifest_revalidates(client: Any) -> None:
+    resp = client.get("/static/widget/manifest.json")
+    assert resp.headers["Cache-Control"] == "public, max-age=300"
+    again = client.get("/static/widget/manifest.json", headers={"If-None-Match": resp.headers["ETag"]})
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br"])
+def test_compressed_representations(client: Any, encoding: str) -> None:
+    plain = client.get("/static/widget/loader.js")
+    resp = client.get("/static/widget/loader.js", headers={"Accept-Encoding": encoding})
+    assert resp.headers["Content-Encoding"] == encoding
+    assert resp.headers["Vary"] == "Accept-Encoding"
+    assert resp.headers["ETag"] != plain.headers["ETag"]
+    if encoding == "gzip":
+        assert gzip.decompress(resp.data) == plain.data
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/widget/loader.0000000000.js",
+        "/static/widget/nope.js",
+        "/static/widget/../../pyproject.toml",
+        "/static/widget/%2e%2e/%2e%2e/pyproject.toml",
+        "/static/widget/README.md",
+    ],
+)
+def test_misses_are_404(client: Any, path: str) -> None:
+    assert client.get(path).status_code == 404
+
+
+def test_compact_keeps_code_and_licence() -> None:
+    src = b"/*! keep */\n/* drop\n   me */\n  var a = 1; // stays: not a whole line\n  // drop\n\n  a++;\n"
+    assert assets.compact("x.js", src) == b"/*! keep */\nvar a = 1; // stays: not a whole line\na++;\n"
+    assert assets.compact("x.json", src) == src
+
+
+def test_budgets() -> None:
+    from bench.widget_size import report
+
+    data = report()
+    for label, group in data["budgets"].items():
+        assert group["ok"], f"{label}: {group['gzip']} B gzip > {group['budget_gzip']} B"

@@ -308,9 +308,9 @@ def overdue(row: Any, now: dt.datetime | None = None) -> bool:
 
 
 def describe(conn: Connection, row: Any, lang: str = "vi") -> dict[str, Any]:
+    # In the order the relay learned of them: the central system's clock may lag ours.
     entries = conn.execute(
-        sa.select(db.history).where(db.history.c.submission_id == row.id)
-        .order_by(db.history.c.at, db.history.c.id)
+        sa.select(db.history).where(db.history.c.submission_id == row.id).order_by(db.history.c.id)
     ).all()
     answer = None
     if row.answer_text:

@@ -71,3 +71,21 @@ def test_installed_wheel_runs_outside_the_source_tree(wheel, tmp_path):
     cli = subprocess.run([str(venv / "bin" / "phanhoi-widget"), "--help"], cwd=tmp_path,
                          capture_output=True, text=True)
     assert cli.returncode == 0 and "sites" in cli.stdout, cli.stderr
+
+
+def test_sdk_wheel_depends_on_requests_alone(tmp_path):
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path)],
+                   cwd=ROOT / "sdk", check=True, capture_output=True)
+    (path,) = tmp_path.glob("phanhoi-*.whl")
+    archive = zipfile.ZipFile(path)
+    assert "phanhoi/py.typed" in archive.namelist()
+    metadata = archive.read(next(n for n in archive.namelist() if n.endswith("/METADATA"))).decode()
+    requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines()
+                if line.startswith("Requires-Dist:")]
+    core = [r for r in requires if "extra ==" not in r]
+    assert [r.split(">")[0].split("=")[0].strip() for r in core] == ["requests"], requires
+    loaded = subprocess.check_output(
+        [sys.executable, "-c", "import sys, phanhoi, phanhoi.central, phanhoi.embed, phanhoi.cli; "
+         "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+         "{'flask', 'werkzeug', 'sqlalchemy', 'marshmallow', 'segno'})))"], text=True)
+    assert loaded.strip() == ""

@@ -31,8 +31,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     cli.init_app(app)
 
-    from . import limits, security
+    from . import altcha_pow, attachments, limits, security
 
+    attachments.init_app(app)
+    altcha_pow.init_app(app)
     limits.init_app(app)
     security.init_app(app)
     return app

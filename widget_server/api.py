@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import ValidationError
 
-from . import reference, sites, submissions
+from . import altcha_pow, attachments, reference, sites, submissions
 from .config import secret_list
 from .problems import Problem
 from .schemas import (
@@ -129,9 +129,13 @@ def authenticate_submission() -> tuple[sites.Site, str, str | None]:
 def create_submission() -> Response:
     """Create a submission (201 only after it is committed)."""
     site, via, key = authenticate_submission()
-    payload = json_body()
+    # JSON, or multipart/form-data with a ``submission`` JSON part and ``files`` parts.
+    payload, uploads = attachments.submission_body()
+    if via == "form":
+        altcha_pow.require(site, payload, key)
     try:
-        created = submissions.create_idempotent(site, payload, via=via, idempotency_key=key)
+        created = attachments.create_with_files(site, payload, uploads, via=via,
+                                                idempotency_key=key)
     except ValidationError as exc:
         raise invalid(exc) from exc
     except submissions.IdempotencyConflictError as exc:

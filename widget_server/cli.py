@@ -15,9 +15,16 @@ from . import db, sites
 
 
 def _create_app() -> Flask:
-    from . import create_app
+    from flask.cli import NoAppException
 
-    return create_app()
+    from . import create_app
+    from .config import ConfigError
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        # A missing setting is the operator's to fix: say so in one line, not a traceback.
+        raise NoAppException(str(exc)) from exc
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
@@ -135,6 +142,28 @@ def sites_rotate(site_key: str, grace_days: int, as_json: bool) -> None:
         _echo_json({"site_key": site_key, "secret_key": secret, "previous_valid_days": grace_days})
     else:
         click.echo(f"secret_key: {secret}   (khoá cũ còn hiệu lực {grace_days} ngày)")
+
+
+@sites_group.command("set")
+@click.argument("site_key")
+@click.option("--altcha/--no-altcha", default=None, help="Require (or stop requiring) proof of work.")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def sites_set(site_key: str, altcha: bool | None, as_json: bool) -> None:
+    """Change a site's settings."""
+    values: dict[str, Any] = {}
+    if altcha is not None:
+        values["altcha"] = altcha
+    if not values:
+        raise click.UsageError("Nothing to change: give e.g. --altcha or --no-altcha.")
+    try:
+        site = sites.update_site(site_key, **values)
+    except sites.SiteError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        _echo_json(site.public())
+    else:
+        _print_site(site)
 
 
 # --------------------------------------------------------------------------- serve

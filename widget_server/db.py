@@ -200,6 +200,16 @@ inbound_events = sa.Table(
     sa.Column("received_at", UTCDateTime, nullable=False, index=True),
 )
 
+altcha_spent = sa.Table(
+    "altcha_spent",
+    metadata,
+    # Each solved ALTCHA challenge is accepted once (by one form submission's idempotency key).
+    sa.Column("challenge", sa.String(128), primary_key=True),
+    sa.Column("used_by", sa.String(255)),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+
 
 # --------------------------------------------------------------------------- engine
 

@@ -86,6 +86,31 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "responses": {"200": {"description": "Accepted (or a dropped duplicate)", "content": _json("EventAck")},
                       **_problems(400, 401, 404, 413, 415, 422, 503)},
     },
+    ("/api/v1/sites/{site_key}/altcha", "get"): {
+        "endpoint": "altcha.challenge",
+        "parameters": [{"name": "site_key", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "ALTCHA v1 challenge (solve: SHA-256(salt + n) == challenge)",
+                              "content": {"application/json": {"schema": {
+                                  "type": "object",
+                                  "required": ["algorithm", "challenge", "maxNumber", "salt", "signature"],
+                                  "properties": {"algorithm": {"type": "string"},
+                                                 "challenge": {"type": "string"},
+                                                 "maxNumber": {"type": "integer"},
+                                                 "salt": {"type": "string"},
+                                                 "signature": {"type": "string"}}}}}},
+                      **_problems(404, 429)},
+    },
+    ("/api/v1/attachments/{token}", "get"): {
+        "endpoint": "attachments.download",
+        "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"},
+                        "description": "Signed, expiring link token from the forwarded body."}],
+        "responses": {"200": {"description": "The file (JPEG, PNG, WebP or PDF)", "content": {
+                          "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                          "image/png": {"schema": {"type": "string", "format": "binary"}},
+                          "image/webp": {"schema": {"type": "string", "format": "binary"}},
+                          "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+                      **_problems(403, 404, 410)},
+    },
     ("/healthz", "get"): {
         "endpoint": "openapi.healthz",
         "responses": {"200": {"description": "Alive", "content": _json("Health")}},

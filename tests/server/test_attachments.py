@@ -1,0 +1,264 @@
+"""Attachments: type from content, images re-encoded without EXIF, PDFs checked, signed links."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from tests.helpers import assert_problem
+from widget_server import attachments, db
+
+GPS_TAG = 0x8825
+
+
+def jpeg_with_gps(size: tuple[int, int] = (40, 30)) -> bytes:
+    im = Image.new("RGB", size, (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x010F] = "CameraMaker"  # Make
+    exif[0x0112] = 6  # orientation: rotate 90°
+    exif[GPS_TAG] = {1: "N", 2: (19.0, 48.0, 0.0), 3: "E", 4: (105.0, 46.0, 0.0)}
+    out = io.BytesIO()
+    im.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def png_bytes(size: tuple[int, int] = (20, 20), mode: str = "RGBA") -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, size).save(out, "PNG")
+    return out.getvalue()
+
+
+def webp_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (0, 128, 0)).save(out, "WEBP")
+    return out.getvalue()
+
+
+PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+       b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def post_multipart(client: Any, secret: str, body: dict[str, Any], files: list[tuple[bytes, str]],
+                   key: str = "m1", field: str = "files") -> Any:
+    data: dict[str, Any] = {"submission": json.dumps(body, ensure_ascii=False)}
+    data[field] = [(io.BytesIO(content), name) for content, name in files]
+    return client.post("/api/v1/submissions", data=data, content_type="multipart/form-data",
+                       headers={"Authorization": f"Bearer {secret}", "Idempotency-Key": key})
+
+
+def forwarded(app: Any) -> dict[str, Any]:
+    with db.read() as conn:
+        row = conn.execute(sa.select(db.outbox.c.payload).where(
+            db.outbox.c.event_type == "submission.created")).one()
+    return row.payload["data"]
+
+
+def counts() -> tuple[int, int, int]:
+    with db.read() as conn:
+        return tuple(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                     for t in (db.submissions, db.outbox, db.attachments))  # type: ignore[return-value]
+
+
+def stored_files(app: Any) -> list[Any]:
+    from pathlib import Path
+
+    root = Path(app.config["ATTACHMENT_DIR"])
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def test_multipart_with_all_types(app: Any, client: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    files = [(jpeg_with_gps(), "ảnh chợ.JPG"), (png_bytes(), "b.png"), (webp_bytes(), "c.webp"),
+             (PDF, "đơn.pdf")]
+    r = post_multipart(client, site[1], submission_body, files)
+    assert r.status_code == 201, r.get_json()
+    data = forwarded(app)
+    got = data["attachments"]
+    assert [a["content_type"] for a in got] == ["image/jpeg", "image/png", "image/webp", "application/pdf"]
+    assert got[0]["filename"] == "ảnh chợ.jpg" and got[3]["filename"] == "đơn.pdf"
+    for a in got:
+        assert set(a) == {"id", "filename", "content_type", "size", "sha256", "url"}
+        assert a["url"].startswith("http://relay.test/api/v1/attachments/at1.")
+        r = client.get(a["url"].removeprefix("http://relay.test"))
+        assert r.status_code == 200
+        assert r.mimetype == a["content_type"]
+        assert hashlib.sha256(r.data).hexdigest() == a["sha256"] and len(r.data) == a["size"]
+        assert r.headers["Content-Disposition"].startswith("attachment;")
+        assert "sandbox" in r.headers["Content-Security-Policy"]
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+    # The photo lost its EXIF (GPS, maker) but kept its orientation.
+    photo = client.get(got[0]["url"].removeprefix("http://relay.test")).data
+    with Image.open(io.BytesIO(photo)) as im:
+        assert not im.getexif()
+        assert "exif" not in im.info
+        assert im.size == (30, 40)
+    assert b"CameraMaker" not in photo
+    assert len(stored_files(app)) == 4
+    # No stored path carries the citizen's file name.
+    assert all("ch" not in p.name and "pdf" not in p.name for p in stored_files(app))
+
+
+def test_type_comes_from_content_not_name(app: Any, client: Any, site: Any,
+                                          submission_body: dict[str, Any]) -> None:
+    r = post_multipart(client, site[1], submission_body, [(png_bytes(), "../../etc/passwd.pdf")])
+    assert r.status_code == 201
+    a = forwarded(app)["attachments"][0]
+    assert a["content_type"] == "image/png"
+    assert a["filename"] == "passwd.png"
+
+
+@pytest.mark.parametrize(("content", "name", "status", "code"), [
+    (b"<html><script>alert(1)</script></html>", "a.jpg", 415, "attachment-type-not-allowed"),
+    (b"MZ\x90\x00" + b"\x00" * 100, "setup.pdf", 415, "attachment-type-not-allowed"),
+    (b"GIF89a" + b"\x00" * 50, "x.gif", 415, "attachment-type-not-allowed"),
+    (b"\xff\xd8\xff\xe0" + b"not really a jpeg" * 10, "x.jpg", 422, "attachment-invalid"),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "x.png", 422, "attachment-invalid"),
+    (b"%PDF-1.4\n1 0 obj<<>>endobj\n", "cut.pdf", 422, "attachment-invalid"),
+    (b"%PDF-1.7\n<</OpenAction<</S/JavaScript/JS(app.alert(1))>>>>\n%%EOF", "js.pdf", 422, "attachment-unsafe"),
+    (b"%PDF-1.7\n<</S/J#61vaScript>>\n%%EOF", "hex.pdf", 422, "attachment-unsafe"),
+    (b"%PDF-1.7\ntrailer<</Encrypt 5 0 R>>\n%%EOF", "locked.pdf", 422, "attachment-unsafe"),
+    (b"%PDF-1.7\n<</Type/Filespec/EmbeddedFile 3 0 R>>\n%%EOF", "emb.pdf", 422, "attachment-unsafe"),
+    (b"", "empty.jpg", 422, "attachment-invalid"),
+])
+def test_bad_files_refused_and_nothing_stored(app: Any, client: Any, site: Any,
+                                              submission_body: dict[str, Any], content: bytes,
+                                              name: str, status: int, code: str) -> None:
+    before = counts()
+    r = post_multipart(client, site[1], submission_body, [(content, name)])
+    body = assert_problem(r, status, code)
+    assert body["errors"]["files"]
+    assert counts() == before
+    assert stored_files(app) == []
+
+
+def test_decompression_bomb(app: Any, client: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    out = io.BytesIO()
+    Image.new("1", (12000, 12000)).save(out, "PNG")  # 144 Mpx, a few KB compressed
+    assert len(out.getvalue()) < 100_000
+    before = counts()
+    r = post_multipart(client, site[1], submission_body, [(out.getvalue(), "bomb.png")])
+    assert_problem(r, 422, "attachment-too-many-pixels")
+    assert counts() == before
+
+
+def test_too_many_and_too_large(app: Any, client: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    app.config["MAX_ATTACHMENTS"] = 2
+    r = post_multipart(client, site[1], submission_body, [(png_bytes(), f"{i}.png") for i in range(3)])
+    assert_problem(r, 422, "too-many-attachments")
+    app.config["MAX_ATTACHMENT_BYTES"] = 1000
+    big = PDF[:-7] + b" " * 2000 + b"\n%%EOF\n"
+    r = post_multipart(client, site[1], submission_body, [(big, "big.pdf")], key="m2")
+    assert_problem(r, 413, "attachment-too-large")
+    assert counts()[0] == 0
+
+
+def test_files_in_other_parts_refused(client: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    r = post_multipart(client, site[1], submission_body, [(png_bytes(), "a.png")], field="evil")
+    assert_problem(r, 422, "validation-error")
+
+
+def test_multipart_without_submission_part(client: Any, site: Any) -> None:
+    r = client.post("/api/v1/submissions", data={"files": [(io.BytesIO(PDF), "a.pdf")]},
+                    content_type="multipart/form-data",
+                    headers={"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "x"})
+    assert_problem(r, 400, "invalid-json")
+
+
+def test_invalid_submission_stores_no_file(app: Any, client: Any, site: Any,
+                                           submission_body: dict[str, Any]) -> None:
+    body = {**submission_body, "title": ""}
+    r = post_multipart(client, site[1], body, [(png_bytes(), "a.png")])
+    assert_problem(r, 422, "validation-error")
+    assert stored_files(app) == [] and counts() == (0, 0, 0)
+
+
+def test_failed_transaction_removes_files(app: Any, client: Any, site: Any,
+                                          submission_body: dict[str, Any],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from widget_server import outbox
+
+    def boom(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(outbox, "enqueue", boom)
+    r = post_multipart(client, site[1], submission_body, [(png_bytes(), "a.png")])
+    assert_problem(r, 500)
+    assert stored_files(app) == [] and counts() == (0, 0, 0)
+
+
+def test_idempotent_replay_keeps_one_copy(app: Any, client: Any, site: Any,
+                                          submission_body: dict[str, Any]) -> None:
+    files = [(png_bytes(), "a.png")]
+    r1 = post_multipart(client, site[1], submission_body, files, key="same")
+    r2 = post_multipart(client, site[1], submission_body, files, key="same")
+    assert r1.status_code == r2.status_code == 201
+    assert r2.headers["Idempotent-Replayed"] == "true"
+    assert r1.get_json() == r2.get_json()
+    assert len(stored_files(app)) == 1 and counts() == (1, 1, 1)
+    # Other files under the same key are another request.
+    r3 = post_multipart(client, site[1], submission_body, [(webp_bytes(), "b.webp")], key="same")
+    assert_problem(r3, 422, "idempotency-key-reused")
+    assert len(stored_files(app)) == 1
+
+
+def test_links_expire_and_are_signed(app: Any, client: Any, site: Any,
+                                     submission_body: dict[str, Any]) -> None:
+    post_multipart(client, site[1], submission_body, [(PDF, "a.pdf")])
+    data = forwarded(app)
+    url = data["attachments"][0]["url"].removeprefix("http://relay.test")
+    token = url.rsplit("/", 1)[1]
+    assert_problem(client.get(url[:-3] + "xyz"), 404, "attachment-not-found")
+    assert_problem(client.get("/api/v1/attachments/at1.forged"), 404, "attachment-not-found")
+    assert_problem(client.get("/api/v1/attachments/../../etc/passwd"), 404)
+    # A form token is no attachment link (salts differ).
+    from widget_server import tokens
+
+    assert_problem(client.get("/api/v1/attachments/at1." + tokens.issue_form_token(site[0].key)[4:]), 404)
+    app.config["ATTACHMENT_URL_MAX_AGE"] = -1
+    assert_problem(client.get(url), 403, "attachment-link-expired")
+    app.config["ATTACHMENT_URL_MAX_AGE"] = 3600
+    assert client.get(f"/api/v1/attachments/{token}").status_code == 200
+
+
+def test_refresh_urls(app: Any, client: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    post_multipart(client, site[1], submission_body, [(PDF, "a.pdf")])
+    data = forwarded(app)
+    time.sleep(1.1)
+    fresh = attachments.refresh_urls(data)
+    assert fresh["attachments"][0]["url"] != data["attachments"][0]["url"]
+    assert fresh["attachments"][0]["id"] == data["attachments"][0]["id"]
+    assert {k: v for k, v in fresh.items() if k != "attachments"} == \
+        {k: v for k, v in data.items() if k != "attachments"}
+    assert attachments.refresh_urls({"id": "x"}) == {"id": "x"}
+
+
+def test_deleted_attachment_gone(app: Any, client: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    post_multipart(client, site[1], submission_body, [(PDF, "a.pdf")])
+    data = forwarded(app)
+    with db.write() as conn:
+        keys = attachments.delete_for_submission(conn, data["id"])
+    attachments.remove_files(keys)
+    assert stored_files(app) == []
+    url = data["attachments"][0]["url"].removeprefix("http://relay.test")
+    assert_problem(client.get(url), 410, "attachment-deleted")
+
+
+def test_storage_keys_are_opaque(app: Any) -> None:
+    from widget_server.storage import LocalStorage
+
+    store = LocalStorage(app.config["ATTACHMENT_DIR"])
+    key = store.put(b"abc")
+    assert store.get(key) == b"abc" and store.exists(key)
+    for bad in ("../x", "..", "/etc/passwd", key + "/../x"):
+        with pytest.raises(KeyError):
+            store.get(bad)
+        assert not store.exists(bad)
+    store.delete(key)
+    store.delete(key)
+    assert not store.exists(key)

@@ -146,16 +146,34 @@ def sites_rotate(site_key: str, grace_days: int, as_json: bool) -> None:
 
 @sites_group.command("set")
 @click.argument("site_key")
+@click.option("--name", default=None)
+@click.option("--origin", "origins", multiple=True, help="Replace the allowed origins (repeat).")
+@click.option("--category", "categories", multiple=True, help="Offer only these categories (repeat).")
+@click.option("--all-categories", is_flag=True, help="Offer every category again.")
+@click.option("--agency", "agencies", multiple=True, help="Offer only these agencies (repeat).")
+@click.option("--all-agencies", is_flag=True, help="Offer every agency again.")
+@click.option("--locale", default=None, type=click.Choice(["vi", "en"]))
 @click.option("--altcha/--no-altcha", default=None, help="Require (or stop requiring) proof of work.")
+@click.option("--active/--inactive", default=None, help="An inactive site's widget shows nothing.")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-def sites_set(site_key: str, altcha: bool | None, as_json: bool) -> None:
+def sites_set(site_key: str, name: str | None, origins: tuple[str, ...],
+              categories: tuple[str, ...], all_categories: bool, agencies: tuple[str, ...],
+              all_agencies: bool, locale: str | None, altcha: bool | None, active: bool | None,
+              as_json: bool) -> None:
     """Change a site's settings."""
     values: dict[str, Any] = {}
-    if altcha is not None:
-        values["altcha"] = altcha
+    for key, value in (("name", name), ("locale", locale), ("altcha", altcha), ("active", active)):
+        if value is not None:
+            values[key] = value
+    if origins:
+        values["origins"] = list(origins)
+    if categories or all_categories:
+        values["categories"] = list(categories) or None
+    if agencies or all_agencies:
+        values["agencies"] = list(agencies) or None
     if not values:
-        raise click.UsageError("Nothing to change: give e.g. --altcha or --no-altcha.")
+        raise click.UsageError("Nothing to change: give e.g. --origin, --category or --altcha.")
     try:
         site = sites.update_site(site_key, **values)
     except sites.SiteError as exc:

@@ -97,6 +97,10 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
+class ConfigError(RuntimeError):
+    """A setting is missing or unusable; the relay refuses to start."""
+
+
 def _coerce(value: Any, default: Any) -> Any:
     """Environment values arrive as strings (or JSON via from_prefixed_env); match the default's type."""
     if isinstance(value, str):
@@ -129,12 +133,12 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         if app.config["DEMO"] or app.config.get("TESTING"):
             app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
         else:
-            raise RuntimeError(
+            raise ConfigError(
                 "PHANHOI_SECRET_KEY is not set. Generate one with "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
             )
     if len(str(app.config["SECRET_KEY"])) < 16 and not app.config.get("TESTING"):
-        raise RuntimeError("PHANHOI_SECRET_KEY is too short: use at least 32 random characters.")
+        raise ConfigError("PHANHOI_SECRET_KEY is too short: use at least 32 random characters.")
     app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
 
 

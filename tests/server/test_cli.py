@@ -40,3 +40,33 @@ def test_db_upgrade_is_repeatable(runner):
 
 def test_show_unknown_site_fails(runner):
     assert runner.invoke(args=["sites", "show", "pk_none"]).exit_code != 0
+
+
+def test_sites_set_changes_origins_categories_and_altcha(runner):
+    added = json.loads(runner.invoke(args=["sites", "add", "Báo D", "--origin", "https://d.example",
+                                           "--json"]).output)
+    result = runner.invoke(args=["sites", "set", added["site_key"], "--origin", "https://new.example",
+                                 "--category", "giao-thong", "--altcha", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["origins"] == ["https://new.example"]
+    assert out["categories"] == ["giao-thong"] and out["altcha"] is True
+    again = json.loads(runner.invoke(args=["sites", "set", added["site_key"], "--all-categories",
+                                           "--json"]).output)
+    assert again["categories"] is None and again["origins"] == ["https://new.example"]
+    assert runner.invoke(args=["sites", "set", added["site_key"]]).exit_code != 0
+
+
+def test_missing_secret_key_is_one_clear_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHANHOI_")}
+    exe = Path(sys.executable).parent / "phanhoi-widget"
+    result = subprocess.run([str(exe), "sites", "list"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "PHANHOI_SECRET_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -210,9 +210,9 @@ def init_app(app: Flask) -> None:
 
 
 def _worker_commands() -> tuple[click.Command, ...]:
-    from . import demo, worker
+    from . import demo, retention, worker
 
-    return (*worker.COMMANDS, demo.demo_command)
+    return (*worker.COMMANDS, demo.demo_command, retention.retention_group)
 
 
 for _command in (db_group, sites_group, serve, *_worker_commands()):

@@ -475,5 +475,10 @@ def data_request(tracking_code: str, contact: str, kind: str) -> dict[str, Any]:
                            "submission_id": row.id, "central_id": row.central_id,
                            "tracking_code": row.tracking_code, "kind": kind,
                            "requested_at": now.isoformat()})
+    # Deletion (and a withdrawal before the forward) takes effect now, not at the next
+    # retention run; see retention.py for what is cancelled and what is kept.
+    from . import retention
+
+    retention.apply_data_request(row.tracking_code)
     return {"tracking_code": row.tracking_code, "kind": kind, "requested_at": now.isoformat(),
             "message": DATA_REQUEST_MESSAGES[kind]}

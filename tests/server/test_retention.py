@@ -1,0 +1,213 @@
+"""Personal-data lifecycle: redaction after retention, deletion and withdrawal requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from PIL import Image
+
+from tests.helpers import assert_problem
+from widget_server import db, retention, submissions
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "PNG")
+    return out.getvalue()
+
+
+def submit(client: Any, site: Any, body: dict[str, Any], key: str, files: bool = True) -> str:
+    headers = {"Authorization": f"Bearer {site[1]}", "Idempotency-Key": key}
+    if files:
+        r = client.post("/api/v1/submissions", content_type="multipart/form-data", headers=headers,
+                        data={"submission": json.dumps(body), "files": [(io.BytesIO(_png()), "a.png")]})
+    else:
+        r = client.post("/api/v1/submissions", json=body, headers=headers)
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()["tracking_code"]
+
+
+def row(code: str) -> Any:
+    with db.read() as conn:
+        return conn.execute(sa.select(db.submissions).where(db.submissions.c.tracking_code == code)).one()
+
+
+def outbox_rows(submission_id: str) -> list[Any]:
+    with db.read() as conn:
+        return conn.execute(sa.select(db.outbox).where(db.outbox.c.submission_id == submission_id)
+                            .order_by(db.outbox.c.created_at)).all()
+
+
+def live_files(app: Any) -> int:
+    from pathlib import Path
+
+    root = Path(app.config["ATTACHMENT_DIR"])
+    return sum(1 for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+
+
+def deliver(submission_id: str, at: dt.datetime) -> None:
+    """What the worker records when the central system acknowledges."""
+    with db.write() as conn:
+        conn.execute(sa.update(db.outbox).where(db.outbox.c.submission_id == submission_id,
+                                                db.outbox.c.event_type == "submission.created")
+                     .values(state="delivered", delivered_at=at))
+        submissions.mark_forwarded(conn, submission_id, "C-1")
+        conn.execute(sa.update(db.submissions).where(db.submissions.c.id == submission_id)
+                     .values(forwarded_at=at))
+
+
+def assert_redacted(code: str) -> Any:
+    r = row(code)
+    assert r.redacted_at is not None
+    assert (r.name, r.phone, r.email, r.address, r.lat, r.lon) == (None,) * 6
+    assert r.phone_digest  # lookups still work
+    for o in outbox_rows(r.id):
+        text = json.dumps(o.payload, ensure_ascii=False)
+        assert "Lê Văn A" not in text and "+84912345678" not in text and "Cổng chợ" not in text
+    with db.read() as conn:
+        atts = conn.execute(sa.select(db.attachments).where(db.attachments.c.submission_id == r.id)).all()
+    assert all(a.deleted_at is not None for a in atts)
+    return r
+
+
+def test_redacts_after_retention_window(app: Any, client: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    old = submit(client, site, submission_body, "k1")
+    fresh = submit(client, site, submission_body, "k2")
+    pending = submit(client, site, submission_body, "k3")
+    now = db.utcnow()
+    deliver(row(old).id, now - dt.timedelta(days=91))
+    deliver(row(fresh).id, now - dt.timedelta(days=5))
+    assert live_files(app) == 3
+
+    dry = retention.run(dry_run=True)
+    assert dry.redacted == [old] and dry.attachments_deleted == 1
+    assert row(old).redacted_at is None and live_files(app) == 3
+
+    report = retention.run()
+    assert report.redacted == [old]
+    assert report.attachments_deleted == 1 and report.outbox_rows_redacted == 1
+    r = assert_redacted(old)
+    assert live_files(app) == 2
+    created = [o for o in outbox_rows(r.id) if o.event_type == "submission.created"][0]
+    assert created.payload["data"]["redacted"] is True
+    assert created.payload["data"]["attachments"] == []
+    assert created.payload["data"]["title"] == submission_body["title"]  # the case itself stays
+    assert row(fresh).redacted_at is None and row(pending).redacted_at is None
+    # Lookup by code and contact still works, and says so.
+    got = client.get(f"/api/v1/submissions/{old}?contact=0912345678").get_json()
+    assert got["redacted"] is True and got["tracking_code"] == old
+    # A second run has nothing to do.
+    assert retention.run().redacted == []
+
+
+def test_deletion_after_forward_redacts_now(app: Any, client: Any, site: Any,
+                                            submission_body: dict[str, Any]) -> None:
+    code = submit(client, site, submission_body, "k1")
+    deliver(row(code).id, db.utcnow())
+    r = client.post(f"/api/v1/submissions/{code}/data-request",
+                    json={"contact": "0912345678", "kind": "delete"})
+    assert r.status_code == 202
+    s = assert_redacted(code)
+    events = [o for o in outbox_rows(s.id) if o.event_type == "submission.data_request"]
+    # The central system is told, and the event is still due.
+    assert len(events) == 1 and events[0].state == "pending"
+    assert events[0].payload["data"]["kind"] == "delete"
+    assert live_files(app) == 0
+
+
+def test_deletion_before_forward_cancels_it(app: Any, client: Any, site: Any,
+                                            submission_body: dict[str, Any]) -> None:
+    code = submit(client, site, submission_body, "k1")
+    r = client.post(f"/api/v1/submissions/{code}/data-request",
+                    json={"contact": "0912345678", "kind": "delete"})
+    assert r.status_code == 202
+    s = assert_redacted(code)
+    assert {o.state for o in outbox_rows(s.id)} == {"cancelled"}
+
+
+def test_withdrawal_before_forward_stops_it(app: Any, client: Any, site: Any,
+                                            submission_body: dict[str, Any]) -> None:
+    code = submit(client, site, submission_body, "k1", files=False)
+    r = client.post(f"/api/v1/submissions/{code}/data-request",
+                    json={"contact": "0912345678", "kind": "withdraw_consent"})
+    assert r.status_code == 202
+    s = assert_redacted(code)
+    assert s.consent_withdrawn_at is not None
+    assert {o.state for o in outbox_rows(s.id)} == {"cancelled"}
+
+
+def test_withdrawal_after_forward_keeps_retention(app: Any, client: Any, site: Any,
+                                                  submission_body: dict[str, Any]) -> None:
+    code = submit(client, site, submission_body, "k1", files=False)
+    deliver(row(code).id, db.utcnow())
+    client.post(f"/api/v1/submissions/{code}/data-request",
+                json={"contact": "0912345678", "kind": "withdraw_consent"})
+    s = row(code)
+    assert s.redacted_at is None and s.name == "Lê Văn A"
+    assert [o.state for o in outbox_rows(s.id) if o.event_type == "submission.data_request"] == ["pending"]
+
+
+def test_forward_in_flight_is_not_cancelled(app: Any, client: Any, site: Any,
+                                            submission_body: dict[str, Any]) -> None:
+    code = submit(client, site, submission_body, "k1", files=False)
+    sid = row(code).id
+    with db.write() as conn:
+        conn.execute(sa.update(db.outbox).where(db.outbox.c.submission_id == sid).values(
+            lease_owner="w1", lease_until=db.utcnow() + dt.timedelta(minutes=1)))
+    client.post(f"/api/v1/submissions/{code}/data-request",
+                json={"contact": "0912345678", "kind": "delete"})
+    assert row(code).redacted_at is None
+    report = retention.run()
+    assert report.skipped_in_flight == [code]
+    # The worker delivers; the next run redacts.
+    deliver(sid, db.utcnow())
+    assert retention.run().redacted == [code]
+    assert_redacted(code)
+
+
+def test_cli(app: Any, client: Any, runner: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    code = submit(client, site, submission_body, "k1")
+    deliver(row(code).id, db.utcnow() - dt.timedelta(days=200))
+    r = runner.invoke(args=["retention", "run", "--dry-run", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["dry_run"] is True and out["redacted"] == 1 and out["tracking_codes"] == [code]
+    assert row(code).redacted_at is None
+    r = runner.invoke(args=["retention", "run"])
+    assert r.exit_code == 0, r.output
+    assert "1 phản ánh" in r.output
+    assert_redacted(code)
+
+
+def test_retention_days_setting(app: Any, client: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    code = submit(client, site, submission_body, "k1", files=False)
+    deliver(row(code).id, db.utcnow() - dt.timedelta(days=3))
+    assert retention.run().redacted == []
+    app.config["PII_RETENTION_DAYS"] = 2
+    assert retention.run().redacted == [code]
+
+
+def test_consent_evidence_forwarded(app: Any, client: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    import hashlib
+
+    from widget_server import reference
+
+    code = submit(client, site, submission_body, "k1", files=False)
+    s = row(code)
+    consent = reference.consent_for(site[0].name)
+    data = outbox_rows(s.id)[0].payload["data"]["consent"]
+    assert data["version"] == consent.version == submission_body["consent"]["version"]
+    assert data["text_sha256"] == consent.hash
+    assert consent.hash == hashlib.sha256(consent.text.encode()).hexdigest()
+    accepted = dt.datetime.fromisoformat(data["accepted_at"])
+    assert abs((accepted - s.submitted_at).total_seconds()) < 5
+    assert data["recipient"]
+    # Consent must be explicit: refused without it.
+    bad = {**submission_body, "consent": {"version": consent.version, "accepted": False}}
+    r = client.post("/api/v1/submissions", json=bad,
+                    headers={"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "k2"})
+    assert_problem(r, 422, "validation-error")

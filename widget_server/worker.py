@@ -42,7 +42,8 @@ class Worker:
         self.batch = batch
         self.stop_event = threading.Event()
         self._destinations: dict[str, Destination] = dict(destinations or {})
-        self._owned = set()  # adapters this worker built (and closes)
+        self._owned: set[str] = set()  # adapters this worker built (and closes)
+        self._unusable: set[str] = set()
 
     @property
     def engine(self) -> Any:
@@ -56,7 +57,9 @@ class Worker:
             try:
                 self._destinations[name] = build(name, self.app.config)
             except (UnknownDestinationError, ValueError) as exc:
-                log.error("destination %s is not usable: %s", name, exc)
+                if name not in self._unusable:  # once per worker, not once per row
+                    log.error("destination %s is not usable: %s", name, exc)
+                    self._unusable.add(name)
                 return None
             self._owned.add(name)
         return self._destinations[name]
@@ -143,9 +146,12 @@ def worker_command(once: bool, worker_id: str | None) -> None:
                  worker.id, signal.Signals(signum).name)
         worker.stop()
 
-    signal.signal(signal.SIGTERM, _graceful)
-    signal.signal(signal.SIGINT, _graceful)
-    worker.run(once=once)
+    previous = {sig: signal.signal(sig, _graceful) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        worker.run(once=once)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 outbox_group = click.Group("outbox", help="The delivery queue: list, replay, resume.")

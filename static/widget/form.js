@@ -267,7 +267,10 @@
       busy(btn, true);
       // The server renders the result (the same markup works without JavaScript); swap it in.
       fetch(tf.action, { method: "POST", body: new URLSearchParams(new FormData(tf)), credentials: "omit" })
-        .then(function (r) { return r.text(); })
+        .then(function (r) {
+          if (r.status === 429 || r.status >= 500) throw new Error(r.status === 429 ? T.err_rate : T.err_server);
+          return r.text();
+        })
         .then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html"), kq = $("#kq"), nk = doc.getElementById("kq");
           if (!nk) throw new Error("no result");
@@ -276,14 +279,16 @@
           focus($("#kq [tabindex='-1']"));
           size();
         })
-        .catch(function () {
+        .catch(function (err) {
           var kq = $("#kq");
           kq.textContent = "";
           var p = d.createElement("p");
           p.className = "msg bad";
           p.setAttribute("role", "alert");
-          p.textContent = T.err_network;
+          p.textContent = err && (err.message === T.err_rate || err.message === T.err_server) ? err.message : T.err_network;
+          p.tabIndex = -1;
           kq.appendChild(p);
+          focus(p);
         })
         .then(function () { busy(btn, false); });
     });

@@ -310,17 +310,31 @@ def test_axe_banner_form_and_track(relay: Any, browser: Any) -> None:
         ctx.close()
 
 
-def test_reflow_at_320px(relay: Any, browser: Any) -> None:
-    ctx = browser.new_context(viewport={"width": 320, "height": 640})
+@pytest.mark.parametrize(
+    "viewport",
+    [
+        {"width": 320, "height": 640},
+        # 200 % zoom of a 1280 × 900 window is a 640 × 450 CSS-pixel viewport.
+        {"width": 640, "height": 450},
+    ],
+)
+def test_reflow(relay: Any, browser: Any, viewport: dict[str, int]) -> None:
+    width = viewport["width"]
+    ctx = browser.new_context(viewport=viewport)
     try:
         pg = ctx.new_page()
-        pg.goto(f"{relay.url}/s/{relay.site.key}")
-        assert pg.evaluate("document.documentElement.scrollWidth") <= 320
+        for path in (f"/w/{relay.site.key}/track", f"/s/{relay.site.key}"):
+            pg.goto(relay.url + path)
+            assert pg.evaluate("document.documentElement.scrollWidth") <= width
         font = pg.locator("#f-title").evaluate("e => getComputedStyle(e).fontSize")
         assert font == "16px"
         pg.goto(relay.host_url + "/news")
         expect(pg.locator("phanhoi-widget section")).to_be_visible()
-        assert pg.evaluate("document.documentElement.scrollWidth") <= 320
+        assert pg.evaluate("document.documentElement.scrollWidth") <= width
+        frame = open_form(pg)
+        expect(frame.locator("#f-title")).to_be_visible()
+        inner = pg.locator("phanhoi-widget iframe.f-form").element_handle().content_frame()
+        assert inner.evaluate("document.documentElement.scrollWidth") <= width
     finally:
         ctx.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -224,8 +225,11 @@ def normalise_url(url: str) -> str:
 
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
+    # Statements' parameters and result rows are citizens' names and contacts: they stay out
+    # of logs and error messages even when the root logger is turned up to DEBUG.
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -244,7 +248,8 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                            hide_parameters=True)
 
 
 def get_engine(app: Flask | None = None) -> Engine:

@@ -7,6 +7,9 @@ only fills in what a view left unset, so it never loosens or overrides them.
 
 from __future__ import annotations
 
+import logging
+import re
+
 from flask import Flask, Response, request
 
 from . import sites
@@ -61,8 +64,36 @@ def add_headers(resp: Response, *, hsts: bool) -> Response:
     return resp
 
 
+_QUERY_VALUE = re.compile(r"([?&][^=&\s\"]+=)[^&\s\"]*")
+
+
+def strip_query_values(line: str) -> str:
+    """``GET /x?contact=0912… HTTP/1.1`` → ``GET /x?contact=- HTTP/1.1``."""
+    return _QUERY_VALUE.sub(r"\1-", line) if " HTTP/" in line else line
+
+
+class QueryValueFilter(logging.Filter):
+    """Access-log lines keep the path and parameter names, not the values.
+
+    Lookups carry the citizen's phone or email in ``?contact=``; the development
+    and demo server (werkzeug) would otherwise write it to the log. (gunicorn's
+    access log format in ``serve`` leaves the query string out altogether.)
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(strip_query_values(a) if isinstance(a, str) else a
+                                for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = strip_query_values(record.msg)
+        return True
+
+
 def init_app(app: Flask) -> None:
     hsts = str(app.config.get("PUBLIC_URL", "")).startswith("https://")
+    access_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, QueryValueFilter) for f in access_log.filters):
+        access_log.addFilter(QueryValueFilter())
 
     @app.after_request
     def _security_headers(resp: Response) -> Response:

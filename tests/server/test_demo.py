@@ -1,0 +1,116 @@
+"""``phanhoi-widget demo`` end to end: start, submit, see it reach the central system, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+EXE = str(Path(sys.executable).parent / "phanhoi-widget")
+
+
+def free_port_pair() -> int:
+    """A port P with P+1 free too (the central system listens there)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with socket.socket() as a, socket.socket() as b:
+            try:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port pair")
+
+
+def wait_for(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except requests.ConnectionError:
+            value = None
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def start(port: int, instance: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHANHOI_")}
+    env["PHANHOI_INSTANCE_PATH"] = str(instance)
+    return subprocess.Popen([EXE, "demo", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> bytes:
+    proc.send_signal(signal.SIGINT)
+    try:
+        output, _ = proc.communicate(timeout=8)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
+        raise AssertionError("demo did not stop on SIGINT:\n" + output.decode())
+    return output
+
+
+@pytest.mark.slow
+def test_demo_runs_the_whole_chain_and_stops_on_ctrl_c(tmp_path):
+    port = free_port_pair()
+    relay, central = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"
+    proc = start(port, tmp_path)
+    http = requests.Session()
+    try:
+        wait_for(lambda: http.get(relay + "/healthz", timeout=2).ok)
+        wait_for(lambda: http.get(central + "/", timeout=2).ok)
+        secrets = json.loads((tmp_path / "demo-secrets.json").read_text())
+        config = http.get(f"{relay}/api/v1/sites/{secrets['site_key']}/config", timeout=5).json()
+        assert config["name"] == "Báo Thanh Hóa (demo)"
+        body = {
+            "category": config["categories"][0]["code"], "agency": None,
+            "title": "Đèn đường hỏng", "content": "Ba cột đèn trước số 120 Lê Lợi không sáng.",
+            "location": {"address": "120 Lê Lợi"},
+            "submitter": {"name": "Nguyễn Thị Hoa", "phone": "0383456789", "email": None},
+            "confidential": True, "consent": {"version": config["consent"]["version"],
+                                               "accepted": True},
+        }
+        r = http.post(relay + "/api/v1/submissions", json=body, timeout=10, headers={
+            "Authorization": f"Bearer {secrets['site_secret']}", "Idempotency-Key": "demo-1"})
+        assert r.status_code == 201, r.text
+        code = r.json()["tracking_code"]
+        wait_for(lambda: http.get(f"{relay}/api/v1/submissions/{code}",
+                                  params={"contact": "0383456789"}, timeout=5
+                                  ).json()["status"] == "forwarded")
+        assert code in http.get(central + "/", timeout=5).text
+        demo_page = http.get(f"http://localhost:{port}/demo", timeout=5)
+        assert demo_page.status_code == 200
+    finally:
+        http.close()
+        started = time.monotonic()
+        output = stop(proc)
+    assert proc.returncode == 0, output.decode()
+    assert time.monotonic() - started < 8
+    text = output.decode()
+    assert f"http://localhost:{port}/demo" in text and f"http://127.0.0.1:{port + 1}/" in text
+    assert "0383456789" not in text
+
+    # A restart keeps the secrets, the site and the data.
+    proc = start(port, tmp_path)
+    try:
+        wait_for(lambda: requests.get(
+            f"{relay}/api/v1/submissions/{code}", params={"contact": "0383456789"}, timeout=2
+        ).status_code == 200)
+    finally:
+        output = stop(proc)
+    assert proc.returncode == 0, output.decode()
+    assert json.loads((tmp_path / "demo-secrets.json").read_text()) == secrets

@@ -156,6 +156,8 @@
     function open(page, code) {
       if (!root) return;
       page = page == "track" ? "track" : "form";
+      // Inline variant: the form is already on the page; take the reader there.
+      if (page == "form" && frames.form && frames.form.parentNode !== dlg) return frames.form.focus();
       ensureDialog();
       var extra = page == "track" && code ? "&code=" + encodeURIComponent(code) : "";
       if (!frames[page] || (extra && frames[page].src.indexOf(extra) < 0)) {

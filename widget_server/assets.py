@@ -66,7 +66,7 @@ _lock = threading.Lock()
 
 def _compress_br(body: bytes) -> bytes | None:
     try:
-        import brotli
+        import brotli  # type: ignore[import-untyped]
     except ImportError:  # brotli is optional at run time; gzip always works
         return None
     return brotli.compress(body, quality=11)

@@ -127,7 +127,7 @@ def phdate(value: Any) -> str:
     except ValueError:
         return str(value)
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     if isinstance(value, str) and len(value) == 10:
         return when.strftime("%d/%m/%Y")
     return when.astimezone(VN_TIME).strftime("%d/%m/%Y %H:%M")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
@@ -123,9 +124,12 @@ def test_worker_killed_between_send_and_record(make_loop):
 
 
 def _two_workers(loop, n):
-    codes = [loop.submit()["tracking_code"] for _ in range(n)]
-    procs = [loop.spawn_worker(f"w{i}") for i in range(2)]
+    procs = [loop.spawn_worker(f"w{i}", PHANHOI_LOG_LEVEL="INFO") for i in range(2)]
     try:
+        # Both running (signal handlers installed) before the queue fills up under them.
+        wait_for(lambda: all("started" in loop.log_of(f"w{i}") for i in range(2)), timeout=15)
+        with ThreadPoolExecutor(4) as pool:
+            codes = [c["tracking_code"] for c in pool.map(lambda _: loop.submit(), range(n))]
         wait_for(lambda: loop.outbox_states() == {"delivered": n}, timeout=30, interval=0.1)
     finally:
         for proc in procs:
@@ -135,6 +139,7 @@ def _two_workers(loop, n):
     logs = loop.log_of("w0") + loop.log_of("w1")
     assert [proc.returncode for proc in procs] == [0, 0], logs
     assert "Traceback" not in logs, logs
+    assert "0912345678" not in logs and "Lê Văn A" not in logs
     assert loop.central_count() == n
     # Exactly once: no row was sent twice, not even to be dropped as a duplicate.
     assert len(loop.chaos.hits) == n, logs

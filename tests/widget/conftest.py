@@ -62,6 +62,12 @@ def host_pages(relay_url: str, site_key: str) -> Callable[..., Any]:
         relay = request.args.get("relay", relay_url)
         html = (PAGES / f"{name}.html").read_text(encoding="utf-8")
         html = html.replace("{relay}", relay).replace("{site}", request.args.get("site", site_key))
+        if "{pinned}" in html:
+            # The partner SDK's pinned snippet: versioned loader with SRI, fetched from the manifest.
+            from phanhoi.embed import embed_snippet
+
+            tag = embed_snippet(relay, request.args.get("site", site_key), pin=True)
+            html = html.replace("{pinned}", tag.replace("<script ", '<script nonce="{nonce}" ', 1))
         html = html.replace("{nonce}", nonce)
         resp = Response(html, content_type="text/html; charset=utf-8")
         # Exactly the directives the README tells a host page to add for the widget.

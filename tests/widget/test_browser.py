@@ -139,6 +139,7 @@ def test_hostile_page(relay: Any, page: Any) -> None:
         ("/button", "phanhoi-widget button.bt"),
         ("/twice", "phanhoi-widget section"),
         ("/english", "phanhoi-widget section"),
+        ("/pinned", "phanhoi-widget section"),
     ],
 )
 def test_variants_render_once(relay: Any, page: Any, path: str, visible: str) -> None:
@@ -148,6 +149,9 @@ def test_variants_render_once(relay: Any, page: Any, path: str, visible: str) ->
     assert page.locator("phanhoi-widget").count() == 1
     assert page.evaluate("window.__cls") == 0
     assert page.page_errors == []
+    if path == "/pinned":
+        src = page.locator("script[integrity]").get_attribute("src")
+        assert re.search(r"/static/widget/loader\.[0-9a-f]{10}\.js$", src)
     if path == "/english":
         expect(page.get_by_role("button", name="Send feedback")).to_be_visible()
     if path in {"/noslot", "/button"}:

@@ -40,7 +40,7 @@
     "--a:var(--phanhoi-accent,#9b1c1c);--f:var(--phanhoi-fg,#1b1b1b);--g:var(--phanhoi-bg,#fff8ec);--r:var(--phanhoi-radius,8px)}" +
     ":host([hidden]){display:none!important}" +
     ":host(.fx){min-height:0!important;height:76px!important}" +
-    "*{box-sizing:border-box}" +
+    "*{box-sizing:border-box}[hidden]{display:none!important}" +
     ".w{display:flex;flex-wrap:wrap;align-items:center;gap:8px 16px;min-height:72px;padding:10px 16px;" +
     "font:400 16px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:var(--f);background:var(--g);" +
     "border:1px solid #d9c7a8;border-left:6px solid var(--a);border-radius:var(--r);text-align:left}" +

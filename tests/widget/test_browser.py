@@ -364,3 +364,19 @@ def test_demo_page(app_config: dict[str, Any], browser: Any) -> None:
         ctx.close()
         srv.stop()
         db.get_engine(app).dispose()
+
+
+def test_relay_down_after_the_banner_painted(relay: Any, page: Any) -> None:
+    page.clock.install()
+    page.goto(relay.host_url + "/news")
+    expect(page.locator("phanhoi-widget section")).to_be_visible()
+    page.route(relay.url + "/w/**", lambda route: route.abort())
+    page.get_by_role("button", name="Gửi phản ánh").click()
+    dialog = page.locator("phanhoi-widget dialog")
+    expect(dialog).to_be_visible()
+    page.clock.run_for(11_000)
+    expect(dialog.get_by_role("status")).to_have_text("Hiện chưa kết nối được. Vui lòng thử lại sau.")
+    expect(page.locator("phanhoi-widget iframe.f-form")).to_be_hidden()
+    dialog.get_by_role("button", name="Đóng").click()
+    expect(dialog).to_be_hidden()
+    assert page.page_errors == []

@@ -67,9 +67,9 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: f
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"{url}: server exited with {proc.returncode}")
         try:
-            if requests.get(url, timeout=1).ok:
+            if requests.get(url, timeout=5).ok:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still importing
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} not ready")

@@ -365,3 +365,36 @@ def test_pages_escape_what_they_show(app: Any, client: Any, site: Any, submissio
                                                         "contact": '"><img src=x onerror=alert(1)>'})
     html = page.get_data(as_text=True)
     assert "<script>alert(1)" not in html and "<img src=x" not in html
+
+
+def test_central_operator_page_escapes_forwarded_text(app: Any, client: Any, site: Any,
+                                                      submission_body: dict[str, Any],
+                                                      tmp_path: Any) -> None:
+    """The reference central system shows what the relay forwards as text, too."""
+    central_system = pytest.importorskip("central_system")
+    from phanhoi.webhooks import sign_headers
+
+    hostile = {**submission_body, "title": "Rác " + XSS,
+               "content": "Nội dung " + XSS + " đủ dài để nhận",
+               "submitter": {"name": "Tên " + XSS, "phone": "0912345678", "email": None},
+               "location": {"commune_code": None, "address": "Địa chỉ " + XSS, "lat": None, "lon": None}}
+    r = client.post("/api/v1/submissions", json=hostile,
+                    headers={"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "op"})
+    assert r.status_code == 201
+    with db.read() as conn:
+        payload = conn.execute(sa.select(db.outbox.c.payload)).scalar_one()
+    secret = app.config["CENTRAL_SECRET"]
+    central = central_system.create_app({"TESTING": True, "SECRET_KEY": "x" * 32,
+                                         "DATABASE": str(tmp_path / "central.sqlite3"),
+                                         "INTAKE_SECRET": secret, "EVENTS_SECRET": secret})
+    body = json.dumps({"type": "submission.created", "timestamp": "2026-01-01T00:00:00Z",
+                       "data": payload["data"]}, ensure_ascii=False).encode()
+    cc = central.test_client()
+    r = cc.post("/intake/v1/submissions", data=body,
+                headers={**sign_headers(body, secret, msg_id="msg_op"), "Content-Type": "application/json"})
+    assert r.status_code in {200, 201, 202}, r.get_data(as_text=True)
+    central_id = r.get_json()["central_id"]
+    for path in ("/", f"/submissions/{central_id}"):
+        html = cc.get(path).get_data(as_text=True)
+        assert "Rác &lt;script&gt;" in html or "Rác &lt;script" in html
+        assert "<script>alert" not in html and "<img src=x" not in html

@@ -39,7 +39,7 @@ def hmac_key() -> str:
 
 def new_challenge(site_key: str) -> dict[str, Any]:
     expires = db.utcnow() + dt.timedelta(seconds=int(current_app.config["ALTCHA_EXPIRES_SECONDS"]))
-    challenge = altcha.create_challenge_v1(
+    challenge = altcha.create_challenge_v1(  # type: ignore[call-overload]
         algorithm="SHA-256", max_number=int(current_app.config["ALTCHA_MAX_NUMBER"]),
         hmac_key=hmac_key(), expires=expires, params={"site": site_key})
     return challenge.to_dict()
@@ -76,10 +76,10 @@ def verify(site: sites.Site, value: Any) -> tuple[str, dt.datetime]:
         raise Problem(403, MSG_INVALID, type="altcha-invalid")
     if not 0 <= data["number"] <= int(current_app.config["ALTCHA_MAX_NUMBER"]):
         raise Problem(403, MSG_INVALID, type="altcha-invalid")
-    ok, _error = altcha.verify_solution_v1(data, hmac_key(), check_expires=True)
+    ok, _error = altcha.verify_solution_v1(data, hmac_key(), check_expires=True)  # type: ignore[call-overload]
     if not ok:
         raise Problem(403, MSG_INVALID, type="altcha-invalid")
-    params = altcha.extract_params_v1(data)
+    params = altcha.extract_params_v1(data)  # type: ignore[arg-type]
     expires = params.get("expires") or []
     # A challenge without expiry or made for another site is not one we issued for this form.
     if params.get("site") != [site.key] or len(expires) != 1:

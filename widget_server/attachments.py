@@ -246,18 +246,18 @@ def create_with_files(site: Any, payload: Any, uploads: list[FileStorage], *, vi
     stored: list[Stored] = []
     ran: list[bool] = []
     try:
-        for item in prepared:
-            stored.append(Stored(item, storage.put(item.data)))
+        for ready in prepared:
+            stored.append(Stored(ready, storage.put(ready.data)))
         created = submissions.create_idempotent(
             site, payload, via=via, idempotency_key=idempotency_key, request_hash=request_hash,
             store_attachments=_recorder(stored, ran))
     except BaseException:
-        for item in stored:
-            storage.delete(item.key)
+        for done in stored:
+            storage.delete(done.key)
         raise
     if not ran:  # an idempotent replay: the first request's files are the ones kept
-        for item in stored:
-            storage.delete(item.key)
+        for done in stored:
+            storage.delete(done.key)
     return created
 
 

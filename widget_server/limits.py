@@ -128,9 +128,11 @@ def _limit(app: Flask, limiter: Limiter, endpoints: tuple[str, ...], setting: st
         if view is None:
             continue
         # A callable limit reads the setting per request, so tests and operators can change it.
-        decorated = limiter.limit(lambda s=setting: str(current_app.config[s]), key_func=key_func,
-                                  methods=methods, scope=scope)(view)
-        app.view_functions[endpoint] = decorated
+        def value(name: str = setting) -> str:
+            return str(current_app.config[name])
+
+        decorated = limiter.limit(value, key_func=key_func, methods=methods, scope=scope)(view)
+        app.view_functions[endpoint] = decorated  # type: ignore[assignment]
 
 
 def init_app(app: Flask) -> Limiter:

@@ -66,7 +66,7 @@ class Report:
 def _due(conn: Connection, now: dt.datetime) -> list[Any]:
     s = db.submissions.c
     cutoff = now - dt.timedelta(days=int(current_app.config["PII_RETENTION_DAYS"]))
-    return conn.execute(
+    return list(conn.execute(
         sa.select(s.id, s.tracking_code).where(
             s.redacted_at.is_(None),
             sa.or_(
@@ -75,7 +75,7 @@ def _due(conn: Connection, now: dt.datetime) -> list[Any]:
                 sa.and_(s.consent_withdrawn_at.is_not(None), s.forwarded_at.is_(None)),
             ),
         ).order_by(s.submitted_at)
-    ).all()
+    ).all())
 
 
 def redact_payload(payload: Any) -> Any:

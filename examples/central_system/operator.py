@@ -17,7 +17,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -29,6 +28,7 @@ from flask import (
     url_for,
 )
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.wrappers import Response as BaseResponse
 
 from . import reference, store
 
@@ -136,7 +136,7 @@ def detail(central_id: str) -> str:
 
 
 @bp.post("/submissions/<central_id>/actions")
-def act(central_id: str) -> Response:
+def act(central_id: str) -> BaseResponse:
     """Change the status and tell the relay (``submission.status_changed``)."""
     check_csrf()
     action = request.form.get("action", "")
@@ -187,7 +187,7 @@ def act(central_id: str) -> Response:
 
 
 @bp.post("/submissions/<central_id>/resend")
-def resend(central_id: str) -> Response:
+def resend(central_id: str) -> BaseResponse:
     """Send status events the relay has not acknowledged yet (same ids, in order)."""
     check_csrf()
     _load(central_id)

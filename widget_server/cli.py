@@ -191,6 +191,7 @@ def sites_set(site_key: str, name: str | None, origins: tuple[str, ...],
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=lambda: os.cpu_count() or 2, type=int, help="gunicorn workers")
+@with_appcontext
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the relay with gunicorn (run `worker` beside it to forward submissions)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ try, and exits.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -22,8 +23,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import db, outbox
-from .destinations import Destination, Result, UnknownDestinationError, build
+from . import attachments, db, outbox
+from .destinations import Destination, Event, Result, UnknownDestinationError, build
 
 log = logging.getLogger("widget_server.worker")
 
@@ -64,6 +65,14 @@ class Worker:
             self._owned.add(name)
         return self._destinations[name]
 
+    def event_for(self, row: outbox.Claimed) -> Event:
+        """The row's event, with attachment links signed now: links expire, retries may be days later."""
+        event = row.event()
+        if event.data.get("attachments"):
+            with self.app.app_context():
+                event = dataclasses.replace(event, data=attachments.refresh_urls(event.data))
+        return event
+
     def stop(self) -> None:
         self.stop_event.set()
 
@@ -89,7 +98,7 @@ class Worker:
                 result = Result("retry", error=f"destination {row.destination!r} not configured")
             else:
                 started = time.monotonic()
-                result = destination.deliver(row.event())
+                result = destination.deliver(self.event_for(row))
                 log.info("outbox %s %s attempt %d: %s %s (%.0f ms)", row.id, row.event_type,
                          row.attempts, result.outcome, result.status or result.error or "",
                          (time.monotonic() - started) * 1000)
@@ -166,7 +175,7 @@ def _fmt(value: Any) -> str:
 
 
 @outbox_group.command("list")
-@click.option("--state", type=click.Choice(["pending", "delivered", "dead"]), default=None)
+@click.option("--state", type=click.Choice(["pending", "delivered", "dead", "cancelled"]), default=None)
 @click.option("--limit", default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @with_appcontext

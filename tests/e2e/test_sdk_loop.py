@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import phanhoi
 import pytest
 from tests.e2e.conftest import contextlib_closing, wait_for
@@ -67,3 +69,23 @@ def test_sdk_errors_carry_the_problem(make_loop):
     with phanhoi.Client(loop.relay.url, loop.site.key, "sk_wrong", max_retries=0) as wrong:
         with pytest.raises(phanhoi.AuthenticationError):
             wrong.submit(_submission(config))
+
+
+def test_sdk_submit_with_files_reaches_the_central_system(make_loop, tmp_path):
+    from tests.server.test_attachments import png_bytes
+
+    loop = make_loop()
+    loop.start_worker()
+    pdf = tmp_path / "don-kien-nghi.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    with _client(loop) as client:
+        config = client.site_config()
+        receipt = client.submit(_submission(config), files=[("ảnh.png", png_bytes(), "image/png"), str(pdf)])
+        wait_for(lambda: client.status(receipt.tracking_code, "0383456789").status == "forwarded")
+    with contextlib_closing(loop.central_db()) as conn:
+        row = conn.execute("SELECT data FROM submissions WHERE relay_id = ?", (receipt.id,)).fetchone()
+    files = json.loads(row["data"])["attachments"]
+    assert sorted(f["content_type"] for f in files) == ["application/pdf", "image/png"]
+    for f in files:
+        got = loop.http.get(f["url"], timeout=10)
+        assert got.status_code == 200 and len(got.content) == f["size"]

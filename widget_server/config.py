@@ -85,7 +85,9 @@ SETTINGS: dict[str, Setting] = {
         72, "Hours after which an undelivered outbox row is `dead`, whatever its attempt count."
     ),
     "OUTBOX_LEASE_SECONDS": Setting(60, "How long a worker holds a claimed outbox row."),
-    "OUTBOX_POLL_SECONDS": Setting(1.0, "How often an idle worker looks for due rows."),
+    "OUTBOX_POLL_SECONDS": Setting(
+        0.25, "How often an idle worker looks for due rows (an indexed query; sets the forwarding delay)."
+    ),
     "HTTP_TIMEOUT": Setting(10.0, "Seconds to wait for the central system on each delivery."),
     "BREAKER_THRESHOLD": Setting(5, "Consecutive failures that open a destination's breaker."),
     "BREAKER_COOLDOWN_SECONDS": Setting(30, "Seconds a breaker stays open before one trial delivery."),

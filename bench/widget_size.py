@@ -24,10 +24,12 @@ try:
 except ImportError:  # pragma: no cover - brotli is a dev dependency
     brotli = None
 
-# What loads before any click, and what the form page loads (issue 3, item 8).
+# What loads before any click, and what the form page loads (issue 3, item 8). altcha.js
+# loads only on the form pages of sites that turn ALTCHA on; both form figures must fit.
 BUDGETS = {
     "before click (loader.js)": (["loader.js"], 4 * 1024),
     "form page (form.js + form.css)": (["form.js", "form.css"], 12 * 1024),
+    "form page with ALTCHA (+ altcha.js)": (["form.js", "form.css", "altcha.js"], 12 * 1024),
 }
 
 
@@ -60,10 +62,10 @@ def main(argv: list[str]) -> int:
         for name, s in data["files"].items():
             print(f"{name:<34}{s['source']:>9}{s['raw']:>9}{s['gzip']:>9}{s['brotli']:>9}")
         print()
-        print(f"{'budget':<34}{'raw':>9}{'gzip':>9}{'brotli':>9}{'limit':>9}")
+        print(f"{'budget':<38}{'raw':>9}{'gzip':>9}{'brotli':>9}{'limit':>9}")
         for label, g in data["budgets"].items():
             flag = "ok" if g["ok"] else "OVER"
-            print(f"{label:<34}{g['raw']:>9}{g['gzip']:>9}{g['brotli']:>9}{g['budget_gzip']:>9}  {flag}")
+            print(f"{label:<38}{g['raw']:>9}{g['gzip']:>9}{g['brotli']:>9}{g['budget_gzip']:>9}  {flag}")
     return 0 if all(g["ok"] for g in data["budgets"].values()) else 1
 
 

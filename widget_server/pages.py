@@ -4,13 +4,15 @@ The same templates serve three audiences: the form framed by a news site
 (``/w/<key>/form``), a plain page for links, print and TV QR codes
 (``/s/<key>``), and browsers without JavaScript (both pages post back to
 themselves and render the result on the server). Pages carry a strict CSP of
-their own: scripts and styles from this origin only, no inline code.
+their own: scripts and styles from this origin only, no inline code, except one
+nonce-bound ``<style>`` holding a site's validated theme colour.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import secrets
 from functools import lru_cache
 from typing import Any
@@ -18,9 +20,11 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from marshmallow import ValidationError
+from werkzeug.datastructures import FileStorage
 
-from . import reference, sites, tokens
+from . import altcha_pow, attachments, reference, sites, tokens
 from .assets import versioned_url, widget_dir
+from .problems import Problem
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
@@ -38,6 +42,7 @@ FIELDS = {
     "submitter.phone": "phone",
     "submitter.email": "email",
     "consent.accepted": "consent_legend",
+    "files": "files",
 }
 # Error paths that do not name one input are shown on the input that fixes them.
 ERROR_ALIASES = {
@@ -49,6 +54,12 @@ ERROR_ALIASES = {
     "location.lat": "location.address",
     "location.lon": "location.address",
 }
+# What the form sends the relay as ``src`` (the API's pattern; anything else is dropped).
+SRC_PATTERN = re.compile(r"^[a-z0-9_.-]{1,64}$", re.IGNORECASE)
+# Theme colours are checked before they reach CSS: a strict hex pattern, nothing else.
+HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+# WCAG 2.2 SC 1.4.3: white text on the accent (buttons) and accent text on white.
+MIN_CONTRAST = 4.5
 
 
 @lru_cache(maxsize=4)
@@ -77,9 +88,13 @@ def _parent_origin(site: sites.Site) -> str | None:
     return None
 
 
-def _secure(resp: Response, *, frame_ancestors: str) -> Response:
+def _secure(resp: Response, *, frame_ancestors: str, style_nonce: str | None = None,
+            blob_images: bool = False) -> Response:
+    style = f"'self' 'nonce-{style_nonce}'" if style_nonce else "'self'"
+    # blob: only on the form, for thumbnails of the files the reader picked (never uploaded yet).
+    img = "'self' data: blob:" if blob_images else "'self' data:"
     resp.headers["Content-Security-Policy"] = (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"default-src 'none'; script-src 'self'; style-src {style}; img-src {img}; "
         "connect-src 'self'; form-action 'self'; base-uri 'none'; "
         f"frame-ancestors {frame_ancestors}"
     )
@@ -97,13 +112,49 @@ def _frame_ancestors(site: sites.Site) -> str:
     return " ".join(site.origins) if site.origins else "'none'"
 
 
+def _channel(value: int) -> float:
+    c = value / 255
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def contrast_with_white(colour: str) -> float | None:
+    """WCAG contrast ratio of ``#rgb[a]``/``#rrggbb[aa]`` (over white) against white, or None."""
+    if not isinstance(colour, str) or not HEX_COLOUR.match(colour):
+        return None
+    rgb = _opaque(colour)
+    lum = 0.2126 * _channel(rgb[0]) + 0.7152 * _channel(rgb[1]) + 0.0722 * _channel(rgb[2])
+    return 1.05 / (lum + 0.05)
+
+
+def _opaque(colour: str) -> tuple[int, int, int]:
+    digits = colour[1:]
+    if len(digits) in {3, 4}:
+        digits = "".join(ch * 2 for ch in digits)
+    r, g, b = (int(digits[i:i + 2], 16) for i in (0, 2, 4))
+    alpha = int(digits[6:8], 16) / 255 if len(digits) == 8 else 1.0
+    # The pages are white, so a translucent accent is what it looks like over white.
+    return tuple(round(c * alpha + 255 * (1 - alpha)) for c in (r, g, b))  # type: ignore[return-value]
+
+
+def theme_accent(theme: Any) -> str | None:
+    """The site's accent as ``#rrggbb`` when it is a valid colour with 4.5:1 against white."""
+    accent = theme.get("accent") if isinstance(theme, dict) else None
+    ratio = contrast_with_white(accent) if isinstance(accent, str) else None
+    if ratio is None or ratio < MIN_CONTRAST:
+        return None
+    return "#{:02x}{:02x}{:02x}".format(*_opaque(accent))
+
+
 def _common(site: sites.Site, *, embedded: bool) -> dict[str, Any]:
     lang = _lang(site)
     parent = _parent_origin(site) if embedded else None
     keep = {"lang": lang}
     if parent:
         keep["origin"] = parent
+    accent = theme_accent(site.theme)
     return {
+        "accent": accent,
+        "style_nonce": secrets.token_urlsafe(16) if accent else None,
         "site": site,
         "lang": lang,
         "t": _catalogue(lang),
@@ -196,17 +247,37 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
-def _field_errors(messages: Any) -> tuple[dict[str, list[str]], list[str]]:
-    """Errors keyed by form field, plus those that belong to no field."""
+def _say(t: dict[str, Any], kind: str | None, server_text: str) -> str:
+    """A problem in the page's language: the relay's own (Vietnamese) text on Vietnamese pages."""
+    problems = t.get("problems")
+    if not problems:
+        return server_text
+    return problems.get(kind or "", t["err_generic"])
+
+
+def _field_errors(messages: Any, t: dict[str, Any]) -> tuple[dict[str, list[str]], list[str]]:
+    """Errors keyed by form field, plus those that belong to no field, in the page's language."""
     fields: dict[str, list[str]] = {}
     general: list[str] = []
+    english = t.get("field_errors")
     for path, msgs in _flatten(messages).items():
         path = ERROR_ALIASES.get(path, path)
         if path in FIELDS:
-            fields.setdefault(path, []).extend(msgs)
+            fields.setdefault(path, []).extend([english.get(path, t["err_generic"])] if english else msgs)
         else:
-            general.extend(msgs)
+            general.extend([_say(t, "validation-error", "")] if english else msgs)
     return fields, general
+
+
+def _texts(t: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
+    """The catalogue with the site's limits filled in (``{name}`` stays for form.js)."""
+    limits = {**cfg["limits"], "n": cfg["limits"]["max_attachments"],
+              "mb": cfg["limits"]["max_attachment_bytes"] // (1024 * 1024)}
+    out = {k: _fmt(v, **limits) if k.startswith("file") and isinstance(v, str) else v for k, v in t.items()}
+    for group in ("problems", "field_errors"):
+        if isinstance(t.get(group), dict):
+            out[group] = {k: _fmt(v, **limits) for k, v in t[group].items()}
+    return out
 
 
 def _source_url(site: sites.Site) -> str | None:
@@ -225,11 +296,26 @@ def _src() -> str | None:
     return src[:64] if src else None
 
 
+def _uploads() -> list[FileStorage]:
+    # An empty file input still sends one part (no name, application/octet-stream).
+    return [f for f in request.files.getlist("files") if f.filename]
+
+
+def _limit_body() -> None:
+    """Room for the files a no-JavaScript form may carry, as the API allows (attachments.py)."""
+    cfg = current_app.config
+    request.max_content_length = (
+        int(cfg["MAX_ATTACHMENTS"]) * int(cfg["MAX_ATTACHMENT_BYTES"]) + 2 * attachments.MAX_SUBMISSION_JSON
+    )
+
+
 def _form_page(site_key: str, *, embedded: bool) -> Response:
     site = _site_or_404(site_key)
+    if request.method == "POST":
+        _limit_body()
     ctx = _common(site, embedded=embedded)
     cfg = reference.public_config(site)
-    t = ctx["t"]
+    t = ctx["t"] = _texts(ctx["t"], cfg)
     values: dict[str, Any] = {"confidential": True}
     errors: dict[str, list[str]] = {}
     general: list[str] = []
@@ -237,6 +323,7 @@ def _form_page(site_key: str, *, embedded: bool) -> Response:
     status = 200
     if request.method == "POST":
         form = request.form
+        uploads = _uploads()
         values = {k: form.get(k, "") for k in FIELDS}
         values["confidential"] = form.get("confidential") == "1"
         values["consent.accepted"] = form.get("consent.accepted") == "1"
@@ -245,19 +332,18 @@ def _form_page(site_key: str, *, embedded: bool) -> Response:
         try:
             token = tokens.verify_form_token(form.get("form_token"), site.key)
         except tokens.FormTokenError as exc:
-            general.append(str(exc))
+            general.append(_say(t, exc.code, str(exc)))
             token = None
         if token is not None and (form.get("hp") or "").strip():
             # The honeypot is invisible to people; only form-filling robots reach it.
             general.append(t["err_bot"])
         if not general:
-            payload = _payload_from_form(form)
-            try:
-                result = _create(site, payload, src=_src(), token=token)
-            except ValidationError as exc:
-                errors, general = _field_errors(exc.messages)
+            result = _create(site, _payload_from_form(form), uploads, token, t, errors, general)
         if result is None:
             status = 422
+            if uploads:
+                # Browsers never refill a file input: say so rather than let files vanish silently.
+                errors.setdefault("files", []).append(t["files_again"])
     summary = [
         {"href": "#f-" + path.replace(".", "-"), "label": t[FIELDS[path]], "message": msgs[0]}
         for path in FIELDS
@@ -280,11 +366,14 @@ def _form_page(site_key: str, *, embedded: bool) -> Response:
             fmt=_fmt,
             required=_required(cfg),
             action=request.path,
+            altcha_url=versioned_url("altcha.js") if cfg["altcha"] else None,
+            altcha_challenge=url_for("altcha.challenge", site_key=site.key) if cfg["altcha"] else None,
         ),
         status=status,
         content_type="text/html; charset=utf-8",
     )
-    return _secure(resp, frame_ancestors=_frame_ancestors(site) if embedded else "'none'")
+    return _secure(resp, frame_ancestors=_frame_ancestors(site) if embedded else "'none'",
+                   style_nonce=ctx["style_nonce"], blob_images=True)
 
 
 def _required(cfg: dict[str, Any]) -> set[str]:
@@ -296,14 +385,37 @@ def _required(cfg: dict[str, Any]) -> set[str]:
     return req
 
 
-def _create(site: sites.Site, payload: dict[str, Any], *, src: str | None, token: Any) -> dict[str, Any]:
+def _create(site: sites.Site, payload: dict[str, Any], uploads: list[FileStorage], token: Any,
+            t: dict[str, Any], errors: dict[str, list[str]], general: list[str]) -> dict[str, Any] | None:
+    """The no-JavaScript post through the API's own checks; None with ``errors``/``general`` filled."""
     from . import submissions
 
+    src = _src()
+    if src and SRC_PATTERN.match(src):
+        payload["src"] = src
     # The token's nonce is the idempotency key, as in the API: a double post makes one submission.
-    return submissions.create_submission(
-        site, payload, via="page" if request.path.startswith("/s/") else "form", src=src,
-        idempotency_key="form:" + token.nonce if token is not None else None,
-    )
+    key = "form:" + token.nonce
+    try:
+        # Proof of work needs JavaScript: the page says so up front; a plain post is refused here.
+        altcha_pow.require(site, payload, key)
+        return attachments.create_with_files(
+            site, payload, uploads, via="page" if request.path.startswith("/s/") else "form",
+            idempotency_key=key).body
+    except ValidationError as exc:
+        fields, other = _field_errors(exc.messages, t)
+        errors.update(fields)
+        general.extend(other)
+    except Problem as exc:
+        kind = exc.type or ""
+        if kind.startswith("altcha-"):
+            general.append(t["altcha_nojs"])
+        elif exc.errors and "files" in exc.errors:
+            errors["files"] = [_say(t, kind, m) for m in exc.errors["files"]]
+        else:
+            general.append(_say(t, kind, exc.detail or t["err_server"]))
+    except submissions.IdempotencyConflictError:
+        general.append(_say(t, "idempotency-key-reused", t["err_bot"]))
+    return None
 
 
 @bp.route("/w/<site_key>/form", methods=["GET", "POST"])
@@ -357,7 +469,52 @@ def track(site_key: str) -> Response:
         status=status,
         content_type="text/html; charset=utf-8",
     )
-    return _secure(resp, frame_ancestors=_frame_ancestors(site))
+    return _secure(resp, frame_ancestors=_frame_ancestors(site), style_nonce=ctx["style_nonce"])
+
+
+# --- short error pages for plain form posts -----------------------------------------------
+
+
+def _short_page(status: int, key: str, headers: dict[str, str], **values: Any) -> Response:
+    """A small page in Vietnamese (English after it on English pages) instead of problem+json."""
+    site_key = str((request.view_args or {}).get("site_key") or "")
+    site = sites.get_site(site_key) if site_key else None
+    lang = "en" if str(request.args.get("lang") or (site.locale if site else "vi")).startswith("en") else "vi"
+    texts = [_catalogue("vi")]
+    if lang == "en":
+        texts.append(_catalogue("en"))
+    back = {"lang": lang}
+    origin = request.args.get("origin")
+    if site is not None and origin and sites.origin_allowed(site, origin):
+        back["origin"] = sites.normalise_origin(origin)
+    resp = Response(
+        render_template(
+            "widget/short.html", texts=texts, key=key, lang=lang, values=values, fmt=_fmt,
+            css_url=versioned_url("form.css"), back=request.path + "?" + urlencode(back),
+        ),
+        status=status, content_type="text/html; charset=utf-8",
+    )
+    resp.headers.update(headers)
+    framed = request.path.startswith("/w/") and site is not None
+    return _secure(resp, frame_ancestors=_frame_ancestors(site) if framed and site else "'none'")
+
+
+@bp.errorhandler(429)
+def too_many_requests(exc: Exception) -> Response:
+    """Rate-limited plain posts (limits.py attaches the limits to these views) get a page."""
+    from .limits import retry_after_seconds
+
+    wait = retry_after_seconds()
+    return _short_page(429, "limited", {"Retry-After": str(wait), "Cache-Control": "no-store"},
+                       minutes=max(1, -(-wait // 60)))
+
+
+@bp.errorhandler(413)
+def too_large(exc: Exception) -> Response:
+    """A plain post bigger than all allowed files together: say which limit, in words."""
+    cfg = current_app.config
+    return _short_page(413, "too_large", {"Cache-Control": "no-store"},
+                       n=cfg["MAX_ATTACHMENTS"], mb=int(cfg["MAX_ATTACHMENT_BYTES"]) // (1024 * 1024))
 
 
 def _status_label(t: dict[str, Any]):

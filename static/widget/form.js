@@ -1,13 +1,17 @@
 /* Phản hồi widget: form and status pages, on the relay's origin.
    Progressive enhancement: both pages work as plain HTML forms without this file.
-   Drafts stay in memory only (no storage); messages to the host page name its origin. */
+   Drafts stay in memory only (no storage); messages to the host page name its origin.
+   English pages carry English texts for the relay's problem types and fields (T.problems,
+   T.field_errors): the relay answers in Vietnamese, which stays the source of truth. */
 (function () {
   "use strict";
   var d = document,
     h = d.documentElement,
     po = h.getAttribute("data-parent-origin"),
     T = JSON.parse(d.getElementById("ph-t").textContent),
-    framed = po && window.parent !== window;
+    framed = po && window.parent !== window,
+    P = T.problems,
+    F = T.field_errors;
 
   function $(s, r) { return (r || d).querySelector(s); }
   function $$(s, r) { return Array.prototype.slice.call((r || d).querySelectorAll(s)); }
@@ -37,9 +41,11 @@
         return r.json().catch(function () { return {}; }).then(function (j) { return { status: r.status, body: j }; });
       });
   }
+  function slug(b) { return String((b && (b.type || b.code)) || "").split("/").pop(); }
   function problem(res) {
     if (res.status === 429) return T.err_rate;
     if (res.status >= 500) return T.err_server;
+    if (P) return P[slug(res.body)] || T.err_generic;
     return (res.body && (res.body.detail || res.body.title)) || T.err_server;
   }
 
@@ -82,15 +88,17 @@
       }
       input.setAttribute("aria-invalid", "true");
       p = d.getElementById("e-" + k.replace(/\./g, "-"));
-      if (p) { p.textContent = fields[k][0]; p.hidden = false; }
-      li = d.createElement("li");
-      a = d.createElement("a");
-      a.href = "#" + input.id;
+      if (p) { p.textContent = fields[k].join(" "); p.hidden = false; }
       var lab = $("label[for='" + input.id + "']");
-      a.textContent = (lab ? lab.textContent.replace(/\s*\*$/, "") : k) + ": " + fields[k][0];
-      li.appendChild(a);
-      ul.appendChild(li);
-      n++;
+      fields[k].forEach(function (m) {
+        li = d.createElement("li");
+        a = d.createElement("a");
+        a.href = "#" + input.id;
+        a.textContent = (lab ? lab.textContent.replace(/\s*\*$/, "") : k) + ": " + m;
+        li.appendChild(a);
+        ul.appendChild(li);
+        n++;
+      });
     }
     if (!n) return;
     sum.hidden = false;
@@ -99,11 +107,12 @@
   var ALIAS = { submitter: "submitter.phone", "submitter.contact": "submitter.phone", consent: "consent.accepted",
     "consent.version": "consent.accepted", location: "location.address", "location.lat": "location.address",
     "location.lon": "location.address" };
-  function serverErrors(errs) {
+  function serverErrors(errs, type) {
     var fields = {}, general = [], k, p, msgs;
     for (k in errs) {
       p = ALIAS[k] || k;
       msgs = [].concat(errs[k]);
+      if (F) msgs = [(p === "files" && P[type]) || F[p] || P["validation-error"]];
       if (d.getElementById(fieldId(p))) fields[p] = (fields[p] || []).concat(msgs);
       else general = general.concat(msgs);
     }
@@ -146,6 +155,7 @@
     link.href = link.getAttribute("href") + encodeURIComponent(code);
     $$("main > :not(template)").forEach(function (el) { el.hidden = true; });
     $("main").appendChild(box);
+    chosen.forEach(function (c) { if (c.u) URL.revokeObjectURL(c.u); });
     copyButton(box);
     focus($("h1", box));
     size();
@@ -175,8 +185,103 @@
     });
   }
 
+  /* Attachments: checked here first (type, size, count) so a wrong file costs no upload;
+     the relay checks again by content. Thumbnails are blob: URLs, never uploaded before send. */
+  var fin = $("#f-files"), chosen = [], fst = $("#s-files");
+  function kb(n) { return n < 1048576 ? Math.ceil(n / 1024) + " KB" : (n / 1048576).toFixed(1) + " MB"; }
+  function drawFiles() {
+    var ul = $("#l-files");
+    ul.textContent = "";
+    ul.hidden = !chosen.length;
+    chosen.forEach(function (c, i) {
+      var li = d.createElement("li"), pv, nm = d.createElement("span"), b = d.createElement("button");
+      if (/^image\//.test(c.f.type)) {
+        pv = d.createElement("img");
+        pv.src = c.u || (c.u = URL.createObjectURL(c.f));
+        pv.alt = "";
+      } else {
+        pv = d.createElement("span");
+        pv.textContent = "PDF";
+        pv.setAttribute("aria-hidden", "true");
+      }
+      pv.className = "pv";
+      nm.className = "fn";
+      nm.textContent = c.f.name + " (" + kb(c.f.size) + ")";
+      b.type = "button";
+      b.className = "btn sec";
+      b.textContent = T.remove;
+      b.setAttribute("aria-label", fmt(T.file_remove, { name: c.f.name }));
+      b.addEventListener("click", function () {
+        if (c.u) URL.revokeObjectURL(c.u);
+        chosen.splice(i, 1);
+        drawFiles();
+        fst.textContent = fmt(T.file_removed, { name: c.f.name });
+        focus($$("#l-files button")[i] || $$("#l-files button").pop() || fin);
+        size();
+      });
+      li.appendChild(pv);
+      li.appendChild(nm);
+      li.appendChild(b);
+      ul.appendChild(li);
+    });
+    size();
+  }
+  function addFiles() {
+    var errs = [], added = [], max = +fin.getAttribute("data-max"), most = +fin.getAttribute("data-bytes");
+    Array.prototype.forEach.call(fin.files, function (f) {
+      var o = { name: f.name };
+      if (!/^(image\/(jpeg|png|webp)|application\/pdf)$/.test(f.type)) errs.push(fmt(T.file_type, o));
+      else if (f.size > most) errs.push(fmt(T.file_size, o));
+      else if (chosen.length >= max) errs.push(fmt(T.file_count, o));
+      else { chosen.push({ f: f }); added.push(f.name); }
+    });
+    // The list above is what gets sent; the input only picks.
+    fin.value = "";
+    drawFiles();
+    if (errs.length) showErrors({ files: errs }, []);
+    else if (!$("#e-files").hidden) clearErrors();
+    if (added.length) fst.textContent = fmt(T.file_added, { name: added.join(", ") });
+  }
+  function upload(p, h) {
+    return new Promise(function (ok, fail) {
+      var x = new XMLHttpRequest(), fd = new FormData(), k, bar = $("#p-files"), pc = $("#pc-files");
+      var prog = function (v) { bar.value = v; pc.textContent = v + " %"; };
+      fd.append("submission", JSON.stringify(p));
+      chosen.forEach(function (c) { fd.append("files", c.f, c.f.name); });
+      x.open("POST", "/api/v1/submissions");
+      h.Accept = "application/json";
+      for (k in h) x.setRequestHeader(k, h[k]);
+      $("#u-files").hidden = false;
+      prog(0);
+      x.upload.onprogress = function (e) { if (e.lengthComputable) prog(Math.floor(e.loaded * 100 / e.total)); };
+      x.upload.onload = function () { prog(100); };
+      x.onload = function () {
+        var b = {};
+        try { b = JSON.parse(x.responseText); } catch (e) {}
+        ok({ status: x.status, body: b });
+      };
+      x.onerror = x.onabort = x.ontimeout = fail;
+      x.send(fd);
+    });
+  }
+
+  /* ALTCHA (sites that turn it on): solved in the background from page load, so it is
+     usually done before the reader presses Send; a refused proof gets one fresh try. */
+  var ach = form && form.getAttribute("data-altcha"), pow;
+  function solve() {
+    pow = window.PhanHoiAltcha ? window.PhanHoiAltcha.fetchAndSolve(ach) : Promise.reject(new Error("altcha"));
+    pow.catch(function () {});
+    return pow;
+  }
+  function proof() {
+    if (!ach) return Promise.resolve(null);
+    return (pow || solve()).catch(solve).catch(function () { return null; });
+  }
+  if (ach) solve();
+
   if (form) {
     form.noValidate = true;
+    if (fin) fin.addEventListener("change", addFiles);
     var sending = false, retried = false, send = $("#send");
     var ta = form.elements.content, cnt = $("#c-content");
     var count = function () { cnt.textContent = fmt(cnt.getAttribute("data-fmt"), { n: ta.value.length, max: ta.getAttribute("data-max") }); };
@@ -190,17 +295,22 @@
       sending = true;
       busy(send, true);
       var go = function () {
-        return api("POST", "/api/v1/submissions", payload(), { "X-Form-Token": form.elements.form_token.value, "X-Site-Key": form.getAttribute("data-site") });
+        var p = payload(), h = { "X-Form-Token": form.elements.form_token.value, "X-Site-Key": form.getAttribute("data-site") };
+        return proof().then(function (a) {
+          if (a) p.altcha = a;
+          return chosen.length ? upload(p, h) : api("POST", "/api/v1/submissions", p, h);
+        });
       };
       go().then(function (res) {
-        if (!retried && res.status >= 400 && res.status < 500 && /form-token-expired/.test(String((res.body && (res.body.type || res.body.code)) || ""))) {
+        var s = slug(res.body);
+        if (!retried && res.status >= 400 && res.status < 500 && (s === "form-token-expired" || /^altcha-/.test(s))) {
           retried = true;
-          return refreshToken().then(go);
+          return (s === "form-token-expired" ? refreshToken() : solve().catch(function () {})).then(go);
         }
         return res;
       }).then(function (res) {
         if (res.status === 201 || res.status === 200) return success(res.body.tracking_code);
-        if (res.body && res.body.errors) return serverErrors(res.body.errors);
+        if (res.body && res.body.errors) return serverErrors(res.body.errors, slug(res.body));
         showErrors({}, [problem(res)]);
       }, function () {
         showErrors({}, [T.err_network]);
@@ -250,7 +360,7 @@
             done = true;
             out.textContent = f.getAttribute("data-api") === "rating" ? T.rate_thanks : T.data_ok;
             $$("input,textarea,button", f).forEach(function (el) { el.disabled = true; });
-          } else out.textContent = res.body && res.body.errors ? [].concat.apply([], Object.keys(res.body.errors).map(function (k) { return res.body.errors[k]; })).join(" ") : problem(res);
+          } else out.textContent = res.body && res.body.errors && !F ? [].concat.apply([], Object.keys(res.body.errors).map(function (k) { return res.body.errors[k]; })).join(" ") : problem(res);
         }, function () { out.textContent = T.err_network; }).then(function () {
           busy(btn, false);
           btn.disabled = done;

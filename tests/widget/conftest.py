@@ -2,17 +2,17 @@
 
 Two loopback servers on different ports (and different host names) make the
 news page and the relay different origins, as on the real web. Fixture pages
-live in ``pages/`` with ``{relay}``, ``{site}`` and ``{nonce}`` placeholders.
+are one article (``pages/article.html``) with the parts that differ per page
+filled in from ``VARIANTS``; ``{relay}``, ``{site}`` and ``{nonce}`` are filled per request.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,58 @@ from werkzeug.wrappers import Request, Response
 from widget_server import create_app, db, sites
 
 PAGES = Path(__file__).parent / "pages"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What one fixture page changes in the shared article."""
+
+    title: str
+    slot: str = '<div data-phanhoi-slot></div>'
+    scripts: str = ""
+    style: str = ("body{margin:0 auto;max-width:860px;padding:16px;font:18px/1.6 Georgia,serif;color:#222;"
+                  "background:#fff}[data-phanhoi-slot]{display:block;min-height:72px;margin:16px 0}"
+                  "[data-phanhoi-slot][data-variant=inline]{min-height:900px}a{color:#8a1414}")
+    head: str = ""
+    top: str = ""
+    before: str = ""
+
+
+def loader(attrs: str = "", query: str = "") -> str:
+    return (f'<script async nonce="{{nonce}}" src="{{relay}}/static/widget/loader.js{query}"'
+            f' data-site="{{site}}"{attrs}></script>')
+
+
+NEWS = Variant("Tin tức — có chỗ đặt biểu ngữ", scripts=loader())
+VARIANTS = {
+    "news": NEWS,
+    "noslot": replace(NEWS, title="Tin tức — không có chỗ đặt", slot=""),
+    "button": replace(NEWS, title="Tin tức — nút nổi", slot="", scripts=loader(' data-variant="button"')),
+    "english": replace(NEWS, title="News — English", scripts=loader(' data-lang="en"')),
+    "inline": replace(NEWS, title="Tin tức — biểu mẫu trong trang",
+                      slot='<div data-phanhoi-slot data-variant="inline"></div>'),
+    "pinned": replace(NEWS, scripts="{pinned}"),
+    "twice": replace(NEWS, title="Tin tức — tải hai lần",
+                     scripts="\n".join([loader(), loader(), loader(query="?again=1")])),
+    "frame": Variant("Khung biểu mẫu trực tiếp", scripts="",
+                     slot='<iframe id="direct" name="direct" title="Biểu mẫu" src="{relay}/w/{site}/form"'
+                          ' width="600" height="600"></iframe>'),
+    "hostile": replace(
+        NEWS, title="Trang thù địch", style=(PAGES / "hostile.css").read_text(encoding="utf-8"),
+        head='<script nonce="{nonce}">\n// Hostile globals, installed before the loader runs.\n'
+             'Array.prototype.push = function () { throw new Error("Array.prototype.push is broken here"); };\n'
+             'JSON.stringify = function () { throw new Error("JSON.stringify is broken here"); };\n</script>',
+        top='<div class="ad">Quảng cáo</div>\n<div class="cover"></div>',
+        before="<p>.</p><p>.</p><p>.</p><p>.</p>"),
+}
+
+
+def render_variant(name: str) -> str:
+    variant = VARIANTS[name]
+    html = (PAGES / "article.html").read_text(encoding="utf-8")
+    for part in ("title", "style", "head", "top", "before", "slot", "scripts"):
+        html = html.replace("{" + part + "}", getattr(variant, part))
+    return html
 CHROMIUM = os.environ.get("PHANHOI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
@@ -56,11 +108,11 @@ def host_pages(relay_url: str, site_key: str) -> Callable[..., Any]:
     @Request.application
     def app(request: Request) -> Response:
         name = request.path.strip("/") or "news"
-        if not re.fullmatch(r"[a-z0-9_-]+", name) or not (PAGES / f"{name}.html").is_file():
+        if name not in VARIANTS:
             return Response("not found", status=404)
         nonce = secrets.token_urlsafe(16)
         relay = request.args.get("relay", relay_url)
-        html = (PAGES / f"{name}.html").read_text(encoding="utf-8")
+        html = render_variant(name)
         html = html.replace("{relay}", relay).replace("{site}", request.args.get("site", site_key))
         if "{pinned}" in html:
             # The partner SDK's pinned snippet: versioned loader with SRI, fetched from the manifest.

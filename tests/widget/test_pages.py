@@ -181,3 +181,218 @@ def test_demo_page(app_config: dict, tmp_path: Any) -> None:
             assert "http://localhost:8765" in sites.get_site(key).origins
     finally:
         db.get_engine(demo).dispose()
+
+
+# --- attachments, ALTCHA, theme, English errors, error pages ---------------------------------
+
+
+def _png(size: tuple[int, int] = (8, 8)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _attachments(tracking_code: str) -> list[Any]:
+    import sqlalchemy as sa
+
+    from widget_server import db
+
+    with db.read() as conn:
+        sub = conn.execute(sa.select(db.submissions.c.id).where(
+            db.submissions.c.tracking_code == tracking_code)).scalar_one()
+        return conn.execute(sa.select(db.attachments).where(db.attachments.c.submission_id == sub)).all()
+
+
+def test_form_has_the_file_input(client: Any, site: Any) -> None:
+    html = _form(client, site[0].key)
+    assert 'enctype="multipart/form-data"' in html
+    assert re.search(r'<input id="f-files" name="files" type="file" multiple '
+                     r'accept="image/jpeg,image/png,image/webp,application/pdf" data-max="5" data-bytes="10485760"', html)
+    assert "Ảnh, tài liệu kèm theo (không bắt buộc)" in html
+    assert "căn cước công dân (CCCD)" in html
+    assert '<label for="p-files">' in html
+
+
+def test_nojs_multipart_with_files(app: Any, client: Any, site: Any) -> None:
+    import io
+
+    key = site[0].key
+    data: dict[str, Any] = _valid(app, site[0], _token(_form(client, key, query="?src=tv-qr")))
+    data["files"] = [(io.BytesIO(_png()), "ảnh chợ.png"), (io.BytesIO(b""), "")]
+    resp = client.post(f"/s/{key}?src=tv-qr", data=data, content_type="multipart/form-data")
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    code = re.search(r'id="ok-code"[^>]*>([^<]+)<', resp.get_data(as_text=True)).group(1)
+    files = _attachments(code)
+    assert [(f.filename, f.content_type) for f in files] == [("ảnh chợ.png", "image/png")]
+
+
+def test_nojs_empty_file_input_is_no_attachment(app: Any, client: Any, site: Any) -> None:
+    import io
+
+    key = site[0].key
+    data: dict[str, Any] = _valid(app, site[0], _token(_form(client, key)))
+    data["files"] = (io.BytesIO(b""), "")
+    resp = client.post(f"/w/{key}/form", data=data, content_type="multipart/form-data")
+    assert resp.status_code == 200
+    code = re.search(r'id="ok-code"[^>]*>([^<]+)<', resp.get_data(as_text=True)).group(1)
+    assert _attachments(code) == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("vi", "Chỉ nhận ảnh JPEG, PNG, WebP hoặc tệp PDF."),
+     ("en", "Only JPEG, PNG or WebP photos and PDF documents are accepted.")],
+)
+def test_nojs_wrong_file_is_a_field_error(app: Any, client: Any, site: Any, lang: str, expected: str) -> None:
+    import io
+
+    key = site[0].key
+    data: dict[str, Any] = _valid(app, site[0], _token(_form(client, key, query=f"?lang={lang}")))
+    data["files"] = (io.BytesIO(b"MZ not a picture"), "anh.png")
+    data["lang"] = lang
+    resp = client.post(f"/s/{key}?lang={lang}", data=data, content_type="multipart/form-data")
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert re.search(r'id="f-files"[^>]*aria-invalid="true"', html)
+    assert 'href="#f-files"' in html and expected in html
+    assert ("chọn lại tệp" if lang == "vi" else "choose your files again") in html
+
+
+def test_english_errors_without_javascript(app: Any, client: Any, site: Any) -> None:
+    key = site[0].key
+    token = _token(_form(client, key, query="?lang=en"))
+    data = _valid(app, site[0], token, title="abc", lang="en", **{"submitter.phone": "12345"})
+    html = client.post(f"/w/{key}/form?lang=en", data=data).get_data(as_text=True)
+    assert "Please give a title of 5 to 200 characters." in html
+    assert "Please give a valid phone number" in html
+    assert "Số điện thoại" not in html and "Cần từ" not in html
+
+
+def test_english_catalogue_covers_every_field_and_problem() -> None:
+    import json
+    from pathlib import Path
+
+    from widget_server import pages
+
+    en = json.loads((Path(pages.widget_dir()) / "i18n" / "en.json").read_text(encoding="utf-8"))
+    assert set(pages.FIELDS) <= set(en["field_errors"])
+    for kind in ("validation-error", "form-token-expired", "altcha-invalid", "altcha-required",
+                 "attachment-too-large", "attachment-type-not-allowed", "too-many-attachments", "rate-limited"):
+        assert kind in en["problems"]
+
+
+def _altcha_site() -> Any:
+    from widget_server import sites
+
+    return sites.create_site("Đài PT-TH Thanh Hóa", [ORIGIN], altcha=True)[0]
+
+
+def test_altcha_only_where_turned_on(app: Any, client: Any, site: Any) -> None:
+    plain = _form(client, site[0].key)
+    assert "altcha." not in plain and "data-altcha" not in plain and "<noscript>" not in plain
+    on = _altcha_site()
+    html = _form(client, on.key)
+    assert re.search(r'<script src="/static/widget/altcha\.[0-9a-f]{10}\.js" defer></script>', html)
+    assert f'data-altcha="/api/v1/sites/{on.key}/altcha"' in html
+    assert "<noscript><p class=\"msg bad\">Trang này cần bật JavaScript" in html
+
+
+def test_altcha_site_refuses_a_plain_post_plainly(app: Any, client: Any) -> None:
+    on = _altcha_site()
+    token = _token(_form(client, on.key))
+    resp = client.post(f"/s/{on.key}", data=_valid(app, on, token))
+    assert resp.status_code == 422
+    assert "cần bật JavaScript" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("accent", "css"),
+    [
+        ("#0b5394", "#0b5394"),
+        ("#036", "#003366"),
+        ("#00336680", None),  # half transparent over white: too light
+        ("#ffcc00", None),  # 1.6:1 against white
+        ("#767676", "#767676"),  # 4.54:1, just enough
+        ("#777777", None),  # 4.48:1
+        ("red", None),
+        ("#0b5394;}body{display:none", None),
+        ("#12345", None),
+    ],
+)
+def test_theme_accent(app: Any, client: Any, accent: str, css: str | None) -> None:
+    from widget_server import sites
+
+    themed = sites.create_site("Báo Thanh Hóa", [ORIGIN], theme={"accent": accent})[0]
+    for path in ("/s/{key}", "/w/{key}/form", "/w/{key}/track"):
+        resp = client.get(path.format(key=themed.key))
+        html = resp.get_data(as_text=True)
+        csp = resp.headers["Content-Security-Policy"]
+        if css is None:
+            assert "<style" not in html and "style-src 'self';" in csp
+            continue
+        nonce = re.search(r'<style nonce="([^"]+)">:root\{--a:(#[0-9a-f]{6})\}</style>', html)
+        assert nonce and nonce.group(2) == css
+        assert f"style-src 'self' 'nonce-{nonce.group(1)}';" in csp
+        assert "unsafe-inline" not in csp
+
+
+def test_contrast_ratio() -> None:
+    from widget_server.pages import contrast_with_white
+
+    assert contrast_with_white("#000") == pytest.approx(21)
+    assert contrast_with_white("#fff") == pytest.approx(1)
+    assert contrast_with_white("#9b1c1c") > 4.5
+    assert contrast_with_white("nope") is None
+
+
+@pytest.fixture
+def limited_client(app_config: dict[str, Any]) -> Any:
+    from widget_server import create_app, db
+
+    application = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_SUBMIT": "1 per hour",
+                              "RATELIMIT_LOOKUP": "1 per hour"})
+    with application.app_context():
+        yield application.test_client()
+    db.get_engine(application).dispose()
+
+
+@pytest.mark.parametrize(("path", "lang"), [("/s/{key}", "vi"), ("/w/{key}/form", "en"), ("/w/{key}/track", "vi")])
+def test_rate_limited_posts_get_a_page(limited_client: Any, path: str, lang: str) -> None:
+    from widget_server import sites
+
+    key = sites.create_site("Báo Thanh Hóa", [ORIGIN])[0].key
+    url = path.format(key=key) + f"?lang={lang}"
+    limited_client.post(url, data={"code": "PH-AAAA-BBBB", "contact": "0912345678"})
+    resp = limited_client.post(url, data={"code": "PH-AAAA-BBBB", "contact": "0912345678"})
+    assert resp.status_code == 429
+    assert resp.mimetype == "text/html"
+    assert int(resp.headers["Retry-After"]) > 0
+    html = resp.get_data(as_text=True)
+    assert '<html lang="vi"' in html and "<h1>Quá nhiều yêu cầu</h1>" in html
+    assert ("Too many requests" in html) == (lang == "en")
+    assert html.index("Quá nhiều yêu cầu") < html.find("Too many") or lang == "vi"
+    assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+    # The API keeps answering problem+json.
+    api = limited_client.post("/api/v1/submissions", json={}, headers={"X-Form-Token": "x"})
+    assert api.mimetype in {"application/problem+json", "application/json"}
+
+
+def test_too_large_post_gets_a_page(app: Any, client: Any, site: Any) -> None:
+    import io
+
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    app.config.update(MAX_ATTACHMENTS=1, MAX_ATTACHMENT_BYTES=1024)
+    key = site[0].key
+    data: dict[str, Any] = _valid(app, site[0], _token(_form(client, key)))
+    data["files"] = FileStorage(io.BytesIO(b"\0" * 700_000), "to.png")
+    # Encoded in memory: the test client would spool a body this big to an unclosed temp file.
+    boundary, body = encode_multipart(data)
+    resp = client.post(f"/s/{key}", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert resp.status_code == 413
+    assert "Dữ liệu gửi quá lớn" in resp.get_data(as_text=True)

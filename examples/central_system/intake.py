@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from phanhoi.central import IntakeReceiver
+from phanhoi.events import Event
 from phanhoi.webhooks import WebhookVerificationError, verify_headers
 
 from . import reference, store
@@ -32,25 +34,43 @@ def _secrets() -> list[str]:
     return [part.strip() for part in str(value).split(",") if part.strip()]
 
 
-def verified() -> tuple[str, dict[str, Any]] | Response:
-    """(webhook-id, parsed body) of an authentic message, or the error answer."""
+def receiver(conn: Any, now: str) -> IntakeReceiver | Response:
+    """The SDK's receiver, recording message ids in the caller's open transaction.
+
+    Marking an id seen and storing what it carries commit together: a crash in
+    between leaves neither, so the relay's retry is not mistaken for a duplicate.
+    """
     secrets = _secrets()
     if not secrets:
         return problem(503, "INTAKE_SECRET is not configured")
+
+    def mark_seen(msg_id: str) -> bool:
+        if conn.execute("SELECT 1 FROM messages WHERE webhook_id = ?", (msg_id,)).fetchone():
+            return False
+        conn.execute("INSERT INTO messages VALUES (?, ?, NULL, ?)", (msg_id, "pending", now))
+        return True
+
+    return IntakeReceiver(secrets, mark_seen=mark_seen)
+
+
+def receive(conn: Any, now: str) -> tuple[Event, bool] | Response:
+    """(event, duplicate) of an authentic message, or the error answer. Call inside a write."""
     if (request.content_length or 0) > MAX_BODY:
         return problem(413, "Body too large")
+    checked = receiver(conn, now)
+    if isinstance(checked, Response):
+        return checked
     body = request.get_data(cache=True)
     try:
-        msg_id = verify_headers(body, request.headers, secrets)
+        event, duplicate = checked.handle(body, request.headers)
     except WebhookVerificationError:
-        return problem(401, "Invalid webhook signature")
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return problem(400, "Body is not JSON")
-    if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
-        return problem(400, "Body must be {type, timestamp, data}")
-    return msg_id, document
+        try:  # authentic, but not an event we can read: the sender's bug, not an attacker's
+            verify_headers(body, request.headers, _secrets())
+        except WebhookVerificationError:
+            return problem(401, "Invalid webhook signature")
+        return problem(400, "Body is not a valid event")
+    conn.execute("UPDATE messages SET type = ? WHERE webhook_id = ?", (event.type[:64], event.id))
+    return event, duplicate
 
 
 def new_central_id(conn: Any) -> str:
@@ -66,29 +86,27 @@ def _text(value: Any, limit: int) -> str | None:
 @bp.post("/submissions")
 def receive_submission() -> Response:
     """A new submission from the relay; the same webhook-id twice is stored once."""
-    checked = verified()
-    if isinstance(checked, Response):
-        return checked
-    msg_id, document = checked
-    if document.get("type") != "submission.created":
-        return problem(422, "Expected submission.created")
-    data: Mapping[str, Any] = document["data"]
-    if not data.get("id") or not data.get("title") or not data.get("content"):
-        return problem(422, "Submission needs id, title and content")
     conn = get_db()
     now = store.now_iso()
     with store.write(conn):
-        seen = conn.execute("SELECT central_id FROM messages WHERE webhook_id = ?",
-                            (msg_id,)).fetchone()
-        if seen is None:
-            # The same submission under another message id (an operator replay) is still one.
-            seen = conn.execute("SELECT central_id FROM submissions WHERE relay_id = ?",
-                                (data["id"],)).fetchone()
-            if seen is not None:
-                conn.execute("INSERT INTO messages VALUES (?, ?, ?, ?)",
-                             (msg_id, "submission.created", seen["central_id"], now))
+        received = receive(conn, now)
+        if isinstance(received, Response):
+            return received
+        event, duplicate = received
+        data: Mapping[str, Any] = event.data
+        if event.type != "submission.created":
+            return problem(422, "Expected submission.created")
+        if not data.get("id") or not data.get("title") or not data.get("content"):
+            return problem(422, "Submission needs id, title and content")
+        # The same submission under another message id (an operator replay) is still one.
+        seen = conn.execute("SELECT central_id FROM submissions WHERE relay_id = ?",
+                            (str(data["id"])[:64],)).fetchone()
         if seen is not None:
+            conn.execute("UPDATE messages SET central_id = ? WHERE webhook_id = ?",
+                         (seen["central_id"], event.id))
             return jsonify(central_id=seen["central_id"], status="received", duplicate=True)
+        if duplicate:  # seen before, yet nothing stored: cannot happen with one transaction
+            return problem(409, "Message seen but not stored")
         central_id = new_central_id(conn)
         location = data.get("location") or {}
         submitter = data.get("submitter") or {}
@@ -110,8 +128,8 @@ def receive_submission() -> Response:
              1 if data.get("confidential", True) else 0, deadline, now, now,
              json.dumps(dict(data), ensure_ascii=False)),
         )
-        conn.execute("INSERT INTO messages VALUES (?, ?, ?, ?)",
-                     (msg_id, "submission.created", central_id, now))
+        conn.execute("UPDATE messages SET central_id = ? WHERE webhook_id = ?",
+                     (central_id, event.id))
     resp = jsonify(central_id=central_id, status="received")
     resp.status_code = 201
     return resp
@@ -120,24 +138,22 @@ def receive_submission() -> Response:
 @bp.post("/events")
 def receive_event() -> Response:
     """Other relay events: a citizen's rating, a consent withdrawal or deletion request."""
-    checked = verified()
-    if isinstance(checked, Response):
-        return checked
-    msg_id, document = checked
-    event_type = str(document.get("type") or "")[:64]
-    data = document["data"]
     conn = get_db()
     now = store.now_iso()
     with store.write(conn):
+        received = receive(conn, now)
+        if isinstance(received, Response):
+            return received
+        event, duplicate = received
         row = conn.execute("SELECT central_id FROM submissions WHERE relay_id = ?",
-                           (str(data.get("submission_id") or ""),)).fetchone()
+                           (str(event.data.get("submission_id") or ""),)).fetchone()
         central_id = row["central_id"] if row else None
-        if conn.execute("SELECT 1 FROM messages WHERE webhook_id = ?", (msg_id,)).fetchone():
+        if duplicate:
             return jsonify(central_id=central_id, status="received", duplicate=True)
-        conn.execute("INSERT INTO messages VALUES (?, ?, ?, ?)", (msg_id, event_type, central_id, now))
+        conn.execute("UPDATE messages SET central_id = ? WHERE webhook_id = ?", (central_id, event.id))
         conn.execute("INSERT INTO relay_events VALUES (?, ?, ?, ?, ?)",
-                     (msg_id, event_type, data.get("submission_id"),
-                      json.dumps(data, ensure_ascii=False), now))
+                     (event.id, event.type[:64], event.data.get("submission_id"),
+                      json.dumps(event.data, ensure_ascii=False), now))
     resp = jsonify(central_id=central_id, status="received")
     resp.status_code = 201
     return resp

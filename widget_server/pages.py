@@ -139,7 +139,9 @@ def _opaque(colour: str) -> tuple[int, int, int]:
 def theme_accent(theme: Any) -> str | None:
     """The site's accent as ``#rrggbb`` when it is a valid colour with 4.5:1 against white."""
     accent = theme.get("accent") if isinstance(theme, dict) else None
-    ratio = contrast_with_white(accent) if isinstance(accent, str) else None
+    if not isinstance(accent, str):
+        return None
+    ratio = contrast_with_white(accent)
     if ratio is None or ratio < MIN_CONTRAST:
         return None
     return "#{:02x}{:02x}{:02x}".format(*_opaque(accent))

@@ -21,6 +21,14 @@ def open_form(page: Any) -> Any:
 
 
 def fill_and_send(frame: Any, *, phone: str = PHONE) -> str:
+    fill(frame, phone=phone)
+    frame.get_by_role("button", name="Gửi phản ánh").click()
+    code = frame.locator("#ok-code")
+    expect(code).to_have_text(re.compile(r"\S{6,}"))
+    return code.text_content().strip()
+
+
+def fill(frame: Any, *, phone: str = PHONE) -> None:
     frame.locator("#f-category").select_option(index=1)
     frame.locator("#f-title").fill("Rác thải tồn đọng ở chợ")
     frame.locator("#f-content").fill(CONTENT)
@@ -31,10 +39,6 @@ def fill_and_send(frame: Any, *, phone: str = PHONE) -> str:
     expect(frame.locator("#f-confidential")).to_be_checked()
     expect(frame.locator("#f-consent-accepted")).not_to_be_checked()
     frame.locator("#f-consent-accepted").check()
-    frame.get_by_role("button", name="Gửi phản ánh").click()
-    code = frame.locator("#ok-code")
-    expect(code).to_have_text(re.compile(r"\S{6,}"))
-    return code.text_content().strip()
 
 
 def lookup(frame: Any, code: str, contact: str = PHONE) -> None:

@@ -184,6 +184,51 @@ def sites_set(site_key: str, name: str | None, origins: tuple[str, ...],
         _print_site(site)
 
 
+# --------------------------------------------------------------------------- reference
+
+reference_group = click.Group("reference", help="Categories and agencies offered by the forms.")
+
+
+@reference_group.command("sync")
+@click.option("--central", "central_url", default=None,
+              help="Central system base URL (default: PHANHOI_CENTRAL_URL).")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def reference_sync(central_url: str | None, as_json: bool) -> None:
+    """Take the central system's own categories and agencies (GET {central}/intake/v1/reference)."""
+    from . import reference
+
+    url = central_url or current_app.config.get("CENTRAL_URL")
+    if not url:
+        raise click.UsageError("Give --central URL or set PHANHOI_CENTRAL_URL.")
+    try:
+        counts = reference.sync(url, timeout=float(current_app.config["HTTP_TIMEOUT"]))
+    except reference.ReferenceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        _echo_json(counts)
+    else:
+        click.echo(f"Đã cập nhật {counts['categories']} lĩnh vực, {counts['agencies']} cơ quan "
+                   f"từ {url}.")
+
+
+@reference_group.command("show")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def reference_show(as_json: bool) -> None:
+    """The categories and agencies the forms offer now."""
+    from . import reference
+
+    lists = {"categories": reference.current_categories(), "agencies": reference.current_agencies()}
+    if as_json:
+        _echo_json(lists)
+        return
+    for kind, title in (("categories", "Lĩnh vực"), ("agencies", "Cơ quan")):
+        click.echo(f"{title}:")
+        for item in lists[kind]:
+            click.echo(f"  {item['code']:<24} {item['name']}")
+
+
 # --------------------------------------------------------------------------- serve
 
 
@@ -205,7 +250,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
 def init_app(app: Flask) -> None:
     """Commands are attached to the group below, so ``flask --app widget_server`` sees them too."""
-    for command in (db_group, sites_group, serve, *_worker_commands()):
+    for command in (db_group, sites_group, reference_group, serve, *_worker_commands()):
         if command.name not in app.cli.commands:
             app.cli.add_command(command)
 
@@ -216,5 +261,5 @@ def _worker_commands() -> tuple[click.Command, ...]:
     return (*worker.COMMANDS, demo.demo_command, retention.retention_group)
 
 
-for _command in (db_group, sites_group, serve, *_worker_commands()):
+for _command in (db_group, sites_group, reference_group, serve, *_worker_commands()):
     main.add_command(_command)

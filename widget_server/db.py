@@ -210,6 +210,15 @@ altcha_spent = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 
+reference_lists = sa.Table(
+    "reference_lists",
+    metadata,
+    # The central system's own categories and agencies (``phanhoi-widget reference sync``).
+    sa.Column("kind", sa.String(32), primary_key=True),  # categories | agencies
+    sa.Column("entries", sa.JSON, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
 
 
 # --------------------------------------------------------------------------- engine

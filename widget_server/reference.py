@@ -3,18 +3,21 @@
 Categories and agencies are data, not code (DOMAIN.md): the defaults below are
 what Thanh Hóa's press and HCMC 1022 list; a site may offer a subset, and a
 central system that publishes its own list replaces them
-(``GET {central}/intake/v1/reference``, fetched by ``phanhoi-widget reference sync``).
+(``GET {central}/intake/v1/reference``, fetched by ``phanhoi-widget reference sync``
+and kept in the database).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from flask import current_app
+
+from . import text
 
 DEFAULT_CATEGORIES: list[dict[str, str]] = [
     {"code": "moi-truong", "name": "Môi trường"},
@@ -129,21 +132,80 @@ def current_agencies() -> list[dict[str, str]]:
     return _synced("agencies") or DEFAULT_AGENCIES
 
 
-def _synced(kind: str) -> list[dict[str, str]] | None:
-    """The central system's own list, when `reference sync` stored one in the instance folder."""
-    import os
+CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+CACHE_SECONDS = 60.0
 
-    path = os.path.join(current_app.instance_path, "reference.json")
+
+class ReferenceError(ValueError):
+    """The central system's reference lists are missing or malformed."""
+
+
+def _synced(kind: str) -> list[dict[str, str]] | None:
+    """The central system's own list, when ``reference sync`` stored one (cached a minute)."""
+    import time
+
+    import sqlalchemy as sa
+
+    from . import db
+
+    cache = current_app.extensions.setdefault("phanhoi_reference", {})
+    hit = cache.get(kind)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    with db.read() as conn:
+        items = conn.execute(
+            sa.select(db.reference_lists.c.entries).where(db.reference_lists.c.kind == kind)
+        ).scalar_one_or_none()
+    value = [dict(i) for i in items] if items else None
+    cache[kind] = (time.monotonic() + CACHE_SECONDS, value)
+    return value
+
+
+def _clean_list(items: Any, kind: str) -> list[dict[str, str]]:
+    if not isinstance(items, list) or not items or len(items) > 500:
+        raise ReferenceError(f"{kind}: expected a non-empty list of at most 500 items")
+    out: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for item in items:
+        if not isinstance(item, dict):
+            raise ReferenceError(f"{kind}: every item needs code and name")
+        code, name = str(item.get("code") or ""), text.clean(str(item.get("name") or ""))
+        if not CODE_PATTERN.match(code) or not name or len(name) > 200 or code in seen:
+            raise ReferenceError(f"{kind}: bad or repeated item {code!r}")
+        seen.add(code)
+        out.append({"code": code, "name": name})
+    return out
+
+
+def sync(central_url: str, *, session: Any = None, timeout: float = 10.0) -> dict[str, int]:
+    """Fetch ``GET {central}/intake/v1/reference`` and keep its categories and agencies.
+
+    A central system that publishes its own lists wins over the defaults (DOMAIN.md);
+    a malformed answer changes nothing.
+    """
+    import requests
+    import sqlalchemy as sa
+
+    from . import db
+
+    http = session or requests.Session()
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    items = data.get(kind)
-    if isinstance(items, list) and all(isinstance(i, dict) and "code" in i and "name" in i
-                                       for i in items):
-        return [{"code": str(i["code"]), "name": str(i["name"])} for i in items]
-    return None
+        resp = http.get(central_url.rstrip("/") + "/intake/v1/reference", timeout=timeout,
+                        headers={"Accept": "application/json"})
+        resp.raise_for_status()
+        data = resp.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise ReferenceError(f"could not fetch the reference lists: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ReferenceError("expected a JSON object with categories and agencies")
+    lists = {kind: _clean_list(data.get(kind), kind) for kind in ("categories", "agencies")}
+    now = db.utcnow()
+    with db.write() as conn:
+        for kind, items in lists.items():
+            conn.execute(sa.delete(db.reference_lists).where(db.reference_lists.c.kind == kind))
+            conn.execute(sa.insert(db.reference_lists).values(kind=kind, entries=items, updated_at=now))
+    current_app.extensions.pop("phanhoi_reference", None)
+    return {kind: len(items) for kind, items in lists.items()}
 
 
 def public_config(site: Any) -> dict[str, Any]:

@@ -481,7 +481,10 @@ def _short_page(status: int, key: str, headers: dict[str, str], **values: Any) -
     """A small page in Vietnamese (English after it on English pages) instead of problem+json."""
     site_key = str((request.view_args or {}).get("site_key") or "")
     site = sites.get_site(site_key) if site_key else None
-    lang = "en" if str(request.args.get("lang") or (site.locale if site else "vi")).startswith("en") else "vi"
+    asked = request.args.get("lang")
+    if not asked and request.content_length and request.content_length < 64 * 1024:
+        asked = request.form.get("lang")  # plain posts carry it in the body; never parse big uploads here
+    lang = "en" if str(asked or (site.locale if site else "vi")).startswith("en") else "vi"
     texts = [_catalogue("vi")]
     if lang == "en":
         texts.append(_catalogue("en"))

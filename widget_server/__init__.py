@@ -21,7 +21,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.getLogger("widget_server").setLevel(app.config["LOG_LEVEL"])
 
-    from . import api, assets, cli, db, openapi, pages, problems
+    from . import api, assets, cli, db, openapi, pages, problems, stats
 
     db.init_app(app)
     problems.init_app(app)
@@ -29,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(assets.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(stats.bp)
     cli.init_app(app)
 
     from . import altcha_pow, attachments, limits, security

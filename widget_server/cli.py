@@ -229,6 +229,42 @@ def reference_show(as_json: bool) -> None:
             click.echo(f"  {item['code']:<24} {item['name']}")
 
 
+# --------------------------------------------------------------------------- stats
+
+
+@click.command("stats")
+@click.option("--site", "site_key", default=None, help="One site (default: all).")
+@click.option("--since", default=None, help="From this day, YYYY-MM-DD.")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def stats_command(site_key: str | None, since: str | None, as_json: bool) -> None:
+    """Received, answered, overdue, on-time and satisfaction figures (SIPAS reporting)."""
+    from . import stats
+
+    site_id = None
+    if site_key:
+        site = sites.get_site(site_key)
+        if site is None:
+            raise click.ClickException(f"Không có trang {site_key}")
+        site_id = site.id
+    try:
+        figures = stats.compute(site_id, stats.parse_since(since))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if as_json:
+        _echo_json(figures)
+        return
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value * 100:.1f} %"
+
+    click.echo(f"Tổng số phản ánh:        {figures['total']}")
+    click.echo(f"Đã trả lời:              {figures['answered']}   (đúng hạn {pct(figures['on_time_rate'])})")
+    click.echo(f"Đang xử lý:              {figures['in_progress']}   (quá hạn {figures['overdue']})")
+    click.echo(f"Không tiếp nhận:         {figures['rejected']}")
+    click.echo(f"Hài lòng:                {pct(figures['satisfaction_rate'])} của {figures['rated']} đánh giá")
+
+
 # --------------------------------------------------------------------------- serve
 
 
@@ -250,7 +286,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
 def init_app(app: Flask) -> None:
     """Commands are attached to the group below, so ``flask --app widget_server`` sees them too."""
-    for command in (db_group, sites_group, reference_group, serve, *_worker_commands()):
+    for command in (db_group, sites_group, reference_group, stats_command, serve, *_worker_commands()):
         if command.name not in app.cli.commands:
             app.cli.add_command(command)
 
@@ -261,5 +297,5 @@ def _worker_commands() -> tuple[click.Command, ...]:
     return (*worker.COMMANDS, demo.demo_command, retention.retention_group)
 
 
-for _command in (db_group, sites_group, reference_group, serve, *_worker_commands()):
+for _command in (db_group, sites_group, reference_group, stats_command, serve, *_worker_commands()):
     main.add_command(_command)

@@ -36,6 +36,14 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "responses": {"200": {"description": "Site configuration", "content": _json("SiteConfig")},
                       **_problems(404, 429)},
     },
+    ("/api/v1/sites/{site_key}/stats", "get"): {
+        "endpoint": "stats.site_stats",
+        "parameters": [{"name": "site_key", "in": "path", "required": True, "schema": {"type": "string"}},
+                       {"name": "since", "in": "query", "required": False,
+                        "schema": {"type": "string", "format": "date"}}],
+        "responses": {"200": {"description": "Aggregate figures", "content": _json("Stats")},
+                      **_problems(404, 422, 429)},
+    },
     ("/api/v1/submissions", "post"): {
         "endpoint": "api.create_submission",
         "parameters": [
@@ -134,6 +142,7 @@ SCHEMAS = {
     "SiteConfig": schemas.SiteConfigSchema,
     "Problem": schemas.ProblemSchema,
     "Health": schemas.HealthSchema,
+    "Stats": schemas.StatsSchema,
 }
 
 

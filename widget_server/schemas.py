@@ -354,6 +354,24 @@ class ProblemSchema(Schema):
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
 
 
+class StatsSchema(Schema):
+    """Aggregate figures (SIPAS): no personal data."""
+
+    since = fields.String(allow_none=True, required=True)
+    total = fields.Integer(required=True)
+    by_status = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    answered = fields.Integer(required=True)
+    in_progress = fields.Integer(required=True)
+    rejected = fields.Integer(required=True)
+    overdue = fields.Integer(required=True)
+    on_time_rate = fields.Float(allow_none=True, required=True)
+    median_days_to_answer = fields.Float(allow_none=True, required=True)
+    rated = fields.Integer(required=True)
+    satisfaction_rate = fields.Float(allow_none=True, required=True)
+    by_category = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    by_channel = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
 class HealthSchema(Schema):
     status = fields.String(required=True)
 

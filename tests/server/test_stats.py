@@ -1,0 +1,69 @@
+"""Aggregate figures for the province's reporting: computed from real submissions and events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from phanhoi.webhooks import sign_headers
+from tests.helpers import assert_problem
+from widget_server import config, db, submissions
+
+
+def _event(client, app, submission_id, status, sequence, **extra):
+    body = json.dumps({"type": "submission.status_changed", "data": {
+        "submission_id": submission_id, "status": status, "sequence": sequence, **extra}}).encode()
+    secret = config.secret_list(app.config["CENTRAL_EVENTS_SECRET"])[0]
+    r = client.post("/api/v1/central/events", data=body,
+                    headers={**sign_headers(body, secret), "Content-Type": "application/json"})
+    assert r.status_code == 200, r.get_json()
+
+
+@pytest.fixture
+def four(app, client, site, submission_body):
+    """Four submissions: answered on time + rated, answered late, overdue in progress, rejected."""
+    made = [submissions.create_submission(site[0], dict(submission_body), via="api", src=src)
+            for src in ("tv", None, None, "print")]
+    past = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat()
+    _event(client, app, made[0]["id"], "answered", 1, answer="Đã xử lý.")
+    client.post(f"/api/v1/submissions/{made[0]['tracking_code']}/rating",
+                json={"contact": "0912345678", "satisfied": True})
+    _event(client, app, made[1]["id"], "accepted", 1, deadline=past)
+    _event(client, app, made[1]["id"], "answered", 2, answer="Trả lời muộn.")
+    _event(client, app, made[2]["id"], "in_progress", 1, deadline=past)
+    _event(client, app, made[3]["id"], "rejected", 1, note="Không thuộc phạm vi.")
+    return made
+
+
+def test_figures(client, site, four):
+    r = client.get(f"/api/v1/sites/{site[0].key}/stats")
+    assert r.status_code == 200
+    figures = r.get_json()
+    assert figures["total"] == 4
+    assert figures["answered"] == 2 and figures["on_time_rate"] == 0.5
+    assert figures["in_progress"] == 1 and figures["overdue"] == 1
+    assert figures["rejected"] == 1
+    assert figures["rated"] == 1 and figures["satisfaction_rate"] == 1.0
+    assert figures["by_channel"] == {"tv": 1, "api": 2, "print": 1}
+    assert figures["by_category"] == {"moi-truong": 4}
+    text = json.dumps(figures, ensure_ascii=False)
+    assert "0912345678" not in text and "Lê Văn A" not in text
+
+
+def test_since_filters_and_bad_dates_are_422(client, site, four):
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    assert client.get(f"/api/v1/sites/{site[0].key}/stats?since={tomorrow}").get_json()["total"] == 0
+    assert_problem(client.get(f"/api/v1/sites/{site[0].key}/stats?since=hôm-qua"), 422)
+    assert_problem(client.get("/api/v1/sites/pk_none/stats"), 404)
+
+
+def test_stats_command(runner, site, four):
+    out = json.loads(runner.invoke(args=["stats", "--json"]).output)
+    assert out["total"] == 4
+    text = runner.invoke(args=["stats", "--site", site[0].key]).output
+    assert "Đã trả lời:" in text and "50.0 %" in text
+    with db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.submissions)).scalar() == 4

@@ -195,7 +195,7 @@
     ul.hidden = !chosen.length;
     chosen.forEach(function (c, i) {
       var li = d.createElement("li"), pv, nm = d.createElement("span"), b = d.createElement("button");
-      if (/^image\//.test(c.f.type)) {
+      if (/^image\//.test(c.t)) {
         pv = d.createElement("img");
         pv.src = c.u || (c.u = URL.createObjectURL(c.f));
         pv.alt = "";
@@ -229,11 +229,12 @@
   function addFiles() {
     var errs = [], added = [], max = +fin.getAttribute("data-max"), most = +fin.getAttribute("data-bytes");
     Array.prototype.forEach.call(fin.files, function (f) {
-      var o = { name: f.name };
-      if (!/^(image\/(jpeg|png|webp)|application\/pdf)$/.test(f.type)) errs.push(fmt(T.file_type, o));
+      // Some systems give no type for .webp or .pdf: judge those by the name.
+      var o = { name: f.name }, t = f.type || { jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", webp: "image/webp", pdf: "application/pdf" }[f.name.split(".").pop().toLowerCase()];
+      if (!/^(image\/(jpeg|png|webp)|application\/pdf)$/.test(t)) errs.push(fmt(T.file_type, o));
       else if (f.size > most) errs.push(fmt(T.file_size, o));
       else if (chosen.length >= max) errs.push(fmt(T.file_count, o));
-      else { chosen.push({ f: f }); added.push(f.name); }
+      else { chosen.push({ f: f, t: t }); added.push(f.name); }
     });
     // The list above is what gets sent; the input only picks.
     fin.value = "";

@@ -38,19 +38,17 @@ def enqueue(
     """Add an event to the outbox inside the caller's transaction; returns its message id."""
     msg_id = new_message_id()
     now = at or db.utcnow()
-    conn.execute(
-        sa.insert(db.outbox).values(
-            id=msg_id,
-            destination=destination,
-            event_type=event_type,
-            submission_id=submission_id,
-            payload={"type": event_type, "data": data},
-            state="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-    )
+    conn.execute(sa.insert(db.outbox), {
+        "id": msg_id,
+        "destination": destination,
+        "event_type": event_type,
+        "submission_id": submission_id,
+        "payload": {"type": event_type, "data": data},
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    })
     return msg_id
 
 

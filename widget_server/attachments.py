@@ -182,7 +182,8 @@ def prepare(upload: FileStorage) -> Prepared:
 
 def prepare_all(uploads: list[FileStorage]) -> list[Prepared]:
     most = int(current_app.config["MAX_ATTACHMENTS"])
-    uploads = [u for u in uploads if u.filename or u.content_length or u.mimetype]
+    # An empty file input still sends a part (no file name, application/octet-stream): not a file.
+    uploads = [u for u in uploads if u.filename]
     if len(uploads) > most:
         raise AttachmentError(422, f"Tối đa {most} tệp đính kèm.", "too-many-attachments")
     return [prepare(u) for u in uploads]

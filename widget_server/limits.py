@@ -113,7 +113,7 @@ def _too_many(exc: RateLimitExceeded) -> Any:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>Quá nhiều yêu cầu</title>"
         f"<main><h1>Quá nhiều yêu cầu</h1><p>{escape(detail)}</p>"
-        '<p><a href="javascript:history.back()">Quay lại</a></p></main></html>'
+        "<p>Vui lòng quay lại trang trước và thử lại sau.</p></main></html>"
     )
     resp = Response(html, status=429, content_type="text/html; charset=utf-8")
     for key, value in headers.items():

@@ -262,3 +262,12 @@ def test_storage_keys_are_opaque(app: Any) -> None:
     store.delete(key)
     store.delete(key)
     assert not store.exists(key)
+
+
+def test_an_empty_file_input_is_no_file(app: Any, client: Any, site: Any,
+                                        submission_body: dict[str, Any]) -> None:
+    """Browsers send a part for an untouched file input: no name, no bytes, octet-stream."""
+    r = post_multipart(client, site[1], submission_body, [(b"", "")])
+    assert r.status_code == 201, r.get_json()
+    assert counts() == (1, 1, 0)
+    assert forwarded(app)["attachments"] == []

@@ -21,6 +21,10 @@ from . import db
 from .destinations.base import Event, Result
 
 
+#: PostgreSQL channel on which a committed outbox row wakes idle workers at once.
+NOTIFY_CHANNEL = "phanhoi_outbox"
+
+
 def new_message_id() -> str:
     """A Standard Webhooks message id; constant across every retry of one event."""
     return "msg_" + secrets.token_urlsafe(18)
@@ -49,6 +53,9 @@ def enqueue(
         "next_attempt_at": now,
         "created_at": now,
     })
+    if conn.dialect.name == "postgresql":
+        # Delivered on commit, never for a rolled-back row; workers that miss it still poll.
+        conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     return msg_id
 
 

@@ -584,10 +584,14 @@ def demo() -> Response:
     site = _demo_site()
     nonce = secrets.token_urlsafe(16)
     relay = current_app.config["PUBLIC_URL"]
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date()  # Vietnam, UTC+7
+    weekdays = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
     resp = Response(
         render_template(
             "widget/demo.html",
             site=site,
+            today=f"{weekdays[today.weekday()]}, {today:%d/%m/%Y}",
+            today_short=f"{today:%d/%m/%Y}",
             nonce=nonce,
             relay=relay,
             loader_url=relay + "/static/widget/loader.js",

@@ -36,7 +36,7 @@ __all__ = [
     "verify_headers",
 ]
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of every secret, not a secret
 #: Seconds a message may be older or newer than "now" (spec default: 5 minutes),
 #: which bounds replays of a captured request.
 DEFAULT_TOLERANCE = 300

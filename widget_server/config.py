@@ -42,6 +42,15 @@ SETTINGS: dict[str, Setting] = {
         None,
         "`whsec_…` secret(s) that verify events from the central system. Several, comma-separated, during a rotation.",
     ),
+    "OPEN311_URL": Setting(
+        None, "Open311 GeoReport v2 endpoint base, for sites whose destination is `open311`."
+    ),
+    "OPEN311_API_KEY": Setting(None, "Open311 `api_key`, when the back-end wants one."),
+    "OPEN311_JURISDICTION_ID": Setting(None, "Open311 `jurisdiction_id`, when the back-end serves several."),
+    "OPEN311_SERVICE_CODES": Setting(
+        None,
+        "Category → Open311 `service_code`: JSON or `moi-truong=ENV,giao-thong=ROAD`; `*` for the rest.",
+    ),
     "RATELIMIT_STORAGE_URI": Setting(
         "memory://", "Flask-Limiter storage, e.g. `redis://127.0.0.1:6379/0` for several instances."
     ),

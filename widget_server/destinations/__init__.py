@@ -1,8 +1,8 @@
 """Where the outbox delivers: adapters behind one small interface (see ``base``).
 
-``central`` speaks this project's forward protocol (Standard Webhooks over HTTP).
-An Open311 GeoReport v2 adapter would sit beside it and register under its own
-name in :func:`build`.
+``central`` speaks this project's forward protocol (Standard Webhooks over HTTP);
+``open311`` speaks Open311 GeoReport v2 to city back-ends. A site picks one by
+name (``phanhoi-widget sites add … --destination open311``).
 """
 
 from __future__ import annotations
@@ -25,4 +25,8 @@ def build(name: str, config: Mapping[str, Any]) -> Destination:
         from .central import CentralDestination
 
         return CentralDestination.from_config(config)
+    if name == "open311":
+        from .open311 import Open311Destination
+
+        return Open311Destination.from_config(config)
     raise UnknownDestinationError(name)

@@ -49,6 +49,15 @@ class CleanString(fields.String):
         return text.clean(raw, multiline=self.multiline)
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON ``true`` or ``false`` only: no "1", "yes", "on" or 1 (consent must be explicit)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 def _length(lo: int | None, hi: int) -> validate.Length:
     if lo:
         return validate.Length(lo, hi, error=f"Cần từ {lo} đến {hi} ký tự.")
@@ -131,7 +140,7 @@ class SubmitterSchema(BaseSchema):
 
 class ConsentGivenSchema(BaseSchema):
     version = CleanString(required=True, validate=_length(1, 64))
-    accepted = fields.Boolean(required=True, error_messages=_messages())
+    accepted = StrictBoolean(required=True, error_messages=_messages())
 
     @validates("accepted")
     def _accepted(self, value: bool, **kwargs: Any) -> None:
@@ -152,7 +161,7 @@ class SubmissionCreateSchema(BaseSchema):
     location = fields.Nested(LocationSchema, load_default=None, allow_none=True,
                              error_messages=_messages())
     submitter = fields.Nested(SubmitterSchema, required=True, error_messages=_messages())
-    confidential = fields.Boolean(load_default=True, error_messages=_messages(),
+    confidential = StrictBoolean(load_default=True, error_messages=_messages(),
                                   metadata={"description": "Không công khai thông tin cá nhân (default on)."})
     consent = fields.Nested(ConsentGivenSchema, required=True,
                             error_messages=_messages(required="Bạn cần đồng ý chuyển thông tin để gửi phản ánh."))
@@ -258,7 +267,7 @@ class StatusQuerySchema(BaseSchema):
 
 class RatingCreateSchema(BaseSchema):
     contact = CleanString(required=True, validate=_length(3, 254))
-    satisfied = fields.Boolean(required=True, error_messages=_messages(),
+    satisfied = StrictBoolean(required=True, error_messages=_messages(),
                                metadata={"description": "Hài lòng (true) / không hài lòng (false)."})
     comment = CleanString(load_default=None, allow_none=True, multiline=True,
                           validate=_length(None, 1000))

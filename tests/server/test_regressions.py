@@ -1,0 +1,40 @@
+"""Regressions found in review: each test failed before its fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.helpers import assert_problem
+
+
+def _partner(site: Any, key: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {site[1]}", "Idempotency-Key": key, **extra}
+
+
+@pytest.mark.parametrize("value", ["1", "true", "yes", "on", 1])
+def test_consent_must_be_a_json_true(client: Any, site: Any, submission_body: dict[str, Any],
+                                     value: Any) -> None:
+    # Consent must be explicit: a string or number that marshmallow would coerce is not it.
+    body = {**submission_body, "consent": {**submission_body["consent"], "accepted": value}}
+    r = client.post("/api/v1/submissions", json=body, headers=_partner(site, "consent"))
+    problem = assert_problem(r, 422, "validation-error")
+    assert "consent.accepted" in problem["errors"]
+
+
+@pytest.mark.parametrize("value", ["no", "false", "0", 0, "off"])
+def test_confidential_must_be_a_json_boolean(client: Any, site: Any,
+                                             submission_body: dict[str, Any], value: Any) -> None:
+    r = client.post("/api/v1/submissions", json={**submission_body, "confidential": value},
+                    headers=_partner(site, "conf"))
+    problem = assert_problem(r, 422, "validation-error")
+    assert "confidential" in problem["errors"]
+
+
+def test_rating_satisfied_must_be_a_json_boolean(client: Any, site: Any,
+                                                 submission_body: dict[str, Any]) -> None:
+    r = client.post("/api/v1/submissions/PH-0000-00000/rating",
+                    json={"contact": "0912345678", "satisfied": "no"})
+    problem = assert_problem(r, 422, "validation-error")
+    assert "satisfied" in problem["errors"]

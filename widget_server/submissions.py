@@ -186,6 +186,11 @@ def create_idempotent(
             body = _insert(conn, site, data, via=via, src=src or data.get("src"),
                            store_attachments=store_attachments)
             if idempotency_key:
+                # A key past its TTL is free again: drop the old answer, or the insert clashes.
+                k = db.idempotency_keys.c
+                conn.execute(sa.delete(db.idempotency_keys).where(
+                    k.site_id == site.id, k.key == idempotency_key,
+                    k.created_at <= db.utcnow() - _idempotency_ttl()))
                 conn.execute(sa.insert(db.idempotency_keys), {
                     "site_id": site.id, "key": idempotency_key, "request_hash": req_hash,
                     "status_code": 201, "response": body, "created_at": db.utcnow(),
@@ -200,8 +205,12 @@ def create_idempotent(
     return Created(201, body, False)
 
 
+def _idempotency_ttl() -> dt.timedelta:
+    return dt.timedelta(hours=int(current_app.config["IDEMPOTENCY_TTL_HOURS"]))
+
+
 def _replay(site: Site, key: str, req_hash: str) -> Created | None:
-    ttl = dt.timedelta(hours=int(current_app.config["IDEMPOTENCY_TTL_HOURS"]))
+    ttl = _idempotency_ttl()
     with db.read() as conn:
         row = conn.execute(
             sa.select(db.idempotency_keys).where(

@@ -38,3 +38,26 @@ def test_rating_satisfied_must_be_a_json_boolean(client: Any, site: Any,
                     json={"contact": "0912345678", "satisfied": "no"})
     problem = assert_problem(r, 422, "validation-error")
     assert "satisfied" in problem["errors"]
+
+
+def test_idempotency_key_is_reusable_after_its_ttl(app: Any, client: Any, site: Any,
+                                                  submission_body: dict[str, Any]) -> None:
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from widget_server import db
+
+    first = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "k"))
+    assert first.status_code == 201
+    old = db.utcnow() - dt.timedelta(hours=int(app.config["IDEMPOTENCY_TTL_HOURS"]) + 1)
+    with db.write() as conn:
+        conn.execute(sa.update(db.idempotency_keys).values(created_at=old))
+    # The old answer has expired: the key makes a new submission (it used to answer 500).
+    again = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "k"))
+    assert again.status_code == 201, again.get_data(as_text=True)
+    assert "Idempotent-Replayed" not in again.headers
+    assert again.get_json()["tracking_code"] != first.get_json()["tracking_code"]
+    replay = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "k"))
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+    assert replay.get_json() == again.get_json()

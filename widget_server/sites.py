@@ -62,12 +62,20 @@ def _hash(secret: str) -> str:
 
 def normalise_origin(origin: str) -> str:
     """``https://Báo.vn/path`` → ``https://xn--bo-xja.vn``; origins compare exactly, so store one form."""
-    parts = urlsplit(origin.strip())
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise SiteError(f"not an http(s) origin: {origin!r}")
-    host = parts.hostname.encode("idna").decode("ascii").lower()
+    try:
+        # Origin headers come from strangers: a bad port, an unclosed IPv6 bracket or a
+        # label IDNA refuses is "not an origin", never an unhandled error.
+        parts = urlsplit(origin.strip())
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise SiteError(f"not an http(s) origin: {origin!r}")
+        host = parts.hostname.encode("idna").decode("ascii").lower()
+        port_number = parts.port
+    except (ValueError, UnicodeError) as exc:
+        if isinstance(exc, SiteError):
+            raise
+        raise SiteError(f"not an http(s) origin: {origin!r}") from exc
     default = {"http": 80, "https": 443}[parts.scheme]
-    port = f":{parts.port}" if parts.port and parts.port != default else ""
+    port = f":{port_number}" if port_number and port_number != default else ""
     return f"{parts.scheme}://{host}{port}"
 
 

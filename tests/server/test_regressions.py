@@ -61,3 +61,25 @@ def test_idempotency_key_is_reusable_after_its_ttl(app: Any, client: Any, site: 
     replay = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "k"))
     assert replay.headers.get("Idempotent-Replayed") == "true"
     assert replay.get_json() == again.get_json()
+
+
+BAD_ORIGINS = ["https://a.vn:99999", "https://a.vn:abc", "http://[::1", "https://a..vn",
+               "https://" + "a" * 70 + ".vn"]
+
+
+@pytest.mark.parametrize("origin", BAD_ORIGINS)
+def test_malformed_origin_is_refused_not_a_crash(client: Any, site: Any,
+                                                 submission_body: dict[str, Any],
+                                                 origin: str) -> None:
+    from widget_server import tokens
+
+    r = client.post("/api/v1/submissions", json=submission_body,
+                    headers=_partner(site, "o", Origin=origin))
+    assert_problem(r, 403, "origin-not-allowed")
+    form = tokens.issue_form_token(site[0].key)
+    r = client.post("/api/v1/submissions", json=submission_body,
+                    headers={"X-Form-Token": form, "Origin": origin})
+    assert_problem(r, 403, "origin-not-allowed")
+    r = client.get(f"/api/v1/sites/{site[0].key}/config", headers={"Origin": origin})
+    assert r.status_code == 200
+    assert "Access-Control-Allow-Origin" not in r.headers

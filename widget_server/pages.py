@@ -287,7 +287,10 @@ def _source_url(site: sites.Site) -> str | None:
     url = request.values.get("u") or request.values.get("source_url")
     if not url or len(url) > 500:
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[x": not a URL at all
+        return None
     if parts.scheme not in {"http", "https"} or not sites.origin_allowed(site, f"{parts.scheme}://{parts.netloc}"):
         return None
     return url

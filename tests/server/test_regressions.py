@@ -83,3 +83,9 @@ def test_malformed_origin_is_refused_not_a_crash(client: Any, site: Any,
     r = client.get(f"/api/v1/sites/{site[0].key}/config", headers={"Origin": origin})
     assert r.status_code == 200
     assert "Access-Control-Allow-Origin" not in r.headers
+
+
+@pytest.mark.parametrize("page", ["/w/{key}/form", "/s/{key}"])
+def test_malformed_source_url_is_ignored(client: Any, site: Any, page: str) -> None:
+    r = client.get(page.format(key=site[0].key), query_string={"u": "https://[baothanhhoa.example/x"})
+    assert r.status_code == 200

@@ -256,7 +256,9 @@ def create_with_files(site: Any, payload: Any, uploads: list[FileStorage], *, vi
         for done in stored:
             storage.delete(done.key)
         raise
-    if not ran:  # an idempotent replay: the first request's files are the ones kept
+    # An idempotent replay, even one that lost a race after its own rows were rolled back
+    # (``ran`` is set then too): the first request's files are the ones kept.
+    if not ran or created.replayed:
         for done in stored:
             storage.delete(done.key)
     return created

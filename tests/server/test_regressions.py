@@ -89,3 +89,30 @@ def test_malformed_origin_is_refused_not_a_crash(client: Any, site: Any,
 def test_malformed_source_url_is_ignored(client: Any, site: Any, page: str) -> None:
     r = client.get(page.format(key=site[0].key), query_string={"u": "https://[baothanhhoa.example/x"})
     assert r.status_code == 200
+
+
+def test_lost_idempotency_race_leaves_no_orphan_files(app: Any, client: Any, site: Any,
+                                                      submission_body: dict[str, Any],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two identical multipart posts at once: the loser's files must not stay on disk."""
+    from tests.server.test_attachments import counts, png_bytes, post_multipart, stored_files
+    from widget_server import submissions
+
+    files = [(png_bytes(), "a.png")]
+    first = post_multipart(client, site[1], submission_body, files, key="same")
+    assert first.status_code == 201
+    real = submissions._replay
+    calls: list[int] = []
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        # The first look happens before the other request committed; the one after the
+        # clash on the key finds its answer.
+        calls.append(1)
+        return None if len(calls) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(submissions, "_replay", racing)
+    second = post_multipart(client, site[1], submission_body, files, key="same")
+    assert second.status_code == 201
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert second.get_json() == first.get_json()
+    assert len(stored_files(app)) == 1 and counts() == (1, 1, 1)

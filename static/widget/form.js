@@ -22,7 +22,8 @@
     try { window.parent.postMessage(m, po); } catch (e) {}
   }
   function size() { tell({ type: "resize", height: Math.ceil(d.body.getBoundingClientRect().height) }); }
-  function focus(el) { if (el) { el.focus(); if (el.scrollIntoView) el.scrollIntoView({ block: "nearest" }); } }
+  // Summaries and new screens come into view from their top; fields only as far as needed.
+  function focus(el, top) { if (el) { el.focus(); if (el.scrollIntoView) el.scrollIntoView({ block: top ? "start" : "nearest" }); } }
   function busy(btn, on) {
     if (!btn) return;
     if (on) {
@@ -94,7 +95,8 @@
         li = d.createElement("li");
         a = d.createElement("a");
         a.href = "#" + input.id;
-        a.textContent = (lab ? lab.textContent.replace(/\s*\*$/, "") : k) + ": " + m;
+        // The consent label is the whole consent text: the summary names it by its short title.
+        a.textContent = (input.getAttribute("data-label") || (lab ? lab.textContent.replace(/\s*\*$/, "") : k)) + ": " + m;
         li.appendChild(a);
         ul.appendChild(li);
         n++;
@@ -102,7 +104,7 @@
     }
     if (!n) return;
     sum.hidden = false;
-    focus(sum);
+    focus(sum, 1);
   }
   var ALIAS = { submitter: "submitter.phone", "submitter.contact": "submitter.phone", consent: "consent.accepted",
     "consent.version": "consent.accepted", location: "location.address", "location.lat": "location.address",
@@ -157,7 +159,7 @@
     $("main").appendChild(box);
     chosen.forEach(function (c) { if (c.u) URL.revokeObjectURL(c.u); });
     copyButton(box);
-    focus($("h1", box));
+    focus($("h1", box), 1);
     size();
     tell({ type: "submitted", code: code });
   }

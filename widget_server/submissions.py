@@ -370,15 +370,30 @@ def apply_status_event(msg_id: str, data: dict[str, Any]) -> tuple[bool, bool]:
     already applied is recorded as seen but changes nothing (DESIGN.md).
     """
     now = db.utcnow()
+    try:
+        return _apply_status_event(msg_id, data, now)
+    except IntegrityError:
+        # The same webhook id was being applied at the same moment and committed first.
+        with db.read() as conn:
+            if conn.execute(sa.select(db.inbound_events.c.id)
+                            .where(db.inbound_events.c.id == msg_id)).first():
+                return True, False
+        raise
+
+
+def _apply_status_event(msg_id: str, data: dict[str, Any], now: dt.datetime) -> tuple[bool, bool]:
     with db.write() as conn:
+        query = sa.select(db.submissions).where(db.submissions.c.id == data["submission_id"])
+        if db.is_postgres(conn):
+            # Events for one submission apply one at a time (SQLite's BEGIN IMMEDIATE already
+            # does this): otherwise two of them read the same sequence and the older may win.
+            query = query.with_for_update()
+        row = conn.execute(query).one_or_none()
         seen = conn.execute(
             sa.select(db.inbound_events.c.id).where(db.inbound_events.c.id == msg_id)
         ).first()
         if seen:
             return True, False
-        row = conn.execute(
-            sa.select(db.submissions).where(db.submissions.c.id == data["submission_id"])
-        ).one_or_none()
         if row is None:
             raise NotFoundError(data["submission_id"])
         conn.execute(sa.insert(db.inbound_events).values(
@@ -410,10 +425,12 @@ def mark_forwarded(conn: Connection, submission_id: str, central_id: str | None,
                    central_status: str | None = None) -> None:
     """Record the central system's acknowledgement (called by the outbox worker)."""
     now = db.utcnow()
-    row = conn.execute(
-        sa.select(db.submissions.c.status, db.submissions.c.forwarded_at)
-        .where(db.submissions.c.id == submission_id)
-    ).one_or_none()
+    query = (sa.select(db.submissions.c.status, db.submissions.c.forwarded_at)
+             .where(db.submissions.c.id == submission_id))
+    if db.is_postgres(conn):
+        # A status event may be applied at this very moment: never turn it back to "forwarded".
+        query = query.with_for_update()
+    row = conn.execute(query).one_or_none()
     if row is None:
         return
     values: dict[str, Any] = {"forwarded_at": row.forwarded_at or now, "updated_at": now}

@@ -116,3 +116,126 @@ def test_lost_idempotency_race_leaves_no_orphan_files(app: Any, client: Any, sit
     assert second.headers["Idempotent-Replayed"] == "true"
     assert second.get_json() == first.get_json()
     assert len(stored_files(app)) == 1 and counts() == (1, 1, 1)
+
+
+def _pg_only(app: Any) -> None:
+    from widget_server import db
+
+    if not db.is_postgres(db.get_engine(app)):
+        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE; the race needs PostgreSQL")
+
+
+def _created(client: Any, site: Any, submission_body: dict[str, Any]) -> dict[str, Any]:
+    r = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "race"))
+    assert r.status_code == 201
+    return r.get_json()
+
+
+def _in_thread(app: Any, fn: Any, *args: Any) -> tuple[Any, list[Any]]:
+    import threading
+
+    out: list[Any] = []
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                out.append(fn(*args))
+            except Exception as exc:  # noqa: BLE001 - reported to the test
+                out.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, out
+
+
+def _status_data(created: dict[str, Any], status: str, sequence: int) -> dict[str, Any]:
+    return {"submission_id": created["id"], "central_id": "C-1", "status": status, "note": None,
+            "answer": None, "agency": None, "deadline": None, "sequence": sequence,
+            "updated_at": None}
+
+
+def test_concurrent_status_events_keep_the_newest_sequence(app: Any, client: Any, site: Any,
+                                                           submission_body: dict[str, Any]) -> None:
+    import time
+
+    import sqlalchemy as sa
+
+    from widget_server import db, submissions
+
+    _pg_only(app)
+    created = _created(client, site, submission_body)
+    s = db.submissions.c
+    engine = db.get_engine(app)
+    with engine.connect() as other:
+        tx = other.begin()
+        # Another event (sequence 7) is being applied: it holds the row.
+        other.execute(sa.select(db.submissions).where(s.id == created["id"]).with_for_update())
+        thread, out = _in_thread(app, submissions.apply_status_event, "msg_old",
+                                 _status_data(created, "accepted", 3))
+        time.sleep(0.5)
+        other.execute(sa.update(db.submissions).where(s.id == created["id"]).values(
+            status="answered", status_sequence=7))
+        tx.commit()
+    thread.join(10)
+    assert out == [(False, False)]
+    with db.read() as conn:
+        row = conn.execute(sa.select(db.submissions).where(s.id == created["id"])).one()
+    assert (row.status, row.status_sequence) == ("answered", 7)
+
+
+def test_the_same_event_twice_at_once_is_a_duplicate(app: Any, client: Any, site: Any,
+                                                     submission_body: dict[str, Any]) -> None:
+    import time
+
+    import sqlalchemy as sa
+
+    from widget_server import db, submissions
+
+    _pg_only(app)
+    created = _created(client, site, submission_body)
+    data = _status_data(created, "accepted", 1)
+    engine = db.get_engine(app)
+    with engine.connect() as other:
+        tx = other.begin()
+        other.execute(sa.select(db.submissions).where(db.submissions.c.id == created["id"])
+                      .with_for_update())
+        t1, out1 = _in_thread(app, submissions.apply_status_event, "msg_same", data)
+        t2, out2 = _in_thread(app, submissions.apply_status_event, "msg_same", data)
+        time.sleep(0.5)
+        tx.commit()
+    t1.join(10)
+    t2.join(10)
+    assert sorted(out1 + out2) == [(False, True), (True, False)]
+
+
+def test_acknowledgement_does_not_undo_an_earlier_status_event(app: Any, client: Any, site: Any,
+                                                                submission_body: dict[str, Any]) -> None:
+    """The central system's first status event can arrive before the worker records the 2xx."""
+    import time
+
+    import sqlalchemy as sa
+
+    from widget_server import db, submissions
+
+    _pg_only(app)
+    created = _created(client, site, submission_body)
+    s = db.submissions.c
+    engine = db.get_engine(app)
+
+    def acknowledge() -> None:
+        with db.write() as conn:
+            submissions.mark_forwarded(conn, created["id"], "C-1")
+
+    with engine.connect() as other:
+        tx = other.begin()
+        other.execute(sa.select(db.submissions).where(s.id == created["id"]).with_for_update())
+        thread, out = _in_thread(app, acknowledge)
+        time.sleep(0.5)
+        other.execute(sa.update(db.submissions).where(s.id == created["id"]).values(
+            status="accepted", status_sequence=1))
+        tx.commit()
+    thread.join(10)
+    assert out == [None]
+    with db.read() as conn:
+        row = conn.execute(sa.select(db.submissions).where(s.id == created["id"])).one()
+    assert row.status == "accepted" and row.forwarded_at is not None

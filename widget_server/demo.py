@@ -135,6 +135,7 @@ def demo_command(port: int, instance_path: str | None) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # request lines carry ?contact=
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter is not news
     instance = Path(instance_path or default_instance_path()).resolve()
     app, central, stored = build(port, instance)
 

@@ -58,8 +58,14 @@
       if (e.key === "Escape" && !e.defaultPrevented) tell({ type: "close" });
     });
     d.addEventListener("click", function (e) {
-      var a = e.target.closest && e.target.closest("a[href^='#']");
-      if (a) {
+      var a = e.target.closest && e.target.closest("a[href^='#']"), t = e.target.closest && e.target.closest("a[data-track]");
+      if (t) {
+        // Ask the banner to open its lookup view (its title and the Send button stay right);
+        // a banner too old to know the message leaves this frame showing, so go there here.
+        e.preventDefault();
+        tell({ type: "track", code: $("[data-code]", t.closest(".ok")).textContent.trim() });
+        setTimeout(function () { if (window.innerWidth) location.href = t.href; }, 500);
+      } else if (a) {
         e.preventDefault();
         focus(d.getElementById(a.getAttribute("href").slice(1)));
       }

@@ -71,3 +71,25 @@ def test_answer_has_no_stray_blank_lines(relay: Any, page: Any) -> None:
     # ...but the template's indentation adds no empty line above it.
     gap = ans.evaluate("e => e.querySelector('.ans-t').getBoundingClientRect().top - e.getBoundingClientRect().top")
     assert gap <= 16, gap
+
+
+def test_look_up_from_the_success_screen_opens_the_lookup_view(relay: Any, page: Any) -> None:
+    page.goto(relay.host_url + "/news")
+    code = fill_and_send(open_form(page))
+    form = page.frame_locator("phanhoi-widget iframe.f-form")
+    form.get_by_role("link", name="Tra cứu phản ánh").click()
+    dialog = page.locator("phanhoi-widget dialog")
+    # The dialog's title says what is in it now, and the lookup has the code filled in.
+    expect(dialog.get_by_role("heading", level=2)).to_have_text("Tra cứu phản ánh, kiến nghị")
+    track = page.frame_locator("phanhoi-widget iframe.f-track")
+    expect(track.locator("#t-code")).to_have_value(code)
+    expect(page.locator("phanhoi-widget iframe.f-form")).to_be_hidden()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    # "Gửi phản ánh" on the banner still leads to the form, not to the lookup.
+    page.get_by_role("button", name="Gửi phản ánh").click()
+    expect(dialog.get_by_role("heading", level=2)).to_have_text("Gửi phản ánh, kiến nghị")
+    expect(page.locator("phanhoi-widget iframe.f-form")).to_be_visible()
+    expect(form.locator("#t-code")).to_have_count(0)
+    expect(form.get_by_role("link", name="Gửi phản ánh khác")).to_be_visible()
+    assert page.page_errors == []

@@ -119,8 +119,9 @@ def _redact_one(conn: Connection, submission_id: str, now: dt.datetime, report: 
             # Being sent now, or sent and not yet recorded: decide on the next run.
             report.skipped_in_flight.append(row.tracking_code)
             return []
-        # Never reached the central system: nothing of it should go there now.
-        pending = [r.id for r in rows if r.state == "pending"]
+        # Never reached the central system: nothing of it should go there now, nor later
+        # (a dead row left as it is would go out with the next ``outbox retry --all-dead``).
+        pending = [r.id for r in rows if r.state in ("pending", "dead")]
         report.forwards_cancelled += len(pending)
         if pending and not dry_run:
             conn.execute(sa.update(db.outbox).where(db.outbox.c.id.in_(pending)).values(

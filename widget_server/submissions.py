@@ -406,6 +406,11 @@ def _apply_status_event(msg_id: str, data: dict[str, Any], now: dt.datetime) -> 
             "status_note": data.get("note"),
             "updated_at": now,
         }
+        if row.forwarded_at is None:
+            # The central system speaks of the submission, so it has it, even if the answer to
+            # our forward has not been recorded yet: withdrawals and deletions must now be
+            # told to it, not settled by cancelling the forward (retention.py).
+            values["forwarded_at"] = now
         if data.get("central_id"):
             values["central_id"] = data["central_id"]
         if data.get("deadline"):

@@ -239,3 +239,46 @@ def test_acknowledgement_does_not_undo_an_earlier_status_event(app: Any, client:
     with db.read() as conn:
         row = conn.execute(sa.select(db.submissions).where(s.id == created["id"])).one()
     assert row.status == "accepted" and row.forwarded_at is not None
+
+
+def test_dead_forward_is_cancelled_by_a_deletion(app: Any, client: Any, site: Any,
+                                                 submission_body: dict[str, Any]) -> None:
+    """A forward that died before reaching the central system must not be replayed later."""
+    import sqlalchemy as sa
+
+    from widget_server import db, outbox
+
+    created = _created(client, site, submission_body)
+    with db.write() as conn:
+        conn.execute(sa.update(db.outbox).values(state="dead", attempts=20))
+    r = client.post(f"/api/v1/submissions/{created['tracking_code']}/data-request",
+                    json={"contact": "0912345678", "kind": "delete"})
+    assert r.status_code == 202
+    with db.read() as conn:
+        rows = conn.execute(sa.select(db.outbox.c.event_type, db.outbox.c.state).where(
+            db.outbox.c.submission_id == created["id"])).all()
+    assert {state for _type, state in rows} == {"cancelled"}
+    assert outbox.retry_rows(db.get_engine(app), all_dead=True) == 0
+
+
+def test_withdrawal_after_a_status_event_is_told_to_the_central_system(
+        app: Any, client: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    """The central system answered with a status event but the 2xx to our forward was lost:
+    it has the data, so a withdrawal must reach it, not be cancelled with the forward."""
+    import sqlalchemy as sa
+
+    from widget_server import db, submissions
+
+    created = _created(client, site, submission_body)
+    assert submissions.apply_status_event("msg_c1", _status_data(created, "accepted", 1)) == (False, True)
+    r = client.post(f"/api/v1/submissions/{created['tracking_code']}/data-request",
+                    json={"contact": "0912345678", "kind": "withdraw_consent"})
+    assert r.status_code == 202
+    with db.read() as conn:
+        states = dict(conn.execute(sa.select(db.outbox.c.event_type, db.outbox.c.state).where(
+            db.outbox.c.submission_id == created["id"])).all())
+        row = conn.execute(sa.select(db.submissions).where(
+            db.submissions.c.id == created["id"])).one()
+    assert states["submission.data_request"] == "pending"
+    assert states["submission.created"] != "cancelled"
+    assert row.forwarded_at is not None and row.status == "accepted"

@@ -106,11 +106,14 @@ def _redact_one(conn: Connection, submission_id: str, now: dt.datetime, report: 
     if row.redacted_at is not None:
         return []
     forwarded = row.forwarded_at is not None
-    rows = conn.execute(
-        sa.select(db.outbox.c.id, db.outbox.c.event_type, db.outbox.c.state, db.outbox.c.payload,
-                  db.outbox.c.lease_until)
-        .where(db.outbox.c.submission_id == submission_id)
-    ).all()
+    query = (sa.select(db.outbox.c.id, db.outbox.c.event_type, db.outbox.c.state,
+                       db.outbox.c.payload, db.outbox.c.lease_until)
+             .where(db.outbox.c.submission_id == submission_id))
+    if db.is_postgres(conn):
+        # A worker may be claiming these rows right now: wait for its claim and see its lease,
+        # rather than cancel a forward it is already sending (it would go out unredacted).
+        query = query.with_for_update()
+    rows = conn.execute(query).all()
     if not forwarded:
         created = [r for r in rows if r.event_type == "submission.created"]
         in_flight = [r for r in created if r.state == "pending" and r.lease_until is not None

@@ -282,3 +282,39 @@ def test_withdrawal_after_a_status_event_is_told_to_the_central_system(
     assert states["submission.data_request"] == "pending"
     assert states["submission.created"] != "cancelled"
     assert row.forwarded_at is not None and row.status == "accepted"
+
+
+def test_deletion_does_not_cancel_a_forward_being_claimed(app: Any, client: Any, site: Any,
+                                                          submission_body: dict[str, Any]) -> None:
+    import datetime as dt
+    import time
+
+    import sqlalchemy as sa
+
+    from widget_server import db, retention
+
+    _pg_only(app)
+    created = _created(client, site, submission_body)
+    o = db.outbox.c
+    engine = db.get_engine(app)
+    with db.write() as conn:  # the request is recorded; redaction runs below, racing a claim
+        conn.execute(sa.update(db.submissions).where(db.submissions.c.id == created["id"])
+                     .values(deletion_requested_at=db.utcnow()))
+    with engine.connect() as worker:
+        tx = worker.begin()
+        # A worker's claim: it locked the due row and is giving it a lease.
+        worker.execute(sa.select(db.outbox).where(o.submission_id == created["id"])
+                       .with_for_update(skip_locked=True))
+        thread, out = _in_thread(app, retention.run)
+        time.sleep(0.5)
+        lease = db.utcnow() + dt.timedelta(minutes=1)
+        worker.execute(sa.update(db.outbox).where(o.submission_id == created["id"]).values(
+            lease_owner="w1", lease_until=lease, next_attempt_at=lease, attempts=1))
+        tx.commit()
+    thread.join(10)
+    assert out[0].skipped_in_flight == [created["tracking_code"]]
+    with db.read() as conn:
+        state = conn.execute(sa.select(o.state).where(o.submission_id == created["id"])).scalar_one()
+        row = conn.execute(sa.select(db.submissions).where(db.submissions.c.id == created["id"])).one()
+    # The worker sends it and records the outcome; the next run redacts.
+    assert state == "pending" and row.redacted_at is None

@@ -404,7 +404,7 @@
           var p = d.createElement("p");
           p.className = "msg bad";
           p.setAttribute("role", "alert");
-          p.textContent = err && (err.message === T.err_rate || err.message === T.err_server) ? err.message : T.err_network;
+          p.textContent = err && (err.message === T.err_rate || err.message === T.err_server) ? err.message : T.err_lookup_network;
           p.tabIndex = -1;
           kq.appendChild(p);
           focus(p);

@@ -17,7 +17,7 @@
       b: "Phản ánh, kiến nghị",
       k: "Tra cứu",
       c: "Đóng",
-      l: "Đang tải biểu mẫu…",
+      l: "Đang tải…",
       e: "Hiện chưa kết nối được. Vui lòng thử lại sau.",
       f: "Gửi phản ánh, kiến nghị",
       r: "Tra cứu phản ánh, kiến nghị"
@@ -29,7 +29,7 @@
       b: "Feedback",
       k: "Look up",
       c: "Close",
-      l: "Loading the form…",
+      l: "Loading…",
       e: "We cannot connect right now. Please try again later.",
       f: "Send feedback",
       r: "Look up your feedback"

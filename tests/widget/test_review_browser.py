@@ -93,3 +93,61 @@ def test_look_up_from_the_success_screen_opens_the_lookup_view(relay: Any, page:
     expect(form.locator("#t-code")).to_have_count(0)
     expect(form.get_by_role("link", name="Gửi phản ánh khác")).to_be_visible()
     assert page.page_errors == []
+
+
+def test_offline_send_keeps_the_draft_and_one_click_sends_once(relay: Any, page: Any) -> None:
+    page.goto(relay.host_url + "/news")
+    frame = open_form(page)
+    fill(frame)
+    api = relay.url + "/api/v1/submissions"
+    page.route(api, lambda r: r.abort("internetdisconnected"))
+    frame.get_by_role("button", name="Gửi phản ánh").click()
+    expect(frame.locator("#loi")).to_contain_text("Chưa gửi được do lỗi kết nối")
+    expect(frame.locator("#loi")).to_be_focused()
+    expect(frame.locator("#send")).to_be_enabled()
+    expect(frame.locator("#send")).to_have_text("Gửi phản ánh")
+    expect(frame.locator("#f-title")).to_have_value("Rác thải tồn đọng ở chợ")
+    page.unroute(api)
+    held: list[Any] = []
+    page.route(api, lambda r: held.append(r))
+    inner = page.locator("phanhoi-widget iframe.f-form").element_handle().content_frame()
+    inner.evaluate("() => { const f = document.getElementById('ph-form'); f.requestSubmit(); f.requestSubmit(); }")
+    expect(frame.locator("#send")).to_be_disabled()
+    expect(frame.locator("#send")).to_have_text("Đang gửi…")
+    page.wait_for_timeout(300)
+    assert len(held) == 1
+    held[0].continue_()
+    expect(frame.locator("#ok-code")).to_be_visible()
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("vi", "Chưa tra cứu được do lỗi kết nối. Vui lòng kiểm tra mạng rồi thử lại."),
+    ("en", "Could not look up your feedback because of a connection problem."),
+])
+def test_offline_lookup_says_lookup_not_send(relay: Any, page: Any, lang: str, words: str) -> None:
+    page.goto(f"{relay.url}/w/{relay.site.key}/track?lang={lang}&code=PH-AAAA-BBBBB")
+    page.locator("#t-contact").fill(PHONE)
+    page.route("**/track*", lambda r: r.abort("internetdisconnected") if r.request.method == "POST" else r.continue_())
+    page.locator("#ph-track button[type=submit]").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text(words)
+    expect(alert).not_to_contain_text("gửi được")
+    expect(page.locator("#ph-track button[type=submit]")).to_be_enabled()
+
+
+def test_dialog_loading_message_fits_the_lookup(relay: Any, page: Any) -> None:
+    page.goto(relay.host_url + "/news")
+    expect(page.locator("phanhoi-widget section")).to_be_visible()
+    page.route(relay.url + "/w/**", lambda route: None)  # the relay is slow: no answer yet
+    page.get_by_role("button", name="Tra cứu").click()
+    status = page.locator("phanhoi-widget dialog").get_by_role("status")
+    expect(status).to_have_text("Đang tải…")
+
+
+def test_success_copy(relay: Any, page: Any) -> None:
+    page.goto(relay.host_url + "/news")
+    fill_and_send(open_form(page))
+    frame = page.frame_locator("phanhoi-widget iframe.f-form")
+    ok = frame.locator(".ok")
+    expect(ok.get_by_role("button", name="Sao chép mã")).to_be_visible()
+    expect(ok).to_contain_text("chọn “Tra cứu phản ánh” rồi nhập mã")

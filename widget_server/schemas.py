@@ -297,7 +297,8 @@ class StatusEventDataSchema(Schema):
     answer = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=20000))
     agency = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
     deadline = fields.AwareDateTime(allow_none=True, load_default=None, default_timezone=None)
-    sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    # The column is a 32-bit INTEGER on PostgreSQL: a larger number is invalid, not a 500.
+    sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**31 - 1))
     updated_at = fields.AwareDateTime(allow_none=True, load_default=None)
 
 

@@ -318,3 +318,24 @@ def test_deletion_does_not_cancel_a_forward_being_claimed(app: Any, client: Any,
         row = conn.execute(sa.select(db.submissions).where(db.submissions.c.id == created["id"])).one()
     # The worker sends it and records the outcome; the next run redacts.
     assert state == "pending" and row.redacted_at is None
+
+
+@pytest.mark.parametrize("sequence", [2**31, 2**64])
+def test_status_event_sequence_out_of_range_is_422(app: Any, client: Any, site: Any,
+                                                   submission_body: dict[str, Any],
+                                                   sequence: int) -> None:
+    import datetime as dt
+    import json
+
+    from phanhoi.webhooks import sign_headers
+    from widget_server import config
+
+    created = _created(client, site, submission_body)
+    body = json.dumps({"type": "submission.status_changed",
+                       "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+                       "data": _status_data(created, "accepted", sequence)}).encode()
+    secret = config.secret_list(app.config["CENTRAL_EVENTS_SECRET"])[0]
+    r = client.post("/api/v1/central/events", data=body,
+                    headers={**sign_headers(body, secret), "Content-Type": "application/json"})
+    problem = assert_problem(r, 422, "validation-error")
+    assert "data.sequence" in problem["errors"]

@@ -212,6 +212,8 @@ def central_events() -> Response:
     except WebhookVerificationError as exc:
         raise Problem(401, "Chữ ký sự kiện không hợp lệ.", type="invalid-signature") from exc
     msg_id = request.headers["webhook-id"]
+    if len(msg_id) > 100:  # the column that drops duplicates holds 100 characters
+        raise Problem(400, "webhook-id dài tối đa 100 ký tự.", type="invalid-webhook-id")
     payload = json_body()
     event = load(StatusEventSchema(), payload)
     try:

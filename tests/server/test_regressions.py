@@ -339,3 +339,22 @@ def test_status_event_sequence_out_of_range_is_422(app: Any, client: Any, site: 
                     headers={**sign_headers(body, secret), "Content-Type": "application/json"})
     problem = assert_problem(r, 422, "validation-error")
     assert "data.sequence" in problem["errors"]
+
+
+def test_overlong_webhook_id_is_refused_not_a_database_error(app: Any, client: Any, site: Any,
+                                                             submission_body: dict[str, Any]) -> None:
+    import datetime as dt
+    import json
+
+    from phanhoi.webhooks import sign_headers
+    from widget_server import config
+
+    created = _created(client, site, submission_body)
+    body = json.dumps({"type": "submission.status_changed",
+                       "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+                       "data": _status_data(created, "accepted", 1)}).encode()
+    secret = config.secret_list(app.config["CENTRAL_EVENTS_SECRET"])[0]
+    headers = sign_headers(body, secret, msg_id="msg_" + "x" * 200)
+    r = client.post("/api/v1/central/events", data=body,
+                    headers={**headers, "Content-Type": "application/json"})
+    assert_problem(r, 400, "invalid-webhook-id")

@@ -424,6 +424,8 @@ def test_release_gives_rows_back_uncharged(app, submit):
 def test_destination_registry(app):
     assert isinstance(build("central", app.config), CentralDestination)
     with pytest.raises(UnknownDestinationError):
+        build("fixmystreet", app.config)
+    with pytest.raises(ValueError):  # known, but PHANHOI_OPEN311_URL is not set
         build("open311", app.config)
     with pytest.raises(ValueError):
         build("central", {**app.config, "CENTRAL_SECRET": None})
@@ -433,7 +435,7 @@ def test_destination_registry(app):
 def test_unconfigured_destination_is_retried_not_lost(app, submit, no_wait):
     submit()
     with db.write() as conn:
-        conn.execute(sa.update(db.outbox).values(destination="open311"))
+        conn.execute(sa.update(db.outbox).values(destination="fixmystreet"))
     Worker(app, "w").run_once()
     row = only_row(app)
     assert row.state == "pending" and "not configured" in row.last_error

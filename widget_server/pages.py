@@ -150,9 +150,13 @@ def theme_accent(theme: Any) -> str | None:
 def _common(site: sites.Site, *, embedded: bool) -> dict[str, Any]:
     lang = _lang(site)
     parent = _parent_origin(site) if embedded else None
+    # The inline variant frames the form in the article itself, with no dialog title above it.
+    inline = bool(parent and request.values.get("inline"))
     keep = {"lang": lang}
     if parent:
         keep["origin"] = parent
+    if inline:
+        keep["inline"] = "1"
     accent = theme_accent(site.theme)
     return {
         "accent": accent,
@@ -162,6 +166,7 @@ def _common(site: sites.Site, *, embedded: bool) -> dict[str, Any]:
         "t": _catalogue(lang),
         "embedded": embedded,
         "parent_origin": parent,
+        "inline": inline,
         "keep": keep,
         "css_url": versioned_url("form.css"),
         "js_url": versioned_url("form.js"),

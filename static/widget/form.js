@@ -51,6 +51,10 @@
   }
 
   if (framed) {
+    var fb;
+    window.addEventListener("message", function (e) {
+      if (e.origin === po && e.source === window.parent && e.data && e.data.ph === 1 && e.data.type === "ack") clearTimeout(fb);
+    });
     if (window.ResizeObserver) new ResizeObserver(size).observe(d.body);
     window.addEventListener("load", size);
     // Esc inside the frame never reaches the host's <dialog>, so ask it to close.
@@ -59,12 +63,12 @@
     });
     d.addEventListener("click", function (e) {
       var a = e.target.closest && e.target.closest("a[href^='#']"), t = e.target.closest && e.target.closest("a[data-track]");
-      if (t) {
+      if (t && !h.classList.contains("in")) {
         // Ask the banner to open its lookup view (its title and the Send button stay right);
-        // a banner too old to know the message leaves this frame showing, so go there here.
+        // a banner too old to answer "ack" leaves this frame showing, so go there here.
         e.preventDefault();
         tell({ type: "track", code: $("[data-code]", t.closest(".ok")).textContent.trim() });
-        setTimeout(function () { if (window.innerWidth) location.href = t.href; }, 500);
+        fb = setTimeout(function () { location.href = t.href; }, 1000);
       } else if (a) {
         e.preventDefault();
         focus(d.getElementById(a.getAttribute("href").slice(1)));

@@ -224,7 +224,10 @@
           sizeRule();
         } else if (m.type == "close") close();
         // "Look up" on the success screen: the lookup opens in its own view; the form stays a form.
-        else if (m.type == "track") open("track", String(m.code || ""));
+        else if (m.type == "track") {
+          e.source.postMessage({ ph: 1, type: "ack" }, base);
+          open("track", String(m.code || ""));
+        }
         else if (m.type == "submitted") emit("submitted", { tracking_code: String(m.code || "") });
       } catch (x) {}
     });

@@ -151,3 +151,40 @@ def test_success_copy(relay: Any, page: Any) -> None:
     ok = frame.locator(".ok")
     expect(ok.get_by_role("button", name="Sao chép mã")).to_be_visible()
     expect(ok).to_contain_text("chọn “Tra cứu phản ánh” rồi nhập mã")
+
+
+def _width(locator: Any) -> float:
+    box = locator.bounding_box()
+    return box["width"] if box else 0.0
+
+
+def test_dialog_does_not_repeat_its_title(relay: Any, page: Any) -> None:
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(relay.host_url + "/news")
+    frame = open_form(page)
+    dialog = page.locator("phanhoi-widget dialog")
+    expect(dialog.get_by_role("heading", level=2)).to_have_text("Gửi phản ánh, kiến nghị")
+    # The frame's h1 is for screen readers only: the dialog's title bar already says it.
+    h1 = frame.get_by_role("heading", level=1)
+    expect(h1).to_have_text("Gửi phản ánh, kiến nghị")
+    assert _width(h1) <= 1
+    expect(frame.get_by_role("link", name="English")).to_be_visible()
+    # Alone on its page, and in the article (inline variant), the h1 is the only title: it shows.
+    page.goto(f"{relay.url}/s/{relay.site.key}")
+    assert _width(page.get_by_role("heading", level=1)) > 100
+    page.goto(relay.host_url + "/inline")
+    inline = page.frame_locator("phanhoi-widget iframe.f-form")
+    expect(inline.get_by_role("heading", level=1)).to_be_visible()
+    assert _width(inline.get_by_role("heading", level=1)) > 100
+
+
+def test_inline_form_looks_up_in_place(relay: Any, page: Any) -> None:
+    page.goto(relay.host_url + "/inline")
+    frame = page.frame_locator("phanhoi-widget iframe.f-form")
+    fill(frame)
+    frame.get_by_role("button", name="Gửi phản ánh").click()
+    code = frame.locator("#ok-code").text_content()
+    frame.get_by_role("link", name="Tra cứu phản ánh").click()
+    expect(frame.locator("#t-code")).to_have_value((code or "").strip())
+    expect(frame.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.locator("phanhoi-widget dialog")).to_have_count(0)

@@ -39,7 +39,8 @@ from . import attachments, db
 log = logging.getLogger("widget_server.retention")
 
 CANCELLED = "cancelled"
-PII_COLUMNS = ("name", "phone", "email", "address", "lat", "lon")
+# The submitter's details, and free text a citizen may have put them in (the rating comment).
+PII_COLUMNS = ("name", "phone", "email", "address", "lat", "lon", "rating_comment")
 
 
 @dataclass
@@ -93,6 +94,10 @@ def redact_payload(payload: Any) -> Any:
     if data.get("attachments"):
         data["attachments"] = []
         changed = True
+    for free_text in ("content", "comment"):  # citizens often write their address or phone here
+        if data.get(free_text):
+            data[free_text] = None
+            changed = True
     if not changed:
         return payload
     data["redacted"] = True
@@ -146,7 +151,7 @@ def _redact_one(conn: Connection, submission_id: str, now: dt.datetime, report: 
         return []
     keys = attachments.delete_for_submission(conn, submission_id)
     conn.execute(sa.update(db.submissions).where(db.submissions.c.id == submission_id).values(
-        **{c: None for c in PII_COLUMNS}, redacted_at=now, updated_at=now))
+        **{c: None for c in PII_COLUMNS}, content="", redacted_at=now, updated_at=now))
     return keys
 
 

@@ -298,7 +298,7 @@ class StatusEventDataSchema(Schema):
     agency = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
     deadline = fields.AwareDateTime(allow_none=True, load_default=None, default_timezone=None)
     # The column is a 32-bit INTEGER on PostgreSQL: a larger number is invalid, not a 500.
-    sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**31 - 1))
+    sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
     updated_at = fields.AwareDateTime(allow_none=True, load_default=None)
 
 

@@ -398,7 +398,7 @@ def _apply_status_event(msg_id: str, data: dict[str, Any], now: dt.datetime) -> 
             raise NotFoundError(data["submission_id"])
         conn.execute(sa.insert(db.inbound_events).values(
             id=msg_id, event_type="submission.status_changed", received_at=now))
-        if data["sequence"] <= row.status_sequence and row.status_sequence > 0:
+        if data["sequence"] <= row.status_sequence:  # sequences start at 1 and only grow
             return False, False
         values: dict[str, Any] = {
             "status": data["status"],

@@ -64,10 +64,12 @@ def assert_redacted(code: str) -> Any:
     r = row(code)
     assert r.redacted_at is not None
     assert (r.name, r.phone, r.email, r.address, r.lat, r.lon) == (None,) * 6
+    assert r.content == "" and r.rating_comment is None  # free text may carry details too
     assert r.phone_digest  # lookups still work
     for o in outbox_rows(r.id):
         text = json.dumps(o.payload, ensure_ascii=False)
         assert "Lê Văn A" not in text and "+84912345678" not in text and "Cổng chợ" not in text
+        assert "bốc mùi" not in text  # the content, forwarded long ago
     with db.read() as conn:
         atts = conn.execute(sa.select(db.attachments).where(db.attachments.c.submission_id == r.id)).all()
     assert all(a.deleted_at is not None for a in atts)
@@ -211,3 +213,22 @@ def test_consent_evidence_forwarded(app: Any, client: Any, site: Any, submission
     r = client.post("/api/v1/submissions", json=bad,
                     headers={"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "k2"})
     assert_problem(r, 422, "validation-error")
+
+
+def test_rating_comment_is_redacted_too(app: Any, client: Any, site: Any,
+                                        submission_body: dict[str, Any]) -> None:
+    code = submit(client, site, submission_body, "k-rate", files=False)
+    r = row(code)
+    deliver(r.id, db.utcnow() - dt.timedelta(days=1))
+    submissions.apply_status_event("msg_answer", {"submission_id": r.id, "status": "answered",
+                                                  "sequence": 1, "answer": "Đã xử lý."})
+    rated = client.post(f"/api/v1/submissions/{code}/rating", json={
+        "contact": "0912345678", "satisfied": False, "comment": "Gọi lại cho tôi: 0987 654 321"})
+    assert rated.status_code == 200
+    client.post(f"/api/v1/submissions/{code}/data-request",
+                json={"contact": "0912345678", "kind": "delete"})
+    retention.run()
+    after = assert_redacted(code)
+    assert after.rating_satisfied is False  # the figure stays; the words go
+    for o in outbox_rows(after.id):
+        assert "0987 654 321" not in json.dumps(o.payload, ensure_ascii=False)

@@ -179,3 +179,10 @@ def test_data_requests_are_recorded_and_forwarded(client, created, kind):
         ev = conn.execute(sa.select(db.outbox).where(
             db.outbox.c.event_type == "submission.data_request")).one()
     assert ev.payload["data"]["kind"] == kind
+
+
+def test_sequences_start_at_one(app, client, created):
+    assert_problem(send_event(client, app, event(created, "accepted", 0)), 422)
+    assert send_event(client, app, event(created, "accepted", 1)).get_json()["applied"] is True
+    again = send_event(client, app, event(created, "in_progress", 1))
+    assert again.get_json()["applied"] is False

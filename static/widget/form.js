@@ -373,6 +373,9 @@
             done = true;
             out.textContent = f.getAttribute("data-api") === "rating" ? T.rate_thanks : T.data_ok;
             $$("input,textarea,button", f).forEach(function (el) { el.disabled = true; });
+            // The button that had focus is now disabled: keep keyboard users at the answer.
+            out.tabIndex = -1;
+            focus(out);
           } else out.textContent = res.body && res.body.errors && !F ? [].concat.apply([], Object.keys(res.body.errors).map(function (k) { return res.body.errors[k]; })).join(" ") : problem(res);
         }, function () { out.textContent = T.err_network; }).then(function () {
           busy(btn, false);

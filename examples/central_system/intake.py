@@ -94,10 +94,11 @@ def receive_submission() -> Response:
             return received
         event, duplicate = received
         data: Mapping[str, Any] = event.data
-        if event.type != "submission.created":
-            return problem(422, "Expected submission.created")
-        if not data.get("id") or not data.get("title") or not data.get("content"):
-            return problem(422, "Submission needs id, title and content")
+        if (event.type != "submission.created" or not data.get("id") or not data.get("title")
+                or not data.get("content")):
+            # Refused, so not seen: a corrected resend under the same id must be taken.
+            conn.execute("DELETE FROM messages WHERE webhook_id = ?", (event.id,))
+            return problem(422, "Expected submission.created with id, title and content")
         # The same submission under another message id (an operator replay) is still one.
         seen = conn.execute("SELECT central_id FROM submissions WHERE relay_id = ?",
                             (str(data["id"])[:64],)).fetchone()

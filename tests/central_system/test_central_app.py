@@ -231,3 +231,13 @@ def test_unsent_events_are_resent_with_the_same_id(client, secrets_):
 def test_needs_a_secret_key(tmp_path):
     with pytest.raises(RuntimeError):
         central_system.create_app({"DATABASE": str(tmp_path / "x.sqlite3")})
+
+
+def test_a_refused_message_is_not_remembered(client, secrets_):
+    first = post_signed(client, "/intake/v1/submissions",
+                        {"type": "submission.created", "data": {"id": "r-1"}}, secrets_["intake"],
+                        msg_id="msg_fixable")
+    assert first.status_code == 422
+    fixed = post_signed(client, "/intake/v1/submissions", created_body(), secrets_["intake"],
+                        msg_id="msg_fixable")
+    assert fixed.status_code == 201

@@ -234,8 +234,7 @@ def test_needs_a_secret_key(tmp_path):
 
 
 def test_a_refused_message_is_not_remembered(client, secrets_):
-    first = post_signed(client, "/intake/v1/submissions",
-                        {"type": "submission.created", "data": {"id": "r-1"}}, secrets_["intake"],
+    first = post_signed(client, "/intake/v1/submissions", created_body(title=""), secrets_["intake"],
                         msg_id="msg_fixable")
     assert first.status_code == 422
     fixed = post_signed(client, "/intake/v1/submissions", created_body(), secrets_["intake"],

@@ -52,6 +52,8 @@
     // Fixed heights per width band (72px, or 116px when narrow) so a reserved slot never shifts.
     "@container (max-width:759px){p{display:none}}" +
     "@container (max-width:559px){.w{min-height:116px;flex-direction:column;align-items:stretch;justify-content:center}.x{flex:none}}" +
+    // The bar fixed to a phone's bottom stays one row of buttons, as tall as its spacer (76px).
+    "@container (max-width:559px){:host(.fx) .w{min-height:0;flex-direction:row;padding:10px}:host(.fx) .x{display:none}:host(.fx) .n{flex:1;flex-wrap:nowrap}:host(.fx) button{flex:1 1 auto;padding:0 8px;white-space:nowrap}}" +
     "button{all:unset;box-sizing:border-box;display:inline-flex;align-items:center;justify-content:center;" +
     "min-height:44px;min-width:44px;padding:0 16px;border-radius:6px;cursor:pointer;font-size:16px;font-weight:700;line-height:1.2;" +
     "font-family:inherit;background:var(--a);color:#fff;border:2px solid var(--a);text-align:center}" +

@@ -212,3 +212,28 @@ def test_keyboard_focus_stays_on_the_answer_after_rating(relay: Any, page: Any) 
     done = page.locator("form[data-api=data-request] .side-s")
     expect(done).to_contain_text("Đã nhận yêu cầu của bạn")
     expect(done).to_be_focused()
+
+
+def test_bar_without_slot_is_one_row_on_a_phone(relay: Any, browser: Any) -> None:
+    ctx = browser.new_context(viewport=PHONE_VIEWPORT)
+    try:
+        pg = ctx.new_page()
+        pg.goto(relay.host_url + "/noslot")
+        host = pg.locator("phanhoi-widget")
+        expect(host.get_by_role("button", name="Gửi phản ánh")).to_be_visible()
+        pg.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        sizes = pg.evaluate("""() => {
+            const w = document.querySelector('phanhoi-widget').shadowRoot.querySelector('.w');
+            const r = w.getBoundingClientRect();
+            const ps = [...document.querySelectorAll('body p')];
+            const last = ps[ps.length - 1].getBoundingClientRect();
+            const bs = [...w.querySelectorAll('button')].map(b => b.getBoundingClientRect().height);
+            return {bar: r.height, top: r.top, last: last.bottom, overflow: w.scrollWidth - w.clientWidth, buttons: bs};
+        }""")
+        # No taller than its spacer, so the article's last lines are never under it.
+        assert sizes["bar"] <= 76, sizes
+        assert sizes["last"] <= sizes["top"], sizes
+        assert sizes["overflow"] <= 0, sizes
+        assert all(44 <= h < 60 for h in sizes["buttons"]), sizes  # one line each, still 44px targets
+    finally:
+        ctx.close()

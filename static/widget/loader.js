@@ -60,7 +60,8 @@
     "button.k{background:#fff;color:var(--a)}" +
     "button:focus-visible{outline:3px solid #1a4fd0;outline-offset:2px}" +
     "button:hover{text-decoration:underline}" +
-    ".bt{position:fixed;right:16px;bottom:16px;z-index:2147483647;box-shadow:0 2px 10px rgba(0,0,0,.35);border-radius:24px;min-height:48px}" +
+    // The floating button sits in no .w: give it the banner's fonts, not the browser's default serif.
+    ".bt{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;position:fixed;right:16px;bottom:16px;z-index:2147483647;box-shadow:0 2px 10px rgba(0,0,0,.35);border-radius:24px;min-height:48px}" +
     ".sl .bt{position:static}" +
     ".n{display:flex;gap:8px;flex-wrap:wrap}" +
     "dialog{width:min(680px,calc(100vw - 16px));max-width:none;max-height:calc(100vh - 16px);padding:0;border:0;" +

@@ -237,3 +237,13 @@ def test_bar_without_slot_is_one_row_on_a_phone(relay: Any, browser: Any) -> Non
         assert all(44 <= h < 60 for h in sizes["buttons"]), sizes  # one line each, still 44px targets
     finally:
         ctx.close()
+
+
+def test_floating_button_uses_the_banner_font(relay: Any, page: Any) -> None:
+    font = "e => getComputedStyle(e).fontFamily"
+    page.goto(relay.host_url + "/news")
+    banner = page.locator("phanhoi-widget").get_by_role("button", name="Gửi phản ánh").evaluate(font)
+    page.goto(relay.host_url + "/button")
+    floating = page.locator("phanhoi-widget").get_by_role("button", name="Phản ánh, kiến nghị").evaluate(font)
+    assert floating == banner, (floating, banner)
+    assert "serif" not in floating.replace("sans-serif", "")

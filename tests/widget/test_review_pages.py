@@ -20,3 +20,31 @@ def test_english_page_marks_vietnamese_data_and_consent(client: Any, site: Any) 
     vi = client.get(f"/s/{key}").get_data(as_text=True)
     assert 'lang="vi"' not in vi.split("<body>", 1)[1]
     assert "Chưa rõ cơ quan" in vi
+
+
+def test_english_lookup_marks_the_agency_answer_vietnamese(app: Any, client: Any, site: Any) -> None:
+    from widget_server import submissions
+
+    from tests.widget.test_pages import _form, _token, _valid
+
+    key = site[0].key
+    html = client.post(f"/s/{key}", data=_valid(app, site[0], _token(_form(client, key)))).get_data(as_text=True)
+    code = re.search(r'id="ok-code"[^>]*>([^<]+)<', html).group(1)
+    found = submissions.lookup(code, "0912345678")
+    assert found is not None
+    import sqlalchemy as sa
+
+    from widget_server import db
+
+    with db.read() as conn:
+        sid = conn.execute(sa.select(db.submissions.c.id).where(db.submissions.c.tracking_code == code)).scalar_one()
+    submissions.apply_status_event("msg_test_1", {
+        "submission_id": sid, "central_id": "C-1", "status": "answered", "note": "Đã kiểm tra hiện trường.",
+        "answer": "Phường đã thu gom rác.", "agency": "UBND phường Hạc Thành", "sequence": 1})
+    en = client.post(f"/w/{key}/track?lang=en", data={"code": code, "contact": "0912345678", "lang": "en"})
+    page = en.get_data(as_text=True)
+    assert '<p class="ans-t" lang="vi">Phường đã thu gom rác.</p>' in page
+    assert '<span class="tl-n" lang="vi">Đã kiểm tra hiện trường.</span>' in page
+    assert 'Answered by: <span lang="vi">UBND phường Hạc Thành</span>' in page
+    vi = client.post(f"/w/{key}/track", data={"code": code, "contact": "0912345678"}).get_data(as_text=True)
+    assert '<p class="ans-t">Phường đã thu gom rác.</p>' in vi

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -48,3 +49,28 @@ def test_english_lookup_marks_the_agency_answer_vietnamese(app: Any, client: Any
     assert 'Answered by: <span lang="vi">UBND phường Hạc Thành</span>' in page
     vi = client.post(f"/w/{key}/track", data={"code": code, "contact": "0912345678"}).get_data(as_text=True)
     assert '<p class="ans-t">Phường đã thu gom rác.</p>' in vi
+
+
+def test_lookup_says_overdue_next_to_the_status_and_names_the_time_zone(app: Any, client: Any, site: Any) -> None:
+    import sqlalchemy as sa
+
+    from tests.widget.test_pages import _form, _token, _valid
+    from widget_server import db, submissions
+
+    key = site[0].key
+    html = client.post(f"/s/{key}", data=_valid(app, site[0], _token(_form(client, key)))).get_data(as_text=True)
+    code = re.search(r'id="ok-code"[^>]*>([^<]+)<', html).group(1)
+    with db.read() as conn:
+        sid = conn.execute(sa.select(db.submissions.c.id).where(db.submissions.c.tracking_code == code)).scalar_one()
+    submissions.apply_status_event("msg_test_2", {
+        "submission_id": sid, "central_id": "C-2", "status": "in_progress", "sequence": 1,
+        "deadline": dt.datetime(2020, 1, 10, 10, 0, tzinfo=dt.UTC),
+        "updated_at": dt.datetime(2020, 1, 2, 17, 30, tzinfo=dt.UTC)})
+    page = client.post(f"/w/{key}/track", data={"code": code, "contact": "0912345678"}).get_data(as_text=True)
+    assert re.search(r'class="st">Tình trạng: <strong>[^<]+</strong> · <strong class="bad">Quá hạn</strong>', page)
+    assert "Hạn trả lời: 10/01/2020 17:00" in page
+    # 17:30 UTC is half past midnight the next day in Vietnam.
+    assert "03/01/2020 00:30" in page
+    assert "Thời gian tính theo giờ Việt Nam (UTC+7)." in page
+    en = client.post(f"/w/{key}/track", data={"code": code, "contact": "0912345678", "lang": "en"}).get_data(as_text=True)
+    assert '<strong class="bad">Overdue</strong>' in en and "Times are Vietnam time (UTC+7)." in en

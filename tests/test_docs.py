@@ -36,3 +36,16 @@ def test_quick_start_is_two_commands_and_ci_runs_the_test_one():
     assert commands == ["make demo", "make test"]
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, flags=re.M)
+
+
+def test_status_labels_have_one_wording_everywhere():
+    import json
+
+    from phanhoi.models import STATUS_LABELS_VI
+    from widget_server.schemas import STATUSES
+
+    vi = json.loads((ROOT / "static/widget/i18n/vi.json").read_text("utf-8"))["statuses"]
+    en = json.loads((ROOT / "static/widget/i18n/en.json").read_text("utf-8"))["statuses"]
+    assert set(vi) == set(en) == set(STATUSES)
+    assert STATUS_LABELS_VI == vi  # the SDK ships without the relay, so it keeps a copy
+    assert len(set(vi.values())) == len(vi)  # no two statuses read alike

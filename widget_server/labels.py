@@ -1,21 +1,25 @@
-"""Vietnamese (first) and English labels for statuses, shared by the API and the pages."""
+"""Status labels, read from the widget's i18n catalogues (``static/widget/i18n/*.json``).
+
+One source for the API's ``status_label``, the pages and the form's scripts:
+Vietnamese first, English second.
+"""
 
 from __future__ import annotations
 
-STATUS_LABELS: dict[str, dict[str, str]] = {
-    "received": {"vi": "Đã tiếp nhận", "en": "Received"},
-    "forwarded": {"vi": "Đã chuyển Hệ thống Phản hồi của tỉnh", "en": "Forwarded to the province"},
-    "accepted": {"vi": "Được tiếp nhận xử lý", "en": "Accepted for handling"},
-    "rejected": {"vi": "Không tiếp nhận", "en": "Not accepted"},
-    "in_progress": {"vi": "Đang xử lý", "en": "In progress"},
-    "answered": {"vi": "Đã trả lời", "en": "Answered"},
-    "published": {"vi": "Đã công khai kết quả", "en": "Result published"},
-    "overdue": {"vi": "Quá hạn", "en": "Overdue"},
-}
+import json
+from functools import lru_cache
+
+LANGS = ("vi", "en")
+
+
+@lru_cache(maxsize=len(LANGS))
+def _statuses(lang: str) -> dict[str, str]:
+    from .assets import widget_dir
+
+    with open(widget_dir() / "i18n" / f"{lang}.json", encoding="utf-8") as fh:
+        return dict(json.load(fh)["statuses"])
 
 
 def status_label(status: str, lang: str = "vi") -> str:
-    labels = STATUS_LABELS.get(status)
-    if not labels:
-        return status
-    return labels.get(lang, labels["vi"])
+    labels = _statuses(lang if lang in LANGS else "vi")
+    return labels.get(status) or _statuses("vi").get(status) or status

@@ -45,8 +45,8 @@ STATUSES: tuple[str, ...] = (
 
 #: Vietnamese labels for citizens and operators.
 STATUS_LABELS_VI: dict[str, str] = {
-    "received": "Đã tiếp nhận",
-    "forwarded": "Đã chuyển hệ thống tỉnh",
+    "received": "Đã nhận phản ánh",
+    "forwarded": "Đã chuyển tới hệ thống của tỉnh",
     "accepted": "Đã tiếp nhận xử lý",
     "rejected": "Không tiếp nhận",
     "in_progress": "Đang xử lý",

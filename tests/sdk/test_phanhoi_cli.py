@@ -48,7 +48,7 @@ def test_submit_from_flags(
     assert main(["submit", *RELAY_ARGS, *FLAGS, "--commune", "16000"]) == 0
     out = capsys.readouterr().out
     assert "Mã theo dõi: TH7K-Q2MX" in out
-    assert "Trạng thái: Đã tiếp nhận" in out
+    assert "Trạng thái: Đã nhận phản ánh" in out
     body = json.loads(mocked.calls[1].request.body or b"")
     assert body["consent"] == {"version": "2025-07", "accepted": True}
     assert body["confidential"] is True
@@ -157,7 +157,7 @@ def test_status_human(
     assert main(["status", "TH7K-Q2MX", "--contact", "0912345678"]) == 0
     out = capsys.readouterr().out
     assert "Trạng thái: Đã trả lời" in out
-    assert "01/03/2025 08:00  Đã tiếp nhận" in out
+    assert "01/03/2025 08:00  Đã nhận phản ánh" in out
     assert "Đã trả lời — Đã xử lý" in out
     assert "(quá hạn)" in out
     assert "Đã thu gom." in out and "UBND phường" in out

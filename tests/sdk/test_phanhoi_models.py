@@ -85,8 +85,8 @@ def test_parse_datetime_keeps_offset_and_rejects_garbage() -> None:
 
 def test_status_labels_cover_every_status() -> None:
     assert set(STATUS_LABELS_VI) == set(STATUSES)
-    assert status_label("received") == "Đã tiếp nhận"
-    assert status_label("forwarded") == "Đã chuyển hệ thống tỉnh"
+    assert status_label("received") == "Đã nhận phản ánh"
+    assert status_label("forwarded") == "Đã chuyển tới hệ thống của tỉnh"
     assert status_label("published") == "Đã công khai kết quả"
     assert status_label("something_new") == "something_new"
 

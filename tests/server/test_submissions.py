@@ -49,7 +49,7 @@ def test_lookup_with_the_contact_given(client, created, contact):
     assert r.status_code == 200
     body = r.get_json()
     assert body["tracking_code"] == created["tracking_code"]
-    assert body["status"] == "received" and body["status_label"] == "Đã tiếp nhận"
+    assert body["status"] == "received" and body["status_label"] == "Đã nhận phản ánh"
     assert [h["status"] for h in body["history"]] == ["received"]
     assert body["answer"] is None and body["overdue"] is False
     assert r.headers["Cache-Control"] == "no-store"

@@ -219,7 +219,7 @@ def test_without_javascript(relay: Any, browser: Any) -> None:
         pg.locator("#t-code").fill(code)
         pg.locator("#t-contact").fill("b@example.vn")
         pg.get_by_role("button", name="Tra cứu").click()
-        expect(pg.locator(".st")).to_contain_text("Đã tiếp nhận")
+        expect(pg.locator(".st")).to_contain_text("Đã nhận phản ánh")
     finally:
         ctx.close()
 

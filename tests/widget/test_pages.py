@@ -148,7 +148,7 @@ def test_track_nojs(app: Any, client: Any, site: Any) -> None:
     resp = client.post(f"/w/{key}/track", data={"code": code, "contact": "0912345678"})
     assert resp.status_code == 200
     page = resp.get_data(as_text=True)
-    assert "Đã tiếp nhận" in page and "Rút lại đồng ý" in page
+    assert "Đã nhận phản ánh" in page and "Rút lại đồng ý" in page
     miss = client.post(f"/w/{key}/track", data={"code": code, "contact": "0900000000"})
     assert miss.status_code == 404
     assert "Không tìm thấy" in miss.get_data(as_text=True)

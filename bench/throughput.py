@@ -229,7 +229,7 @@ def main() -> None:
         # 1. latency, healthy central system
         results["latency"] = {}
         http = requests.Session()
-        for poll in ("1.0", "0.1"):
+        for poll in ("0.25", "1.0"):  # the default, and a slow poll (PostgreSQL wakes on NOTIFY)
             worker = subprocess.Popen(
                 [str(Path(sys.executable).parent / "phanhoi-widget"), "worker", "--id", "bench"],
                 env={**env, "PHANHOI_OUTBOX_POLL_SECONDS": poll},

@@ -147,22 +147,12 @@ def forward_data(row: Any, site: Site, attachments: list[dict[str, Any]] | None 
     }
 
 
-def create_submission(
-    site: Site,
-    payload: Any,
-    *,
-    via: str,
-    src: str | None = None,
-    idempotency_key: str | None = None,
-    store_attachments: Any = None,
-) -> dict[str, Any]:
+def create_submission(site: Site, payload: Any, *, via: str, **options: Any) -> dict[str, Any]:
     """Validate and store a submission with its outbox row; returns the 201 body.
 
-    ``store_attachments(conn, submission_id) -> list[dict]``, when given, runs in the
-    same transaction and returns the attachment descriptors for the forwarded body.
+    Takes the options of :func:`create_idempotent`.
     """
-    return create_idempotent(site, payload, via=via, src=src, idempotency_key=idempotency_key,
-                             store_attachments=store_attachments).body
+    return create_idempotent(site, payload, via=via, **options).body
 
 
 def create_idempotent(
@@ -175,6 +165,11 @@ def create_idempotent(
     store_attachments: Any = None,
     request_hash: str | None = None,
 ) -> Created:
+    """Validate and store, or replay the answer given to the same ``idempotency_key``.
+
+    ``store_attachments(conn, submission_id) -> list[dict]``, when given, runs in the
+    same transaction and returns the attachment descriptors for the forwarded body.
+    """
     data = validate(site, payload)
     req_hash = request_hash or _request_hash(payload)
     if idempotency_key:

@@ -168,9 +168,11 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 }
 
 
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+def parse_retry_after(
+    value: str | None, *, now: float | None = None, cap: float = RETRY_AFTER_CAP
+) -> float | None:
     """Seconds to wait from a ``Retry-After`` value (RFC 9110 §10.2.3: delay-seconds or
-    an HTTP-date), clamped to ``[0, RETRY_AFTER_CAP]``; ``None`` if absent or invalid."""
+    an HTTP-date), clamped to ``[0, cap]``; ``None`` if absent or invalid."""
     if value is None:
         return None
     value = value.strip()
@@ -186,7 +188,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         if when.tzinfo is None:  # RFC 9110 HTTP-dates are always GMT
             return None
         seconds = when.timestamp() - (time.time() if now is None else now)
-    return min(max(seconds, 0.0), RETRY_AFTER_CAP)
+    return min(max(seconds, 0.0), cap)
 
 
 def status_error_from_response(response: requests.Response) -> APIStatusError:

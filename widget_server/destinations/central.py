@@ -11,9 +11,7 @@ tolerance, and ``Idempotency-Key`` repeats the id for receivers that key on it.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import json
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,46 +21,12 @@ from phanhoi.webhooks import sign_headers
 from .. import __version__
 from ..config import secret_list
 from .base import Event, Result
+from .http import attempt, classify, json_or_none, parse_retry_after, short
 
 SUBMISSIONS_PATH = "/intake/v1/submissions"
 EVENTS_PATH = "/intake/v1/events"
-#: Longest Retry-After we honour; beyond it the normal backoff decides.
-RETRY_AFTER_CAP = 3600.0
-#: 408 Request Timeout, 409 Conflict (an idempotent request still in flight),
-#: 425 Too Early, 429 Too Many Requests: worth another try, as is every 5xx.
-RETRYABLE = frozenset({408, 409, 425, 429})
 
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` header (RFC 9110 §10.2.3: delay-seconds or HTTP-date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        seconds = float(value)
-    else:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    return min(max(seconds, 0.0), RETRY_AFTER_CAP)
-
-
-def classify(status: int) -> str:
-    if 200 <= status < 300:
-        return "delivered"
-    if status in (401, 403):
-        return "pause"
-    if status == 410:
-        return "disable"
-    if status in RETRYABLE or status >= 500:
-        return "retry"
-    if 300 <= status < 400:
-        return "retry"  # a moved endpoint is a configuration error an operator fixes
-    return "rejected"
+__all__ = ["CentralDestination", "classify", "parse_retry_after"]
 
 
 class CentralDestination:
@@ -117,45 +81,13 @@ class CentralDestination:
             "Idempotency-Key": event.id,
             **sign_headers(body, self.secrets, msg_id=event.id),
         }
-        try:
-            response = self._session.post(self.url_for(event.type), data=body, headers=headers,
-                                          timeout=self.timeout, allow_redirects=False)
-        except requests.Timeout:
-            return Result("retry", error="timeout")
-        except requests.ConnectionError:
-            return Result("retry", error="connection failed")
-        except requests.RequestException as exc:
-            return Result("retry", error=f"request failed: {type(exc).__name__}")
-        with response:
-            status = response.status_code
-            outcome = classify(status)
-            if outcome == "delivered":
-                remote_id = remote_status = None
-                try:
-                    answer = response.json()
-                except ValueError:
-                    answer = None
-                if isinstance(answer, dict):
-                    remote_id = _short(answer.get("central_id"))
-                    remote_status = _short(answer.get("status"))
-                return Result("delivered", status=status, remote_id=remote_id,
-                              remote_status=remote_status)
-            # Only the status and the problem title are kept: bodies may echo personal data.
-            return Result(outcome, status=status,  # type: ignore[arg-type]
-                          retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                          error=f"HTTP {status}" + _problem_title(response))
 
+        def acknowledged(response: requests.Response) -> Result:
+            answer = json_or_none(response)
+            answer = answer if isinstance(answer, dict) else {}
+            return Result("delivered", status=response.status_code,
+                          remote_id=short(answer.get("central_id")),
+                          remote_status=short(answer.get("status")))
 
-def _short(value: Any) -> str | None:
-    return str(value)[:100] if value not in (None, "") else None
-
-
-def _problem_title(response: requests.Response) -> str:
-    if "json" not in response.headers.get("Content-Type", ""):
-        return ""
-    try:
-        answer = response.json()
-    except ValueError:
-        return ""
-    title = answer.get("title") if isinstance(answer, dict) else None
-    return f": {str(title)[:200]}" if title else ""
+        return attempt(self._session, self.url_for(event.type), timeout=self.timeout,
+                       on_success=acknowledged, data=body, headers=headers)

@@ -28,7 +28,7 @@ import requests
 
 from .. import __version__
 from .base import Event, Result
-from .central import _problem_title, _short, classify, parse_retry_after
+from .http import attempt, json_or_none, short
 
 REQUESTS_PATH = "/requests.json"
 
@@ -129,29 +129,14 @@ class Open311Destination:
         if form is None:
             return Result("rejected", error=f"no Open311 service_code for category "
                                             f"{str(event.data.get('category'))[:64]!r}")
-        try:
-            response = self._session.post(self.base_url + REQUESTS_PATH, data=form,
-                                          headers={"Accept": "application/json"},
-                                          timeout=self.timeout, allow_redirects=False)
-        except requests.Timeout:
-            return Result("retry", error="timeout")
-        except requests.ConnectionError:
-            return Result("retry", error="connection failed")
-        except requests.RequestException as exc:
-            return Result("retry", error=f"request failed: {type(exc).__name__}")
-        with response:
-            status = response.status_code
-            outcome = classify(status)
-            if outcome == "delivered":
-                try:
-                    answer = response.json()
-                except ValueError:
-                    answer = None
-                first = answer[0] if isinstance(answer, list) and answer else answer
-                remote = None
-                if isinstance(first, dict):
-                    remote = first.get("service_request_id") or first.get("token")
-                return Result("delivered", status=status, remote_id=_short(remote))
-            return Result(outcome, status=status,  # type: ignore[arg-type]
-                          retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                          error=f"HTTP {status}" + _problem_title(response))
+
+        def acknowledged(response: requests.Response) -> Result:
+            answer = json_or_none(response)
+            first = answer[0] if isinstance(answer, list) and answer else answer
+            remote = None
+            if isinstance(first, dict):
+                remote = first.get("service_request_id") or first.get("token")
+            return Result("delivered", status=response.status_code, remote_id=short(remote))
+
+        return attempt(self._session, self.base_url + REQUESTS_PATH, timeout=self.timeout,
+                       on_success=acknowledged, data=form, headers={"Accept": "application/json"})

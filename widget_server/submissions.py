@@ -406,6 +406,7 @@ def _apply_status_event(msg_id: str, data: dict[str, Any], now: dt.datetime) -> 
             # our forward has not been recorded yet: withdrawals and deletions must now be
             # told to it, not settled by cancelling the forward (retention.py).
             values["forwarded_at"] = now
+            _resend_cancelled_data_requests(conn, row, now)
         if data.get("central_id"):
             values["central_id"] = data["central_id"]
         if data.get("deadline"):
@@ -419,6 +420,33 @@ def _apply_status_event(msg_id: str, data: dict[str, Any], now: dt.datetime) -> 
             submission_id=row.id, status=data["status"], note=data.get("note"),
             sequence=data["sequence"], at=data.get("updated_at") or now))
     return False, True
+
+
+def _resend_cancelled_data_requests(conn: Connection, row: Any, now: dt.datetime) -> None:
+    """A request settled by cancelling the forward must reach the central system after all.
+
+    If the citizen withdrew consent or asked for deletion while the forward looked
+    undelivered, the forward and the request were cancelled together. A status event
+    proves the submission got there anyway, so the request goes now (Law 91/2025/QH15).
+    """
+    kinds = [kind for kind, at in (("withdraw_consent", row.consent_withdrawn_at),
+                                   ("delete", row.deletion_requested_at)) if at is not None]
+    if not kinds:
+        return
+    live = conn.execute(sa.select(sa.func.count()).select_from(db.outbox).where(
+        db.outbox.c.submission_id == row.id,
+        db.outbox.c.event_type == "submission.data_request",
+        db.outbox.c.state != "cancelled")).scalar_one()
+    if live:
+        return
+    destination, _key, _name = _site_destination(conn, row.site_id)
+    for kind in kinds:
+        outbox.enqueue(conn, destination=destination, event_type="submission.data_request",
+                       submission_id=row.id, at=now, data={
+                           "submission_id": row.id, "central_id": row.central_id,
+                           "tracking_code": row.tracking_code, "kind": kind,
+                           "requested_at": (row.deletion_requested_at if kind == "delete"
+                                            else row.consent_withdrawn_at).isoformat()})
 
 
 def mark_forwarded(conn: Connection, submission_id: str, central_id: str | None,

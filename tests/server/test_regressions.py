@@ -358,3 +358,30 @@ def test_overlong_webhook_id_is_refused_not_a_database_error(app: Any, client: A
     r = client.post("/api/v1/central/events", data=body,
                     headers={**headers, "Content-Type": "application/json"})
     assert_problem(r, 400, "invalid-webhook-id")
+
+
+def test_request_cancelled_with_the_forward_is_sent_when_the_central_system_turns_out_to_have_it(
+        app: Any, client: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    """Deletion while the forward looked undelivered cancels both; a later status event shows
+    the central system had it all along, so the deletion request must still reach it."""
+    import sqlalchemy as sa
+
+    from widget_server import db, submissions
+
+    created = _created(client, site, submission_body)
+    r = client.post(f"/api/v1/submissions/{created['tracking_code']}/data-request",
+                    json={"contact": "0912345678", "kind": "delete"})
+    assert r.status_code == 202
+    assert submissions.apply_status_event("msg_late", _status_data(created, "accepted", 1)) == (False, True)
+    with db.read() as conn:
+        rows = conn.execute(sa.select(db.outbox.c.event_type, db.outbox.c.state, db.outbox.c.payload)
+                            .where(db.outbox.c.submission_id == created["id"])).all()
+    live = [r for r in rows if r.event_type == "submission.data_request" and r.state == "pending"]
+    assert len(live) == 1 and live[0].payload["data"]["kind"] == "delete"
+    assert not any(r.event_type == "submission.created" and r.state == "pending" for r in rows)
+    # A second status event does not send it twice.
+    submissions.apply_status_event("msg_later", _status_data(created, "in_progress", 2))
+    with db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.outbox).where(
+            db.outbox.c.event_type == "submission.data_request",
+            db.outbox.c.state == "pending")).scalar_one() == 1

@@ -191,6 +191,12 @@ def phdate(value: Any) -> str:
     return when.astimezone(VN_TIME).strftime("%d/%m/%Y %H:%M")
 
 
+@bp.app_template_filter("phday")
+def phday(value: Any) -> str:
+    """ISO 8601 → ``dd/mm/yyyy`` in Vietnam time: deadlines are days, not minutes."""
+    return phdate(value)[:10]
+
+
 def _fmt(text: str, **values: Any) -> str:
     for k, v in values.items():
         text = text.replace("{" + k + "}", str(v))

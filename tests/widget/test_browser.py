@@ -70,7 +70,8 @@ def test_embed_submit_then_track_and_rate(relay: Any, page: Any, context: Any) -
 
     page.keyboard.press("Escape")
     expect(page.locator("phanhoi-widget dialog")).to_be_hidden()
-    assert "closed" in page.evaluate("window.__events")
+    # The dialog's "close" event fires as a task after it hides: wait for the callback.
+    page.wait_for_function("window.__events.indexOf('closed') >= 0", timeout=5000)
 
     relay.answer(code, "Phường đã bố trí thêm xe thu gom; rác đã được dọn sạch.")
 

@@ -286,7 +286,7 @@ def _recorder(stored: list[Stored], ran: list[bool]) -> Callable[[Connection, st
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=URL_SALT)
+    return URLSafeTimedSerializer(secret_keys(current_app.config), salt=URL_SALT)
 
 
 def signed_url(attachment_id: str) -> str:

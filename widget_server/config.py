@@ -25,6 +25,11 @@ SETTINGS: dict[str, Setting] = {
     "SECRET_KEY": Setting(
         None, "Signs form tokens and attachment links. Required outside demo mode."
     ),
+    "SECRET_KEY_FALLBACKS": Setting(
+        None,
+        "Earlier secret keys, comma-separated, still accepted after a rotation: contact lookups, "
+        "form tokens and attachment links made with them keep working.",
+    ),
     "DATABASE_URL": Setting(
         None, "SQLAlchemy URL. Default: SQLite file `phanhoi.sqlite3` in the instance folder."
     ),
@@ -151,6 +156,11 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     if len(str(app.config["SECRET_KEY"])) < 16 and not app.config.get("TESTING"):
         raise ConfigError("PHANHOI_SECRET_KEY is too short: use at least 32 random characters.")
     app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
+
+
+def secret_keys(config: Any) -> list[str]:
+    """The secret keys to accept, oldest first and the current one last (itsdangerous' order)."""
+    return [*secret_list(config.get("SECRET_KEY_FALLBACKS")), str(config["SECRET_KEY"])]
 
 
 def secret_list(value: Any) -> list[str]:

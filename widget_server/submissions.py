@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from . import codes, db, outbox, reference, text
+from .config import secret_keys
 from .labels import status_label
 from .schemas import SubmissionCreateSchema, flatten_errors, parse_email, parse_phone
 from .sites import Site
@@ -54,27 +55,30 @@ class Created:
 # --------------------------------------------------------------------------- helpers
 
 
-def _digest(kind: str, value: str) -> str:
+def _digest(kind: str, value: str, secret: str | None = None) -> str:
     """A keyed digest of a contact detail: lookups work without keeping the detail itself."""
-    key = hmac.new(str(current_app.config["SECRET_KEY"]).encode(), b"phanhoi.contact.v1",
-                   hashlib.sha256).digest()
+    secret = secret if secret is not None else str(current_app.config["SECRET_KEY"])
+    key = hmac.new(secret.encode(), b"phanhoi.contact.v1", hashlib.sha256).digest()
     return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
 def contact_digests(contact: str) -> list[str]:
-    """Every digest the typed contact may match: as a phone number and as an email."""
+    """Every digest the typed contact may match: as a phone number and as an email, under the
+    current secret key and any earlier one still accepted (``PHANHOI_SECRET_KEY_FALLBACKS``)."""
     contact = text.clean(contact)
-    out = []
+    forms: list[tuple[str, str]] = []
     try:
-        out.append(_digest("phone", parse_phone(contact)))
+        forms.append(("phone", parse_phone(contact)))
     except ValidationError:
         pass
     if "@" in contact:
         try:
-            out.append(_digest("email", parse_email(contact).casefold()))
+            forms.append(("email", parse_email(contact).casefold()))
         except ValidationError:
-            out.append(_digest("email", contact.casefold()))
-    return out or [_digest("none", contact)]
+            forms.append(("email", contact.casefold()))
+    forms = forms or [("none", contact)]
+    return [_digest(kind, value, secret) for secret in secret_keys(current_app.config)
+            for kind, value in forms]
 
 
 def status_url(code: str) -> str:

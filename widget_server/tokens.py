@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from .config import secret_keys
+
 PREFIX = "ft1."
 SALT = "phanhoi.form-token.v1"
 
@@ -35,7 +37,8 @@ class FormToken:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    # Signs with the current key; still verifies tokens signed before a key rotation.
+    return URLSafeTimedSerializer(secret_keys(current_app.config), salt=SALT)
 
 
 def issue_form_token(site_key: str) -> str:

@@ -105,3 +105,27 @@ def test_outgoing_signature_verifies_with_old_and_new(app: Any, whsec: Any) -> N
         assert verify_headers(sent.body, dict(sent.headers), secret) == "msg_rot"
     with pytest.raises(WebhookVerificationError):
         verify_headers(sent.body, dict(sent.headers), whsec())
+
+
+def test_secret_key_rotation_keeps_lookups_and_tokens(app: Any, client: Any, site: Any,
+                                                     submission_body: dict[str, Any]) -> None:
+    from widget_server import tokens
+
+    r = client.post("/api/v1/submissions", json=submission_body,
+                    headers={"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "rot"})
+    code = r.get_json()["tracking_code"]
+    old_key = app.config["SECRET_KEY"]
+    old_token = tokens.issue_form_token(site[0].key)
+
+    app.config["SECRET_KEY"] = "a-new-secret-key-after-rotation-0123456789"
+    assert client.get(f"/api/v1/submissions/{code}?contact=0912345678").status_code == 404
+    with pytest.raises(tokens.FormTokenError):
+        tokens.verify_form_token(old_token, site[0].key)
+
+    app.config["SECRET_KEY_FALLBACKS"] = old_key
+    assert client.get(f"/api/v1/submissions/{code}?contact=0912345678").status_code == 200
+    assert tokens.verify_form_token(old_token, site[0].key).site_key == site[0].key
+    # New tokens are signed with the new key only.
+    new_token = tokens.issue_form_token(site[0].key)
+    app.config["SECRET_KEY_FALLBACKS"] = None
+    assert tokens.verify_form_token(new_token, site[0].key).site_key == site[0].key

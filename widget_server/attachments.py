@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 from werkzeug.datastructures import FileStorage
 
 from . import db, text
+from .config import secret_keys
 from .problems import Problem
 from .storage import get_storage
 

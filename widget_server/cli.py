@@ -72,7 +72,8 @@ def _print_site(site: sites.Site, secret: str | None = None) -> None:
 @click.option("--locale", default="vi", type=click.Choice(["vi", "en"]), show_default=True)
 @click.option("--category", "categories", multiple=True, help="Offer only these category codes.")
 @click.option("--agency", "agencies", multiple=True, help="Offer only these agency codes.")
-@click.option("--destination", default="central", show_default=True)
+@click.option("--destination", default="central", show_default=True,
+              type=click.Choice(sites.DESTINATIONS), help="Where submissions are forwarded.")
 @click.option("--altcha/--no-altcha", default=False, help="Require a proof-of-work challenge.")
 @click.option("--theme", default="{}", help='JSON, e.g. {"accent": "#b00020"}')
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")

@@ -63,3 +63,12 @@ def test_origin_allowed(app):
     assert not sites.origin_allowed(site, "https://c.example.evil.test")
     assert not sites.origin_allowed(site, None)
     assert not sites.origin_allowed(site, "null")
+
+
+def test_destination_must_be_a_known_adapter(app):
+    with pytest.raises(sites.SiteError):
+        sites.create_site("X", ["https://x.example"], destination="fax")
+    site, _ = sites.create_site("Y", ["https://y.example"], destination="open311")
+    assert site.destination == "open311"
+    with pytest.raises(sites.SiteError):
+        sites.update_site(site.key, destination="nowhere")

@@ -57,6 +57,32 @@
     });
     if (window.ResizeObserver) new ResizeObserver(size).observe(d.body);
     window.addEventListener("load", size);
+    /* The banner's dialog focuses this frame when it opens (loader.js: iframe.focus() once
+       "ready" arrives), which puts focus in this document but on nothing (WCAG 2.4.3, 2.4.7).
+       Take it to the first field, as a modal dialog should. The first field, not the h1:
+       in the dialog the h1 is shown to screen readers only (the dialog's title bar names the
+       page, and the dialog and frame titles are announced on the way in), so a focused h1
+       would show no focus ring; "Lĩnh vực" is the first thing to do, its label and
+       "required" are read out, and the intro above stays a Shift+Tab/virtual cursor away.
+       Lookup: the code, or the contact when the code came filled in (?code=).
+       Only focus that lands on nothing: a Tab into the frame, a click, or a reader coming
+       back to a field they were on keeps its place; the inline form (.in) never moves. */
+    if (!h.classList.contains("in")) {
+      var tapped = 0;
+      d.addEventListener("pointerdown", function () { tapped = Date.now(); }, true);
+      window.addEventListener("focus", function () {
+        if (Date.now() - tapped < 500) return;
+        // Let focus that arrives with this event (Tab) settle first.
+        setTimeout(function () {
+          var a = d.activeElement, c = $("#t-code");
+          if (a && a !== d.body && a !== h) return;
+          a = $("[autofocus]") || (c ? (c.value ? $("#t-contact") : c) : $("#f-category"));
+          // focusVisible: the keypress that opened the dialog happened in the host page, which
+          // this document cannot see; ask for the ring outright (text fields show it anyway).
+          if (a) a.focus({ focusVisible: true });
+        });
+      });
+    }
     // Esc inside the frame never reaches the host's <dialog>, so ask it to close.
     d.addEventListener("keydown", function (e) {
       if (e.key === "Escape" && !e.defaultPrevented) tell({ type: "close" });

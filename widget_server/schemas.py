@@ -32,7 +32,7 @@ MSG_NULL = "Thông tin này không được để trống."
 MSG_TYPE = "Giá trị không hợp lệ."
 
 
-def _messages(**extra: str) -> dict[str, str]:
+def _messages(**extra: str) -> dict[str, Any]:
     return {"required": MSG_REQUIRED, "null": MSG_NULL, "invalid": MSG_TYPE, **extra}
 
 

@@ -140,6 +140,7 @@ def create_site(
                 created_at=db.utcnow(),
             )
         )
+        assert result.inserted_primary_key is not None
         site_id = result.inserted_primary_key[0]
         row = conn.execute(sa.select(db.sites).where(db.sites.c.id == site_id)).one()
     return _row_to_site(row), secret

@@ -1,6 +1,6 @@
 """Alembic environment: the engine comes from the app (``widget_server.db.upgrade``)."""
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 
@@ -9,7 +9,7 @@ from widget_server.db import UTCDateTime, make_engine, metadata
 config = context.config
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     # Migrations stay plain SQLAlchemy: UTCDateTime is a naive DateTime in the database.
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime()"
@@ -19,7 +19,7 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
     if engine is None:
-        engine = make_engine(config.get_main_option("sqlalchemy.url"))
+        engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
         context.configure(
             connection=connection,

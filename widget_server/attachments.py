@@ -28,14 +28,14 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, current_app, request
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.engine import Connection
 from werkzeug.datastructures import FileStorage
 
 from . import db, text
-from .config import secret_keys
 from .problems import Problem
+from .tokens import serializer
 from .storage import get_storage
 
 bp = Blueprint("attachments", __name__, url_prefix="/api/v1")
@@ -286,12 +286,8 @@ def _recorder(stored: list[Stored], ran: list[bool]) -> Callable[[Connection, st
 # --------------------------------------------------------------------------- links
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_keys(current_app.config), salt=URL_SALT)
-
-
 def signed_url(attachment_id: str) -> str:
-    token = URL_PREFIX + _serializer().dumps({"a": attachment_id})
+    token = URL_PREFIX + serializer(URL_SALT).dumps({"a": attachment_id})
     return f"{current_app.config['PUBLIC_URL']}/api/v1/attachments/{token}"
 
 
@@ -335,7 +331,7 @@ def download(token: str) -> Response:
     if not token.startswith(URL_PREFIX) or len(token) > 300:
         raise Problem(404, "Không tìm thấy tệp.", type="attachment-not-found")
     try:
-        data = _serializer().loads(token[len(URL_PREFIX):],
+        data = serializer(URL_SALT).loads(token[len(URL_PREFIX):],
                                    max_age=int(current_app.config["ATTACHMENT_URL_MAX_AGE"]))
     except SignatureExpired as exc:
         raise Problem(403, "Liên kết tệp đã hết hạn.", type="attachment-link-expired") from exc

@@ -15,12 +15,12 @@ import math
 import time
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import sites
-from .problems import Problem, problem_response, wants_problem
+from .problems import Problem, problem_response
 
 RATE_LIMITED_DETAIL = (
     "Bạn đã gửi quá nhiều yêu cầu trong thời gian ngắn. "
@@ -103,22 +103,8 @@ def _too_many(exc: RateLimitExceeded) -> Any:
     wait = retry_after_seconds()
     detail = RATE_LIMITED_DETAIL.format(wait=_wait_text(wait))
     headers = {"Retry-After": str(wait), "Cache-Control": "no-store"}
-    if wants_problem():
-        return problem_response(Problem(429, detail, type="rate-limited", headers=headers))
-    # The no-JavaScript pages: a small page in the citizen's language.
-    from markupsafe import escape
-
-    html = (
-        '<!doctype html><html lang="vi"><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>Quá nhiều yêu cầu</title>"
-        f"<main><h1>Quá nhiều yêu cầu</h1><p>{escape(detail)}</p>"
-        "<p>Vui lòng quay lại trang trước và thử lại sau.</p></main></html>"
-    )
-    resp = Response(html, status=429, content_type="text/html; charset=utf-8")
-    for key, value in headers.items():
-        resp.headers[key] = value
-    return resp
+    # The form pages answer their own 429 in HTML (pages.py); everything else is the API.
+    return problem_response(Problem(429, detail, type="rate-limited", headers=headers))
 
 
 def _limit(app: Flask, limiter: Limiter, endpoints: tuple[str, ...], setting: str,

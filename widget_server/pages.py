@@ -479,7 +479,6 @@ def track(site_key: str) -> Response:
             contact=contact,
             found=found,
             message=message,
-            status_label=_status_label(t),
             action=request.path,
         ),
         status=status,
@@ -534,15 +533,6 @@ def too_large(exc: Exception) -> Response:
     cfg = current_app.config
     return _short_page(413, "too_large", {"Cache-Control": "no-store"},
                        n=cfg["MAX_ATTACHMENTS"], mb=int(cfg["MAX_ATTACHMENT_BYTES"]) // (1024 * 1024))
-
-
-def _status_label(t: dict[str, Any]):
-    def label(status: str, fallback: str | None = None) -> str:
-        if t["lang"] == "vi" and fallback:
-            return fallback
-        return t["statuses"].get(status, fallback or status)
-
-    return label
 
 
 def _side_action(op: str, code: str, contact: str, t: dict[str, Any]) -> str:

@@ -92,13 +92,10 @@ def init_app(app: Flask) -> None:
         headers = {}
         if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
-        retry_after = getattr(exc, "retry_after", None)
-        if exc.code == 429:
-            headers["Retry-After"] = str(
-                _limiter_retry_after() or retry_after or 60
-            )
         detail = exc.description if exc.code != 500 else None
         if exc.code == 429:
+            # Rate limits answer through limits.py; this covers any other 429.
+            headers["Retry-After"] = str(getattr(exc, "retry_after", None) or 60)
             detail = "Bạn đã gửi quá nhiều yêu cầu. Vui lòng thử lại sau ít phút."
         return problem_response(
             Problem(exc.code or 500, detail, type=_slug(exc.code), headers=headers)
@@ -123,21 +120,3 @@ def _slug(code: int | None) -> str:
         415: "unsupported-media-type",
         429: "rate-limited",
     }.get(code or 500, "http-error")
-
-
-def _limiter_retry_after() -> int | None:
-    # Flask-Limiter 4 keeps the breached limit on the limiter (``current_limit``), not in
-    # ``g.view_rate_limit``, and ``app.extensions["limiter"]`` is a set of limiters.
-    try:
-        import math
-        import time
-
-        from flask import current_app
-
-        for limiter in current_app.extensions.get("limiter") or ():
-            limit = limiter.current_limit
-            if limit is not None:
-                return max(1, math.ceil(limit.reset_at - time.time()))
-        return None
-    except Exception:  # noqa: BLE001 - a missing figure only loses the exact wait
-        return None

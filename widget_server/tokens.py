@@ -36,13 +36,14 @@ class FormToken:
     issued_at: float
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    # Signs with the current key; still verifies tokens signed before a key rotation.
-    return URLSafeTimedSerializer(secret_keys(current_app.config), salt=SALT)
+def serializer(salt: str) -> URLSafeTimedSerializer:
+    """A signer for one purpose (its salt): signs with the current secret key and still
+    verifies what was signed before a rotation (``PHANHOI_SECRET_KEY_FALLBACKS``)."""
+    return URLSafeTimedSerializer(secret_keys(current_app.config), salt=salt)
 
 
 def issue_form_token(site_key: str) -> str:
-    return PREFIX + _serializer().dumps({"s": site_key, "n": secrets.token_urlsafe(12)})
+    return PREFIX + serializer(SALT).dumps({"s": site_key, "n": secrets.token_urlsafe(12)})
 
 
 def verify_form_token(
@@ -55,7 +56,7 @@ def verify_form_token(
         )
     max_age = int(current_app.config["FORM_TOKEN_MAX_AGE"])
     try:
-        data, issued = _serializer().loads(
+        data, issued = serializer(SALT).loads(
             token[len(PREFIX):], max_age=max_age, return_timestamp=True
         )
     except SignatureExpired as exc:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import requests
 
@@ -49,6 +50,35 @@ def new_session() -> requests.Session:
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
     return session
+
+
+class SessionOwner:
+    """One ``requests.Session`` per object, closed with it unless the caller passed their own."""
+
+    def __init__(
+        self, *, timeout: Timeout, max_retries: int, session: requests.Session | None
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._owns_session = session is None
+        self._session = session if session is not None else new_session()
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def request(

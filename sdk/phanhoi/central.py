@@ -15,8 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import requests
 
@@ -121,7 +120,7 @@ def _iso(value: datetime | date | str | None) -> str | None:
     return value.isoformat()
 
 
-class EventSender:
+class EventSender(_http.SessionOwner):
     """Send signed events from the central system to the relay.
 
     Each event keeps one ``webhook-id`` (also sent as ``Idempotency-Key``) across
@@ -138,32 +137,13 @@ class EventSender:
         max_retries: int = _http.DEFAULT_MAX_RETRIES,
         session: requests.Session | None = None,
     ) -> None:
-        if max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
+        super().__init__(timeout=timeout, max_retries=max_retries, session=session)
         self.relay_url = relay_url.rstrip("/")
         self._secret = secret
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self._owns_session = session is None
-        self._session = session if session is not None else _http.new_session()
 
     def __repr__(self) -> str:
         return f"EventSender(relay_url={self.relay_url!r})"
 
-    def close(self) -> None:
-        if self._owns_session:
-            self._session.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def send_status(
         self,
@@ -185,8 +165,8 @@ class EventSender:
         to make re-sends after a crash idempotent too."""
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
-        if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
-            raise ValueError("sequence must be a non-negative integer")
+        if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 1:
+            raise ValueError("sequence must be an integer from 1 up (the relay refuses 0)")
         data = {
             "submission_id": submission_id,
             "central_id": central_id,

@@ -9,8 +9,7 @@ import os
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 from urllib.parse import quote
 
 import requests
@@ -36,7 +35,7 @@ def _setting(value: str | None, env: str, default: str | None = None) -> str | N
     return os.environ.get(env) or default
 
 
-class Client:
+class Client(_http.SessionOwner):
     """A client for one relay and (optionally) one site.
 
     Settings resolve argument → environment (``PHANHOI_BASE_URL``,
@@ -60,37 +59,15 @@ class Client:
         max_retries: int = _http.DEFAULT_MAX_RETRIES,
         session: requests.Session | None = None,
     ) -> None:
-        if max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
+        super().__init__(timeout=timeout, max_retries=max_retries, session=session)
         resolved = _setting(base_url, "PHANHOI_BASE_URL", DEFAULT_BASE_URL)
         assert resolved is not None
         self.base_url = resolved.rstrip("/")
         self.site_key = _setting(site_key, "PHANHOI_SITE_KEY")
         self.secret_key = _setting(secret_key, "PHANHOI_SITE_SECRET")
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self._owns_session = session is None
-        self._session = session if session is not None else _http.new_session()
 
     def __repr__(self) -> str:  # never show the secret key
         return f"Client(base_url={self.base_url!r}, site_key={self.site_key!r})"
-
-    # -- lifecycle ---------------------------------------------------------------
-
-    def close(self) -> None:
-        if self._owns_session:
-            self._session.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- API ---------------------------------------------------------------------
 

@@ -186,7 +186,7 @@ def test_sender_errors(mocked: responses.RequestsMock, sleeps: list[float]) -> N
 
 
 @pytest.mark.parametrize(
-    ("status", "sequence"), [("done", 1), ("answered", -1), ("answered", True)]
+    ("status", "sequence"), [("done", 1), ("answered", -1), ("answered", 0), ("answered", True)]
 )
 def test_send_status_validation(status: str, sequence: int) -> None:
     with pytest.raises(ValueError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -22,7 +24,7 @@ def test_migrations_match_the_tables_in_code(app):
 def test_sqlite_runs_in_wal_with_full_sync(app):
     engine = db.get_engine(app)
     if engine.dialect.name != "sqlite":
-        return
+        pytest.skip("SQLite pragmas")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL

@@ -18,9 +18,9 @@ from typing import Any
 import requests
 from phanhoi.webhooks import sign_headers
 
-from .. import __version__
 from ..config import secret_list
 from .base import Event, Result
+from . import http
 from .http import attempt, classify, json_or_none, parse_retry_after, short
 
 SUBMISSIONS_PATH = "/intake/v1/submissions"
@@ -49,14 +49,12 @@ class CentralDestination:
         if not self.secrets:
             raise ValueError("PHANHOI_CENTRAL_SECRET is not set")
         self.timeout = timeout
-        self._session = session or requests.Session()
-        self._session.headers["User-Agent"] = f"phanhoi-widget/{__version__}"
+        self._session = http.session(session)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> CentralDestination:
-        timeout = float(config.get("HTTP_TIMEOUT") or 10.0)
         return cls(str(config.get("CENTRAL_URL") or ""), config.get("CENTRAL_SECRET") or "",
-                   timeout=(min(timeout, 5.0), timeout))
+                   timeout=http.timeout_from(config))
 
     def close(self) -> None:
         self._session.close()

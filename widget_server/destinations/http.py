@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
@@ -15,6 +15,21 @@ RETRY_AFTER_CAP = 3600.0
 #: 408 Request Timeout, 409 Conflict (an idempotent request still in flight),
 #: 425 Too Early, 429 Too Many Requests: worth another try, as is every 5xx.
 RETRYABLE = frozenset({408, 409, 425, 429})
+
+
+def session(given: requests.Session | None = None) -> requests.Session:
+    """The adapter's session (one per adapter), naming the relay in ``User-Agent``."""
+    from .. import __version__
+
+    http = given or requests.Session()
+    http.headers["User-Agent"] = f"phanhoi-widget/{__version__}"
+    return http
+
+
+def timeout_from(config: Mapping[str, Any]) -> tuple[float, float]:
+    """(connect, read) seconds from ``PHANHOI_HTTP_TIMEOUT``."""
+    read = float(config.get("HTTP_TIMEOUT") or 10.0)
+    return (min(read, 5.0), read)
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

@@ -26,8 +26,8 @@ from typing import Any
 
 import requests
 
-from .. import __version__
 from .base import Event, Result
+from . import http
 from .http import attempt, json_or_none, short
 
 REQUESTS_PATH = "/requests.json"
@@ -75,17 +75,15 @@ class Open311Destination:
         self.jurisdiction_id = jurisdiction_id
         self.service_codes = dict(service_codes or {})
         self.timeout = timeout
-        self._session = session or requests.Session()
-        self._session.headers["User-Agent"] = f"phanhoi-widget/{__version__}"
+        self._session = http.session(session)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Open311Destination:
-        timeout = float(config.get("HTTP_TIMEOUT") or 10.0)
         return cls(str(config.get("OPEN311_URL") or ""),
                    api_key=config.get("OPEN311_API_KEY") or None,
                    jurisdiction_id=config.get("OPEN311_JURISDICTION_ID") or None,
                    service_codes=parse_service_codes(config.get("OPEN311_SERVICE_CODES")),
-                   timeout=(min(timeout, 5.0), timeout))
+                   timeout=http.timeout_from(config))
 
     def close(self) -> None:
         self._session.close()

@@ -15,6 +15,17 @@ CONTENT = "Rác thải tồn đọng ở cổng phụ chợ nhiều ngày sau m�
 PHONE = "0912345678"
 
 
+def wait_until(target: Any, expression: str, timeout_ms: int = 10000) -> None:
+    """Poll a page or frame from here: the pages' strict CSP (no 'unsafe-eval') refuses the
+    string predicates Playwright's ``wait_for_function`` evaluates while it polls."""
+    page = getattr(target, "page", target)
+    for _ in range(timeout_ms // 50):
+        if target.evaluate(expression):
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"timed out waiting for {expression}")
+
+
 def open_form(page: Any) -> Any:
     page.get_by_role("button", name="Gửi phản ánh").click()
     return page.frame_locator("phanhoi-widget iframe.f-form")
@@ -61,7 +72,7 @@ def test_embed_submit_then_track_and_rate(relay: Any, page: Any, context: Any) -
     assert page.evaluate("localStorage.length + sessionStorage.length") == 0
 
     code = fill_and_send(open_form(page))
-    page.wait_for_function("window.__events.some(e => e.indexOf('submitted:') === 0)")
+    wait_until(page, "window.__events.some(e => e.indexOf('submitted:') === 0)")
     assert f"submitted:{code}" in page.evaluate("window.__events")
     row = relay.row(code)
     assert row.via == "form"
@@ -71,7 +82,7 @@ def test_embed_submit_then_track_and_rate(relay: Any, page: Any, context: Any) -
     page.keyboard.press("Escape")
     expect(page.locator("phanhoi-widget dialog")).to_be_hidden()
     # The dialog's "close" event fires as a task after it hides: wait for the callback.
-    page.wait_for_function("window.__events.indexOf('closed') >= 0", timeout=5000)
+    wait_until(page, "window.__events.indexOf('closed') >= 0")
 
     relay.answer(code, "Phường đã bố trí thêm xe thu gom; rác đã được dọn sạch.")
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.widget.test_browser import _tab_to
+from tests.widget.test_browser import _tab_to, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -41,17 +41,8 @@ def _frame(page: Any, page_name: str) -> Any:
     return page.locator(selector).element_handle().content_frame()
 
 
-def _wait(frame: Any, expression: str, timeout_ms: int = 5000) -> None:
-    # Polled from here: the relay's CSP (no 'unsafe-eval') refuses wait_for_function's predicates.
-    for _ in range(timeout_ms // 50):
-        if frame.evaluate(expression):
-            return
-        frame.page.wait_for_timeout(50)
-    raise AssertionError(f"timed out waiting for {expression}")
-
-
 def _focused(frame: Any, element_id: str) -> dict[str, Any]:
-    _wait(frame, f"document.activeElement && document.activeElement.id === {element_id!r}")
+    wait_until(frame, f"document.activeElement && document.activeElement.id === {element_id!r}")
     info = frame.evaluate(FOCUSED)
     assert info["has"], "the frame's document does not have the keyboard focus"
     return info
@@ -109,7 +100,7 @@ def test_reopened_dialog_focuses_a_visible_element(relay: Any, page: Any) -> Non
     page.keyboard.press("Enter")
     expect(page.locator("phanhoi-widget dialog")).to_be_visible()
     # Back where the reader left off, or at the first field: never on nothing.
-    _wait(frame, "document.hasFocus() && document.activeElement !== document.body")
+    wait_until(frame, "document.hasFocus() && document.activeElement !== document.body")
     _assert_ring(frame.evaluate(FOCUSED))
 
 

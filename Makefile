@@ -10,10 +10,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test test-sqlite test-postgres setup setup-test lint bench clean
 
-$(STAMP): pyproject.toml sdk/pyproject.toml
+$(STAMP): pyproject.toml sdk/pyproject.toml examples/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	# The SDK and the reference central system are distributions of their own; the relay depends on the SDK.
+	$(BIN)/pip install --quiet -e ./sdk -e ./examples -e ".[dev]"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -185,7 +185,9 @@ def main() -> None:
 
     import central_system
     from phanhoi.webhooks import generate_secret
-    from widget_server import create_app, db, reference, sites
+    from widget_server import create_app
+    from widget_server.store import db
+    from widget_server.intake import reference, sites
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="phanhoi-bench-"))

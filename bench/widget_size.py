@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from widget_server.assets import compact, widget_dir  # noqa: E402
+from widget_server.web.assets import compact, widget_dir
 
 try:
     import brotli

@@ -17,7 +17,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.helpers import valid_submission
-from widget_server import create_app, db, sites
+from widget_server import create_app
+from widget_server.store import db
+from widget_server.intake import sites
 
 PG_ENV = "PHANHOI_TEST_DATABASE_URL"
 
@@ -124,7 +126,7 @@ def site(app: Any) -> tuple[sites.Site, str]:
 @pytest.fixture
 def submission_body(app: Any, site: tuple[sites.Site, str]) -> dict[str, Any]:
     """A valid submission for ``site`` with the current consent version."""
-    from widget_server import reference
+    from widget_server.intake import reference
 
     body = valid_submission()
     body["consent"]["version"] = reference.consent_for(site[0].name).version

@@ -14,33 +14,45 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _build(where: Path, out: Path, pattern: str) -> Path:
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out)],
+                   cwd=where, check=True, capture_output=True)
+    (path,) = out.glob(pattern)
+    return path
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out)],
-                   cwd=ROOT, check=True, capture_output=True)
-    (path,) = out.glob("phanhoi_widget-*.whl")
-    return path
+    return _build(ROOT, tmp_path_factory.mktemp("dist"), "phanhoi_widget-*.whl")
+
+
+@pytest.fixture(scope="module")
+def sdk_wheel(tmp_path_factory) -> Path:
+    return _build(ROOT / "sdk", tmp_path_factory.mktemp("sdkdist"), "phanhoi-*.whl")
 
 
 def test_wheel_contents(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ["widget_server/__init__.py", "widget_server/static/widget/loader.js",
                      "widget_server/static/widget/form.js", "widget_server/static/widget/form.css",
-                     "widget_server/migrations/env.py", "phanhoi/__init__.py", "phanhoi/py.typed",
-                     "central_system/__init__.py"]:
+                     "widget_server/store/migrations/env.py"]:
         assert required in names, required
-    assert any(n.startswith("widget_server/templates/") and n.endswith(".html") for n in names)
-    assert any(n.startswith("widget_server/migrations/versions/") for n in names)
-    assert not any(n.startswith(("tests/", "bench/")) for n in names)
+    assert any(n.startswith("widget_server/web/templates/") and n.endswith(".html") for n in names)
+    assert any(n.startswith("widget_server/store/migrations/versions/") for n in names)
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    # The SDK and the reference central system are distributions of their own.
+    assert not any(n.startswith(("tests/", "bench/", "phanhoi/", "central_system/", "examples/")) for n in names)
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("/METADATA"))).decode()
+    assert "Requires-Dist: phanhoi>=" in metadata
 
 
 @pytest.mark.slow
-def test_installed_wheel_runs_outside_the_source_tree(wheel, tmp_path):
+def test_installed_wheel_runs_outside_the_source_tree(wheel, sdk_wheel, tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = venv / "bin" / "python"
-    subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+    pip = [str(py), "-m", "pip", "--disable-pip-version-check"]
+    subprocess.run([*pip, "install", "--quiet", "--no-deps", "--no-index", str(wheel), str(sdk_wheel)],
                    check=True, capture_output=True)
     # The wheel's dependencies come from this environment, but not its editable source paths:
     # a .pth line adds a directory without processing the .pth files inside it.
@@ -48,15 +60,16 @@ def test_installed_wheel_runs_outside_the_source_tree(wheel, tmp_path):
         [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip())
     (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     script = textwrap.dedent(f"""
-        import widget_server, phanhoi, central_system
-        for m in (widget_server, phanhoi, central_system):
+        import widget_server, phanhoi
+        for m in (widget_server, phanhoi):
             assert "{ROOT}" not in m.__file__, m.__file__
-        from widget_server import create_app, db
+        from widget_server import create_app
+        from widget_server.store import db
         app = create_app({{"TESTING": True, "DATABASE_URL": "sqlite:///{tmp_path}/w.db",
                           "SECRET_KEY": "x" * 32, "MIN_FILL_SECONDS": 0}})
         db.upgrade(db.get_engine(app))
         with app.app_context():
-            from widget_server import sites
+            from widget_server.intake import sites
             site, _ = sites.create_site("Báo", ["https://bao.example"])
         c = app.test_client()
         r = c.get("/static/widget/loader.js"); assert r.status_code == 200 and len(r.data) > 500, r.status_code
@@ -71,6 +84,12 @@ def test_installed_wheel_runs_outside_the_source_tree(wheel, tmp_path):
     cli = subprocess.run([str(venv / "bin" / "phanhoi-widget"), "--help"], cwd=tmp_path,
                          capture_output=True, text=True)
     assert cli.returncode == 0 and "sites" in cli.stdout, cli.stderr
+    # Side by side, and each uninstalls cleanly without taking the other's files.
+    subprocess.run([*pip, "uninstall", "--yes", "phanhoi-widget"], check=True, capture_output=True)
+    assert not (site / "widget_server").exists()
+    assert subprocess.run([str(py), "-c", "import phanhoi.central"], capture_output=True).returncode == 0
+    subprocess.run([*pip, "uninstall", "--yes", "phanhoi"], check=True, capture_output=True)
+    assert not (site / "phanhoi").exists()
 
 
 def test_sdk_wheel_depends_on_requests_alone(tmp_path):

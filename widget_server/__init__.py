@@ -14,14 +14,17 @@ __all__ = ["create_app", "__version__"]
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The relay application: defaults, then ``PHANHOI_*`` environment, then ``test_config``."""
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
-    from . import config
+    from widget_server import config
 
     config.load(app, test_config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.getLogger("widget_server").setLevel(app.config["LOG_LEVEL"])
 
-    from . import api, assets, cli, db, openapi, pages, problems, stats
+    from widget_server.web import api, assets, openapi, pages, problems
+    from widget_server.cli import commands as cli
+    from widget_server.store import db
+    from widget_server.intake import stats
 
     db.init_app(app)
     problems.init_app(app)
@@ -32,7 +35,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(stats.bp)
     cli.init_app(app)
 
-    from . import altcha_pow, attachments, limits, security
+    from widget_server.intake import altcha as altcha_pow, attachments
+    from widget_server.web import limits, security
 
     attachments.init_app(app)
     altcha_pow.init_app(app)

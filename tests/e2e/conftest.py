@@ -24,8 +24,11 @@ from werkzeug.serving import make_server
 
 import central_system
 from tests.helpers import valid_submission
-from widget_server import create_app, db, outbox, reference, sites
-from widget_server.worker import Worker
+from widget_server import create_app
+from widget_server.store import db
+from widget_server.delivery import outbox
+from widget_server.intake import reference, sites
+from widget_server.delivery.worker import Worker
 
 
 class LiveServer:

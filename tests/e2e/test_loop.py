@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.e2e.conftest import contextlib_closing, wait_for
-from widget_server import db, outbox
+from widget_server.store import db
+from widget_server.delivery import outbox
 
 
 def _operator_post(loop, central_id, action, **fields):

@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.helpers import assert_problem
-from widget_server import altcha_pow, db, sites, tokens
+from widget_server.intake import altcha as altcha_pow, sites, tokens
+from widget_server.store import db
 
 
 def solve(challenge: dict[str, Any]) -> str:

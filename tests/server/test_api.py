@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.helpers import assert_problem
-from widget_server import db, tokens
+from widget_server.store import db
+from widget_server.intake import tokens
 
 
 def count(table: sa.Table) -> int:
@@ -166,7 +167,7 @@ def test_same_key_other_body_is_422(client, site, submission_body):
 
 
 def test_keys_are_per_site(client, site, submission_body):
-    from widget_server import reference, sites
+    from widget_server.intake import reference, sites
 
     _, secret = site
     other, other_secret = sites.create_site("Đài PT-TH Thanh Hóa", ["https://tv.example"])
@@ -282,7 +283,7 @@ def test_site_config(client, site):
 
 
 def test_site_config_subset_of_categories(client):
-    from widget_server import sites
+    from widget_server.intake import sites
 
     s, _ = sites.create_site("Báo Công an", ["https://ca.example"],
                              categories=["an-ninh-trat-tu", "giao-thong"], agencies=["cong-an-tinh"])
@@ -292,7 +293,7 @@ def test_site_config_subset_of_categories(client):
 
 
 def test_category_outside_the_sites_subset_is_refused(client, submission_body):
-    from widget_server import reference, sites
+    from widget_server.intake import reference, sites
 
     s, secret = sites.create_site("Báo Công an", ["https://ca.example"], categories=["giao-thong"])
     submission_body["consent"]["version"] = reference.consent_for(s.name).version

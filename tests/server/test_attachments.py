@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from PIL import Image
 
 from tests.helpers import assert_problem
-from widget_server import attachments, db
+from widget_server.intake import attachments
+from widget_server.store import db
 
 GPS_TAG = 0x8825
 
@@ -181,7 +182,7 @@ def test_invalid_submission_stores_no_file(app: Any, client: Any, site: Any,
 def test_failed_transaction_removes_files(app: Any, client: Any, site: Any,
                                           submission_body: dict[str, Any],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from widget_server import outbox
+    from widget_server.delivery import outbox
 
     def boom(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("database went away")
@@ -217,7 +218,7 @@ def test_links_expire_and_are_signed(app: Any, client: Any, site: Any,
     assert_problem(client.get("/api/v1/attachments/at1.forged"), 404, "attachment-not-found")
     assert_problem(client.get("/api/v1/attachments/../../etc/passwd"), 404)
     # A form token is no attachment link (salts differ).
-    from widget_server import tokens
+    from widget_server.intake import tokens
 
     assert_problem(client.get("/api/v1/attachments/at1." + tokens.issue_form_token(site[0].key)[4:]), 404)
     app.config["ATTACHMENT_URL_MAX_AGE"] = -1
@@ -250,7 +251,7 @@ def test_deleted_attachment_gone(app: Any, client: Any, site: Any, submission_bo
 
 
 def test_storage_keys_are_opaque(app: Any) -> None:
-    from widget_server.storage import LocalStorage
+    from widget_server.store.blobs import LocalStorage
 
     store = LocalStorage(app.config["ATTACHMENT_DIR"])
     key = store.put(b"abc")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from widget_server import sites
+from widget_server.intake import sites
 
 
 def test_sites_add_json_for_scripts(runner):

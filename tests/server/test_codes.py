@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from widget_server import codes
+from widget_server.intake import codes
 
 FORMAT = re.compile(r"^PH-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}[0-9A-HJKMNP-TV-Z*~$=U]$")
 

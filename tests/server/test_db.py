@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from widget_server import db
+from widget_server.store import db
 
 
 def test_migrations_match_the_tables_in_code(app):

@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from itsdangerous import URLSafeTimedSerializer
 from PIL import Image
 
-from widget_server import db, sites, tokens
+from widget_server.store import db
+from widget_server.intake import sites, tokens
 
 
 @dataclass

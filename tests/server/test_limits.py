@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from tests.helpers import assert_problem
-from widget_server import create_app, db, sites, tokens
+from widget_server import create_app
+from widget_server.store import db
+from widget_server.intake import sites, tokens
 
 
 _APPS: list[Any] = []
@@ -31,7 +33,7 @@ def _make(app_config: dict[str, Any], **extra: Any) -> Any:
 
 def body_for(site: sites.Site) -> dict[str, Any]:
     from tests.helpers import valid_submission
-    from widget_server import reference
+    from widget_server.intake import reference
 
     body = valid_submission()
     body["consent"]["version"] = reference.consent_for(site.name).version

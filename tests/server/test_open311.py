@@ -8,11 +8,13 @@ import pytest
 import responses
 import sqlalchemy as sa
 
-from widget_server import db, outbox, sites, submissions
-from widget_server.destinations import build
-from widget_server.destinations.base import Event
-from widget_server.destinations.open311 import parse_service_codes, split_name
-from widget_server.worker import Worker
+from widget_server.store import db
+from widget_server.delivery import outbox
+from widget_server.intake import sites, submissions
+from widget_server.delivery.destinations import build
+from widget_server.delivery.destinations.base import Event
+from widget_server.delivery.destinations.open311 import parse_service_codes, split_name
+from widget_server.delivery.worker import Worker
 
 BASE = "http://city.test/open311/v2"
 REQUESTS = BASE + "/requests.json"
@@ -41,7 +43,7 @@ def sent_form(call) -> dict[str, str]:
 
 @responses.activate
 def test_submission_becomes_a_service_request(open311_app, city_site, submission_body):
-    from widget_server import reference
+    from widget_server.intake import reference
 
     submission_body["consent"]["version"] = reference.consent_for(city_site[0].name).version
     created = submissions.create_submission(city_site[0], submission_body, via="api")
@@ -64,7 +66,7 @@ def test_submission_becomes_a_service_request(open311_app, city_site, submission
 @responses.activate
 @pytest.mark.parametrize(("status", "state"), [(400, "dead"), (503, "pending"), (401, "pending")])
 def test_back_end_answers(open311_app, city_site, submission_body, status, state):
-    from widget_server import reference
+    from widget_server.intake import reference
 
     submission_body["consent"]["version"] = reference.consent_for(city_site[0].name).version
     submissions.create_submission(city_site[0], submission_body, via="api")

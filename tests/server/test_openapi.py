@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from widget_server.openapi import OPERATIONS
+from widget_server.web.openapi import OPERATIONS
 
 
 def _flask_to_openapi(rule: str) -> str:

@@ -15,10 +15,12 @@ import responses
 import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook
 
-from widget_server import db, outbox, submissions
-from widget_server.destinations import Event, Result, UnknownDestinationError, build
-from widget_server.destinations.central import CentralDestination, classify, parse_retry_after
-from widget_server.worker import Worker
+from widget_server.store import db
+from widget_server.delivery import outbox
+from widget_server.intake import submissions
+from widget_server.delivery.destinations import Event, Result, UnknownDestinationError, build
+from widget_server.delivery.destinations.central import CentralDestination, classify, parse_retry_after
+from widget_server.delivery.worker import Worker
 
 CENTRAL = "http://central.test"
 INTAKE = CENTRAL + "/intake/v1/submissions"

@@ -9,9 +9,9 @@ import responses
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.helpers import assert_problem
-from widget_server import submissions
-from widget_server.destinations import Event
-from widget_server.destinations.central import CentralDestination
+from widget_server.intake import submissions
+from widget_server.delivery.destinations import Event
+from widget_server.delivery.destinations.central import CentralDestination
 
 
 def _signed_by_official(secret, msg_id, document):

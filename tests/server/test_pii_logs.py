@@ -22,7 +22,8 @@ from PIL import Image
 from werkzeug.serving import make_server
 
 from tests.helpers import valid_submission
-from widget_server import db, reference, retention, submissions, tokens
+from widget_server.store import db
+from widget_server.intake import reference, retention, submissions, tokens
 
 NAME = "Nguyễn Thị Bímật"
 PHONE = "0987654321"
@@ -123,7 +124,7 @@ def test_no_personal_data_in_logs(app: Any, site: Any, server: str, caplog: pyte
 
         # The worker forwards everything, the central system acknowledges.
         try:
-            from widget_server.worker import Worker
+            from widget_server.delivery.worker import Worker
         except ImportError:
             Worker = None  # noqa: N806
         if Worker is not None:

@@ -8,7 +8,7 @@ import pytest
 import responses
 
 from tests.helpers import assert_problem
-from widget_server import reference
+from widget_server.intake import reference
 
 REFERENCE = "http://central.test/intake/v1/reference"
 CENTRAL_LISTS = {

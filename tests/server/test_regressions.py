@@ -46,7 +46,7 @@ def test_idempotency_key_is_reusable_after_its_ttl(app: Any, client: Any, site: 
 
     import sqlalchemy as sa
 
-    from widget_server import db
+    from widget_server.store import db
 
     first = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "k"))
     assert first.status_code == 201
@@ -71,7 +71,7 @@ BAD_ORIGINS = ["https://a.vn:99999", "https://a.vn:abc", "http://[::1", "https:/
 def test_malformed_origin_is_refused_not_a_crash(client: Any, site: Any,
                                                  submission_body: dict[str, Any],
                                                  origin: str) -> None:
-    from widget_server import tokens
+    from widget_server.intake import tokens
 
     r = client.post("/api/v1/submissions", json=submission_body,
                     headers=_partner(site, "o", Origin=origin))
@@ -96,7 +96,7 @@ def test_lost_idempotency_race_leaves_no_orphan_files(app: Any, client: Any, sit
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Two identical multipart posts at once: the loser's files must not stay on disk."""
     from tests.server.test_attachments import counts, png_bytes, post_multipart, stored_files
-    from widget_server import submissions
+    from widget_server.intake import submissions
 
     files = [(png_bytes(), "a.png")]
     first = post_multipart(client, site[1], submission_body, files, key="same")
@@ -119,7 +119,7 @@ def test_lost_idempotency_race_leaves_no_orphan_files(app: Any, client: Any, sit
 
 
 def _pg_only(app: Any) -> None:
-    from widget_server import db
+    from widget_server.store import db
 
     if not db.is_postgres(db.get_engine(app)):
         pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE; the race needs PostgreSQL")
@@ -160,7 +160,8 @@ def test_concurrent_status_events_keep_the_newest_sequence(app: Any, client: Any
 
     import sqlalchemy as sa
 
-    from widget_server import db, submissions
+    from widget_server.store import db
+    from widget_server.intake import submissions
 
     _pg_only(app)
     created = _created(client, site, submission_body)
@@ -189,7 +190,8 @@ def test_the_same_event_twice_at_once_is_a_duplicate(app: Any, client: Any, site
 
     import sqlalchemy as sa
 
-    from widget_server import db, submissions
+    from widget_server.store import db
+    from widget_server.intake import submissions
 
     _pg_only(app)
     created = _created(client, site, submission_body)
@@ -215,7 +217,8 @@ def test_acknowledgement_does_not_undo_an_earlier_status_event(app: Any, client:
 
     import sqlalchemy as sa
 
-    from widget_server import db, submissions
+    from widget_server.store import db
+    from widget_server.intake import submissions
 
     _pg_only(app)
     created = _created(client, site, submission_body)
@@ -246,7 +249,8 @@ def test_dead_forward_is_cancelled_by_a_deletion(app: Any, client: Any, site: An
     """A forward that died before reaching the central system must not be replayed later."""
     import sqlalchemy as sa
 
-    from widget_server import db, outbox
+    from widget_server.store import db
+    from widget_server.delivery import outbox
 
     created = _created(client, site, submission_body)
     with db.write() as conn:
@@ -267,7 +271,8 @@ def test_withdrawal_after_a_status_event_is_told_to_the_central_system(
     it has the data, so a withdrawal must reach it, not be cancelled with the forward."""
     import sqlalchemy as sa
 
-    from widget_server import db, submissions
+    from widget_server.store import db
+    from widget_server.intake import submissions
 
     created = _created(client, site, submission_body)
     assert submissions.apply_status_event("msg_c1", _status_data(created, "accepted", 1)) == (False, True)
@@ -291,7 +296,8 @@ def test_deletion_does_not_cancel_a_forward_being_claimed(app: Any, client: Any,
 
     import sqlalchemy as sa
 
-    from widget_server import db, retention
+    from widget_server.store import db
+    from widget_server.intake import retention
 
     _pg_only(app)
     created = _created(client, site, submission_body)
@@ -366,7 +372,8 @@ def test_request_cancelled_with_the_forward_is_sent_when_the_central_system_turn
     the central system had it all along, so the deletion request must still reach it."""
     import sqlalchemy as sa
 
-    from widget_server import db, submissions
+    from widget_server.store import db
+    from widget_server.intake import submissions
 
     created = _created(client, site, submission_body)
     r = client.post(f"/api/v1/submissions/{created['tracking_code']}/data-request",

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from PIL import Image
 
 from tests.helpers import assert_problem
-from widget_server import db, retention, submissions
+from widget_server.store import db
+from widget_server.intake import retention, submissions
 
 
 def _png() -> bytes:
@@ -196,7 +197,7 @@ def test_retention_days_setting(app: Any, client: Any, site: Any, submission_bod
 def test_consent_evidence_forwarded(app: Any, client: Any, site: Any, submission_body: dict[str, Any]) -> None:
     import hashlib
 
-    from widget_server import reference
+    from widget_server.intake import reference
 
     code = submit(client, site, submission_body, "k1", files=False)
     s = row(code)

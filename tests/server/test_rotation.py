@@ -11,7 +11,7 @@ import responses
 import sqlalchemy as sa
 
 from tests.helpers import assert_problem
-from widget_server import db
+from widget_server.store import db
 
 
 def _submit(client: Any, secret: str, body: dict[str, Any], key: str) -> Any:
@@ -88,8 +88,8 @@ def test_central_events_secret_rotation(app: Any, client: Any, site: Any, whsec:
 def test_outgoing_signature_verifies_with_old_and_new(app: Any, whsec: Any) -> None:
     from phanhoi.webhooks import WebhookVerificationError, verify_headers
 
-    from widget_server.destinations import build
-    from widget_server.destinations.base import Event
+    from widget_server.delivery.destinations import build
+    from widget_server.delivery.destinations.base import Event
 
     old, new = whsec(), whsec()
     app.config["CENTRAL_SECRET"] = f"{old},{new}"
@@ -109,7 +109,7 @@ def test_outgoing_signature_verifies_with_old_and_new(app: Any, whsec: Any) -> N
 
 def test_secret_key_rotation_keeps_lookups_and_tokens(app: Any, client: Any, site: Any,
                                                      submission_body: dict[str, Any]) -> None:
-    from widget_server import tokens
+    from widget_server.intake import tokens
 
     r = client.post("/api/v1/submissions", json=submission_body,
                     headers={"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "rot"})

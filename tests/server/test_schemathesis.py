@@ -14,7 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
-from widget_server import sites
+from widget_server.intake import sites
 
 CHECKS = [
     checks.not_a_server_error,

@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-from widget_server import create_app, db, security
+from widget_server import create_app
+from widget_server.store import db
+from widget_server.web import security
 
 
 def test_api_responses_carry_strict_headers(client: Any, site: Any) -> None:
@@ -93,7 +95,7 @@ def test_no_cors_on_submissions(client: Any, site: Any, submission_body: dict[st
 
 def test_browser_form_from_foreign_origin_refused(client: Any, app: Any, site: Any,
                                                    submission_body: dict[str, Any]) -> None:
-    from widget_server import tokens
+    from widget_server.intake import tokens
 
     with app.test_request_context():
         token = tokens.issue_form_token(site[0].key)

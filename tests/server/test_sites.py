@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from widget_server import sites
+from widget_server.intake import sites
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,7 @@ def test_secret_is_shown_once_and_stored_hashed(app):
     assert secret.startswith("sk_") and site.key.startswith("pk_")
     import sqlalchemy as sa
 
-    from widget_server import db
+    from widget_server.store import db
 
     with db.read() as conn:
         stored = conn.execute(sa.select(db.sites.c.secret_hash)).scalar_one()

@@ -10,7 +10,9 @@ import sqlalchemy as sa
 
 from phanhoi.webhooks import sign_headers
 from tests.helpers import assert_problem
-from widget_server import config, db, submissions
+from widget_server import config
+from widget_server.store import db
+from widget_server.intake import submissions
 
 
 def _event(client, app, submission_id, status, sequence, **extra):

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from phanhoi.webhooks import sign_headers
 from tests.helpers import assert_problem
-from widget_server import config, db
+from widget_server import config
+from widget_server.store import db
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ import unicodedata
 
 import pytest
 
-from widget_server import text
+from widget_server.intake import text
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import responses
 import sqlalchemy as sa
 
 from tests.server.test_attachments import png_bytes
-from widget_server import db
-from widget_server.worker import Worker
+from widget_server.store import db
+from widget_server.delivery.worker import Worker
 
 INTAKE = "http://central.test/intake/v1/submissions"
 

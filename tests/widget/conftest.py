@@ -21,7 +21,9 @@ import sqlalchemy as sa
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from widget_server import create_app, db, sites
+from widget_server import create_app
+from widget_server.store import db
+from widget_server.intake import sites
 
 PAGES = Path(__file__).parent / "pages"
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from widget_server import assets
+from widget_server.web import assets
 
 
 def test_loader_is_short_cached_with_etag(client: Any) -> None:

@@ -361,7 +361,8 @@ def test_reflow(relay: Any, browser: Any, viewport: dict[str, int]) -> None:
 
 def test_demo_page(app_config: dict[str, Any], browser: Any) -> None:
     from tests.widget.conftest import LiveServer
-    from widget_server import create_app, db
+    from widget_server import create_app
+    from widget_server.store import db
 
     srv = LiveServer("127.0.0.1", "127.0.0.1")
     app = create_app({**app_config, "DEMO": True, "PUBLIC_URL": srv.url})

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.widget.test_browser import _axe, fill, fill_and_send
-from widget_server import db, sites
+from widget_server.store import db
+from widget_server.intake import sites
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from widget_server import reference, submissions
+from widget_server.intake import reference, submissions
 
 ORIGIN = "https://baothanhhoa.example"
 
@@ -94,7 +94,7 @@ def test_nojs_post_success_keeps_src(app: Any, client: Any, site: Any) -> None:
     code = re.search(r'id="ok-code"[^>]*>([^<]+)<', html).group(1)
     found = submissions.lookup(code, "0912345678")
     assert found is not None and found["status"] == "received"
-    from widget_server import db
+    from widget_server.store import db
     import sqlalchemy as sa
 
     with db.read() as conn:
@@ -162,7 +162,8 @@ def test_demo_only_in_demo_mode(client: Any) -> None:
 
 
 def test_demo_page(app_config: dict, tmp_path: Any) -> None:
-    from widget_server import create_app, db
+    from widget_server import create_app
+    from widget_server.store import db
 
     demo = create_app({**app_config, "DEMO": True, "PUBLIC_URL": "http://127.0.0.1:8765"})
     try:
@@ -176,7 +177,7 @@ def test_demo_page(app_config: dict, tmp_path: Any) -> None:
             nonce = re.search(r'nonce="([^"]+)"', html).group(1)
             assert f"'nonce-{nonce}'" in resp.headers["Content-Security-Policy"]
             key = re.search(r'data-site="([^"]+)"', html).group(1)
-            from widget_server import sites
+            from widget_server.intake import sites
 
             assert "http://localhost:8765" in sites.get_site(key).origins
     finally:
@@ -199,7 +200,7 @@ def _png(size: tuple[int, int] = (8, 8)) -> bytes:
 def _attachments(tracking_code: str) -> list[Any]:
     import sqlalchemy as sa
 
-    from widget_server import db
+    from widget_server.store import db
 
     with db.read() as conn:
         sub = conn.execute(sa.select(db.submissions.c.id).where(
@@ -276,7 +277,7 @@ def test_english_catalogue_covers_every_field_and_problem() -> None:
     import json
     from pathlib import Path
 
-    from widget_server import pages
+    from widget_server.web import pages
 
     en = json.loads((Path(pages.widget_dir()) / "i18n" / "en.json").read_text(encoding="utf-8"))
     assert set(pages.FIELDS) <= set(en["field_errors"])
@@ -286,7 +287,7 @@ def test_english_catalogue_covers_every_field_and_problem() -> None:
 
 
 def _altcha_site() -> Any:
-    from widget_server import sites
+    from widget_server.intake import sites
 
     return sites.create_site("Đài PT-TH Thanh Hóa", [ORIGIN], altcha=True)[0]
 
@@ -324,7 +325,7 @@ def test_altcha_site_refuses_a_plain_post_plainly(app: Any, client: Any) -> None
     ],
 )
 def test_theme_accent(app: Any, client: Any, accent: str, css: str | None) -> None:
-    from widget_server import sites
+    from widget_server.intake import sites
 
     themed = sites.create_site("Báo Thanh Hóa", [ORIGIN], theme={"accent": accent})[0]
     for path in ("/s/{key}", "/w/{key}/form", "/w/{key}/track"):
@@ -341,7 +342,7 @@ def test_theme_accent(app: Any, client: Any, accent: str, css: str | None) -> No
 
 
 def test_contrast_ratio() -> None:
-    from widget_server.pages import contrast_with_white
+    from widget_server.web.pages import contrast_with_white
 
     assert contrast_with_white("#000") == pytest.approx(21)
     assert contrast_with_white("#fff") == pytest.approx(1)
@@ -351,7 +352,8 @@ def test_contrast_ratio() -> None:
 
 @pytest.fixture
 def limited_client(app_config: dict[str, Any]) -> Any:
-    from widget_server import create_app, db
+    from widget_server import create_app
+    from widget_server.store import db
 
     application = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_SUBMIT": "1 per hour",
                               "RATELIMIT_LOOKUP": "1 per hour"})
@@ -362,7 +364,7 @@ def limited_client(app_config: dict[str, Any]) -> Any:
 
 @pytest.mark.parametrize(("path", "lang"), [("/s/{key}", "vi"), ("/w/{key}/form", "en"), ("/w/{key}/track", "vi")])
 def test_rate_limited_posts_get_a_page(limited_client: Any, path: str, lang: str) -> None:
-    from widget_server import sites
+    from widget_server.intake import sites
 
     key = sites.create_site("Báo Thanh Hóa", [ORIGIN])[0].key
     # The English form says so in a hidden field, the way a plain form post does.

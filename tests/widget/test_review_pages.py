@@ -24,7 +24,7 @@ def test_english_page_marks_vietnamese_data_and_consent(client: Any, site: Any) 
 
 
 def test_english_lookup_marks_the_agency_answer_vietnamese(app: Any, client: Any, site: Any) -> None:
-    from widget_server import submissions
+    from widget_server.intake import submissions
 
     from tests.widget.test_pages import _form, _token, _valid
 
@@ -35,7 +35,7 @@ def test_english_lookup_marks_the_agency_answer_vietnamese(app: Any, client: Any
     assert found is not None
     import sqlalchemy as sa
 
-    from widget_server import db
+    from widget_server.store import db
 
     with db.read() as conn:
         sid = conn.execute(sa.select(db.submissions.c.id).where(db.submissions.c.tracking_code == code)).scalar_one()
@@ -55,7 +55,8 @@ def test_lookup_says_overdue_next_to_the_status_and_names_the_time_zone(app: Any
     import sqlalchemy as sa
 
     from tests.widget.test_pages import _form, _token, _valid
-    from widget_server import db, submissions
+    from widget_server.store import db
+    from widget_server.intake import submissions
 
     key = site[0].key
     html = client.post(f"/s/{key}", data=_valid(app, site[0], _token(_form(client, key)))).get_data(as_text=True)

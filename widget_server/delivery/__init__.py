@@ -1,0 +1,1 @@
+"""Delivery: the transactional outbox, the worker and the destination adapters."""

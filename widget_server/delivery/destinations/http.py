@@ -1,0 +1,95 @@
+"""One HTTP attempt and what its answer means, shared by the HTTP adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+from phanhoi.errors import parse_retry_after as _parse
+
+from widget_server.delivery.destinations.base import Result
+
+#: Longest Retry-After we honour; beyond it the normal backoff decides.
+RETRY_AFTER_CAP = 3600.0
+#: 408 Request Timeout, 409 Conflict (an idempotent request still in flight),
+#: 425 Too Early, 429 Too Many Requests: worth another try, as is every 5xx.
+RETRYABLE = frozenset({408, 409, 425, 429})
+
+
+def session(given: requests.Session | None = None) -> requests.Session:
+    """The adapter's session (one per adapter), naming the relay in ``User-Agent``."""
+    from widget_server import __version__
+
+    http = given or requests.Session()
+    http.headers["User-Agent"] = f"phanhoi-widget/{__version__}"
+    return http
+
+
+def timeout_from(config: Mapping[str, Any]) -> tuple[float, float]:
+    """(connect, read) seconds from ``PHANHOI_HTTP_TIMEOUT``."""
+    read = float(config.get("HTTP_TIMEOUT") or 10.0)
+    return (min(read, 5.0), read)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (RFC 9110 §10.2.3: delay-seconds or HTTP-date)."""
+    return _parse(value, now=now, cap=RETRY_AFTER_CAP)
+
+
+def classify(status: int) -> str:
+    if 200 <= status < 300:
+        return "delivered"
+    if status in (401, 403):
+        return "pause"
+    if status == 410:
+        return "disable"
+    if status in RETRYABLE or status >= 500:
+        return "retry"
+    if 300 <= status < 400:
+        return "retry"  # a moved endpoint is a configuration error an operator fixes
+    return "rejected"
+
+
+def short(value: Any) -> str | None:
+    return str(value)[:100] if value not in (None, "") else None
+
+
+def problem_title(response: requests.Response) -> str:
+    if "json" not in response.headers.get("Content-Type", ""):
+        return ""
+    try:
+        answer = response.json()
+    except ValueError:
+        return ""
+    title = answer.get("title") if isinstance(answer, dict) else None
+    return f": {str(title)[:200]}" if title else ""
+
+
+def json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def attempt(session: requests.Session, url: str, *, timeout: Any,
+            on_success: Callable[[requests.Response], Result], **request: Any) -> Result:
+    """POST once; never raises for network or HTTP failures, reports them as a Result."""
+    try:
+        response = session.post(url, timeout=timeout, allow_redirects=False, **request)
+    except requests.Timeout:
+        return Result("retry", error="timeout")
+    except requests.ConnectionError:
+        return Result("retry", error="connection failed")
+    except requests.RequestException as exc:
+        return Result("retry", error=f"request failed: {type(exc).__name__}")
+    with response:
+        status = response.status_code
+        outcome = classify(status)
+        if outcome == "delivered":
+            return on_success(response)
+        # Only the status and the problem title are kept: bodies may echo personal data.
+        return Result(outcome, status=status,  # type: ignore[arg-type]
+                      retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                      error=f"HTTP {status}" + problem_title(response))

@@ -1,0 +1,355 @@
+"""Transactional outbox: events are stored in the same transaction as the change they announce.
+
+``enqueue`` adds a row inside the caller's transaction; ``claim``, ``record`` and
+``release`` are what the worker (``worker.py``) does with due rows; ``list_rows``,
+``retry_rows`` and ``resume`` are what an operator does (``phanhoi-widget outbox``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from widget_server.store import db
+from widget_server.delivery.destinations.base import Event, Result
+
+
+#: PostgreSQL channel on which a committed outbox row wakes idle workers at once.
+NOTIFY_CHANNEL = "phanhoi_outbox"
+
+
+def new_message_id() -> str:
+    """A Standard Webhooks message id; constant across every retry of one event."""
+    return "msg_" + secrets.token_urlsafe(18)
+
+
+def enqueue(
+    conn: Connection,
+    *,
+    destination: str,
+    event_type: str,
+    data: dict[str, Any],
+    submission_id: str | None = None,
+    at: dt.datetime | None = None,
+) -> str:
+    """Add an event to the outbox inside the caller's transaction; returns its message id."""
+    msg_id = new_message_id()
+    now = at or db.utcnow()
+    conn.execute(sa.insert(db.outbox), {
+        "id": msg_id,
+        "destination": destination,
+        "event_type": event_type,
+        "submission_id": submission_id,
+        "payload": {"type": event_type, "data": data},
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    })
+    if conn.dialect.name == "postgresql":
+        # Delivered on commit, never for a rolled-back row; workers that miss it still poll.
+        conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    return msg_id
+
+
+# --------------------------------------------------------------------------- delivery
+#
+# Workers share the queue through the database alone. A claim moves a due row's
+# ``next_attempt_at`` to the end of a lease, so a worker that dies mid-delivery
+# simply lets the row come due again; everything a receiver may see twice carries
+# the same webhook-id, and receivers drop duplicates (DESIGN.md, "Storage and workers").
+
+BACKOFF_BASE = 2.0
+BACKOFF_CAP = 3600.0
+#: Outcomes after which a destination takes no more attempts until an operator acts.
+STOPPED = frozenset({"paused", "disabled"})
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before the next try after ``attempt`` failed attempts (1-based).
+
+    Exponential with "equal jitter": half the ceiling fixed, half random, so
+    workers that failed together do not come back together. Tests pin it.
+    """
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(attempt - 1, 0)))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+@dataclass(frozen=True)
+class Policy:
+    max_attempts: int = 20
+    retry_window: dt.timedelta = dt.timedelta(hours=72)
+    lease: dt.timedelta = dt.timedelta(seconds=60)
+    breaker_threshold: int = 5
+    breaker_cooldown: dt.timedelta = dt.timedelta(seconds=30)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Policy:
+        return cls(
+            max_attempts=int(config["OUTBOX_MAX_ATTEMPTS"]),
+            retry_window=dt.timedelta(hours=float(config["OUTBOX_RETRY_WINDOW_HOURS"])),
+            lease=dt.timedelta(seconds=float(config["OUTBOX_LEASE_SECONDS"])),
+            breaker_threshold=max(int(config["BREAKER_THRESHOLD"]), 1),
+            breaker_cooldown=dt.timedelta(seconds=float(config["BREAKER_COOLDOWN_SECONDS"])),
+        )
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row this worker holds until ``lease_until``; ``attempts`` includes this attempt."""
+
+    id: str
+    destination: str
+    event_type: str
+    submission_id: str | None
+    payload: dict[str, Any]
+    attempts: int
+    created_at: dt.datetime
+    lease_until: dt.datetime
+
+    def event(self) -> Event:
+        return Event(id=self.id, type=self.event_type, data=dict(self.payload.get("data") or {}),
+                     submission_id=self.submission_id, attempt=self.attempts)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    state: str  # delivered | pending | dead | lost (another worker holds the row now)
+    destination_open: bool  # True: take no more attempts for this destination now
+
+
+def _destination_rows(conn: Connection) -> dict[str, Any]:
+    return {row.name: row for row in conn.execute(sa.select(db.destinations)).all()}
+
+
+def _ensure_destination(conn: Connection, name: str, now: dt.datetime) -> Any:
+    """The destination's row, created on first use and locked on PostgreSQL."""
+    values = {"name": name, "state": "active", "failures": 0, "updated_at": now}
+    if db.is_postgres(conn):
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn.execute(pg_insert(db.destinations).values(**values).on_conflict_do_nothing())
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        conn.execute(sqlite_insert(db.destinations).values(**values).on_conflict_do_nothing())
+    query = sa.select(db.destinations).where(db.destinations.c.name == name)
+    if db.is_postgres(conn):
+        query = query.with_for_update()
+    return conn.execute(query).one()
+
+
+def claim(engine: Engine, owner: str, policy: Policy, *, limit: int = 10,
+          now: dt.datetime | None = None) -> list[Claimed]:
+    """Lease up to ``limit`` due rows for ``owner`` and charge each an attempt.
+
+    Rows of a paused, disabled or open destination are not touched (and not
+    charged). When a breaker's cooldown is over, one row is let through as a
+    trial; its result closes or re-opens the breaker.
+    """
+    now = now or db.utcnow()
+    lease_until = now + policy.lease
+    o = db.outbox
+    with db.write(engine) as conn:
+        pg = db.is_postgres(conn)
+        blocked: set[str] = set()
+        trials: list[str] = []
+        for name, dest in _destination_rows(conn).items():
+            if dest.state in STOPPED or (dest.open_until and dest.open_until > now):
+                blocked.add(name)
+            elif dest.failures >= policy.breaker_threshold:
+                blocked.add(name)
+                trials.append(name)
+
+        earlier = o.alias("earlier")
+        # Events about one submission go out in order: a rating never overtakes
+        # the submission it rates.
+        in_order = ~sa.exists().where(
+            earlier.c.submission_id == o.c.submission_id,
+            earlier.c.state == "pending",
+            earlier.c.created_at < o.c.created_at,
+        )
+        due = [o.c.state == "pending", o.c.next_attempt_at <= now,
+               sa.or_(o.c.submission_id.is_(None), in_order)]
+
+        def pick(*conditions: Any, n: int) -> list[Any]:
+            query = (sa.select(o).where(*due, *conditions)
+                     .order_by(o.c.next_attempt_at, o.c.created_at).limit(n))
+            if pg:
+                query = query.with_for_update(skip_locked=True, of=o)
+            return list(conn.execute(query).all())
+
+        rows = pick(o.c.destination.not_in(blocked), n=limit) if limit > 0 else []
+        for name in trials:
+            dest_query = sa.select(db.destinations).where(db.destinations.c.name == name)
+            if pg:
+                dest_query = dest_query.with_for_update(skip_locked=True)
+            dest = conn.execute(dest_query).one_or_none()
+            if dest is None or dest.state in STOPPED or (dest.open_until and dest.open_until > now):
+                continue  # another worker is running the trial
+            trial = pick(o.c.destination == name, n=1)
+            if trial:
+                # Hold the breaker open while the trial runs, so no one else starts one.
+                conn.execute(sa.update(db.destinations).where(db.destinations.c.name == name)
+                             .values(open_until=lease_until, updated_at=now))
+                rows.extend(trial)
+
+        claimed = []
+        for row in rows:
+            conn.execute(sa.update(o).where(o.c.id == row.id).values(
+                lease_owner=owner, lease_until=lease_until, next_attempt_at=lease_until,
+                attempts=o.c.attempts + 1))
+            claimed.append(Claimed(
+                id=row.id, destination=row.destination, event_type=row.event_type,
+                submission_id=row.submission_id, payload=dict(row.payload),
+                attempts=row.attempts + 1, created_at=row.created_at, lease_until=lease_until))
+    return claimed
+
+
+def release(engine: Engine, rows: list[Claimed], owner: str) -> None:
+    """Give back rows that were claimed but not attempted (shutdown, breaker opened)."""
+    if not rows:
+        return
+    o = db.outbox
+    now = db.utcnow()
+    with db.write(engine) as conn:
+        for row in rows:
+            conn.execute(sa.update(o).where(
+                o.c.id == row.id, o.c.lease_owner == owner, o.c.state == "pending"
+            ).values(lease_owner=None, lease_until=None, next_attempt_at=now,
+                     attempts=sa.case((o.c.attempts > 0, o.c.attempts - 1), else_=0)))
+
+
+def record(engine: Engine, row: Claimed, result: Result, owner: str, policy: Policy,
+           *, now: dt.datetime | None = None) -> Recorded:
+    """Store the result of one attempt: the row's new state and the destination's health."""
+    from widget_server.intake import submissions
+
+    now = now or db.utcnow()
+    o = db.outbox
+    d = db.destinations
+    with db.write(engine) as conn:
+        dest = _ensure_destination(conn, row.destination, now)
+        if result.outcome == "delivered":
+            # A success counts even if our lease ran out: the receiver has it, and the
+            # worker that took over will find the row delivered and stop.
+            done = conn.execute(sa.update(o).where(o.c.id == row.id, o.c.state == "pending").values(
+                state="delivered", delivered_at=now, last_status=result.status, last_error=None,
+                lease_owner=None, lease_until=None)).rowcount
+            if done and row.event_type == "submission.created" and row.submission_id:
+                submissions.mark_forwarded(conn, row.submission_id, result.remote_id,
+                                           result.remote_status)
+            if dest.failures or dest.open_until:
+                conn.execute(sa.update(d).where(d.c.name == row.destination).values(
+                    failures=0, open_until=None, updated_at=now))
+            return Recorded("delivered" if done else "lost", False)
+
+        mine = [o.c.id == row.id, o.c.lease_owner == owner, o.c.state == "pending"]
+        keep = {"last_status": result.status, "last_error": (result.error or "")[:500] or None,
+                "lease_owner": None, "lease_until": None}
+
+        if result.outcome in ("pause", "disable"):
+            state = "paused" if result.outcome == "pause" else "disabled"
+            conn.execute(sa.update(d).where(d.c.name == row.destination).values(
+                state=state, reason=(result.error or state)[:500], updated_at=now))
+            # The destination refused us, not this event: the attempt is not charged.
+            changed = conn.execute(sa.update(o).where(*mine).values(
+                next_attempt_at=now, attempts=o.c.attempts - 1, **keep)).rowcount
+            return Recorded("pending" if changed else "lost", True)
+
+        if result.outcome == "rejected":
+            # The destination answered, so it is up; this event will never be accepted.
+            if dest.failures:
+                conn.execute(sa.update(d).where(d.c.name == row.destination).values(
+                    failures=0, open_until=None, updated_at=now))
+            changed = conn.execute(sa.update(o).where(*mine).values(state="dead", **keep)).rowcount
+            return Recorded("dead" if changed else "lost", False)
+
+        # retry: a transient failure, counted by the destination's breaker.
+        failures = dest.failures + 1
+        open_until = dest.open_until if dest.open_until and dest.open_until > now else None
+        if failures >= policy.breaker_threshold:
+            open_until = now + policy.breaker_cooldown
+        if result.retry_after:
+            asked = now + dt.timedelta(seconds=result.retry_after)
+            open_until = max(open_until, asked) if open_until else asked
+        conn.execute(sa.update(d).where(d.c.name == row.destination).values(
+            failures=failures, open_until=open_until, updated_at=now))
+
+        expired = now - row.created_at >= policy.retry_window
+        if row.attempts >= policy.max_attempts or expired:
+            changed = conn.execute(sa.update(o).where(*mine).values(state="dead", **keep)).rowcount
+            state = "dead"
+        else:
+            wait = max(backoff(row.attempts), result.retry_after or 0.0)
+            changed = conn.execute(sa.update(o).where(*mine).values(
+                next_attempt_at=now + dt.timedelta(seconds=wait), **keep)).rowcount
+            state = "pending"
+        return Recorded(state if changed else "lost", open_until is not None)
+
+
+# --------------------------------------------------------------------------- operators
+
+
+def list_rows(engine: Engine, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Outbox rows, newest first, with ids and tracking codes only (no personal data)."""
+    o = db.outbox
+    query = (sa.select(o.c.id, o.c.destination, o.c.event_type, o.c.state, o.c.attempts,
+                       o.c.next_attempt_at, o.c.last_status, o.c.last_error, o.c.created_at,
+                       o.c.delivered_at, o.c.submission_id, db.submissions.c.tracking_code)
+             .select_from(o.outerjoin(db.submissions, db.submissions.c.id == o.c.submission_id))
+             .order_by(o.c.created_at.desc(), o.c.id).limit(limit))
+    if state:
+        query = query.where(o.c.state == state)
+    with db.read(engine) as conn:
+        return [dict(row._mapping) for row in conn.execute(query).all()]
+
+
+def retry_rows(engine: Engine, ids: list[str] | None = None, *, all_dead: bool = False) -> int:
+    """Put dead (or waiting) rows back in the queue, due now, with a fresh attempt budget.
+
+    ``created_at`` is reset too: the retry window counts from the replay.
+    """
+    o = db.outbox
+    now = db.utcnow()
+    if all_dead:
+        where = [o.c.state == "dead"]
+    else:
+        where = [o.c.id.in_(ids or []), o.c.state.in_(("dead", "pending"))]
+    with db.write(engine) as conn:
+        return conn.execute(sa.update(o).where(*where).values(
+            state="pending", attempts=0, next_attempt_at=now, created_at=now, lease_owner=None,
+            lease_until=None)).rowcount
+
+
+def list_destinations(engine: Engine) -> list[dict[str, Any]]:
+    o = db.outbox
+    with db.read(engine) as conn:
+        known = {name: dict(row._mapping) for name, row in _destination_rows(conn).items()}
+        counts = conn.execute(sa.select(o.c.destination, o.c.state, sa.func.count())
+                              .group_by(o.c.destination, o.c.state)).all()
+    for name, state, count in counts:
+        entry = known.setdefault(name, {"name": name, "state": "active", "reason": None,
+                                        "failures": 0, "open_until": None, "updated_at": None})
+        entry.setdefault("rows", {})[state] = count
+    return [{**entry, "rows": entry.get("rows", {})} for entry in known.values()]
+
+
+def resume(engine: Engine, names: list[str] | None = None) -> list[str]:
+    """Make paused or disabled destinations active again, breaker closed."""
+    d = db.destinations
+    now = db.utcnow()
+    where = [d.c.state.in_(STOPPED)] if not names else [d.c.name.in_(names)]
+    with db.write(engine) as conn:
+        resumed = [r.name for r in conn.execute(sa.select(d.c.name).where(*where)).all()]
+        if resumed:
+            conn.execute(sa.update(d).where(d.c.name.in_(resumed)).values(
+                state="active", reason=None, failures=0, open_until=None, updated_at=now))
+    return resumed

@@ -1,0 +1,1 @@
+"""The domain of intake: sites, submissions, attachments, contacts, consent, codes, text."""

@@ -1,0 +1,407 @@
+"""marshmallow schemas: what the API accepts and answers, and the OpenAPI description.
+
+Messages are Vietnamese first: through the form they reach citizens as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates,
+    validates_schema,
+)
+
+from widget_server.intake import text
+from widget_server.intake.reference import LIMITS
+
+STATUSES = ("received", "forwarded", "accepted", "rejected", "in_progress", "answered", "published")
+
+MSG_REQUIRED = "Vui lòng nhập thông tin này."
+MSG_NULL = "Thông tin này không được để trống."
+MSG_TYPE = "Giá trị không hợp lệ."
+
+
+def _messages(**extra: str) -> dict[str, Any]:
+    return {"required": MSG_REQUIRED, "null": MSG_NULL, "invalid": MSG_TYPE, **extra}
+
+
+class CleanString(fields.String):
+    """A string normalised to NFC with invisible and control characters removed."""
+
+    def __init__(self, *, multiline: bool = False, **kwargs: Any) -> None:
+        kwargs.setdefault("error_messages", _messages(invalid_utf8="Văn bản không hợp lệ."))
+        super().__init__(**kwargs)
+        self.multiline = multiline
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        return text.clean(raw, multiline=self.multiline)
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON ``true`` or ``false`` only: no "1", "yes", "on" or 1 (consent must be explicit)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+def _length(lo: int | None, hi: int) -> validate.Length:
+    if lo:
+        return validate.Length(lo, hi, error=f"Cần từ {lo} đến {hi} ký tự.")
+    return validate.Length(max=hi, error=f"Tối đa {hi} ký tự.")
+
+
+class BaseSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {
+        "unknown": "Trường này không được hỗ trợ.",
+        "type": "Dữ liệu phải là một đối tượng JSON.",
+    }
+
+
+class LocationSchema(BaseSchema):
+    commune_code = CleanString(load_default=None, allow_none=True, validate=_length(None, 16),
+                               metadata={"description": "Mã xã/phường (from the site config)."})
+    address = CleanString(load_default=None, allow_none=True,
+                          validate=_length(None, LIMITS["address_max"]),
+                          metadata={"description": "Địa chỉ, free text (districts are still written)."})
+    lat = fields.Float(load_default=None, allow_none=True, allow_nan=False,
+                       validate=validate.Range(-90, 90, error="Vĩ độ không hợp lệ."),
+                       error_messages=_messages())
+    lon = fields.Float(load_default=None, allow_none=True, allow_nan=False,
+                       validate=validate.Range(-180, 180, error="Kinh độ không hợp lệ."),
+                       error_messages=_messages())
+
+    @validates_schema
+    def _both_or_none(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if (data.get("lat") is None) != (data.get("lon") is None):
+            raise ValidationError("Cần cả vĩ độ và kinh độ.", "lat")
+
+
+def parse_phone(value: str) -> str:
+    """A Vietnamese (or international) number as E.164, or ValidationError."""
+    digits = re.sub(r"[\s().-]", "", value)
+    try:
+        number = phonenumbers.parse(digits, "VN")
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError("Số điện thoại không hợp lệ.") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            "Số điện thoại không hợp lệ. Số di động có 10 chữ số, ví dụ 0912 345 678."
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_email(value: str) -> str:
+    try:
+        info = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationError("Địa chỉ email không hợp lệ.") from exc
+    return info.normalized
+
+
+class SubmitterSchema(BaseSchema):
+    name = CleanString(required=True, validate=_length(2, LIMITS["name_max"]),
+                       metadata={"description": "Họ và tên. Anonymous PAKN are not accepted (NĐ 20/2008 Art. 7)."})
+    phone = CleanString(load_default=None, allow_none=True, validate=_length(None, 20),
+                        metadata={"description": "Vietnamese or international number; stored as E.164."})
+    email = CleanString(load_default=None, allow_none=True, validate=_length(None, 254))
+
+    @validates("phone")
+    def _phone(self, value: str | None, **kwargs: Any) -> None:
+        if value:
+            parse_phone(value)
+
+    @validates("email")
+    def _email(self, value: str | None, **kwargs: Any) -> None:
+        if value:
+            parse_email(value)
+
+    @validates_schema
+    def _contact(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data.get("phone") and not data.get("email"):
+            raise ValidationError("Vui lòng nhập số điện thoại hoặc email để được trả lời.", "phone")
+
+
+class ConsentGivenSchema(BaseSchema):
+    version = CleanString(required=True, validate=_length(1, 64))
+    accepted = StrictBoolean(required=True, error_messages=_messages())
+
+    @validates("accepted")
+    def _accepted(self, value: bool, **kwargs: Any) -> None:
+        if value is not True:
+            raise ValidationError("Bạn cần đồng ý chuyển thông tin để gửi phản ánh.")
+
+
+class SubmissionCreateSchema(BaseSchema):
+    """A citizen's phản ánh, kiến nghị."""
+
+    category = CleanString(required=True, validate=_length(1, 64),
+                           metadata={"description": "Lĩnh vực: a code from the site config."})
+    agency = CleanString(load_default=None, allow_none=True, validate=_length(None, 64),
+                         metadata={"description": "Receiving agency code, or null: Chưa rõ cơ quan."})
+    title = CleanString(required=True, validate=_length(LIMITS["title_min"], LIMITS["title_max"]))
+    content = CleanString(required=True, multiline=True,
+                          validate=_length(LIMITS["content_min"], LIMITS["content_max"]))
+    location = fields.Nested(LocationSchema, load_default=None, allow_none=True,
+                             error_messages=_messages())
+    submitter = fields.Nested(SubmitterSchema, required=True, error_messages=_messages())
+    confidential = StrictBoolean(load_default=True, error_messages=_messages(),
+                                  metadata={"description": "Không công khai thông tin cá nhân (default on)."})
+    consent = fields.Nested(ConsentGivenSchema, required=True,
+                            error_messages=_messages(required="Bạn cần đồng ý chuyển thông tin để gửi phản ánh."))
+    source_url = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"},
+                            validate=_length(None, 2000),
+                            error_messages=_messages(invalid="Địa chỉ trang không hợp lệ."))
+    src = CleanString(load_default=None, allow_none=True,
+                      validate=validate.Regexp(r"^[a-z0-9_.-]{1,64}$", flags=re.I,
+                                               error="Mã nguồn không hợp lệ."),
+                      metadata={"description": "Attribution of the channel (tv, print, …)."})
+    hp = fields.String(load_default="", metadata={"description": "Honeypot: leave empty."})
+    altcha = fields.String(load_default=None, allow_none=True, validate=_length(None, 4000),
+                           metadata={"description": "ALTCHA payload, when the site requires one."})
+
+    def __init__(self, *args: Any, categories: set[str] | None = None,
+                 agencies: set[str] | None = None, communes: set[str] | None = None,
+                 consent_version: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allowed_categories = categories
+        self.allowed_agencies = agencies
+        self.allowed_communes = communes
+        self.consent_version = consent_version
+
+    @pre_load
+    def _blank_is_none(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, dict) and data.get("agency") == "":
+            data = {**data, "agency": None}
+        return data
+
+    @validates("category")
+    def _category(self, value: str, **kwargs: Any) -> None:
+        if self.allowed_categories is not None and value not in self.allowed_categories:
+            raise ValidationError("Lĩnh vực không có trong danh sách.")
+
+    @validates("agency")
+    def _agency(self, value: str | None, **kwargs: Any) -> None:
+        if value and self.allowed_agencies is not None and value not in self.allowed_agencies:
+            raise ValidationError("Cơ quan không có trong danh sách.")
+
+    @validates_schema
+    def _references(self, data: dict[str, Any], **kwargs: Any) -> None:
+        location = data.get("location") or {}
+        code = location.get("commune_code")
+        if code and self.allowed_communes is not None and code not in self.allowed_communes:
+            raise ValidationError({"location": {"commune_code": ["Xã/phường không có trong danh sách."]}})
+        consent = data.get("consent") or {}
+        if (self.consent_version and consent.get("version")
+                and consent["version"] != self.consent_version):
+            raise ValidationError({"consent": {"version": [
+                "Nội dung đồng ý đã thay đổi. Vui lòng tải lại trang và đọc lại."]}})
+
+
+class SubmissionReceiptSchema(Schema):
+    id = fields.String(required=True)
+    tracking_code = fields.String(required=True, metadata={"example": "PH-7K3M-9XQDZ"})
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    status_url = fields.String(required=True)
+
+
+class HistoryEntrySchema(Schema):
+    status = fields.String(required=True)
+    status_label = fields.String()
+    at = fields.DateTime(required=True)
+    note = fields.String(allow_none=True)
+
+
+class AnswerSchema(Schema):
+    text = fields.String(required=True)
+    agency = fields.String(allow_none=True)
+    answered_at = fields.DateTime(allow_none=True)
+
+
+class RatingOutSchema(Schema):
+    satisfied = fields.Boolean(required=True)
+    comment = fields.String(allow_none=True)
+    rated_at = fields.DateTime(allow_none=True)
+
+
+class SubmissionStatusSchema(Schema):
+    tracking_code = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    status_label = fields.String(required=True)
+    category = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    submitted_at = fields.DateTime(required=True)
+    deadline = fields.DateTime(allow_none=True)
+    overdue = fields.Boolean(required=True)
+    history = fields.List(fields.Nested(HistoryEntrySchema), required=True)
+    answer = fields.Nested(AnswerSchema, allow_none=True, required=True)
+    rating = fields.Nested(RatingOutSchema, allow_none=True)
+    can_rate = fields.Boolean(required=True)
+    consent_withdrawn = fields.Boolean()
+    redacted = fields.Boolean()
+
+
+class StatusQuerySchema(BaseSchema):
+    contact = CleanString(required=True, validate=_length(3, 254),
+                          metadata={"description": "The phone or email given at submission."})
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class RatingCreateSchema(BaseSchema):
+    contact = CleanString(required=True, validate=_length(3, 254))
+    satisfied = StrictBoolean(required=True, error_messages=_messages(),
+                               metadata={"description": "Hài lòng (true) / không hài lòng (false)."})
+    comment = CleanString(load_default=None, allow_none=True, multiline=True,
+                          validate=_length(None, 1000))
+
+
+class DataRequestCreateSchema(BaseSchema):
+    contact = CleanString(required=True, validate=_length(3, 254))
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ["withdraw_consent", "delete"], error="Loại yêu cầu không hợp lệ."))
+
+
+class DataRequestSchema(Schema):
+    tracking_code = fields.String(required=True)
+    kind = fields.String(required=True)
+    requested_at = fields.DateTime(required=True)
+    message = fields.String(required=True)
+
+
+class StatusEventDataSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    submission_id = fields.String(required=True)
+    central_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=100))
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=5000))
+    answer = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=20000))
+    agency = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
+    deadline = fields.AwareDateTime(allow_none=True, load_default=None, default_timezone=None)
+    # The column is a 32-bit INTEGER on PostgreSQL: a larger number is invalid, not a 500.
+    sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    updated_at = fields.AwareDateTime(allow_none=True, load_default=None)
+
+
+class StatusEventSchema(Schema):
+    """A ``submission.status_changed`` event from the central system (Standard Webhooks signed)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    type = fields.String(required=True, validate=validate.Equal("submission.status_changed"))
+    timestamp = fields.String(load_default=None, allow_none=True)
+    data = fields.Nested(StatusEventDataSchema, required=True)
+
+
+class EventAckSchema(Schema):
+    received = fields.Boolean(required=True)
+    duplicate = fields.Boolean(required=True)
+    applied = fields.Boolean(required=True)
+
+
+class ChoiceSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ConsentTextSchema(Schema):
+    version = fields.String(required=True)
+    text = fields.String(required=True)
+    recipient = fields.String(required=True)
+
+
+class ProvinceSchema(Schema):
+    code = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class SiteConfigSchema(Schema):
+    site_key = fields.String(required=True)
+    name = fields.String(required=True)
+    locale = fields.String(required=True)
+    theme = fields.Dict(required=True)
+    province = fields.Nested(ProvinceSchema, required=True)
+    categories = fields.List(fields.Nested(ChoiceSchema), required=True)
+    agencies = fields.List(fields.Nested(ChoiceSchema), required=True)
+    unknown_agency = fields.Nested(ChoiceSchema, required=True)
+    communes = fields.List(fields.Nested(ChoiceSchema), required=True)
+    required_fields = fields.List(fields.String(), required=True)
+    consent = fields.Nested(ConsentTextSchema, required=True)
+    limits = fields.Dict(required=True)
+    min_fill_seconds = fields.Float(required=True)
+    altcha = fields.Boolean(required=True)
+    deadline_days = fields.Integer(required=True)
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    instance = fields.String(allow_none=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class StatsSchema(Schema):
+    """Aggregate figures (SIPAS): no personal data."""
+
+    since = fields.String(allow_none=True, required=True)
+    total = fields.Integer(required=True)
+    by_status = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    answered = fields.Integer(required=True)
+    in_progress = fields.Integer(required=True)
+    rejected = fields.Integer(required=True)
+    overdue = fields.Integer(required=True)
+    on_time_rate = fields.Float(allow_none=True, required=True)
+    median_days_to_answer = fields.Float(allow_none=True, required=True)
+    rated = fields.Integer(required=True)
+    satisfaction_rate = fields.Float(allow_none=True, required=True)
+    by_category = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    by_channel = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True)
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages → ``{"submitter.phone": ["…"]}``."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = str(key) if key != "_schema" else ""
+            path = f"{prefix}.{name}" if prefix and name else (prefix or name or "_schema")
+            for k, v in flatten_errors(value, path).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            out[prefix or "_schema"] = list(messages)
+        else:
+            for item in messages:
+                for k, v in flatten_errors(item, prefix).items():
+                    out.setdefault(k, []).extend(v)
+    else:
+        out[prefix or "_schema"] = [str(messages)]
+    return out

@@ -1,0 +1,241 @@
+"""The registry of partner sites: who may embed the widget and submit server-side."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from widget_server.store import db
+
+DESTINATIONS = ("central", "open311")  # adapters in widget_server/destinations
+SITE_KEY_PREFIX = "pk_"
+SECRET_KEY_PREFIX = "sk_"  # noqa: S105 - a prefix, not a secret
+ROTATION_GRACE = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Site:
+    id: int
+    key: str
+    name: str
+    origins: list[str]
+    locale: str = "vi"
+    theme: dict[str, Any] = field(default_factory=dict)
+    province_code: int = 38
+    categories: list[str] | None = None
+    agencies: list[str] | None = None
+    destination: str = "central"
+    altcha: bool = False
+    active: bool = True
+    created_at: dt.datetime | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "site_key": self.key,
+            "name": self.name,
+            "origins": self.origins,
+            "locale": self.locale,
+            "theme": self.theme,
+            "province_code": self.province_code,
+            "categories": self.categories,
+            "agencies": self.agencies,
+            "destination": self.destination,
+            "altcha": self.altcha,
+            "active": self.active,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+        }
+
+
+class SiteError(ValueError):
+    pass
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def normalise_origin(origin: str) -> str:
+    """``https://Báo.vn/path`` → ``https://xn--bo-xja.vn``; origins compare exactly, so store one form."""
+    try:
+        # Origin headers come from strangers: a bad port, an unclosed IPv6 bracket or a
+        # label IDNA refuses is "not an origin", never an unhandled error.
+        parts = urlsplit(origin.strip())
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise SiteError(f"not an http(s) origin: {origin!r}")
+        host = parts.hostname.encode("idna").decode("ascii").lower()
+        port_number = parts.port
+    except (ValueError, UnicodeError) as exc:
+        if isinstance(exc, SiteError):
+            raise
+        raise SiteError(f"not an http(s) origin: {origin!r}") from exc
+    default = {"http": 80, "https": 443}[parts.scheme]
+    port = f":{port_number}" if port_number and port_number != default else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+def _row_to_site(row: Any) -> Site:
+    return Site(
+        id=row.id,
+        key=row.site_key,
+        name=row.name,
+        origins=list(row.origins or []),
+        locale=row.locale,
+        theme=dict(row.theme or {}),
+        province_code=row.province_code,
+        categories=row.categories,
+        agencies=row.agencies,
+        destination=row.destination,
+        altcha=bool(row.altcha),
+        active=bool(row.active),
+        created_at=row.created_at,
+    )
+
+
+def create_site(
+    name: str,
+    origins: list[str],
+    *,
+    locale: str = "vi",
+    theme: dict[str, Any] | None = None,
+    province_code: int = 38,
+    categories: list[str] | None = None,
+    agencies: list[str] | None = None,
+    destination: str = "central",
+    altcha: bool = False,
+    site_key: str | None = None,
+) -> tuple[Site, str]:
+    """Register a site; returns it with its secret key, which is shown this once only."""
+    name = name.strip()
+    if not name:
+        raise SiteError("a site needs a name")
+    if locale not in {"vi", "en"}:
+        raise SiteError("locale must be vi or en")
+    if destination not in DESTINATIONS:
+        raise SiteError(f"destination must be one of {', '.join(DESTINATIONS)}")
+    clean_origins = sorted({normalise_origin(o) for o in origins})
+    key = site_key or SITE_KEY_PREFIX + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
+    secret = SECRET_KEY_PREFIX + secrets.token_urlsafe(32)
+    with db.write() as conn:
+        result = conn.execute(
+            sa.insert(db.sites).values(
+                site_key=key,
+                name=name,
+                secret_hash=_hash(secret),
+                origins=clean_origins,
+                locale=locale,
+                theme=theme or {},
+                province_code=province_code,
+                categories=categories,
+                agencies=agencies,
+                destination=destination,
+                altcha=altcha,
+                active=True,
+                created_at=db.utcnow(),
+            )
+        )
+        assert result.inserted_primary_key is not None
+        site_id = result.inserted_primary_key[0]
+        row = conn.execute(sa.select(db.sites).where(db.sites.c.id == site_id)).one()
+    return _row_to_site(row), secret
+
+
+def get_site(site_key: str) -> Site | None:
+    if not site_key or len(site_key) > 40:
+        return None
+    with db.read() as conn:
+        row = conn.execute(
+            sa.select(db.sites).where(db.sites.c.site_key == site_key, db.sites.c.active)
+        ).one_or_none()
+    return _row_to_site(row) if row else None
+
+
+def list_sites() -> list[Site]:
+    with db.read() as conn:
+        rows = conn.execute(sa.select(db.sites).order_by(db.sites.c.id)).all()
+    return [_row_to_site(r) for r in rows]
+
+
+def site_for_secret(secret: str) -> Site | None:
+    """The site whose current (or still-valid previous) secret key this is."""
+    if not secret.startswith(SECRET_KEY_PREFIX) or len(secret) > 100:
+        return None
+    digest = _hash(secret)
+    now = db.utcnow()
+    with db.read() as conn:
+        row = conn.execute(
+            sa.select(db.sites).where(
+                db.sites.c.active,
+                sa.or_(
+                    db.sites.c.secret_hash == digest,
+                    sa.and_(
+                        db.sites.c.previous_secret_hash == digest,
+                        db.sites.c.previous_secret_expires_at > now,
+                    ),
+                ),
+            )
+        ).first()
+    if row is None:
+        return None
+    # The lookup was by digest; compare once more in constant time before trusting it.
+    if not (hmac.compare_digest(row.secret_hash, digest) or (
+        row.previous_secret_hash and hmac.compare_digest(row.previous_secret_hash, digest)
+    )):
+        return None
+    return _row_to_site(row)
+
+
+def rotate_secret(site_key: str, *, grace: dt.timedelta = ROTATION_GRACE) -> str:
+    """A new secret key; the old one keeps working for ``grace`` so partners can switch."""
+    secret = SECRET_KEY_PREFIX + secrets.token_urlsafe(32)
+    with db.write() as conn:
+        row = conn.execute(
+            sa.select(db.sites.c.secret_hash).where(db.sites.c.site_key == site_key)
+        ).one_or_none()
+        if row is None:
+            raise SiteError(f"no site {site_key!r}")
+        conn.execute(
+            sa.update(db.sites)
+            .where(db.sites.c.site_key == site_key)
+            .values(
+                secret_hash=_hash(secret),
+                previous_secret_hash=row.secret_hash,
+                previous_secret_expires_at=db.utcnow() + grace,
+            )
+        )
+    return secret
+
+
+def update_site(site_key: str, **values: Any) -> Site:
+    allowed = {"name", "origins", "locale", "theme", "categories", "agencies", "destination",
+               "altcha", "active"}
+    unknown = set(values) - allowed
+    if unknown:
+        raise SiteError(f"cannot change {', '.join(sorted(unknown))}")
+    if "origins" in values:
+        values["origins"] = sorted({normalise_origin(o) for o in values["origins"]})
+    if "destination" in values and values["destination"] not in DESTINATIONS:
+        raise SiteError(f"destination must be one of {', '.join(DESTINATIONS)}")
+    with db.write() as conn:
+        result = conn.execute(
+            sa.update(db.sites).where(db.sites.c.site_key == site_key).values(**values)
+        )
+        if result.rowcount == 0:
+            raise SiteError(f"no site {site_key!r}")
+        row = conn.execute(sa.select(db.sites).where(db.sites.c.site_key == site_key)).one()
+    return _row_to_site(row)
+
+
+def origin_allowed(site: Site, origin: str | None) -> bool:
+    if not origin:
+        return False
+    try:
+        return normalise_origin(origin) in site.origins
+    except SiteError:
+        return False

@@ -1,0 +1,105 @@
+"""Figures the province reports on (SIPAS): received, handled, in progress, late, on time, satisfied.
+
+Aggregates only: no personal data, no submission text. Public per site, so a
+newspaper can show "N phản ánh đã được trả lời" beside its banner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, jsonify, request
+
+from widget_server.store import db
+from widget_server.intake import sites
+from widget_server.web.problems import Problem
+from widget_server.intake.submissions import ANSWERED
+
+bp = Blueprint("stats", __name__, url_prefix="/api/v1")
+
+IN_PROGRESS = {"received", "forwarded", "accepted", "in_progress"}
+
+
+def compute(site_id: int | None = None, since: dt.datetime | None = None,
+            now: dt.datetime | None = None) -> dict[str, Any]:
+    """The figures, counted by the database; only answered rows come back, for the median."""
+    now = now or db.utcnow()
+    s = db.submissions.c
+    scope = []
+    if site_id is not None:
+        scope.append(s.site_id == site_id)
+    if since is not None:
+        scope.append(s.submitted_at >= since)
+    channel = sa.func.coalesce(s.src, s.via)
+    with db.read() as conn:
+        groups = conn.execute(
+            sa.select(s.status, s.category, channel, sa.func.count())
+            .where(*scope).group_by(s.status, s.category, channel)).all()
+        overdue, rated, satisfied = conn.execute(
+            sa.select(
+                sa.func.count().filter(s.status.in_(IN_PROGRESS), s.deadline < now),
+                sa.func.count(s.rated_at),
+                sa.func.count().filter(s.rated_at.is_not(None), s.rating_satisfied.is_(True)),
+            ).where(*scope)).one()
+        answered_rows = conn.execute(
+            sa.select(s.submitted_at, s.answered_at, s.deadline)
+            .where(*scope, s.status.in_(ANSWERED))).all()
+
+    by_status: dict[str, int] = {}
+    by_category: dict[str, int] = {}
+    by_channel: dict[str, int] = {}
+    for status, category, via, n in groups:
+        by_status[status] = by_status.get(status, 0) + n
+        by_category[category] = by_category.get(category, 0) + n
+        by_channel[via] = by_channel.get(via, 0) + n
+    on_time = 0
+    days_to_answer: list[float] = []
+    for r in answered_rows:
+        finished = r.answered_at or now
+        on_time += r.deadline is None or finished <= r.deadline
+        days_to_answer.append((finished - r.submitted_at).total_seconds() / 86400)
+    answered = len(answered_rows)
+    return {
+        "since": since.isoformat() if since else None,
+        "total": sum(by_status.values()),
+        "by_status": by_status,
+        "answered": answered,
+        "in_progress": sum(by_status.get(k, 0) for k in IN_PROGRESS),
+        "rejected": by_status.get("rejected", 0),
+        "overdue": overdue,
+        "on_time_rate": round(on_time / answered, 4) if answered else None,
+        "median_days_to_answer": round(statistics.median(days_to_answer), 2) if days_to_answer else None,
+        "rated": rated,
+        "satisfaction_rate": round(satisfied / rated, 4) if rated else None,
+        "by_category": by_category,
+        "by_channel": by_channel,
+    }
+
+
+def parse_since(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError("since must be a date, YYYY-MM-DD") from exc
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+@bp.get("/sites/<site_key>/stats")
+def site_stats(site_key: str) -> Response:
+    """Aggregate figures for a site: received, answered, overdue, on-time and satisfaction rates."""
+    site = sites.get_site(site_key)
+    if site is None:
+        raise Problem(404, "Không tìm thấy trang đối tác này.", type="site-not-found")
+    try:
+        since = parse_since(request.args.get("since"))
+    except ValueError as exc:
+        raise Problem(422, "Ngày không hợp lệ (YYYY-MM-DD).", type="validation-error",
+                      errors={"since": ["Ngày không hợp lệ (YYYY-MM-DD)."]}) from exc
+    resp = jsonify(compute(site.id, since))
+    resp.headers["Cache-Control"] = "public, max-age=300"
+    return resp

@@ -1,0 +1,1 @@
+"""The store: tables, engine, migrations and blob storage. Imports nothing above it."""

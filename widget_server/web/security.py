@@ -1,0 +1,100 @@
+"""Security headers on every response, and CORS only where a partner page needs it.
+
+Views that know better set their own headers (the form pages set a CSP with the
+site's ``frame-ancestors``, static files allow cross-origin loading); this layer
+only fills in what a view left unset, so it never loosens or overrides them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Flask, Response, request
+
+from widget_server.intake import sites
+
+# JSON, problem+json and anything else without its own policy: nothing may load,
+# nothing may frame it.
+STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# Powerful features stay off unless a page asks (the form page allows geolocation=(self)).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), payment=(), usb=()"
+)
+HSTS = "max-age=31536000"
+
+# Endpoints whose GET answers may be read by scripts on the site's registered origins.
+CORS_ENDPOINTS = {"api.site_config"}
+
+
+def _cors(resp: Response) -> None:
+    """``Access-Control-Allow-Origin`` for the site's own registered origins, never ``*``."""
+    if request.endpoint not in CORS_ENDPOINTS or request.method not in {"GET", "HEAD", "OPTIONS"}:
+        return
+    resp.vary.add("Origin")
+    origin = request.headers.get("Origin")
+    site_key = (request.view_args or {}).get("site_key")
+    if not origin or not site_key:
+        return
+    site = sites.get_site(str(site_key))
+    if site is None or not sites.origin_allowed(site, origin):
+        return
+    resp.headers["Access-Control-Allow-Origin"] = sites.normalise_origin(origin)
+    if request.method == "OPTIONS":
+        resp.headers["Access-Control-Allow-Methods"] = "GET"
+        resp.headers["Access-Control-Max-Age"] = "600"
+
+
+def add_headers(resp: Response, *, hsts: bool) -> Response:
+    headers = resp.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+    if "Content-Security-Policy" not in headers:
+        headers["Content-Security-Policy"] = STRICT_CSP
+        headers.setdefault("X-Frame-Options", "DENY")
+    if hsts:
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    if request.path.startswith("/api/"):
+        # Answers carry tracking codes and, for lookups, a citizen's case: never cache
+        # unless the view said so (the public site configuration does).
+        headers.setdefault("Cache-Control", "no-store")
+        _cors(resp)
+    return resp
+
+
+_QUERY_VALUE = re.compile(r"([?&][^=&\s\"]+=)[^&\s\"]*")
+
+
+def strip_query_values(line: str) -> str:
+    """``GET /x?contact=0912… HTTP/1.1`` → ``GET /x?contact=- HTTP/1.1``."""
+    return _QUERY_VALUE.sub(r"\1-", line) if " HTTP/" in line else line
+
+
+class QueryValueFilter(logging.Filter):
+    """Access-log lines keep the path and parameter names, not the values.
+
+    Lookups carry the citizen's phone or email in ``?contact=``; the development
+    and demo server (werkzeug) would otherwise write it to the log. (gunicorn's
+    access log format in ``serve`` leaves the query string out altogether.)
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(strip_query_values(a) if isinstance(a, str) else a
+                                for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = strip_query_values(record.msg)
+        return True
+
+
+def init_app(app: Flask) -> None:
+    hsts = str(app.config.get("PUBLIC_URL", "")).startswith("https://")
+    access_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, QueryValueFilter) for f in access_log.filters):
+        access_log.addFilter(QueryValueFilter())
+
+    @app.after_request
+    def _security_headers(resp: Response) -> Response:
+        return add_headers(resp, hsts=hsts)

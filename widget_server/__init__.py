@@ -13,7 +13,8 @@ __all__ = ["create_app", "__version__"]
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The relay application: defaults, then ``PHANHOI_*`` environment, then ``test_config``."""
-    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    # Pages render from web/templates; the widget's static files are served by web/assets.py.
+    app = Flask(__name__, instance_relative_config=True, static_folder=None, template_folder="web/templates")
     from widget_server import config
 
     config.load(app, test_config)
@@ -21,10 +22,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.getLogger("widget_server").setLevel(app.config["LOG_LEVEL"])
 
-    from widget_server.web import api, assets, openapi, pages, problems
     from widget_server.cli import commands as cli
     from widget_server.store import db
-    from widget_server.intake import stats
+    from widget_server.web import api, assets, openapi, pages, problems
 
     db.init_app(app)
     problems.init_app(app)
@@ -32,14 +32,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(assets.bp)
     app.register_blueprint(pages.bp)
-    app.register_blueprint(stats.bp)
     cli.init_app(app)
 
-    from widget_server.intake import altcha as altcha_pow, attachments
     from widget_server.web import limits, security
 
-    attachments.init_app(app)
-    altcha_pow.init_app(app)
     limits.init_app(app)
     security.init_app(app)
     return app

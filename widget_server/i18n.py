@@ -1,25 +1,62 @@
-"""Status labels, read from the widget's i18n catalogues (``static/widget/i18n/*.json``).
+"""Languages: one catalogue loader and one negotiator.
 
-One source for the API's ``status_label``, the pages and the form's scripts:
-Vietnamese first, English second.
+The catalogues are the widget's JSON files (``static/widget/i18n/<lang>.json``),
+read by the pages, the form's scripts and the API's ``status_label`` alike:
+Vietnamese first, English second. A new language is one more JSON file there.
 """
 
 from __future__ import annotations
 
 import json
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
-LANGS = ("vi", "en")
+import widget_server
 
-
-@lru_cache(maxsize=len(LANGS))
-def _statuses(lang: str) -> dict[str, str]:
-    from widget_server.web.assets import widget_dir
-
-    with open(widget_dir() / "i18n" / f"{lang}.json", encoding="utf-8") as fh:
-        return dict(json.load(fh)["statuses"])
+DEFAULT = "vi"
 
 
-def status_label(status: str, lang: str = "vi") -> str:
-    labels = _statuses(lang if lang in LANGS else "vi")
-    return labels.get(status) or _statuses("vi").get(status) or status
+def catalogue_dir() -> Path:
+    """``i18n/`` of the widget: inside the installed package, or in the source tree."""
+    packaged = Path(widget_server.__file__).parent / "static" / "widget" / "i18n"
+    if packaged.is_dir():
+        return packaged
+    return Path(widget_server.__file__).resolve().parent.parent / "static" / "widget" / "i18n"
+
+
+@lru_cache(maxsize=1)
+def languages() -> tuple[str, ...]:
+    """The languages there is a catalogue for, the default first."""
+    found = sorted(p.stem for p in catalogue_dir().glob("*.json"))
+    return tuple(sorted(found, key=lambda lang: lang != DEFAULT))
+
+
+@lru_cache(maxsize=8)
+def catalogue(lang: str) -> dict[str, Any]:
+    """The whole catalogue of ``lang`` (the default language's when there is none)."""
+    if lang not in languages():
+        lang = DEFAULT
+    with open(catalogue_dir() / f"{lang}.json", encoding="utf-8") as fh:
+        return dict(json.load(fh))
+
+
+def negotiate(asked: str | None, *, fallback: str | None = None, accept: Any = None) -> str:
+    """The language to answer in: what was asked (``?lang=en``, ``en-GB``), else ``fallback`` (a
+    site's locale), else the best of ``Accept-Language``, else Vietnamese."""
+    known = languages()
+    for candidate in (asked, fallback):
+        if candidate:
+            base = str(candidate).strip().lower().split("-")[0].split("_")[0]
+            if base in known:
+                return base
+    if accept is not None:
+        best = accept.best_match(list(known))
+        if best:
+            return str(best)
+    return DEFAULT
+
+
+def status_label(status: str, lang: str = DEFAULT) -> str:
+    labels = catalogue(lang)["statuses"]
+    return str(labels.get(status) or catalogue(DEFAULT)["statuses"].get(status) or status)

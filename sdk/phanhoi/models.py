@@ -1,4 +1,4 @@
-"""Typed shapes of the relay's public API (see DESIGN.md, "Shapes").
+"""Typed shapes of the relay's public API (docs/protocol.md in the repository).
 
 Input models (``SubmissionCreate`` and its parts) are plain dataclasses with
 ``to_dict()``; answers are frozen dataclasses built with ``from_dict()`` that keep
@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+
+from .statuses import STATUSES
 
 __all__ = [
     "STATUSES",
@@ -31,17 +33,6 @@ __all__ = [
     "parse_datetime",
     "status_label",
 ]
-
-#: Status values in the order a submission normally passes through them.
-STATUSES: tuple[str, ...] = (
-    "received",
-    "forwarded",
-    "accepted",
-    "rejected",
-    "in_progress",
-    "answered",
-    "published",
-)
 
 #: Vietnamese labels for citizens and operators.
 STATUS_LABELS_VI: dict[str, str] = {

@@ -26,7 +26,7 @@ import central_system
 from tests.helpers import valid_submission
 from widget_server import create_app
 from widget_server.store import db
-from widget_server.delivery import outbox
+from widget_server.delivery import queue as outbox
 from widget_server.intake import reference, sites
 from widget_server.delivery.worker import Worker
 

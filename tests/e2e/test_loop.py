@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from tests.e2e.conftest import contextlib_closing, wait_for
 from widget_server.store import db
-from widget_server.delivery import outbox
+from widget_server.delivery import queue as outbox
 
 
 def _operator_post(loop, central_id, action, **fields):

@@ -1,4 +1,4 @@
-"""Input shapes match DESIGN.md exactly; answers parse leniently and keep raw JSON."""
+"""Input shapes match docs/protocol.md exactly; answers parse leniently and keep raw JSON."""
 
 from __future__ import annotations
 

@@ -182,7 +182,7 @@ def test_invalid_submission_stores_no_file(app: Any, client: Any, site: Any,
 def test_failed_transaction_removes_files(app: Any, client: Any, site: Any,
                                           submission_body: dict[str, Any],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from widget_server.delivery import outbox
+    from widget_server.store import outbox
 
     def boom(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("database went away")

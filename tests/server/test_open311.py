@@ -9,7 +9,7 @@ import responses
 import sqlalchemy as sa
 
 from widget_server.store import db
-from widget_server.delivery import outbox
+from widget_server.delivery import queue as outbox
 from widget_server.intake import sites, submissions
 from widget_server.delivery.destinations import build
 from widget_server.delivery.destinations.base import Event

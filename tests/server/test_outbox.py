@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook
 
 from widget_server.store import db
-from widget_server.delivery import outbox
+from widget_server.delivery import queue as outbox
+from widget_server.store import outbox as store_outbox
 from widget_server.intake import submissions
 from widget_server.delivery.destinations import Event, Result, UnknownDestinationError, build
 from widget_server.delivery.destinations.central import CentralDestination, classify, parse_retry_after
@@ -136,7 +137,7 @@ def test_retry_keeps_the_id_and_signs_with_a_fresh_timestamp(app, submit, no_wai
 def test_other_events_go_to_the_events_endpoint_after_the_submission(app, submit, no_wait):
     created = submit()
     with db.write() as conn:
-        outbox.enqueue(conn, destination="central", event_type="submission.rated",
+        store_outbox.enqueue(conn, destination="central", event_type="submission.rated",
                        submission_id=created["id"],
                        data={"submission_id": created["id"], "satisfied": True},
                        at=db.utcnow() + dt.timedelta(milliseconds=1))
@@ -376,7 +377,7 @@ def test_retry_by_id(app, submit, runner):
 def test_dead_after_the_retry_window(app, site, submission_body):
     long_ago = db.utcnow() - dt.timedelta(hours=73)
     with db.write() as conn:
-        outbox.enqueue(conn, destination="central", event_type="submission.created",
+        store_outbox.enqueue(conn, destination="central", event_type="submission.created",
                        data={"id": "x"}, at=long_ago)
     responses.add(responses.POST, INTAKE, status=503)
     Worker(app, "w").run_once()
@@ -403,8 +404,10 @@ def test_lease_keeps_others_away_until_it_expires(app, submit):
     assert late.state == "lost"
     assert only_row(app).lease_owner == "b"
     # ... and "b"'s success marks the row and the submission.
+    from widget_server.delivery.worker import record_delivery
+
     done = outbox.record(engine, theirs, Result("delivered", status=201, remote_id="TH-9"), "b",
-                         policy)
+                         policy, on_delivered=record_delivery)
     assert done.state == "delivered"
     assert submission(app, created["id"]).central_id == "TH-9"
 

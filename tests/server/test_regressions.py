@@ -161,7 +161,7 @@ def test_concurrent_status_events_keep_the_newest_sequence(app: Any, client: Any
     import sqlalchemy as sa
 
     from widget_server.store import db
-    from widget_server.intake import submissions
+    from widget_server.intake import status_events
 
     _pg_only(app)
     created = _created(client, site, submission_body)
@@ -171,7 +171,7 @@ def test_concurrent_status_events_keep_the_newest_sequence(app: Any, client: Any
         tx = other.begin()
         # Another event (sequence 7) is being applied: it holds the row.
         other.execute(sa.select(db.submissions).where(s.id == created["id"]).with_for_update())
-        thread, out = _in_thread(app, submissions.apply_status_event, "msg_old",
+        thread, out = _in_thread(app, status_events.apply_status_event, "msg_old",
                                  _status_data(created, "accepted", 3))
         time.sleep(0.5)
         other.execute(sa.update(db.submissions).where(s.id == created["id"]).values(
@@ -191,7 +191,7 @@ def test_the_same_event_twice_at_once_is_a_duplicate(app: Any, client: Any, site
     import sqlalchemy as sa
 
     from widget_server.store import db
-    from widget_server.intake import submissions
+    from widget_server.intake import status_events
 
     _pg_only(app)
     created = _created(client, site, submission_body)
@@ -201,8 +201,8 @@ def test_the_same_event_twice_at_once_is_a_duplicate(app: Any, client: Any, site
         tx = other.begin()
         other.execute(sa.select(db.submissions).where(db.submissions.c.id == created["id"])
                       .with_for_update())
-        t1, out1 = _in_thread(app, submissions.apply_status_event, "msg_same", data)
-        t2, out2 = _in_thread(app, submissions.apply_status_event, "msg_same", data)
+        t1, out1 = _in_thread(app, status_events.apply_status_event, "msg_same", data)
+        t2, out2 = _in_thread(app, status_events.apply_status_event, "msg_same", data)
         time.sleep(0.5)
         tx.commit()
     t1.join(10)
@@ -218,7 +218,7 @@ def test_acknowledgement_does_not_undo_an_earlier_status_event(app: Any, client:
     import sqlalchemy as sa
 
     from widget_server.store import db
-    from widget_server.intake import submissions
+    from widget_server.intake import status_events
 
     _pg_only(app)
     created = _created(client, site, submission_body)
@@ -227,7 +227,7 @@ def test_acknowledgement_does_not_undo_an_earlier_status_event(app: Any, client:
 
     def acknowledge() -> None:
         with db.write() as conn:
-            submissions.mark_forwarded(conn, created["id"], "C-1")
+            status_events.mark_forwarded(conn, created["id"], "C-1")
 
     with engine.connect() as other:
         tx = other.begin()
@@ -250,7 +250,7 @@ def test_dead_forward_is_cancelled_by_a_deletion(app: Any, client: Any, site: An
     import sqlalchemy as sa
 
     from widget_server.store import db
-    from widget_server.delivery import outbox
+    from widget_server.delivery import queue as outbox
 
     created = _created(client, site, submission_body)
     with db.write() as conn:
@@ -272,10 +272,10 @@ def test_withdrawal_after_a_status_event_is_told_to_the_central_system(
     import sqlalchemy as sa
 
     from widget_server.store import db
-    from widget_server.intake import submissions
+    from widget_server.intake import status_events
 
     created = _created(client, site, submission_body)
-    assert submissions.apply_status_event("msg_c1", _status_data(created, "accepted", 1)) == (False, True)
+    assert status_events.apply_status_event("msg_c1", _status_data(created, "accepted", 1)) == (False, True)
     r = client.post(f"/api/v1/submissions/{created['tracking_code']}/data-request",
                     json={"contact": "0912345678", "kind": "withdraw_consent"})
     assert r.status_code == 202
@@ -373,13 +373,13 @@ def test_request_cancelled_with_the_forward_is_sent_when_the_central_system_turn
     import sqlalchemy as sa
 
     from widget_server.store import db
-    from widget_server.intake import submissions
+    from widget_server.intake import status_events
 
     created = _created(client, site, submission_body)
     r = client.post(f"/api/v1/submissions/{created['tracking_code']}/data-request",
                     json={"contact": "0912345678", "kind": "delete"})
     assert r.status_code == 202
-    assert submissions.apply_status_event("msg_late", _status_data(created, "accepted", 1)) == (False, True)
+    assert status_events.apply_status_event("msg_late", _status_data(created, "accepted", 1)) == (False, True)
     with db.read() as conn:
         rows = conn.execute(sa.select(db.outbox.c.event_type, db.outbox.c.state, db.outbox.c.payload)
                             .where(db.outbox.c.submission_id == created["id"])).all()
@@ -387,7 +387,7 @@ def test_request_cancelled_with_the_forward_is_sent_when_the_central_system_turn
     assert len(live) == 1 and live[0].payload["data"]["kind"] == "delete"
     assert not any(r.event_type == "submission.created" and r.state == "pending" for r in rows)
     # A second status event does not send it twice.
-    submissions.apply_status_event("msg_later", _status_data(created, "in_progress", 2))
+    status_events.apply_status_event("msg_later", _status_data(created, "in_progress", 2))
     with db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(db.outbox).where(
             db.outbox.c.event_type == "submission.data_request",

@@ -12,7 +12,8 @@ from PIL import Image
 
 from tests.helpers import assert_problem
 from widget_server.store import db
-from widget_server.intake import retention, submissions
+from widget_server.intake import status_events
+from widget_server.intake import retention
 
 
 def _png() -> bytes:
@@ -56,7 +57,7 @@ def deliver(submission_id: str, at: dt.datetime) -> None:
         conn.execute(sa.update(db.outbox).where(db.outbox.c.submission_id == submission_id,
                                                 db.outbox.c.event_type == "submission.created")
                      .values(state="delivered", delivered_at=at))
-        submissions.mark_forwarded(conn, submission_id, "C-1")
+        status_events.mark_forwarded(conn, submission_id, "C-1")
         conn.execute(sa.update(db.submissions).where(db.submissions.c.id == submission_id)
                      .values(forwarded_at=at))
 
@@ -221,7 +222,7 @@ def test_rating_comment_is_redacted_too(app: Any, client: Any, site: Any,
     code = submit(client, site, submission_body, "k-rate", files=False)
     r = row(code)
     deliver(r.id, db.utcnow() - dt.timedelta(days=1))
-    submissions.apply_status_event("msg_answer", {"submission_id": r.id, "status": "answered",
+    status_events.apply_status_event("msg_answer", {"submission_id": r.id, "status": "answered",
                                                   "sequence": 1, "answer": "Đã xử lý."})
     rated = client.post(f"/api/v1/submissions/{code}/rating", json={
         "contact": "0912345678", "satisfied": False, "comment": "Gọi lại cho tôi: 0987 654 321"})

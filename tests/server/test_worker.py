@@ -14,7 +14,7 @@ from flask import Flask, jsonify
 from werkzeug.serving import make_server
 
 from widget_server.store import db
-from widget_server.delivery import outbox
+from widget_server.delivery import queue as outbox
 from widget_server.intake import submissions
 
 EXE = str(Path(sys.executable).parent / "phanhoi-widget")

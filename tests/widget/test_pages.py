@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from widget_server.intake import reference, submissions
+from widget_server.intake import tracking
+
+from widget_server.intake import reference
 
 ORIGIN = "https://baothanhhoa.example"
 
@@ -92,7 +94,7 @@ def test_nojs_post_success_keeps_src(app: Any, client: Any, site: Any) -> None:
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
     code = re.search(r'id="ok-code"[^>]*>([^<]+)<', html).group(1)
-    found = submissions.lookup(code, "0912345678")
+    found = tracking.lookup(code, "0912345678")
     assert found is not None and found["status"] == "received"
     from widget_server.store import db
     import sqlalchemy as sa
@@ -277,10 +279,12 @@ def test_english_catalogue_covers_every_field_and_problem() -> None:
     import json
     from pathlib import Path
 
-    from widget_server.web import pages
+    from widget_server import i18n
 
-    en = json.loads((Path(pages.widget_dir()) / "i18n" / "en.json").read_text(encoding="utf-8"))
-    assert set(pages.FIELDS) <= set(en["field_errors"])
+    en = json.loads((Path(i18n.catalogue_dir()) / "en.json").read_text(encoding="utf-8"))
+    from widget_server.web.pages import form
+
+    assert set(form.FIELDS) <= set(en["field_errors"])
     for kind in ("validation-error", "form-token-expired", "altcha-invalid", "altcha-required",
                  "attachment-too-large", "attachment-type-not-allowed", "too-many-attachments", "rate-limited"):
         assert kind in en["problems"]
@@ -342,7 +346,7 @@ def test_theme_accent(app: Any, client: Any, accent: str, css: str | None) -> No
 
 
 def test_contrast_ratio() -> None:
-    from widget_server.web.pages import contrast_with_white
+    from widget_server.web.pages.theme import contrast_with_white
 
     assert contrast_with_white("#000") == pytest.approx(21)
     assert contrast_with_white("#fff") == pytest.approx(1)

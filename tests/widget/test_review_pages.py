@@ -24,14 +24,15 @@ def test_english_page_marks_vietnamese_data_and_consent(client: Any, site: Any) 
 
 
 def test_english_lookup_marks_the_agency_answer_vietnamese(app: Any, client: Any, site: Any) -> None:
-    from widget_server.intake import submissions
+    from widget_server.intake import tracking
+    from widget_server.intake import status_events
 
     from tests.widget.test_pages import _form, _token, _valid
 
     key = site[0].key
     html = client.post(f"/s/{key}", data=_valid(app, site[0], _token(_form(client, key)))).get_data(as_text=True)
     code = re.search(r'id="ok-code"[^>]*>([^<]+)<', html).group(1)
-    found = submissions.lookup(code, "0912345678")
+    found = tracking.lookup(code, "0912345678")
     assert found is not None
     import sqlalchemy as sa
 
@@ -39,7 +40,7 @@ def test_english_lookup_marks_the_agency_answer_vietnamese(app: Any, client: Any
 
     with db.read() as conn:
         sid = conn.execute(sa.select(db.submissions.c.id).where(db.submissions.c.tracking_code == code)).scalar_one()
-    submissions.apply_status_event("msg_test_1", {
+    status_events.apply_status_event("msg_test_1", {
         "submission_id": sid, "central_id": "C-1", "status": "answered", "note": "Đã kiểm tra hiện trường.",
         "answer": "Phường đã thu gom rác.", "agency": "UBND phường Hạc Thành", "sequence": 1})
     en = client.post(f"/w/{key}/track?lang=en", data={"code": code, "contact": "0912345678", "lang": "en"})
@@ -55,15 +56,15 @@ def test_lookup_says_overdue_next_to_the_status_and_names_the_time_zone(app: Any
     import sqlalchemy as sa
 
     from tests.widget.test_pages import _form, _token, _valid
+    from widget_server.intake import status_events
     from widget_server.store import db
-    from widget_server.intake import submissions
 
     key = site[0].key
     html = client.post(f"/s/{key}", data=_valid(app, site[0], _token(_form(client, key)))).get_data(as_text=True)
     code = re.search(r'id="ok-code"[^>]*>([^<]+)<', html).group(1)
     with db.read() as conn:
         sid = conn.execute(sa.select(db.submissions.c.id).where(db.submissions.c.tracking_code == code)).scalar_one()
-    submissions.apply_status_event("msg_test_2", {
+    status_events.apply_status_event("msg_test_2", {
         "submission_id": sid, "central_id": "C-2", "status": "in_progress", "sequence": 1,
         "deadline": dt.datetime(2020, 1, 10, 10, 0, tzinfo=dt.UTC),
         "updated_at": dt.datetime(2020, 1, 2, 17, 30, tzinfo=dt.UTC)})

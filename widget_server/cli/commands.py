@@ -11,6 +11,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from widget_server.errors import DomainError
+from widget_server.vocab import DESTINATIONS
 from widget_server.store import db
 from widget_server.intake import sites
 
@@ -74,7 +76,7 @@ def _print_site(site: sites.Site, secret: str | None = None) -> None:
 @click.option("--category", "categories", multiple=True, help="Offer only these category codes.")
 @click.option("--agency", "agencies", multiple=True, help="Offer only these agency codes.")
 @click.option("--destination", default="central", show_default=True,
-              type=click.Choice(sites.DESTINATIONS), help="Where submissions are forwarded.")
+              type=click.Choice(sorted(DESTINATIONS)), help="Where submissions are forwarded.")
 @click.option("--altcha/--no-altcha", default=False, help="Require a proof-of-work challenge.")
 @click.option("--theme", default="{}", help='JSON, e.g. {"accent": "#b00020"}')
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
@@ -251,7 +253,7 @@ def stats_command(site_key: str | None, since: str | None, as_json: bool) -> Non
         site_id = site.id
     try:
         figures = stats.compute(site_id, stats.parse_since(since))
-    except ValueError as exc:
+    except DomainError as exc:
         raise click.UsageError(str(exc)) from exc
     if as_json:
         _echo_json(figures)
@@ -294,11 +296,9 @@ def init_app(app: Flask) -> None:
 
 
 def _worker_commands() -> tuple[click.Command, ...]:
-    from widget_server.cli import demo
-    from widget_server.intake import retention
-    from widget_server.delivery import worker
+    from widget_server.cli import demo, outbox, retention
 
-    return (*worker.COMMANDS, demo.demo_command, retention.retention_group)
+    return (*outbox.COMMANDS, demo.demo_command, retention.retention_group)
 
 
 for _command in (db_group, sites_group, reference_group, stats_command, serve, *_worker_commands()):

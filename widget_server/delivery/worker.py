@@ -1,7 +1,7 @@
 """The outbox worker: ``phanhoi-widget worker`` and the ``outbox`` operator commands.
 
 Any number of workers, on any number of hosts, share one queue through the
-database (see ``outbox.claim``). A worker stops gracefully on SIGTERM/SIGINT:
+database (see ``queue.claim``). A worker stops gracefully on SIGTERM/SIGINT:
 it finishes the delivery in flight, gives back the rows it claimed but did not
 try, and exits.
 """
@@ -9,23 +9,20 @@ try, and exits.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
-import signal
 import socket
 import threading
 import time
-from types import FrameType
 from typing import Any
 
-import click
-from flask import Flask, current_app
-from flask.cli import with_appcontext
+from flask import Flask
 
 from widget_server.intake import attachments
 from widget_server.store import db
-from widget_server.delivery import outbox
+from widget_server.delivery import queue
+from widget_server.intake import status_events
+from widget_server.store.outbox import NOTIFY_CHANNEL
 from widget_server.delivery.destinations import (
     Destination,
     Event,
@@ -40,6 +37,12 @@ log = logging.getLogger("widget_server.worker")
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
+
+
+def record_delivery(conn: Any, row: queue.Claimed, result: Result) -> None:
+    """The central system has the submission: record it with the delivery (one transaction)."""
+    if row.event_type == "submission.created" and row.submission_id:
+        status_events.mark_forwarded(conn, row.submission_id, result.remote_id, result.remote_status)
 
 class Waker:
     """How an idle worker waits: LISTEN/NOTIFY on PostgreSQL, a plain timed wait elsewhere.
@@ -64,7 +67,7 @@ class Waker:
 
             url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
-            self._conn.execute(f"LISTEN {outbox.NOTIFY_CHANNEL}")
+            self._conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
         except Exception as exc:  # noqa: BLE001 - fall back to polling
             log.warning("outbox notifications unavailable, polling only: %s", type(exc).__name__)
             self._failed_at = time.monotonic()
@@ -113,8 +116,8 @@ class Worker:
     def engine(self) -> Any:
         return db.get_engine(self.app)
 
-    def policy(self) -> outbox.Policy:
-        return outbox.Policy.from_config(self.app.config)
+    def policy(self) -> queue.Policy:
+        return queue.Policy.from_config(self.app.config)
 
     def destination(self, name: str) -> Destination | None:
         if name not in self._destinations:
@@ -128,7 +131,7 @@ class Worker:
             self._owned.add(name)
         return self._destinations[name]
 
-    def event_for(self, row: outbox.Claimed) -> Event:
+    def event_for(self, row: queue.Claimed) -> Event:
         """The row's event, with attachment links signed now: links expire, retries may be days later."""
         event = row.event()
         if event.data.get("attachments"):
@@ -146,15 +149,15 @@ class Worker:
     def run_once(self) -> int:
         """Claim one batch and deliver it; the number of attempts made."""
         policy = self.policy()
-        rows = outbox.claim(self.engine, self.id, policy, limit=self.batch)
+        rows = queue.claim(self.engine, self.id, policy, limit=self.batch)
         attempted = 0
         halted: set[str] = set()
         for index, row in enumerate(rows):
             if self.stop_event.is_set():
-                outbox.release(self.engine, rows[index:], self.id)
+                queue.release(self.engine, rows[index:], self.id)
                 break
             if row.destination in halted:
-                outbox.release(self.engine, [row], self.id)
+                queue.release(self.engine, [row], self.id)
                 continue
             destination = self.destination(row.destination)
             if destination is None:
@@ -166,7 +169,8 @@ class Worker:
                          row.attempts, result.outcome, result.status or result.error or "",
                          (time.monotonic() - started) * 1000)
             attempted += 1
-            recorded = outbox.record(self.engine, row, result, self.id, policy)
+            recorded = queue.record(self.engine, row, result, self.id, policy,
+                                    on_delivered=record_delivery)
             if recorded.state == "dead":
                 log.warning("outbox %s is dead after %d attempts (%s)", row.id, row.attempts,
                             result.status or result.error)
@@ -197,95 +201,3 @@ class Worker:
             self.waker.close()
             self.close()
             log.info("worker %s stopped", self.id)
-
-
-# --------------------------------------------------------------------------- commands
-
-
-@click.command("worker")
-@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
-@click.option("--id", "worker_id", default=None, help="Name in leases and logs (default host:pid).")
-@with_appcontext
-def worker_command(once: bool, worker_id: str | None) -> None:
-    """Run the outbox worker: forward submissions and events to the central system."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=app.config["LOG_LEVEL"],
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    worker = Worker(app, worker_id)
-
-    def _graceful(signum: int, _frame: FrameType | None) -> None:
-        log.info("worker %s: %s received, finishing the current delivery",
-                 worker.id, signal.Signals(signum).name)
-        worker.stop()
-
-    previous = {sig: signal.signal(sig, _graceful) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        worker.run(once=once)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-outbox_group = click.Group("outbox", help="The delivery queue: list, replay, resume.")
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if hasattr(value, "strftime"):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
-
-
-@outbox_group.command("list")
-@click.option("--state", type=click.Choice(["pending", "delivered", "dead", "cancelled"]), default=None)
-@click.option("--limit", default=100, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@with_appcontext
-def outbox_list(state: str | None, limit: int, as_json: bool) -> None:
-    """List outbox rows, newest first (ids and tracking codes only)."""
-    engine = db.get_engine()
-    rows = outbox.list_rows(engine, state=state, limit=limit)
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
-        return
-    for dest in outbox.list_destinations(engine):
-        note = f" ({dest['reason']})" if dest.get("reason") else ""
-        opened = f", breaker open until {_fmt(dest['open_until'])}" if dest.get("open_until") else ""
-        click.echo(f"# {dest['name']}: {dest['state']}{note}{opened}")
-    if not rows:
-        click.echo("Không có bản ghi nào. / No rows.")
-        return
-    for row in rows:
-        click.echo(f"{row['id']}  {row['state']:<9} {row['event_type']:<24} "
-                   f"{row['tracking_code'] or '-':<12} attempts={row['attempts']:<3} "
-                   f"last={_fmt(row['last_status'] or row['last_error'])}  "
-                   f"next={_fmt(row['next_attempt_at'])}")
-
-
-@outbox_group.command("retry")
-@click.argument("ids", nargs=-1)
-@click.option("--all-dead", is_flag=True, help="Replay every dead row.")
-@with_appcontext
-def outbox_retry(ids: tuple[str, ...], all_dead: bool) -> None:
-    """Put dead rows (by id, or all of them) back in the queue, due now."""
-    if not ids and not all_dead:
-        raise click.UsageError("Give outbox ids or --all-dead.")
-    count = outbox.retry_rows(db.get_engine(), list(ids), all_dead=all_dead)
-    click.echo(f"Đã xếp lại {count} bản ghi. / {count} row(s) queued again.")
-
-
-@outbox_group.command("resume")
-@click.argument("names", nargs=-1)
-@with_appcontext
-def outbox_resume(names: tuple[str, ...]) -> None:
-    """Resume paused or disabled destinations (all of them without NAMES)."""
-    resumed = outbox.resume(db.get_engine(), list(names) or None)
-    if not resumed:
-        click.echo("Không có đích nào bị tạm dừng. / Nothing was paused.")
-    for name in resumed:
-        click.echo(f"{name}: active")
-
-
-COMMANDS = (worker_command, outbox_group)

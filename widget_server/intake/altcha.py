@@ -20,14 +20,12 @@ from typing import Any
 
 import altcha
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from widget_server.store import db
 from widget_server.intake import sites
-from widget_server.web.problems import Problem
-
-bp = Blueprint("altcha", __name__, url_prefix="/api/v1")
+from widget_server.errors import RefusedError
 
 MSG_REQUIRED = "Trình duyệt chưa hoàn tất bước kiểm tra chống gửi tự động. Vui lòng thử gửi lại."
 MSG_INVALID = "Bước kiểm tra chống gửi tự động không hợp lệ hoặc đã hết hạn. Vui lòng thử gửi lại."
@@ -46,45 +44,34 @@ def new_challenge(site_key: str) -> dict[str, Any]:
     return challenge.to_dict()
 
 
-@bp.get("/sites/<site_key>/altcha")
-def challenge(site_key: str) -> Response:
-    """A proof-of-work challenge for the site's form (ALTCHA v1, SHA-256)."""
-    site = sites.get_site(site_key)
-    if site is None:
-        raise Problem(404, "Không tìm thấy trang đối tác này.", type="site-not-found")
-    resp = jsonify(new_challenge(site.key))
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
 def _decode(value: str) -> dict[str, Any]:
     try:
         data = json.loads(base64.b64decode(value, validate=True).decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Problem(403, MSG_INVALID, type="altcha-invalid") from exc
+        raise RefusedError(MSG_INVALID, code="altcha-invalid") from exc
     if not isinstance(data, dict):
-        raise Problem(403, MSG_INVALID, type="altcha-invalid")
+        raise RefusedError(MSG_INVALID, code="altcha-invalid")
     return data
 
 
 def verify(site: sites.Site, value: Any) -> tuple[str, dt.datetime]:
-    """(challenge, expiry) of a valid solution for ``site``, or a 403 problem."""
+    """(challenge, expiry) of a valid solution for ``site``, or RefusedError."""
     if not isinstance(value, str) or not value or len(value) > 4000:
-        raise Problem(403, MSG_REQUIRED, type="altcha-required")
+        raise RefusedError(MSG_REQUIRED, code="altcha-required")
     data = _decode(value)
     if data.get("algorithm") != "SHA-256" or not isinstance(data.get("number"), int) \
             or not isinstance(data.get("salt"), str) or not isinstance(data.get("challenge"), str):
-        raise Problem(403, MSG_INVALID, type="altcha-invalid")
+        raise RefusedError(MSG_INVALID, code="altcha-invalid")
     if not 0 <= data["number"] <= int(current_app.config["ALTCHA_MAX_NUMBER"]):
-        raise Problem(403, MSG_INVALID, type="altcha-invalid")
+        raise RefusedError(MSG_INVALID, code="altcha-invalid")
     ok, _error = altcha.verify_solution_v1(data, hmac_key(), check_expires=True)  # type: ignore[call-overload]
     if not ok:
-        raise Problem(403, MSG_INVALID, type="altcha-invalid")
+        raise RefusedError(MSG_INVALID, code="altcha-invalid")
     params = altcha.extract_params_v1(data)  # type: ignore[arg-type]
     expires = params.get("expires") or []
     # A challenge without expiry or made for another site is not one we issued for this form.
     if params.get("site") != [site.key] or len(expires) != 1:
-        raise Problem(403, MSG_INVALID, type="altcha-invalid")
+        raise RefusedError(MSG_INVALID, code="altcha-invalid")
     return data["challenge"], dt.datetime.fromtimestamp(int(expires[0]), dt.UTC)
 
 
@@ -104,7 +91,7 @@ def spend(challenge_hex: str, expires_at: dt.datetime, used_by: str | None) -> N
             db.altcha_spent.c.challenge == challenge_hex)).one_or_none()
     if row is not None and used_by and row.used_by and hmac.compare_digest(row.used_by, used_by):
         return
-    raise Problem(403, MSG_INVALID, type="altcha-replayed")
+    raise RefusedError(MSG_INVALID, code="altcha-replayed")
 
 
 def require(site: sites.Site, payload: Any, idempotency_key: str | None) -> None:
@@ -114,7 +101,3 @@ def require(site: sites.Site, payload: Any, idempotency_key: str | None) -> None
     value = payload.get("altcha") if isinstance(payload, dict) else None
     challenge_hex, expires_at = verify(site, value)
     spend(challenge_hex, expires_at, idempotency_key)
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 import unicodedata
 import uuid
@@ -24,22 +23,26 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.engine import Connection
-from werkzeug.datastructures import FileStorage
 
-from widget_server.store import db
+from widget_server.errors import (
+    DomainError,
+    GoneError,
+    InvalidError,
+    NotFoundError,
+    RefusedError,
+    TooLargeError,
+    UnsupportedError,
+)
 from widget_server.intake import text
-from widget_server.web.problems import Problem
 from widget_server.intake.tokens import serializer
+from widget_server.store import db
 from widget_server.store.blobs import get_storage
-
-bp = Blueprint("attachments", __name__, url_prefix="/api/v1")
 
 URL_PREFIX = "at1."
 URL_SALT = "phanhoi.attachment-url.v1"
@@ -63,12 +66,9 @@ _PDF_FORBIDDEN = re.compile(
 _PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 
 
-class AttachmentError(Exception):
-    def __init__(self, status: int, message: str, code: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
+def _file_error(kind: type[DomainError], message: str, code: str) -> DomainError:
+    """A refused file: the message goes with the form's file input (``files``)."""
+    return kind(message, code=code, errors={"files": [message]})
 
 
 @dataclass(frozen=True)
@@ -126,9 +126,9 @@ def _reencode_image(data: bytes, kind: str) -> bytes:
                 upright = ImageOps.exif_transpose(im)
                 clean = upright.copy()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise AttachmentError(422, "Ảnh quá lớn (quá nhiều điểm ảnh).", "attachment-too-many-pixels") from exc
+            raise _file_error(InvalidError, "Ảnh quá lớn (quá nhiều điểm ảnh).", "attachment-too-many-pixels") from exc
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise AttachmentError(422, "Tệp ảnh bị hỏng hoặc không đọc được.", "attachment-invalid") from exc
+            raise _file_error(InvalidError, "Tệp ảnh bị hỏng hoặc không đọc được.", "attachment-invalid") from exc
         finally:
             Image.MAX_IMAGE_PIXELS = previous
     clean.info = {}
@@ -150,29 +150,27 @@ def _reencode_image(data: bytes, kind: str) -> bytes:
 
 def _check_pdf(data: bytes) -> bytes:
     if not re.match(rb"%PDF-[12]\.[0-9]", data[:8]):
-        raise AttachmentError(422, "Tệp PDF không hợp lệ.", "attachment-invalid")
+        raise _file_error(InvalidError, "Tệp PDF không hợp lệ.", "attachment-invalid")
     if b"%%EOF" not in data[-1024:]:
-        raise AttachmentError(422, "Tệp PDF không đầy đủ.", "attachment-invalid")
+        raise _file_error(InvalidError, "Tệp PDF không đầy đủ.", "attachment-invalid")
     names = _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
     if _PDF_FORBIDDEN.search(names):
-        raise AttachmentError(
-            422, "Không nhận tệp PDF có mật khẩu, mã lệnh hoặc tệp đính kèm bên trong.",
+        raise _file_error(InvalidError, "Không nhận tệp PDF có mật khẩu, mã lệnh hoặc tệp đính kèm bên trong.",
             "attachment-unsafe")
     return data
 
 
-def prepare(upload: FileStorage) -> Prepared:
-    """One uploaded file checked and cleaned, or AttachmentError."""
+def prepare(upload: Any) -> Prepared:
+    """One uploaded file checked and cleaned, or a DomainError."""
     limit = int(current_app.config["MAX_ATTACHMENT_BYTES"])
     data = upload.stream.read(limit + 1)
     if len(data) > limit:
-        raise AttachmentError(413, f"Mỗi tệp tối đa {limit // (1024 * 1024)} MB.", "attachment-too-large")
+        raise _file_error(TooLargeError, f"Mỗi tệp tối đa {limit // (1024 * 1024)} MB.", "attachment-too-large")
     if not data:
-        raise AttachmentError(422, "Tệp đính kèm trống.", "attachment-invalid")
+        raise _file_error(InvalidError, "Tệp đính kèm trống.", "attachment-invalid")
     kind = sniff(data)
     if kind is None:
-        raise AttachmentError(
-            415, "Chỉ nhận ảnh JPEG, PNG, WebP hoặc tệp PDF.", "attachment-type-not-allowed")
+        raise _file_error(UnsupportedError, "Chỉ nhận ảnh JPEG, PNG, WebP hoặc tệp PDF.", "attachment-type-not-allowed")
     clean = _check_pdf(data) if kind == "pdf" else _reencode_image(data, kind)
     return Prepared(
         filename=clean_filename(upload.filename, kind),
@@ -182,91 +180,16 @@ def prepare(upload: FileStorage) -> Prepared:
     )
 
 
-def prepare_all(uploads: list[FileStorage]) -> list[Prepared]:
+def prepare_all(uploads: list[Any]) -> list[Prepared]:
     most = int(current_app.config["MAX_ATTACHMENTS"])
     # An empty file input still sends a part (no file name, application/octet-stream): not a file.
     uploads = [u for u in uploads if u.filename]
     if len(uploads) > most:
-        raise AttachmentError(422, f"Tối đa {most} tệp đính kèm.", "too-many-attachments")
+        raise _file_error(InvalidError, f"Tối đa {most} tệp đính kèm.", "too-many-attachments")
     return [prepare(u) for u in uploads]
 
 
-# --------------------------------------------------------------------------- intake
-
-
-def _problem(exc: AttachmentError) -> Problem:
-    return Problem(exc.status, exc.message, type=exc.code, errors={"files": [exc.message]})
-
-
-def submission_body() -> tuple[Any, list[FileStorage]]:
-    """The submission JSON and the uploaded files: ``application/json`` or ``multipart/form-data``."""
-    if request.mimetype != "multipart/form-data":
-        from widget_server.web.api import json_body
-
-        return json_body(), []
-    cfg = current_app.config
-    request.max_content_length = (
-        int(cfg["MAX_ATTACHMENTS"]) * int(cfg["MAX_ATTACHMENT_BYTES"]) + 2 * MAX_SUBMISSION_JSON
-    )
-    request.max_form_memory_size = MAX_SUBMISSION_JSON
-    request.max_form_parts = 50
-    raw = request.form.get("submission")
-    if raw is None:
-        raise Problem(400, "Thiếu phần 'submission' (JSON).", type="invalid-json")
-    try:
-        payload = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise Problem(400, "JSON không hợp lệ.", type="invalid-json") from exc
-    unexpected = set(request.files) - {"files"}
-    if unexpected:
-        raise Problem(422, "Tệp phải gửi trong phần 'files'.", type="validation-error",
-                      errors={"files": ["Tệp phải gửi trong phần 'files'."]})
-    return payload, request.files.getlist("files")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def create_with_files(site: Any, payload: Any, uploads: list[FileStorage], *, via: str,
-                      idempotency_key: str | None) -> Any:
-    """``submissions.create_idempotent`` with the files stored alongside (same transaction)."""
-    from widget_server.intake import submissions
-
-    if not uploads:
-        return submissions.create_idempotent(site, payload, via=via, idempotency_key=idempotency_key)
-    # Validate the submission first: no file is decoded or stored for a form that fails anyway.
-    submissions.validate(site, payload)
-    try:
-        prepared = prepare_all(uploads)
-    except AttachmentError as exc:
-        raise _problem(exc) from exc
-    request_hash = hashlib.sha256(
-        json.dumps({"submission": payload, "files": [p.sha256 for p in prepared]},
-                   sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-    ).hexdigest()
-    storage = get_storage()
-    stored: list[Stored] = []
-    ran: list[bool] = []
-    try:
-        for ready in prepared:
-            stored.append(Stored(ready, storage.put(ready.data)))
-        created = submissions.create_idempotent(
-            site, payload, via=via, idempotency_key=idempotency_key, request_hash=request_hash,
-            store_attachments=_recorder(stored, ran))
-    except BaseException:
-        for done in stored:
-            storage.delete(done.key)
-        raise
-    # An idempotent replay, even one that lost a race after its own rows were rolled back
-    # (``ran`` is set then too): the first request's files are the ones kept.
-    if not ran or created.replayed:
-        for done in stored:
-            storage.delete(done.key)
-    return created
-
-
-def _recorder(stored: list[Stored], ran: list[bool]) -> Callable[[Connection, str], list[dict[str, Any]]]:
+def recorder(stored: list[Stored], ran: list[bool]) -> Callable[[Connection, str], list[dict[str, Any]]]:
     def record(conn: Connection, submission_id: str) -> list[dict[str, Any]]:
         ran.append(True)
         now = db.utcnow()
@@ -326,38 +249,34 @@ def remove_files(keys: list[str]) -> None:
         storage.delete(key)
 
 
-@bp.get("/attachments/<token>")
-def download(token: str) -> Response:
-    """An attachment, by a signed and expiring link given to the central system."""
+@dataclass(frozen=True)
+class Download:
+    filename: str
+    content_type: str
+    body: bytes
+
+
+def open_link(token: str) -> Download:
+    """The file behind a signed link given to the central system, or why not."""
+    missing = NotFoundError("Không tìm thấy tệp.", code="attachment-not-found")
     if not token.startswith(URL_PREFIX) or len(token) > 300:
-        raise Problem(404, "Không tìm thấy tệp.", type="attachment-not-found")
+        raise missing
     try:
         data = serializer(URL_SALT).loads(token[len(URL_PREFIX):],
-                                   max_age=int(current_app.config["ATTACHMENT_URL_MAX_AGE"]))
+                                          max_age=int(current_app.config["ATTACHMENT_URL_MAX_AGE"]))
     except SignatureExpired as exc:
-        raise Problem(403, "Liên kết tệp đã hết hạn.", type="attachment-link-expired") from exc
+        raise RefusedError("Liên kết tệp đã hết hạn.", code="attachment-link-expired") from exc
     except BadSignature as exc:
-        raise Problem(404, "Không tìm thấy tệp.", type="attachment-not-found") from exc
+        raise missing from exc
     att_id = data.get("a") if isinstance(data, dict) else None
     with db.read() as conn:
         row = conn.execute(sa.select(db.attachments).where(db.attachments.c.id == str(att_id))).one_or_none()
     if row is None:
-        raise Problem(404, "Không tìm thấy tệp.", type="attachment-not-found")
+        raise missing
     if row.deleted_at is not None:
-        raise Problem(410, "Tệp đã bị xoá theo thời hạn lưu trữ dữ liệu.", type="attachment-deleted")
+        raise GoneError("Tệp đã bị xoá theo thời hạn lưu trữ dữ liệu.", code="attachment-deleted")
     try:
         body = get_storage().get(row.storage_key)
     except KeyError as exc:
-        raise Problem(410, "Tệp không còn được lưu.", type="attachment-deleted") from exc
-    resp = Response(body, mimetype=row.content_type)
-    resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(row.filename)}"
-    # Opened directly, the file gets no scripts, no plugins and no same-origin rights.
-    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox; frame-ancestors 'none'"
-    resp.headers["Cache-Control"] = "private, no-store"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Cross-Origin-Resource-Policy"] = "same-origin"
-    return resp
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+        raise GoneError("Tệp không còn được lưu.", code="attachment-deleted") from exc
+    return Download(row.filename, row.content_type, body)

@@ -1,6 +1,6 @@
 """Reference data: categories (lĩnh vực), receiving agencies, communes, consent text.
 
-Categories and agencies are data, not code (DOMAIN.md): the defaults below are
+Categories and agencies are data, not code (docs/domain.md): the defaults below are
 what Thanh Hóa's press and HCMC 1022 list; a site may offer a subset, and a
 central system that publishes its own list replaces them
 (``GET {central}/intake/v1/reference``, fetched by ``phanhoi-widget reference sync``
@@ -180,7 +180,7 @@ def _clean_list(items: Any, kind: str) -> list[dict[str, str]]:
 def sync(central_url: str, *, session: Any = None, timeout: float = 10.0) -> dict[str, int]:
     """Fetch ``GET {central}/intake/v1/reference`` and keep its categories and agencies.
 
-    A central system that publishes its own lists wins over the defaults (DOMAIN.md);
+    A central system that publishes its own lists wins over the defaults (docs/domain.md);
     a malformed answer changes nothing.
     """
     import requests

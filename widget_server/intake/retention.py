@@ -23,15 +23,12 @@ that submission is handled on the next run, once the outcome is known.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import click
 import sqlalchemy as sa
 from flask import current_app
-from flask.cli import with_appcontext
 from sqlalchemy.engine import Connection
 
 from widget_server.intake import attachments
@@ -185,27 +182,3 @@ def apply_data_request(tracking_code: str) -> Report:
     if row is None:
         return Report(dry_run=False)
     return run(submission_ids=[row.id])
-
-
-# --------------------------------------------------------------------------- CLI
-
-retention_group = click.Group("retention", help="Personal-data retention: redact what is no longer needed.")
-
-
-@retention_group.command("run")
-@click.option("--dry-run", is_flag=True, help="Report what would be redacted; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@with_appcontext
-def retention_run(dry_run: bool, as_json: bool) -> None:
-    """Redact personal data past PII_RETENTION_DAYS and act on deletion requests."""
-    report = run(dry_run=dry_run)
-    if as_json:
-        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
-        return
-    prefix = "(thử) " if dry_run else ""
-    click.echo(f"{prefix}Đã ẩn dữ liệu cá nhân: {len(report.redacted)} phản ánh; "
-               f"tệp đã xoá: {report.attachments_deleted}; "
-               f"lượt chuyển đã huỷ: {report.forwards_cancelled}; "
-               f"bản ghi outbox đã làm sạch: {report.outbox_rows_redacted}.")
-    if report.skipped_in_flight:
-        click.echo(f"Đang gửi, xử lý ở lần chạy sau: {', '.join(report.skipped_in_flight)}")

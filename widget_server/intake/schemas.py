@@ -24,8 +24,8 @@ from marshmallow import (
 
 from widget_server.intake import text
 from widget_server.intake.reference import LIMITS
+from widget_server.vocab import DATA_REQUEST_KINDS, STATUSES
 
-STATUSES = ("received", "forwarded", "accepted", "rejected", "in_progress", "answered", "published")
 
 MSG_REQUIRED = "Vui lòng nhập thông tin này."
 MSG_NULL = "Thông tin này không được để trống."
@@ -214,49 +214,6 @@ class SubmissionCreateSchema(BaseSchema):
                 "Nội dung đồng ý đã thay đổi. Vui lòng tải lại trang và đọc lại."]}})
 
 
-class SubmissionReceiptSchema(Schema):
-    id = fields.String(required=True)
-    tracking_code = fields.String(required=True, metadata={"example": "PH-7K3M-9XQDZ"})
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    status_url = fields.String(required=True)
-
-
-class HistoryEntrySchema(Schema):
-    status = fields.String(required=True)
-    status_label = fields.String()
-    at = fields.DateTime(required=True)
-    note = fields.String(allow_none=True)
-
-
-class AnswerSchema(Schema):
-    text = fields.String(required=True)
-    agency = fields.String(allow_none=True)
-    answered_at = fields.DateTime(allow_none=True)
-
-
-class RatingOutSchema(Schema):
-    satisfied = fields.Boolean(required=True)
-    comment = fields.String(allow_none=True)
-    rated_at = fields.DateTime(allow_none=True)
-
-
-class SubmissionStatusSchema(Schema):
-    tracking_code = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    status_label = fields.String(required=True)
-    category = fields.String(allow_none=True)
-    title = fields.String(allow_none=True)
-    submitted_at = fields.DateTime(required=True)
-    deadline = fields.DateTime(allow_none=True)
-    overdue = fields.Boolean(required=True)
-    history = fields.List(fields.Nested(HistoryEntrySchema), required=True)
-    answer = fields.Nested(AnswerSchema, allow_none=True, required=True)
-    rating = fields.Nested(RatingOutSchema, allow_none=True)
-    can_rate = fields.Boolean(required=True)
-    consent_withdrawn = fields.Boolean()
-    redacted = fields.Boolean()
-
-
 class StatusQuerySchema(BaseSchema):
     contact = CleanString(required=True, validate=_length(3, 254),
                           metadata={"description": "The phone or email given at submission."})
@@ -276,14 +233,7 @@ class RatingCreateSchema(BaseSchema):
 class DataRequestCreateSchema(BaseSchema):
     contact = CleanString(required=True, validate=_length(3, 254))
     kind = fields.String(required=True, validate=validate.OneOf(
-        ["withdraw_consent", "delete"], error="Loại yêu cầu không hợp lệ."))
-
-
-class DataRequestSchema(Schema):
-    tracking_code = fields.String(required=True)
-    kind = fields.String(required=True)
-    requested_at = fields.DateTime(required=True)
-    message = fields.String(required=True)
+        DATA_REQUEST_KINDS, error="Loại yêu cầu không hợp lệ."))
 
 
 class StatusEventDataSchema(Schema):
@@ -311,79 +261,6 @@ class StatusEventSchema(Schema):
     type = fields.String(required=True, validate=validate.Equal("submission.status_changed"))
     timestamp = fields.String(load_default=None, allow_none=True)
     data = fields.Nested(StatusEventDataSchema, required=True)
-
-
-class EventAckSchema(Schema):
-    received = fields.Boolean(required=True)
-    duplicate = fields.Boolean(required=True)
-    applied = fields.Boolean(required=True)
-
-
-class ChoiceSchema(Schema):
-    code = fields.String(required=True)
-    name = fields.String(required=True)
-
-
-class ConsentTextSchema(Schema):
-    version = fields.String(required=True)
-    text = fields.String(required=True)
-    recipient = fields.String(required=True)
-
-
-class ProvinceSchema(Schema):
-    code = fields.Integer(required=True)
-    name = fields.String(required=True)
-
-
-class SiteConfigSchema(Schema):
-    site_key = fields.String(required=True)
-    name = fields.String(required=True)
-    locale = fields.String(required=True)
-    theme = fields.Dict(required=True)
-    province = fields.Nested(ProvinceSchema, required=True)
-    categories = fields.List(fields.Nested(ChoiceSchema), required=True)
-    agencies = fields.List(fields.Nested(ChoiceSchema), required=True)
-    unknown_agency = fields.Nested(ChoiceSchema, required=True)
-    communes = fields.List(fields.Nested(ChoiceSchema), required=True)
-    required_fields = fields.List(fields.String(), required=True)
-    consent = fields.Nested(ConsentTextSchema, required=True)
-    limits = fields.Dict(required=True)
-    min_fill_seconds = fields.Float(required=True)
-    altcha = fields.Boolean(required=True)
-    deadline_days = fields.Integer(required=True)
-
-
-class ProblemSchema(Schema):
-    """RFC 9457 problem details."""
-
-    type = fields.String(required=True)
-    title = fields.String(required=True)
-    status = fields.Integer(required=True)
-    detail = fields.String()
-    instance = fields.String(allow_none=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
-
-
-class StatsSchema(Schema):
-    """Aggregate figures (SIPAS): no personal data."""
-
-    since = fields.String(allow_none=True, required=True)
-    total = fields.Integer(required=True)
-    by_status = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
-    answered = fields.Integer(required=True)
-    in_progress = fields.Integer(required=True)
-    rejected = fields.Integer(required=True)
-    overdue = fields.Integer(required=True)
-    on_time_rate = fields.Float(allow_none=True, required=True)
-    median_days_to_answer = fields.Float(allow_none=True, required=True)
-    rated = fields.Integer(required=True)
-    satisfaction_rate = fields.Float(allow_none=True, required=True)
-    by_category = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
-    by_channel = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
-
-
-class HealthSchema(Schema):
-    status = fields.String(required=True)
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:

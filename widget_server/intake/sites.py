@@ -12,9 +12,12 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from widget_server.store import db
+from sqlalchemy.engine import Connection
 
-DESTINATIONS = ("central", "open311")  # adapters in widget_server/destinations
+from widget_server.errors import NotFoundError
+from widget_server.store import db
+from widget_server.vocab import DESTINATIONS
+
 SITE_KEY_PREFIX = "pk_"
 SECRET_KEY_PREFIX = "sk_"  # noqa: S105 - a prefix, not a secret
 ROTATION_GRACE = dt.timedelta(days=7)
@@ -154,6 +157,19 @@ def get_site(site_key: str) -> Site | None:
             sa.select(db.sites).where(db.sites.c.site_key == site_key, db.sites.c.active)
         ).one_or_none()
     return _row_to_site(row) if row else None
+
+
+def require(site_key: str) -> Site:
+    """The active site with this key, or NotFoundError (``site-not-found``)."""
+    site = get_site(site_key)
+    if site is None:
+        raise NotFoundError("Không tìm thấy trang đối tác này.", code="site-not-found")
+    return site
+
+
+def destination_of(conn: Connection, site_id: int) -> str:
+    """The destination a site's events go to, read inside the caller's transaction."""
+    return str(conn.execute(sa.select(db.sites.c.destination).where(db.sites.c.id == site_id)).scalar_one())
 
 
 def list_sites() -> list[Site]:

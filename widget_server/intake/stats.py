@@ -11,16 +11,10 @@ import statistics
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify, request
 
+from widget_server.errors import InvalidError
 from widget_server.store import db
-from widget_server.intake import sites
-from widget_server.web.problems import Problem
-from widget_server.intake.submissions import ANSWERED
-
-bp = Blueprint("stats", __name__, url_prefix="/api/v1")
-
-IN_PROGRESS = {"received", "forwarded", "accepted", "in_progress"}
+from widget_server.vocab import ANSWERED, IN_PROGRESS
 
 
 def compute(site_id: int | None = None, since: dt.datetime | None = None,
@@ -85,21 +79,6 @@ def parse_since(value: str | None) -> dt.datetime | None:
     try:
         day = dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise ValueError("since must be a date, YYYY-MM-DD") from exc
+        message = "Ngày không hợp lệ (YYYY-MM-DD)."
+        raise InvalidError(message, errors={"since": [message]}) from exc
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-
-
-@bp.get("/sites/<site_key>/stats")
-def site_stats(site_key: str) -> Response:
-    """Aggregate figures for a site: received, answered, overdue, on-time and satisfaction rates."""
-    site = sites.get_site(site_key)
-    if site is None:
-        raise Problem(404, "Không tìm thấy trang đối tác này.", type="site-not-found")
-    try:
-        since = parse_since(request.args.get("since"))
-    except ValueError as exc:
-        raise Problem(422, "Ngày không hợp lệ (YYYY-MM-DD).", type="validation-error",
-                      errors={"since": ["Ngày không hợp lệ (YYYY-MM-DD)."]}) from exc
-    resp = jsonify(compute(site.id, since))
-    resp.headers["Cache-Control"] = "public, max-age=300"
-    return resp

@@ -1,8 +1,8 @@
-"""Submissions: intake, idempotency, lookup, status events, ratings and data requests.
+"""Submissions: validate once, store with the outbox row that forwards them, replay by idempotency key.
 
-Everything that changes a submission commits together with the outbox row that
-announces it, so nothing accepted is ever lost and nothing is sent that was not
-stored.
+A submission and the outbox row that announces it commit together, so nothing
+accepted is ever lost and nothing is sent that was not stored. Lookups, ratings
+and data requests are in ``tracking.py``; status events in ``status_events.py``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,30 +22,14 @@ from marshmallow import ValidationError
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from widget_server.intake import codes, reference, text
-from widget_server.store import db
-from widget_server.delivery import outbox
-from widget_server.config import secret_keys
-from widget_server.i18n import status_label
+from widget_server.errors import ConflictError, InvalidError
+from widget_server.intake import attachments, codes, contacts, reference
 from widget_server.intake.schemas import SubmissionCreateSchema, flatten_errors, parse_email, parse_phone
 from widget_server.intake.sites import Site
+from widget_server.store import db, outbox
+from widget_server.store.blobs import get_storage
 
-ANSWERED = {"answered", "published"}
-FINAL = {"rejected", "published"}
-
-
-class IdempotencyConflictError(Exception):
-    """The same Idempotency-Key came with another body."""
-
-
-class NotFoundError(Exception):
-    pass
-
-
-class ConflictError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+IDEMPOTENCY_CONFLICT = "Idempotency-Key này đã được dùng cho một nội dung khác."
 
 
 @dataclass(frozen=True)
@@ -52,35 +37,6 @@ class Created:
     status_code: int
     body: dict[str, Any]
     replayed: bool
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _digest(kind: str, value: str, secret: str | None = None) -> str:
-    """A keyed digest of a contact detail: lookups work without keeping the detail itself."""
-    secret = secret if secret is not None else str(current_app.config["SECRET_KEY"])
-    key = hmac.new(secret.encode(), b"phanhoi.contact.v1", hashlib.sha256).digest()
-    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
-
-
-def contact_digests(contact: str) -> list[str]:
-    """Every digest the typed contact may match: as a phone number and as an email, under the
-    current secret key and any earlier one still accepted (``PHANHOI_SECRET_KEY_FALLBACKS``)."""
-    contact = text.clean(contact)
-    forms: list[tuple[str, str]] = []
-    try:
-        forms.append(("phone", parse_phone(contact)))
-    except ValidationError:
-        pass
-    if "@" in contact:
-        try:
-            forms.append(("email", parse_email(contact).casefold()))
-        except ValidationError:
-            forms.append(("email", contact.casefold()))
-    forms = forms or [("none", contact)]
-    return [_digest(kind, value, secret) for secret in secret_keys(current_app.config)
-            for kind, value in forms]
 
 
 def status_url(code: str) -> str:
@@ -102,17 +58,20 @@ def schema_for(site: Site) -> SubmissionCreateSchema:
     )
 
 
+INVALID = "Vui lòng kiểm tra lại các thông tin được đánh dấu."
+
+
 def validate(site: Site, payload: Any) -> dict[str, Any]:
-    """The cleaned submission, or ValidationError with dotted-path messages."""
+    """The cleaned submission, or InvalidError with messages by dotted field path."""
     if not isinstance(payload, dict):
-        raise ValidationError({"_schema": ["Dữ liệu phải là một đối tượng JSON."]})
+        raise InvalidError(INVALID, errors={"_schema": ["Dữ liệu phải là một đối tượng JSON."]})
     try:
         data = schema_for(site).load(payload)
     except ValidationError as exc:
-        raise ValidationError(flatten_errors(exc.messages)) from exc
+        raise InvalidError(INVALID, errors=flatten_errors(exc.messages)) from exc
     if data.get("hp"):
         # A field hidden from people was filled: a bot. Say nothing more specific.
-        raise ValidationError({"_schema": ["Không thể gửi phản ánh. Vui lòng thử lại."]})
+        raise InvalidError(INVALID, errors={"_schema": ["Không thể gửi phản ánh. Vui lòng thử lại."]})
     return data
 
 
@@ -120,7 +79,7 @@ def validate(site: Site, payload: Any) -> dict[str, Any]:
 
 
 def forward_data(row: Any, site: Site, attachments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The ``data`` of ``submission.created`` (DESIGN.md "Shapes")."""
+    """The ``data`` of ``submission.created`` (docs/protocol.md, "submission.created")."""
     consent = reference.consent_for(site.name)
     return {
         "id": row["id"],
@@ -170,13 +129,15 @@ def create_idempotent(
     idempotency_key: str | None = None,
     store_attachments: Any = None,
     request_hash: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Created:
     """Validate and store, or replay the answer given to the same ``idempotency_key``.
 
     ``store_attachments(conn, submission_id) -> list[dict]``, when given, runs in the
     same transaction and returns the attachment descriptors for the forwarded body.
+    ``data``, when given, is ``payload`` already validated by :func:`validate`.
     """
-    data = validate(site, payload)
+    data = data if data is not None else validate(site, payload)
     req_hash = request_hash or _request_hash(payload)
     if idempotency_key:
         previous = _replay(site, idempotency_key, req_hash)
@@ -222,7 +183,7 @@ def _replay(site: Site, key: str, req_hash: str) -> Created | None:
     if row is None:
         return None
     if not hmac.compare_digest(row.request_hash, req_hash):
-        raise IdempotencyConflictError(key)
+        raise ConflictError(IDEMPOTENCY_CONFLICT, code="idempotency-key-reused")
     return Created(row.status_code, dict(row.response), True)
 
 
@@ -252,8 +213,8 @@ def _insert(conn: Connection, site: Site, data: dict[str, Any], *, via: str, src
         "name": submitter["name"],
         "phone": phone,
         "email": email,
-        "phone_digest": _digest("phone", phone) if phone else None,
-        "email_digest": _digest("email", email.casefold()) if email else None,
+        "phone_digest": contacts.digest("phone", phone) if phone else None,
+        "email_digest": contacts.digest("email", email.casefold()) if email else None,
         "confidential": data.get("confidential", True),
         "consent_version": consent.version,
         "consent_hash": consent.hash,
@@ -287,257 +248,36 @@ def _insert(conn: Connection, site: Site, data: dict[str, Any], *, via: str, src
     }
 
 
-# --------------------------------------------------------------------------- lookup
+def create_with_files(site: Site, payload: Any, uploads: Sequence[Any], *, via: str,
+                      idempotency_key: str | None, src: str | None = None) -> Created:
+    """:func:`create_idempotent` with the uploaded files checked and stored in the same transaction.
 
-
-_DUMMY_DIGEST = "0" * 64
-
-
-def find(conn: Connection, tracking_code: str, contact: str) -> Any:
-    """The submission row when code and contact match; the same None for either miss."""
-    canonical = codes.normalise(tracking_code or "")
-    row = None
-    if canonical:
-        row = conn.execute(
-            sa.select(db.submissions).where(db.submissions.c.tracking_code == canonical)
-        ).one_or_none()
-    candidates = contact_digests(contact or "")
-    stored = [row.phone_digest, row.email_digest] if row is not None else [_DUMMY_DIGEST]
-    match = False
-    for digest in candidates:
-        for known in stored:
-            # Compare every pair, so timing does not tell which (if any) matched.
-            match |= hmac.compare_digest(digest, known or _DUMMY_DIGEST)
-    return row if (row is not None and match) else None
-
-
-def overdue(row: Any, now: dt.datetime | None = None) -> bool:
-    now = now or db.utcnow()
-    return bool(row.deadline and row.status not in ANSWERED | FINAL and now > row.deadline)
-
-
-def describe(conn: Connection, row: Any, lang: str = "vi") -> dict[str, Any]:
-    # In the order the relay learned of them: the central system's clock may lag ours.
-    entries = conn.execute(
-        sa.select(db.history).where(db.history.c.submission_id == row.id).order_by(db.history.c.id)
-    ).all()
-    answer = None
-    if row.answer_text:
-        answer = {"text": row.answer_text, "agency": row.answer_agency,
-                  "answered_at": _iso(row.answered_at)}
-    rating = None
-    if row.rated_at:
-        rating = {"satisfied": row.rating_satisfied, "comment": row.rating_comment,
-                  "rated_at": _iso(row.rated_at)}
-    return {
-        "tracking_code": row.tracking_code,
-        "status": row.status,
-        "status_label": status_label(row.status, lang),
-        "category": row.category,
-        "title": row.title,
-        "submitted_at": _iso(row.submitted_at),
-        "deadline": _iso(row.deadline),
-        "overdue": overdue(row),
-        "history": [
-            {"status": e.status, "status_label": status_label(e.status, lang), "at": _iso(e.at),
-             "note": e.note}
-            for e in entries
-        ],
-        "answer": answer,
-        "rating": rating,
-        "can_rate": row.status in ANSWERED and row.rated_at is None,
-        "consent_withdrawn": row.consent_withdrawn_at is not None,
-        "redacted": row.redacted_at is not None,
-    }
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def lookup(tracking_code: str, contact: str, lang: str = "vi") -> dict[str, Any] | None:
-    with db.read() as conn:
-        row = find(conn, tracking_code, contact)
-        return describe(conn, row, lang) if row is not None else None
-
-
-# --------------------------------------------------------------------------- central events
-
-
-def apply_status_event(msg_id: str, data: dict[str, Any]) -> tuple[bool, bool]:
-    """Apply a status event; returns (duplicate, applied).
-
-    Duplicate webhook ids are dropped; an event older than the newest sequence
-    already applied is recorded as seen but changes nothing (DESIGN.md).
+    The submission is validated once, first: no file is decoded or stored for a form that
+    fails anyway. ``uploads`` are werkzeug ``FileStorage`` objects (or anything with
+    ``filename`` and ``stream``).
     """
-    now = db.utcnow()
+    data = validate(site, payload)
+    if not uploads:
+        return create_idempotent(site, payload, via=via, src=src, idempotency_key=idempotency_key,
+                                 data=data)
+    prepared = attachments.prepare_all(list(uploads))
+    request_hash = _request_hash({"submission": payload, "files": [p.sha256 for p in prepared]})
+    storage = get_storage()
+    stored: list[attachments.Stored] = []
+    ran: list[bool] = []
     try:
-        return _apply_status_event(msg_id, data, now)
-    except IntegrityError:
-        # The same webhook id was being applied at the same moment and committed first.
-        with db.read() as conn:
-            if conn.execute(sa.select(db.inbound_events.c.id)
-                            .where(db.inbound_events.c.id == msg_id)).first():
-                return True, False
+        for ready in prepared:
+            stored.append(attachments.Stored(ready, storage.put(ready.data)))
+        created = create_idempotent(
+            site, payload, via=via, src=src, idempotency_key=idempotency_key,
+            request_hash=request_hash, store_attachments=attachments.recorder(stored, ran), data=data)
+    except BaseException:
+        for done in stored:
+            storage.delete(done.key)
         raise
-
-
-def _apply_status_event(msg_id: str, data: dict[str, Any], now: dt.datetime) -> tuple[bool, bool]:
-    with db.write() as conn:
-        query = sa.select(db.submissions).where(db.submissions.c.id == data["submission_id"])
-        if db.is_postgres(conn):
-            # Events for one submission apply one at a time (SQLite's BEGIN IMMEDIATE already
-            # does this): otherwise two of them read the same sequence and the older may win.
-            query = query.with_for_update()
-        row = conn.execute(query).one_or_none()
-        seen = conn.execute(
-            sa.select(db.inbound_events.c.id).where(db.inbound_events.c.id == msg_id)
-        ).first()
-        if seen:
-            return True, False
-        if row is None:
-            raise NotFoundError(data["submission_id"])
-        conn.execute(sa.insert(db.inbound_events).values(
-            id=msg_id, event_type="submission.status_changed", received_at=now))
-        if data["sequence"] <= row.status_sequence:  # sequences start at 1 and only grow
-            return False, False
-        values: dict[str, Any] = {
-            "status": data["status"],
-            "status_sequence": data["sequence"],
-            "status_note": data.get("note"),
-            "updated_at": now,
-        }
-        if row.forwarded_at is None:
-            # The central system speaks of the submission, so it has it, even if the answer to
-            # our forward has not been recorded yet: withdrawals and deletions must now be
-            # told to it, not settled by cancelling the forward (retention.py).
-            values["forwarded_at"] = now
-            _resend_cancelled_data_requests(conn, row, now)
-        if data.get("central_id"):
-            values["central_id"] = data["central_id"]
-        if data.get("deadline"):
-            values["deadline"] = data["deadline"]
-        if data.get("answer"):
-            values["answer_text"] = text.clean(data["answer"], multiline=True)
-            values["answer_agency"] = data.get("agency")
-            values["answered_at"] = data.get("updated_at") or now
-        conn.execute(sa.update(db.submissions).where(db.submissions.c.id == row.id).values(**values))
-        conn.execute(sa.insert(db.history).values(
-            submission_id=row.id, status=data["status"], note=data.get("note"),
-            sequence=data["sequence"], at=data.get("updated_at") or now))
-    return False, True
-
-
-def _resend_cancelled_data_requests(conn: Connection, row: Any, now: dt.datetime) -> None:
-    """A request settled by cancelling the forward must reach the central system after all.
-
-    If the citizen withdrew consent or asked for deletion while the forward looked
-    undelivered, the forward and the request were cancelled together. A status event
-    proves the submission got there anyway, so the request goes now (Law 91/2025/QH15).
-    """
-    kinds = [kind for kind, at in (("withdraw_consent", row.consent_withdrawn_at),
-                                   ("delete", row.deletion_requested_at)) if at is not None]
-    if not kinds:
-        return
-    live = conn.execute(sa.select(sa.func.count()).select_from(db.outbox).where(
-        db.outbox.c.submission_id == row.id,
-        db.outbox.c.event_type == "submission.data_request",
-        db.outbox.c.state != "cancelled")).scalar_one()
-    if live:
-        return
-    destination, _key, _name = _site_destination(conn, row.site_id)
-    for kind in kinds:
-        outbox.enqueue(conn, destination=destination, event_type="submission.data_request",
-                       submission_id=row.id, at=now, data={
-                           "submission_id": row.id, "central_id": row.central_id,
-                           "tracking_code": row.tracking_code, "kind": kind,
-                           "requested_at": (row.deletion_requested_at if kind == "delete"
-                                            else row.consent_withdrawn_at).isoformat()})
-
-
-def mark_forwarded(conn: Connection, submission_id: str, central_id: str | None,
-                   central_status: str | None = None) -> None:
-    """Record the central system's acknowledgement (called by the outbox worker)."""
-    now = db.utcnow()
-    query = (sa.select(db.submissions.c.status, db.submissions.c.forwarded_at)
-             .where(db.submissions.c.id == submission_id))
-    if db.is_postgres(conn):
-        # A status event may be applied at this very moment: never turn it back to "forwarded".
-        query = query.with_for_update()
-    row = conn.execute(query).one_or_none()
-    if row is None:
-        return
-    values: dict[str, Any] = {"forwarded_at": row.forwarded_at or now, "updated_at": now}
-    if central_id:
-        values["central_id"] = central_id
-    if row.status == "received":
-        values["status"] = "forwarded"
-        conn.execute(sa.insert(db.history).values(
-            submission_id=submission_id, status="forwarded", note=None, sequence=None, at=now))
-    conn.execute(sa.update(db.submissions).where(db.submissions.c.id == submission_id)
-                 .values(**values))
-
-
-# --------------------------------------------------------------------------- citizen actions
-
-
-def _site_destination(conn: Connection, site_id: int) -> tuple[str, str, str]:
-    row = conn.execute(sa.select(db.sites.c.destination, db.sites.c.site_key, db.sites.c.name)
-                       .where(db.sites.c.id == site_id)).one()
-    return row.destination, row.site_key, row.name
-
-
-def rate(tracking_code: str, contact: str, satisfied: bool, comment: str | None,
-         lang: str = "vi") -> dict[str, Any]:
-    now = db.utcnow()
-    with db.write() as conn:
-        row = find(conn, tracking_code, contact)
-        if row is None:
-            raise NotFoundError(tracking_code)
-        if row.status not in ANSWERED:
-            raise ConflictError("Chỉ có thể đánh giá sau khi phản ánh đã được trả lời.")
-        if row.rated_at is not None:
-            raise ConflictError("Bạn đã đánh giá phản ánh này.")
-        conn.execute(sa.update(db.submissions).where(db.submissions.c.id == row.id).values(
-            rating_satisfied=satisfied, rating_comment=comment, rated_at=now, updated_at=now))
-        destination, _key, _name = _site_destination(conn, row.site_id)
-        outbox.enqueue(conn, destination=destination, event_type="submission.rated",
-                       submission_id=row.id, data={
-                           "submission_id": row.id, "central_id": row.central_id,
-                           "tracking_code": row.tracking_code, "satisfied": satisfied,
-                           "comment": comment, "rated_at": now.isoformat()})
-        fresh = conn.execute(sa.select(db.submissions).where(db.submissions.c.id == row.id)).one()
-        return describe(conn, fresh, lang)
-
-
-DATA_REQUEST_MESSAGES = {
-    "withdraw_consent": "Đã ghi nhận yêu cầu rút lại đồng ý. Hệ thống tỉnh được thông báo; "
-                        "bạn sẽ nhận phản hồi trong 2 ngày làm việc.",
-    "delete": "Đã ghi nhận yêu cầu xoá dữ liệu cá nhân. Hệ thống tỉnh được thông báo; "
-              "bạn sẽ nhận phản hồi trong 2 ngày làm việc.",
-}
-
-
-def data_request(tracking_code: str, contact: str, kind: str) -> dict[str, Any]:
-    """Withdraw consent or ask for deletion (Law 91/2025/QH15); forwarded as an event."""
-    now = db.utcnow()
-    with db.write() as conn:
-        row = find(conn, tracking_code, contact)
-        if row is None:
-            raise NotFoundError(tracking_code)
-        column = "consent_withdrawn_at" if kind == "withdraw_consent" else "deletion_requested_at"
-        conn.execute(sa.update(db.submissions).where(db.submissions.c.id == row.id)
-                     .values(**{column: now, "updated_at": now}))
-        destination, _key, _name = _site_destination(conn, row.site_id)
-        outbox.enqueue(conn, destination=destination, event_type="submission.data_request",
-                       submission_id=row.id, data={
-                           "submission_id": row.id, "central_id": row.central_id,
-                           "tracking_code": row.tracking_code, "kind": kind,
-                           "requested_at": now.isoformat()})
-    # Deletion (and a withdrawal before the forward) takes effect now, not at the next
-    # retention run; see retention.py for what is cancelled and what is kept.
-    from widget_server.intake import retention
-
-    retention.apply_data_request(row.tracking_code)
-    return {"tracking_code": row.tracking_code, "kind": kind, "requested_at": now.isoformat(),
-            "message": DATA_REQUEST_MESSAGES[kind]}
+    # An idempotent replay, even one that lost a race after its own rows were rolled back
+    # (``ran`` is set then too): the first request's files are the ones kept.
+    if not ran or created.replayed:
+        for done in stored:
+            storage.delete(done.key)
+    return created

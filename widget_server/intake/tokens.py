@@ -16,17 +16,17 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from widget_server.config import secret_keys
+from widget_server.errors import RefusedError
 
 PREFIX = "ft1."
 SALT = "phanhoi.form-token.v1"
 
 
-class FormTokenError(ValueError):
+class FormTokenError(RefusedError):
     """The token is missing, forged, expired, for another site, or used too fast."""
 
     def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 @dataclass(frozen=True)

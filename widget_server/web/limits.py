@@ -1,9 +1,9 @@
 """Rate limits: per client IP and per site, on every endpoint a stranger can write to.
 
 Flask-Limiter with the storage named by ``RATELIMIT_STORAGE_URI`` (memory for one
-process, Redis for several). Limits are attached to the views by endpoint name,
-so the API and the no-JavaScript pages share the same budgets without their
-modules knowing about limits. The client IP is ``request.remote_addr``; behind
+process, Redis for several). A route declares which budgets it spends with
+``@limits.rate("submit")``; the API and the no-JavaScript pages that do the same
+thing declare the same budget, so they share it. The client IP is ``request.remote_addr``; behind
 ``PROXY_HOPS`` trusted reverse proxies, werkzeug's ProxyFix takes it from
 ``X-Forwarded-For`` first.
 """
@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
@@ -27,9 +28,23 @@ RATE_LIMITED_DETAIL = (
     "Vui lòng đợi {wait} rồi thử lại. Nội dung bạn đã nhập vẫn được giữ nguyên."
 )
 
-# Limits are attached by endpoint name; endpoints missing from the app are skipped.
-SUBMIT_ENDPOINTS = ("api.create_submission", "pages.form", "pages.standalone")
-RATING_ENDPOINTS = ("api.rate_submission", "api.data_request")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def rate(kind: str, *, methods: list[str] | None = None) -> Callable[[F], F]:
+    """Declare at a route the budget it spends: ``submit``, ``lookup`` or ``citizen_action``.
+
+    ``methods`` narrows every limit of the kind to those methods (a page whose GET only
+    shows the form spends nothing). ``init_app`` reads the declarations.
+    """
+    if kind not in BUDGETS:
+        raise ValueError(f"unknown rate-limit budget {kind!r}")
+
+    def mark(view: F) -> F:
+        view.__dict__.setdefault("phanhoi_limits", []).append((kind, methods))
+        return view
+
+    return mark
 
 
 def client_ip() -> str:
@@ -77,6 +92,20 @@ def tracking_code_key() -> str:
     return "code:" + (codes.normalise(raw[:40]) or "invalid")
 
 
+POST = ["POST"]
+# Budget → its limits: (setting, key, scope, methods). Per client IP and per site for
+# submissions; per IP and per tracking code for lookups (guessing the contact for one known
+# code from many addresses); per IP and per code for ratings and data requests.
+BUDGETS: dict[str, list[tuple[str, Callable[[], str], str, list[str] | None]]] = {
+    "submit": [("RATELIMIT_SUBMIT", client_ip, "submit-ip", POST),
+               ("RATELIMIT_SUBMIT_SITE", site_key, "submit-site", POST)],
+    "lookup": [("RATELIMIT_LOOKUP", client_ip, "lookup-ip", None),
+               ("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code", None)],
+    "citizen_action": [("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code", None),
+                       ("RATELIMIT_RATING", client_ip, "rating-ip", POST)],
+}
+
+
 def _wait_text(seconds: int) -> str:
     if seconds < 90:
         return f"{max(1, seconds)} giây"
@@ -107,18 +136,14 @@ def _too_many(exc: RateLimitExceeded) -> Any:
     return problem_response(Problem(429, detail, type="rate-limited", headers=headers))
 
 
-def _limit(app: Flask, limiter: Limiter, endpoints: tuple[str, ...], setting: str,
-           key_func: Any, scope: str, methods: list[str] | None) -> None:
-    for endpoint in endpoints:
-        view = app.view_functions.get(endpoint)
-        if view is None:
-            continue
+def _apply(limiter: Limiter, view: Any, kind: str, methods: list[str] | None) -> Any:
+    for setting, key_func, scope, default_methods in BUDGETS[kind]:
         # A callable limit reads the setting per request, so tests and operators can change it.
         def value(name: str = setting) -> str:
             return str(current_app.config[name])
 
-        decorated = limiter.limit(value, key_func=key_func, methods=methods, scope=scope)(view)
-        app.view_functions[endpoint] = decorated  # type: ignore[assignment]
+        view = limiter.limit(value, key_func=key_func, methods=methods or default_methods, scope=scope)(view)
+    return view
 
 
 def init_app(app: Flask) -> Limiter:
@@ -130,16 +155,8 @@ def init_app(app: Flask) -> Limiter:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter = Limiter(key_func=client_ip, app=app)
     app.extensions["phanhoi_limiter"] = limiter
-    post = ["POST"]
-    _limit(app, limiter, SUBMIT_ENDPOINTS, "RATELIMIT_SUBMIT", client_ip, "submit-ip", post)
-    _limit(app, limiter, SUBMIT_ENDPOINTS, "RATELIMIT_SUBMIT_SITE", site_key, "submit-site", post)
-    _limit(app, limiter, ("api.get_submission",), "RATELIMIT_LOOKUP", client_ip, "lookup-ip", None)
-    _limit(app, limiter, ("pages.track",), "RATELIMIT_LOOKUP", client_ip, "lookup-ip", post)
-    # Per tracking code too: guessing the contact for one known code from many addresses.
-    _limit(app, limiter, ("api.get_submission",) + RATING_ENDPOINTS, "RATELIMIT_LOOKUP_CODE",
-           tracking_code_key, "lookup-code", None)
-    _limit(app, limiter, ("pages.track",), "RATELIMIT_LOOKUP_CODE", tracking_code_key,
-           "lookup-code", post)
-    _limit(app, limiter, RATING_ENDPOINTS, "RATELIMIT_RATING", client_ip, "rating-ip", post)
+    for endpoint, view in list(app.view_functions.items()):
+        for kind, methods in getattr(view, "phanhoi_limits", ()):
+            app.view_functions[endpoint] = _apply(limiter, app.view_functions[endpoint], kind, methods)
     app.register_error_handler(RateLimitExceeded, _too_many)
     return limiter

@@ -8,7 +8,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
-from widget_server.intake import schemas
+from widget_server.intake import schemas as requests_
+from widget_server.web import schemas
 
 bp = Blueprint("openapi", __name__)
 
@@ -37,7 +38,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                       **_problems(404, 429)},
     },
     ("/api/v1/sites/{site_key}/stats", "get"): {
-        "endpoint": "stats.site_stats",
+        "endpoint": "api.site_stats",
         "parameters": [{"name": "site_key", "in": "path", "required": True, "schema": {"type": "string"}},
                        {"name": "since", "in": "query", "required": False,
                         "schema": {"type": "string", "format": "date"}}],
@@ -95,7 +96,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                       **_problems(400, 401, 404, 413, 415, 422, 503)},
     },
     ("/api/v1/sites/{site_key}/altcha", "get"): {
-        "endpoint": "altcha.challenge",
+        "endpoint": "api.altcha_challenge",
         "parameters": [{"name": "site_key", "in": "path", "required": True, "schema": {"type": "string"}}],
         "responses": {"200": {"description": "ALTCHA v1 challenge (solve: SHA-256(salt + n) == challenge)",
                               "content": {"application/json": {"schema": {
@@ -109,7 +110,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                       **_problems(404, 429)},
     },
     ("/api/v1/attachments/{token}", "get"): {
-        "endpoint": "attachments.download",
+        "endpoint": "api.download",
         "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"},
                         "description": "Signed, expiring link token from the forwarded body."}],
         "responses": {"200": {"description": "The file (JPEG, PNG, WebP or PDF)", "content": {
@@ -131,13 +132,13 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 SCHEMAS = {
-    "SubmissionCreate": schemas.SubmissionCreateSchema,
+    "SubmissionCreate": requests_.SubmissionCreateSchema,
     "SubmissionReceipt": schemas.SubmissionReceiptSchema,
     "SubmissionStatus": schemas.SubmissionStatusSchema,
-    "RatingCreate": schemas.RatingCreateSchema,
-    "DataRequestCreate": schemas.DataRequestCreateSchema,
+    "RatingCreate": requests_.RatingCreateSchema,
+    "DataRequestCreate": requests_.DataRequestCreateSchema,
     "DataRequest": schemas.DataRequestSchema,
-    "StatusEvent": schemas.StatusEventSchema,
+    "StatusEvent": requests_.StatusEventSchema,
     "EventAck": schemas.EventAckSchema,
     "SiteConfig": schemas.SiteConfigSchema,
     "Problem": schemas.ProblemSchema,

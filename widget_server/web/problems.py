@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, json, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
+
+from widget_server import errors
 
 PROBLEM_BASE = "https://phanhoi.invalid/problems/"  # stable identifiers, not fetched
 
@@ -64,6 +66,52 @@ class Problem(Exception):
         return out
 
 
+# The one map from the domain's errors to HTTP: by class, with the few codes that differ.
+STATUS_BY_CLASS: dict[type[errors.DomainError], int] = {
+    errors.InvalidError: 422,
+    errors.NotFoundError: 404,
+    errors.ConflictError: 409,
+    errors.RefusedError: 403,
+    errors.GoneError: 410,
+    errors.TooLargeError: 413,
+    errors.UnsupportedError: 415,
+    errors.StoreUnavailableError: 503,
+}
+STATUS_BY_CODE: dict[str, int] = {
+    # RFC 9110 has no better answer for "this key was used with another body" than 422.
+    "idempotency-key-reused": 422,
+    "too-many-attachments": 422,
+    # The form token says the form was sent faster than a person can fill it in.
+    "too-fast": 422,
+}
+
+
+def status_for(exc: errors.DomainError) -> int:
+    if exc.code in STATUS_BY_CODE:
+        return STATUS_BY_CODE[exc.code]
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_CLASS:
+            return STATUS_BY_CLASS[cls]  # type: ignore[index]
+    return 400
+
+
+def from_domain(exc: errors.DomainError) -> Problem:
+    """The problem+json answer for a domain error (the pages use ``page_message`` instead)."""
+    return Problem(status_for(exc), exc.message or None, type=exc.code, errors=exc.errors, **exc.details)
+
+
+def page_message(t: dict[str, Any], exc: errors.DomainError) -> str:
+    """A domain error in a page's language: the catalogue's ``problems`` entry for its code.
+
+    Vietnamese pages keep the relay's own (Vietnamese) message; English catalogues
+    translate by code and fall back to a generic sentence.
+    """
+    problems = t.get("problems")
+    if not problems:
+        return exc.message or str(t.get("err_generic", ""))
+    return str(problems.get(exc.code, t["err_generic"]))
+
+
 def problem_response(problem: Problem) -> Response:
     resp = Response(
         json.dumps(problem.body(), ensure_ascii=False),
@@ -84,6 +132,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(exc: Problem) -> Response:
         return problem_response(exc)
+
+    @app.errorhandler(errors.DomainError)
+    def _domain(exc: errors.DomainError) -> Any:
+        if not wants_problem():
+            # A page asked for something missing (an unknown site key): the plain HTTP error.
+            return default_exceptions[status_for(exc)]()
+        return problem_response(from_domain(exc))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:

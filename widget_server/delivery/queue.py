@@ -1,62 +1,23 @@
-"""Transactional outbox: events are stored in the same transaction as the change they announce.
+"""The outbox as a queue: what workers and operators do with the rows ``store.outbox`` wrote.
 
-``enqueue`` adds a row inside the caller's transaction; ``claim``, ``record`` and
-``release`` are what the worker (``worker.py``) does with due rows; ``list_rows``,
-``retry_rows`` and ``resume`` are what an operator does (``phanhoi-widget outbox``).
+``claim``, ``record`` and ``release`` are what the worker (``worker.py``) does with
+due rows; ``list_rows``, ``retry_rows`` and ``resume`` are what an operator does
+(``phanhoi-widget outbox``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from widget_server.store import db
 from widget_server.delivery.destinations.base import Event, Result
-
-
-#: PostgreSQL channel on which a committed outbox row wakes idle workers at once.
-NOTIFY_CHANNEL = "phanhoi_outbox"
-
-
-def new_message_id() -> str:
-    """A Standard Webhooks message id; constant across every retry of one event."""
-    return "msg_" + secrets.token_urlsafe(18)
-
-
-def enqueue(
-    conn: Connection,
-    *,
-    destination: str,
-    event_type: str,
-    data: dict[str, Any],
-    submission_id: str | None = None,
-    at: dt.datetime | None = None,
-) -> str:
-    """Add an event to the outbox inside the caller's transaction; returns its message id."""
-    msg_id = new_message_id()
-    now = at or db.utcnow()
-    conn.execute(sa.insert(db.outbox), {
-        "id": msg_id,
-        "destination": destination,
-        "event_type": event_type,
-        "submission_id": submission_id,
-        "payload": {"type": event_type, "data": data},
-        "state": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    })
-    if conn.dialect.name == "postgresql":
-        # Delivered on commit, never for a rolled-back row; workers that miss it still poll.
-        conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
-    return msg_id
+from widget_server.store import db
 
 
 # --------------------------------------------------------------------------- delivery
@@ -64,7 +25,7 @@ def enqueue(
 # Workers share the queue through the database alone. A claim moves a due row's
 # ``next_attempt_at`` to the end of a lease, so a worker that dies mid-delivery
 # simply lets the row come due again; everything a receiver may see twice carries
-# the same webhook-id, and receivers drop duplicates (DESIGN.md, "Storage and workers").
+# the same webhook-id, and receivers drop duplicates (docs/architecture.md, "Delivery").
 
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 3600.0
@@ -227,11 +188,14 @@ def release(engine: Engine, rows: list[Claimed], owner: str) -> None:
                      attempts=sa.case((o.c.attempts > 0, o.c.attempts - 1), else_=0)))
 
 
-def record(engine: Engine, row: Claimed, result: Result, owner: str, policy: Policy,
-           *, now: dt.datetime | None = None) -> Recorded:
-    """Store the result of one attempt: the row's new state and the destination's health."""
-    from widget_server.intake import submissions
+#: Called inside ``record``'s transaction when a row is delivered, so the domain's record of
+#: the delivery (``status_events.mark_forwarded``) commits with the row's new state.
+OnDelivered = Callable[[Connection, "Claimed", Result], None]
 
+
+def record(engine: Engine, row: Claimed, result: Result, owner: str, policy: Policy,
+           *, now: dt.datetime | None = None, on_delivered: OnDelivered | None = None) -> Recorded:
+    """Store the result of one attempt: the row's new state and the destination's health."""
     now = now or db.utcnow()
     o = db.outbox
     d = db.destinations
@@ -243,9 +207,8 @@ def record(engine: Engine, row: Claimed, result: Result, owner: str, policy: Pol
             done = conn.execute(sa.update(o).where(o.c.id == row.id, o.c.state == "pending").values(
                 state="delivered", delivered_at=now, last_status=result.status, last_error=None,
                 lease_owner=None, lease_until=None)).rowcount
-            if done and row.event_type == "submission.created" and row.submission_id:
-                submissions.mark_forwarded(conn, row.submission_id, result.remote_id,
-                                           result.remote_status)
+            if done and on_delivered is not None:
+                on_delivered(conn, row, result)
             if dest.failures or dest.open_until:
                 conn.execute(sa.update(d).where(d.c.name == row.destination).values(
                     failures=0, open_until=None, updated_at=now))

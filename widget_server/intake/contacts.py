@@ -1,0 +1,64 @@
+"""Contacts: lookups compare keyed digests of the phone or email, never the contact itself."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy.engine import Connection
+
+from widget_server.config import secret_keys
+from widget_server.intake import codes, text
+from widget_server.intake.schemas import parse_email, parse_phone
+from widget_server.store import db
+
+
+def digest(kind: str, value: str, secret: str | None = None) -> str:
+    """A keyed digest of a contact detail: lookups work without keeping the detail itself."""
+    secret = secret if secret is not None else str(current_app.config["SECRET_KEY"])
+    key = hmac.new(secret.encode(), b"phanhoi.contact.v1", hashlib.sha256).digest()
+    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def contact_digests(contact: str) -> list[str]:
+    """Every digest the typed contact may match: as a phone number and as an email, under the
+    current secret key and any earlier one still accepted (``PHANHOI_SECRET_KEY_FALLBACKS``)."""
+    contact = text.clean(contact)
+    forms: list[tuple[str, str]] = []
+    try:
+        forms.append(("phone", parse_phone(contact)))
+    except ValidationError:
+        pass
+    if "@" in contact:
+        try:
+            forms.append(("email", parse_email(contact).casefold()))
+        except ValidationError:
+            forms.append(("email", contact.casefold()))
+    forms = forms or [("none", contact)]
+    return [digest(kind, value, secret) for secret in secret_keys(current_app.config)
+            for kind, value in forms]
+
+
+_DUMMY_DIGEST = "0" * 64
+
+
+def find(conn: Connection, tracking_code: str, contact: str) -> Any:
+    """The submission row when code and contact match; the same None for either miss."""
+    canonical = codes.normalise(tracking_code or "")
+    row = None
+    if canonical:
+        row = conn.execute(
+            sa.select(db.submissions).where(db.submissions.c.tracking_code == canonical)
+        ).one_or_none()
+    candidates = contact_digests(contact or "")
+    stored = [row.phone_digest, row.email_digest] if row is not None else [_DUMMY_DIGEST]
+    match = False
+    for digest in candidates:
+        for known in stored:
+            # Compare every pair, so timing does not tell which (if any) matched.
+            match |= hmac.compare_digest(digest, known or _DUMMY_DIGEST)
+    return row if (row is not None and match) else None

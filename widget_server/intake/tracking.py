@@ -1,0 +1,125 @@
+"""What a citizen does with a tracking code: look up the status, rate the answer, ask about their data.
+
+Each change commits together with the outbox row that tells the central system.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from widget_server.errors import ConflictError, NotFoundError
+from widget_server.i18n import status_label
+from widget_server.intake import retention, sites
+from widget_server.intake.contacts import find
+from widget_server.store import db, outbox
+from widget_server.vocab import ANSWERED, FINAL
+
+NOT_FOUND = "Không tìm thấy phản ánh với mã và thông tin liên hệ này."
+
+
+def not_found() -> NotFoundError:
+    return NotFoundError(NOT_FOUND, code="submission-not-found")
+
+
+def overdue(row: Any, now: dt.datetime | None = None) -> bool:
+    now = now or db.utcnow()
+    return bool(row.deadline and row.status not in ANSWERED | FINAL and now > row.deadline)
+
+
+def describe(conn: Connection, row: Any, lang: str = "vi") -> dict[str, Any]:
+    # In the order the relay learned of them: the central system's clock may lag ours.
+    entries = conn.execute(
+        sa.select(db.history).where(db.history.c.submission_id == row.id).order_by(db.history.c.id)
+    ).all()
+    answer = None
+    if row.answer_text:
+        answer = {"text": row.answer_text, "agency": row.answer_agency,
+                  "answered_at": row.answered_at}
+    rating = None
+    if row.rated_at:
+        rating = {"satisfied": row.rating_satisfied, "comment": row.rating_comment,
+                  "rated_at": row.rated_at}
+    return {
+        "tracking_code": row.tracking_code,
+        "status": row.status,
+        "status_label": status_label(row.status, lang),
+        "category": row.category,
+        "title": row.title,
+        "submitted_at": row.submitted_at,
+        "deadline": row.deadline,
+        "overdue": overdue(row),
+        "history": [
+            {"status": e.status, "status_label": status_label(e.status, lang), "at": e.at,
+             "note": e.note}
+            for e in entries
+        ],
+        "answer": answer,
+        "rating": rating,
+        "can_rate": row.status in ANSWERED and row.rated_at is None,
+        "consent_withdrawn": row.consent_withdrawn_at is not None,
+        "redacted": row.redacted_at is not None,
+    }
+
+
+def lookup(tracking_code: str, contact: str, lang: str = "vi") -> dict[str, Any] | None:
+    with db.read() as conn:
+        row = find(conn, tracking_code, contact)
+        return describe(conn, row, lang) if row is not None else None
+
+
+def rate(tracking_code: str, contact: str, satisfied: bool, comment: str | None,
+         lang: str = "vi") -> dict[str, Any]:
+    now = db.utcnow()
+    with db.write() as conn:
+        row = find(conn, tracking_code, contact)
+        if row is None:
+            raise not_found()
+        if row.status not in ANSWERED:
+            raise ConflictError("Chỉ có thể đánh giá sau khi phản ánh đã được trả lời.", code="rating-not-allowed")
+        if row.rated_at is not None:
+            raise ConflictError("Bạn đã đánh giá phản ánh này.", code="rating-not-allowed")
+        conn.execute(sa.update(db.submissions).where(db.submissions.c.id == row.id).values(
+            rating_satisfied=satisfied, rating_comment=comment, rated_at=now, updated_at=now))
+        destination = sites.destination_of(conn, row.site_id)
+        outbox.enqueue(conn, destination=destination, event_type="submission.rated",
+                       submission_id=row.id, data={
+                           "submission_id": row.id, "central_id": row.central_id,
+                           "tracking_code": row.tracking_code, "satisfied": satisfied,
+                           "comment": comment, "rated_at": now.isoformat()})
+        fresh = conn.execute(sa.select(db.submissions).where(db.submissions.c.id == row.id)).one()
+        return describe(conn, fresh, lang)
+
+
+DATA_REQUEST_MESSAGES = {
+    "withdraw_consent": "Đã ghi nhận yêu cầu rút lại đồng ý. Hệ thống tỉnh được thông báo; "
+                        "bạn sẽ nhận phản hồi trong 2 ngày làm việc.",
+    "delete": "Đã ghi nhận yêu cầu xoá dữ liệu cá nhân. Hệ thống tỉnh được thông báo; "
+              "bạn sẽ nhận phản hồi trong 2 ngày làm việc.",
+}
+
+
+def data_request(tracking_code: str, contact: str, kind: str) -> dict[str, Any]:
+    """Withdraw consent or ask for deletion (Law 91/2025/QH15); forwarded as an event."""
+    now = db.utcnow()
+    with db.write() as conn:
+        row = find(conn, tracking_code, contact)
+        if row is None:
+            raise not_found()
+        column = "consent_withdrawn_at" if kind == "withdraw_consent" else "deletion_requested_at"
+        conn.execute(sa.update(db.submissions).where(db.submissions.c.id == row.id)
+                     .values(**{column: now, "updated_at": now}))
+        destination = sites.destination_of(conn, row.site_id)
+        outbox.enqueue(conn, destination=destination, event_type="submission.data_request",
+                       submission_id=row.id, data={
+                           "submission_id": row.id, "central_id": row.central_id,
+                           "tracking_code": row.tracking_code, "kind": kind,
+                           "requested_at": now.isoformat()})
+    # Deletion (and a withdrawal before the forward) takes effect now, not at the next
+    # retention run; see retention.py for what is cancelled and what is kept.
+    retention.apply_data_request(row.tracking_code)
+    return {"tracking_code": row.tracking_code, "kind": kind, "requested_at": now,
+            "message": DATA_REQUEST_MESSAGES[kind]}

@@ -1,0 +1,25 @@
+"""The relay's vocabularies, one home each.
+
+Statuses come from the SDK (``phanhoi.statuses``) so partner code, the relay, its
+database CHECK constraints and the i18n catalogues share one list; a test checks
+that every catalogue names each status exactly once.
+"""
+
+from __future__ import annotations
+
+from phanhoi.statuses import ANSWERED, FINAL, IN_PROGRESS, STATUSES, Status
+
+__all__ = ["ANSWERED", "DATA_REQUEST_KINDS", "DESTINATIONS", "FINAL", "IN_PROGRESS", "STATUSES", "Status", "VIAS"]
+
+#: How a submission reached the relay: the framed form, the full page (/s/), or a partner's server.
+VIAS: tuple[str, ...] = ("form", "page", "api")
+#: What a citizen may ask about their personal data (Law 91/2025/QH15).
+DATA_REQUEST_KINDS: tuple[str, ...] = ("withdraw_consent", "delete")
+
+#: Where the outbox delivers: destination name → the adapter class (``module:Class``). The one
+#: registry: ``sites`` validates names against it and the worker builds adapters from it. A new
+#: adapter is one line here and one module under ``widget_server/delivery/destinations/``.
+DESTINATIONS: dict[str, str] = {
+    "central": "widget_server.delivery.destinations.central:CentralDestination",
+    "open311": "widget_server.delivery.destinations.open311:Open311Destination",
+}

@@ -1,0 +1,85 @@
+"""Reading request bodies: JSON with a size bound, or multipart with a ``submission`` part and files."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import current_app, request
+from marshmallow import ValidationError
+from werkzeug.datastructures import FileStorage
+
+from widget_server.intake.schemas import flatten_errors
+from widget_server.web.problems import Problem
+
+MAX_JSON_BYTES = 256 * 1024
+INVALID = "Vui lòng kiểm tra lại các thông tin được đánh dấu."
+
+
+def json_body() -> Any:
+    """The request's JSON, or a 400/413/415 problem explaining why not."""
+    mimetype = request.mimetype
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise Problem(415, "Gửi dữ liệu dạng application/json.", type="unsupported-media-type")
+    length = request.content_length
+    if length is not None and length > MAX_JSON_BYTES:
+        raise Problem(413, f"Tối đa {MAX_JSON_BYTES // 1024} KB.", type="too-large")
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_JSON_BYTES:
+        raise Problem(413, f"Tối đa {MAX_JSON_BYTES // 1024} KB.", type="too-large")
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Problem(400, "Dữ liệu không phải UTF-8 hợp lệ.", type="invalid-json") from exc
+    return parse_json(decoded)
+
+
+def parse_json(text: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise Problem(400, "JSON không hợp lệ.", type="invalid-json") from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def load(schema: Any, data: Any) -> dict[str, Any]:
+    """``data`` through a request schema, or a 422 problem with messages by field."""
+    try:
+        return schema.load(data if data is not None else {})  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        raise Problem(422, INVALID, type="validation-error", errors=flatten_errors(exc.messages)) from exc
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def upload_room() -> int:
+    """The largest body a submission with files may have: every file at its limit, plus the JSON."""
+    cfg = current_app.config
+    return int(cfg["MAX_ATTACHMENTS"]) * int(cfg["MAX_ATTACHMENT_BYTES"]) + 2 * MAX_JSON_BYTES
+
+
+def submission_body() -> tuple[Any, list[FileStorage]]:
+    """The submission JSON and the uploaded files: ``application/json`` or ``multipart/form-data``."""
+    if request.mimetype != "multipart/form-data":
+        return json_body(), []
+    request.max_content_length = upload_room()
+    request.max_form_memory_size = MAX_JSON_BYTES
+    request.max_form_parts = 50
+    raw = request.form.get("submission")
+    if raw is None:
+        raise Problem(400, "Thiếu phần 'submission' (JSON).", type="invalid-json")
+    payload = parse_json(raw)
+    unexpected = set(request.files) - {"files"}
+    if unexpected:
+        raise Problem(422, "Tệp phải gửi trong phần 'files'.", type="validation-error",
+                      errors={"files": ["Tệp phải gửi trong phần 'files'."]})
+    return payload, request.files.getlist("files")

@@ -1,0 +1,37 @@
+"""A site's public configuration, its proof-of-work challenge and its aggregate figures."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+
+from widget_server.intake import altcha, reference, sites, stats
+from widget_server.web.api.blueprint import bp
+from widget_server.web.schemas import SiteConfigSchema, StatsSchema, respond
+
+
+@bp.get("/sites/<site_key>/config")
+def site_config(site_key: str) -> Response:
+    """Public configuration of a site: categories, agencies, communes, consent text."""
+    site = sites.require(site_key)
+    resp = respond(SiteConfigSchema(), reference.public_config(site))
+    resp.headers["Cache-Control"] = "public, max-age=300"
+    return resp
+
+
+@bp.get("/sites/<site_key>/altcha")
+def altcha_challenge(site_key: str) -> Response:
+    """A proof-of-work challenge for the site's form (ALTCHA v1, SHA-256)."""
+    site = sites.require(site_key)
+    # ALTCHA's own documented shape, passed through as its solver expects it.
+    resp = jsonify(altcha.new_challenge(site.key))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/sites/<site_key>/stats")
+def site_stats(site_key: str) -> Response:
+    """Aggregate figures for a site: received, answered, overdue, on-time and satisfaction rates."""
+    site = sites.require(site_key)
+    resp = respond(StatsSchema(), stats.compute(site.id, stats.parse_since(request.args.get("since"))))
+    resp.headers["Cache-Control"] = "public, max-age=300"
+    return resp

@@ -1,0 +1,106 @@
+"""Submissions: create (a partner's server or our own form page), look up, rate, ask about data."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, request
+
+from widget_server.intake import altcha, sites, submissions, tracking
+from widget_server.intake.schemas import DataRequestCreateSchema, RatingCreateSchema, StatusQuerySchema
+from widget_server.intake.tokens import verify_form_token
+from widget_server.web import limits
+from widget_server.web.api.blueprint import bp
+from widget_server.web.api.body import bearer_token, json_body, load, submission_body
+from widget_server.web.i18n import request_lang
+from widget_server.web.problems import Problem
+from widget_server.web.schemas import (
+    DataRequestSchema,
+    SubmissionReceiptSchema,
+    SubmissionStatusSchema,
+    respond,
+)
+
+
+def same_origin(origin: str) -> bool:
+    public = current_app.config["PUBLIC_URL"]
+    try:
+        return sites.normalise_origin(origin) in {
+            sites.normalise_origin(public), sites.normalise_origin(request.host_url)}
+    except sites.SiteError:
+        return False
+
+
+def authenticate_submission() -> tuple[sites.Site, str, str | None]:
+    """(site, via, idempotency key) for a partner server or for our own form page."""
+    origin = request.headers.get("Origin")
+    token = bearer_token()
+    if token is not None:
+        site = sites.site_for_secret(token)
+        if site is None:
+            raise Problem(401, "Khoá bí mật không đúng hoặc đã bị thu hồi.", type="invalid-secret",
+                          headers={"WWW-Authenticate": 'Bearer realm="phanhoi"'})
+        if origin and not sites.origin_allowed(site, origin):
+            # A secret key must never run in a browser; refuse it from foreign pages.
+            raise Problem(403, "Nguồn gửi không được đăng ký cho trang này.", type="origin-not-allowed")
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key:
+            raise Problem(400, "Thiếu header Idempotency-Key.", type="idempotency-key-missing")
+        if len(key) > 255:
+            raise Problem(400, "Idempotency-Key dài tối đa 255 ký tự.", type="idempotency-key-invalid")
+        return site, "api", key
+    form_token = request.headers.get("X-Form-Token")
+    if form_token is None:
+        raise Problem(401, "Cần khoá bí mật (Authorization: Bearer) hoặc mã biểu mẫu.",
+                      type="unauthenticated", headers={"WWW-Authenticate": 'Bearer realm="phanhoi"'})
+    if origin and not same_origin(origin):
+        raise Problem(403, "Biểu mẫu chỉ được gửi từ trang của hệ thống.", type="origin-not-allowed")
+    parsed = verify_form_token(form_token, request.headers.get("X-Site-Key") or None)
+    return sites.require(parsed.site_key), "form", "form:" + parsed.nonce
+
+
+@bp.post("/submissions")
+@limits.rate("submit")
+def create_submission() -> Response:
+    """Create a submission (201 only after it is committed)."""
+    site, via, key = authenticate_submission()
+    # JSON, or multipart/form-data with a ``submission`` JSON part and ``files`` parts.
+    payload, uploads = submission_body()
+    if via == "form":
+        altcha.require(site, payload, key)
+    created = submissions.create_with_files(site, payload, uploads, via=via, idempotency_key=key)
+    resp = respond(SubmissionReceiptSchema(), created.body, created.status_code)
+    resp.headers["Location"] = created.body["status_url"]
+    if created.replayed:
+        resp.headers["Idempotent-Replayed"] = "true"
+    return resp
+
+
+@bp.get("/submissions/<tracking_code>")
+@limits.rate("lookup")
+def get_submission(tracking_code: str) -> Response:
+    """Status, history and answer; ``contact`` must be the phone or email given at submission."""
+    query = load(StatusQuerySchema(), request.args.to_dict())
+    found = tracking.lookup(tracking_code, query["contact"], request_lang())
+    if found is None:
+        raise tracking.not_found()
+    resp = respond(SubmissionStatusSchema(), found)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.post("/submissions/<tracking_code>/rating")
+@limits.rate("citizen_action")
+def rate_submission(tracking_code: str) -> Response:
+    """The citizen's satisfaction (hài lòng / không hài lòng) once answered."""
+    data = load(RatingCreateSchema(), json_body())
+    out = tracking.rate(tracking_code, data["contact"], data["satisfied"], data.get("comment"),
+                        request_lang())
+    return respond(SubmissionStatusSchema(), out)
+
+
+@bp.post("/submissions/<tracking_code>/data-request")
+@limits.rate("citizen_action")
+def data_request(tracking_code: str) -> Response:
+    """Withdraw consent or ask for deletion of personal data; forwarded to the central system."""
+    data = load(DataRequestCreateSchema(), json_body())
+    out = tracking.data_request(tracking_code, data["contact"], data["kind"])
+    return respond(DataRequestSchema(), out, 202)

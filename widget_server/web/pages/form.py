@@ -1,0 +1,263 @@
+"""Widget pages: the framed form, the status lookup, the full-page form and the demo.
+
+The same templates serve three audiences: the form framed by a news site
+(``/w/<key>/form``), a plain page for links, print and TV QR codes
+(``/s/<key>``), and browsers without JavaScript (both pages post back to
+themselves and render the result on the server). Pages carry a strict CSP of
+their own: scripts and styles from this origin only, no inline code, except one
+nonce-bound ``<style>`` holding a site's validated theme colour.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Response, render_template, request, url_for
+from werkzeug.datastructures import FileStorage
+
+from widget_server.errors import DomainError
+from widget_server.intake import altcha, reference, sites, submissions, tokens
+from widget_server.intake.schemas import flatten_errors
+from widget_server.web import limits
+from widget_server.web.api.body import upload_room
+from widget_server.web.assets import versioned_url
+from widget_server.web.pages.blueprint import bp
+from widget_server.web.pages.common import fmt, frame_ancestors, page_context, secure
+from widget_server.web.problems import page_message
+
+# Field name in the form (dotted, as in the API's error paths) → i18n label key.
+FIELDS = {
+    "category": "category",
+    "agency": "agency",
+    "title": "title",
+    "content": "content",
+    "location.commune_code": "commune",
+    "location.address": "address",
+    "submitter.name": "name",
+    "submitter.phone": "phone",
+    "submitter.email": "email",
+    "consent.accepted": "consent_legend",
+    "files": "files",
+}
+# Error paths that do not name one input are shown on the input that fixes them.
+ERROR_ALIASES = {
+    "submitter": "submitter.phone",
+    "submitter.contact": "submitter.phone",
+    "consent": "consent.accepted",
+    "consent.version": "consent.accepted",
+    "location": "location.address",
+    "location.lat": "location.address",
+    "location.lon": "location.address",
+}
+# What the form sends the relay as ``src`` (the API's pattern; anything else is dropped).
+SRC_PATTERN = re.compile(r"^[a-z0-9_.-]{1,64}$", re.IGNORECASE)
+# Theme colours are checked before they reach CSS: a strict hex pattern, nothing else.
+
+# --- the submission form --------------------------------------------------------------
+
+
+def _payload_from_form(form: Any) -> dict[str, Any]:
+    """The API's JSON body, built from a plain (no-JavaScript) form post."""
+
+    def opt(name: str) -> str | None:
+        value = (form.get(name) or "").strip()
+        return value or None
+
+    def num(name: str) -> float | None:
+        try:
+            return float(form.get(name) or "")
+        except ValueError:
+            return None
+
+    return {
+        "category": opt("category"),
+        "agency": opt("agency"),
+        "title": form.get("title", ""),
+        "content": form.get("content", ""),
+        "location": {
+            "commune_code": opt("location.commune_code"),
+            "address": opt("location.address"),
+            "lat": num("location.lat"),
+            "lon": num("location.lon"),
+        },
+        "submitter": {
+            "name": opt("submitter.name"),
+            "phone": opt("submitter.phone"),
+            "email": opt("submitter.email"),
+        },
+        "confidential": form.get("confidential") == "1",
+        "consent": {"version": form.get("consent.version", ""), "accepted": form.get("consent.accepted") == "1"},
+        "source_url": opt("source_url"),
+    }
+
+
+def _field_errors(messages: Any, t: dict[str, Any]) -> tuple[dict[str, list[str]], list[str]]:
+    """Errors keyed by form field, plus those that belong to no field, in the page's language."""
+    fields: dict[str, list[str]] = {}
+    general: list[str] = []
+    english = t.get("field_errors")
+    for path, msgs in flatten_errors(messages).items():
+        path = ERROR_ALIASES.get(path, path)
+        if path in FIELDS:
+            fields.setdefault(path, []).extend([english.get(path, t["err_generic"])] if english else msgs)
+        else:
+            general.extend([t["problems"].get("validation-error", t["err_generic"])] if english else msgs)
+    return fields, general
+
+
+def _texts(t: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
+    """The catalogue with the site's limits filled in (``{name}`` stays for form.js)."""
+    limits = {**cfg["limits"], "n": cfg["limits"]["max_attachments"],
+              "mb": cfg["limits"]["max_attachment_bytes"] // (1024 * 1024)}
+    out = {k: fmt(v, **limits) if k.startswith("file") and isinstance(v, str) else v for k, v in t.items()}
+    for group in ("problems", "field_errors"):
+        if isinstance(t.get(group), dict):
+            out[group] = {k: fmt(v, **limits) for k, v in t[group].items()}
+    return out
+
+
+def _source_url(site: sites.Site) -> str | None:
+    """The article the reader came from, when it is on one of the site's origins."""
+    url = request.values.get("u") or request.values.get("source_url")
+    if not url or len(url) > 500:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[x": not a URL at all
+        return None
+    if parts.scheme not in {"http", "https"} or not sites.origin_allowed(site, f"{parts.scheme}://{parts.netloc}"):
+        return None
+    return url
+
+
+def _src() -> str | None:
+    src = (request.values.get("src") or "").strip()
+    return src[:64] if src else None
+
+
+def _uploads() -> list[FileStorage]:
+    # An empty file input still sends one part (no name, application/octet-stream).
+    return [f for f in request.files.getlist("files") if f.filename]
+
+
+def _limit_body() -> None:
+    """Room for the files a no-JavaScript form may carry, as the API allows."""
+    request.max_content_length = upload_room()
+
+
+def _form_page(site_key: str, *, embedded: bool) -> Response:
+    site = sites.require(site_key)
+    if request.method == "POST":
+        _limit_body()
+    ctx = page_context(site, embedded=embedded)
+    cfg = reference.public_config(site)
+    t = ctx["t"] = _texts(ctx["t"], cfg)
+    values: dict[str, Any] = {"confidential": True}
+    errors: dict[str, list[str]] = {}
+    general: list[str] = []
+    result = None
+    status = 200
+    if request.method == "POST":
+        form = request.form
+        uploads = _uploads()
+        values = {k: form.get(k, "") for k in FIELDS}
+        values["confidential"] = form.get("confidential") == "1"
+        values["consent.accepted"] = form.get("consent.accepted") == "1"
+        values["location.lat"] = form.get("location.lat", "")
+        values["location.lon"] = form.get("location.lon", "")
+        try:
+            token = tokens.verify_form_token(form.get("form_token"), site.key)
+        except tokens.FormTokenError as exc:
+            general.append(page_message(t, exc))
+            token = None
+        if token is not None and (form.get("hp") or "").strip():
+            # The honeypot is invisible to people; only form-filling robots reach it.
+            general.append(t["err_bot"])
+        if not general:
+            result = _create(site, _payload_from_form(form), uploads, token, t, errors, general)
+        if result is None:
+            status = 422
+            if uploads:
+                # Browsers never refill a file input: say so rather than let files vanish silently.
+                errors.setdefault("files", []).append(t["files_again"])
+    summary = [
+        {"href": "#f-" + path.replace(".", "-"), "label": t[FIELDS[path]], "message": msgs[0]}
+        for path in FIELDS
+        for msgs in [errors.get(path)]
+        if msgs
+    ]
+    resp = Response(
+        render_template(
+            "widget/form.html",
+            **ctx,
+            cfg=cfg,
+            values=values,
+            errors=errors,
+            general=general,
+            summary=summary,
+            result=result,
+            token=tokens.issue_form_token(site.key),
+            source_url=_source_url(site),
+            src=_src(),
+            fmt=fmt,
+            required=_required(cfg),
+            action=request.path,
+            altcha_url=versioned_url("altcha.js") if cfg["altcha"] else None,
+            altcha_challenge=url_for("api.altcha_challenge", site_key=site.key) if cfg["altcha"] else None,
+        ),
+        status=status,
+        content_type="text/html; charset=utf-8",
+    )
+    return secure(resp, frame_ancestors=frame_ancestors(site) if embedded else "'none'",
+                   style_nonce=ctx["style_nonce"], blob_images=True)
+
+
+def _required(cfg: dict[str, Any]) -> set[str]:
+    req: set[str] = set()
+    for item in cfg.get("required_fields") or []:
+        if "|" in item:
+            continue  # one of several (phone or email): explained in text, not starred
+        req.add("consent.accepted" if item == "consent" else item)
+    return req
+
+
+def _create(site: sites.Site, payload: dict[str, Any], uploads: list[FileStorage], token: Any,
+            t: dict[str, Any], errors: dict[str, list[str]], general: list[str]) -> dict[str, Any] | None:
+    """The no-JavaScript post through the API's own checks; None with ``errors``/``general`` filled."""
+    src = _src()
+    # The token's nonce is the idempotency key, as in the API: a double post makes one submission.
+    key = "form:" + token.nonce
+    try:
+        # Proof of work needs JavaScript: the page says so up front; a plain post is refused here.
+        altcha.require(site, payload, key)
+        return submissions.create_with_files(
+            site, payload, uploads, via="page" if request.path.startswith("/s/") else "form",
+            idempotency_key=key, src=src if src and SRC_PATTERN.match(src) else None).body
+    except DomainError as exc:
+        if exc.code.startswith("altcha-"):
+            general.append(t["altcha_nojs"])
+        elif exc.errors and "files" in exc.errors:
+            errors["files"] = [page_message(t, exc) if t.get("problems") else m for m in exc.errors["files"]]
+        elif exc.errors:
+            fields, other = _field_errors(exc.errors, t)
+            errors.update(fields)
+            general.extend(other)
+        else:
+            general.append(page_message(t, exc))
+    return None
+
+
+@bp.route("/w/<site_key>/form", methods=["GET", "POST"])
+@limits.rate("submit")
+def form(site_key: str) -> Response:
+    """The form framed by a news site's banner."""
+    return _form_page(site_key, embedded=True)
+
+
+@bp.route("/s/<site_key>", methods=["GET", "POST"])
+@limits.rate("submit")
+def standalone(site_key: str) -> Response:
+    """The same form as a full page, for links, print and TV QR codes (``?src=`` kept)."""
+    return _form_page(site_key, embedded=False)

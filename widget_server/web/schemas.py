@@ -1,0 +1,141 @@
+"""The API's answers, as marshmallow schemas: they serialise every response and document it
+in ``/openapi.json`` (the request schemas are the domain's, in ``intake/schemas.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify
+from marshmallow import Schema, fields, validate
+
+from widget_server.vocab import STATUSES
+
+
+class SubmissionReceiptSchema(Schema):
+    id = fields.String(required=True)
+    tracking_code = fields.String(required=True, metadata={"example": "PH-7K3M-9XQDZ"})
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    status_url = fields.String(required=True)
+
+
+class HistoryEntrySchema(Schema):
+    status = fields.String(required=True)
+    status_label = fields.String()
+    at = fields.DateTime(required=True)
+    note = fields.String(allow_none=True)
+
+
+class AnswerSchema(Schema):
+    text = fields.String(required=True)
+    agency = fields.String(allow_none=True)
+    answered_at = fields.DateTime(allow_none=True)
+
+
+class RatingOutSchema(Schema):
+    satisfied = fields.Boolean(required=True)
+    comment = fields.String(allow_none=True)
+    rated_at = fields.DateTime(allow_none=True)
+
+
+class SubmissionStatusSchema(Schema):
+    tracking_code = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    status_label = fields.String(required=True)
+    category = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    submitted_at = fields.DateTime(required=True)
+    deadline = fields.DateTime(allow_none=True)
+    overdue = fields.Boolean(required=True)
+    history = fields.List(fields.Nested(HistoryEntrySchema), required=True)
+    answer = fields.Nested(AnswerSchema, allow_none=True, required=True)
+    rating = fields.Nested(RatingOutSchema, allow_none=True)
+    can_rate = fields.Boolean(required=True)
+    consent_withdrawn = fields.Boolean()
+    redacted = fields.Boolean()
+
+
+class DataRequestSchema(Schema):
+    tracking_code = fields.String(required=True)
+    kind = fields.String(required=True)
+    requested_at = fields.DateTime(required=True)
+    message = fields.String(required=True)
+
+
+class EventAckSchema(Schema):
+    received = fields.Boolean(required=True)
+    duplicate = fields.Boolean(required=True)
+    applied = fields.Boolean(required=True)
+
+
+class ChoiceSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ConsentTextSchema(Schema):
+    version = fields.String(required=True)
+    text = fields.String(required=True)
+    recipient = fields.String(required=True)
+
+
+class ProvinceSchema(Schema):
+    code = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class SiteConfigSchema(Schema):
+    site_key = fields.String(required=True)
+    name = fields.String(required=True)
+    locale = fields.String(required=True)
+    theme = fields.Dict(required=True)
+    province = fields.Nested(ProvinceSchema, required=True)
+    categories = fields.List(fields.Nested(ChoiceSchema), required=True)
+    agencies = fields.List(fields.Nested(ChoiceSchema), required=True)
+    unknown_agency = fields.Nested(ChoiceSchema, required=True)
+    communes = fields.List(fields.Nested(ChoiceSchema), required=True)
+    required_fields = fields.List(fields.String(), required=True)
+    consent = fields.Nested(ConsentTextSchema, required=True)
+    limits = fields.Dict(required=True)
+    min_fill_seconds = fields.Float(required=True)
+    altcha = fields.Boolean(required=True)
+    deadline_days = fields.Integer(required=True)
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    instance = fields.String(allow_none=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class StatsSchema(Schema):
+    """Aggregate figures (SIPAS): no personal data."""
+
+    since = fields.String(allow_none=True, required=True)
+    total = fields.Integer(required=True)
+    by_status = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    answered = fields.Integer(required=True)
+    in_progress = fields.Integer(required=True)
+    rejected = fields.Integer(required=True)
+    overdue = fields.Integer(required=True)
+    on_time_rate = fields.Float(allow_none=True, required=True)
+    median_days_to_answer = fields.Float(allow_none=True, required=True)
+    rated = fields.Integer(required=True)
+    satisfaction_rate = fields.Float(allow_none=True, required=True)
+    by_category = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    by_channel = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True)
+
+
+def respond(schema: Schema, obj: Any, status: int = 200) -> Response:
+    """``obj`` serialised by ``schema`` as the JSON answer: nothing undocumented leaves the API."""
+    resp = jsonify(schema.dump(obj))
+    resp.status_code = status
+    return resp

@@ -23,8 +23,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import attachments, db, outbox
+from . import attachments, db, open311_sync, outbox
 from .destinations import Destination, Event, Result, UnknownDestinationError, build
+from .destinations.open311 import Open311Destination
 
 log = logging.getLogger("widget_server.worker")
 
@@ -100,6 +101,7 @@ class Worker:
         self._owned: set[str] = set()  # adapters this worker built (and closes)
         self._unusable: set[str] = set()
         self.waker = Waker(db.get_engine(app), self.stop_event)
+        self._next_read_back = 0.0  # monotonic time of the next Open311 read-back
 
     @property
     def engine(self) -> Any:
@@ -167,6 +169,21 @@ class Worker:
                 halted.add(row.destination)
         return attempted
 
+    def read_back(self) -> bool:
+        """Every ``OPEN311_SYNC_MINUTES``, read Open311 statuses back (``open311_sync``); True if it ran."""
+        minutes = float(self.app.config.get("OPEN311_SYNC_MINUTES") or 0)
+        if minutes <= 0 or not self.app.config.get("OPEN311_URL"):
+            return False
+        if time.monotonic() < self._next_read_back:
+            return False
+        self._next_read_back = time.monotonic() + minutes * 60
+        destination = self.destination("open311")
+        if not isinstance(destination, Open311Destination):
+            return False
+        with self.app.app_context():
+            open311_sync.sync(destination, self.engine)
+        return True
+
     def run(self, *, once: bool = False) -> None:
         """Loop until :meth:`stop` (or, with ``once``, until nothing is due)."""
         poll = float(self.app.config["OUTBOX_POLL_SECONDS"])
@@ -174,6 +191,7 @@ class Worker:
         try:
             while not self.stop_event.is_set():
                 try:
+                    self.read_back()
                     attempted = self.run_once()
                 except Exception:  # a database hiccup must not end the worker
                     log.exception("worker %s: delivery round failed", self.id)

@@ -293,9 +293,9 @@ def init_app(app: Flask) -> None:
 
 
 def _worker_commands() -> tuple[click.Command, ...]:
-    from . import demo, open311_sync, retention, worker
+    from . import demo, retention, worker
 
-    return (*worker.COMMANDS, demo.demo_command, retention.retention_group, open311_sync.open311_group)
+    return (*worker.COMMANDS, demo.demo_command, retention.retention_group)
 
 
 for _command in (db_group, sites_group, reference_group, stats_command, serve, *_worker_commands()):

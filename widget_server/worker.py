@@ -23,9 +23,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import attachments, db, open311_sync, outbox
+from . import attachments, db, outbox
 from .destinations import Destination, Event, Result, UnknownDestinationError, build
-from .destinations.open311 import Open311Destination
 
 log = logging.getLogger("widget_server.worker")
 
@@ -177,11 +176,18 @@ class Worker:
         if time.monotonic() < self._next_read_back:
             return False
         self._next_read_back = time.monotonic() + minutes * 60
+        from . import open311_sync
+        from .destinations.open311 import Open311Destination
+
         destination = self.destination("open311")
         if not isinstance(destination, Open311Destination):
             return False
-        with self.app.app_context():
-            open311_sync.sync(destination, self.engine)
+        try:
+            with self.app.app_context():
+                open311_sync.sync(destination, self.engine)
+        except Exception:  # a read-back failure must not hold up deliveries
+            log.exception("worker %s: Open311 read-back failed", self.id)
+            return False
         return True
 
     def run(self, *, once: bool = False) -> None:
@@ -298,4 +304,10 @@ def outbox_resume(names: tuple[str, ...]) -> None:
         click.echo(f"{name}: active")
 
 
-COMMANDS = (worker_command, outbox_group)
+def _open311_group() -> click.Group:
+    from .open311_sync import open311_group
+
+    return open311_group
+
+
+COMMANDS = (worker_command, outbox_group, _open311_group())

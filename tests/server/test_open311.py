@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 
 import pytest
+import requests
 import responses
 import sqlalchemy as sa
 
 from widget_server import db, outbox, sites, submissions
 from widget_server.destinations import build
 from widget_server.destinations.base import Event
-from widget_server.destinations.open311 import parse_service_codes, split_name
+from widget_server.destinations.open311 import (
+    georeport_errors,
+    is_general_service_error,
+    parse_service_codes,
+    split_name,
+)
 from widget_server.worker import Worker
 
 BASE = "http://city.test/open311/v2"
@@ -115,3 +122,27 @@ def test_bad_service_codes():
     ("Lê Văn An", "An", "Lê Văn"), ("Hoa", "Hoa", None), (None, None, None)])
 def test_vietnamese_names_split_family_name_first(name, first, last):
     assert split_name(name) == (first, last)
+
+
+def _answer(body: object, status: int = 400) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = json.dumps(body).encode()
+    return response
+
+
+def test_kept_errors_mask_contacts_a_back_end_echoes():
+    errors = georeport_errors(_answer([{"code": 400, "description": "email le.van@x.vn or phone "
+                                                                     "0912 345 678 is invalid"}]))
+    assert errors == [{"code": "400", "description": "email … or phone … is invalid"}]
+
+
+@pytest.mark.parametrize(("body", "general"), [
+    ([{"code": 400, "description": "General Service Error"}], True),
+    ([{"code": "GENERAL_SERVICE_ERROR", "description": "CRM unavailable"}], True),
+    ({"code": 400, "description": "general service error: timeout"}, True),
+    ([{"code": 400, "description": "service_code was not provided"}], False),
+    ("<html>", False),
+])
+def test_general_service_error_is_recognised(body, general):
+    assert is_general_service_error(georeport_errors(_answer(body))) is general

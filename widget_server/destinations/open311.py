@@ -146,7 +146,7 @@ def georeport_errors(response: requests.Response) -> list[dict[str, str]]:
         if isinstance(item, dict):
             text = str(item.get("description") or "")[:160]
             text = _DIGITS.sub("…", _EMAIL.sub("…", text))
-            errors.append({"code": str(item.get("code") or "")[:20], "description": text})
+            errors.append({"code": str(item.get("code") or "")[:40], "description": text})
     return errors
 
 

@@ -22,6 +22,7 @@ Run by the worker every ``PHANHOI_OPEN311_SYNC_MINUTES`` and by
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from typing import Any
 
@@ -67,9 +68,19 @@ def event_data(row: Any, remote: RemoteStatus) -> dict[str, Any] | None:
         "answer": answer[:20000] if answer else None,
         "agency": remote.agency,
         "sequence": row.status_sequence + 1,
+        "updated_at": _aware(remote.updated),
     }
     # The same validation as an event the central system sends (schemas.StatusEventDataSchema).
     return dict(StatusEventDataSchema().load(raw))
+
+
+def _aware(value: str | None) -> str | None:
+    """GeoReport's ``updated_datetime`` when it is ISO 8601 with a zone (the spec's form), else None."""
+    try:
+        parsed = dt.datetime.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return value if parsed.tzinfo is not None else None
 
 
 def pending(engine: Any) -> list[Any]:

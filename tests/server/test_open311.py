@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 
 import pytest
-import requests
 import responses
 import sqlalchemy as sa
 
 from widget_server import db, outbox, sites, submissions
 from widget_server.destinations import build
 from widget_server.destinations.base import Event
-from widget_server.destinations.open311 import (
-    georeport_errors,
-    is_general_service_error,
-    parse_service_codes,
-    split_name,
-)
+from widget_server.destinations.open311 import parse_service_codes, split_name
 from widget_server.worker import Worker
 
 BASE = "http://city.test/open311/v2"
@@ -124,7 +117,11 @@ def test_vietnamese_names_split_family_name_first(name, first, last):
     assert split_name(name) == (first, last)
 
 
-def _answer(body: object, status: int = 400) -> requests.Response:
+def _answer(body, status=400):
+    import json
+
+    import requests
+
     response = requests.Response()
     response.status_code = status
     response._content = json.dumps(body).encode()
@@ -132,6 +129,8 @@ def _answer(body: object, status: int = 400) -> requests.Response:
 
 
 def test_kept_errors_mask_contacts_a_back_end_echoes():
+    from widget_server.destinations.open311 import georeport_errors
+
     errors = georeport_errors(_answer([{"code": 400, "description": "email le.van@x.vn or phone "
                                                                      "0912 345 678 is invalid"}]))
     assert errors == [{"code": "400", "description": "email … or phone … is invalid"}]
@@ -145,4 +144,6 @@ def test_kept_errors_mask_contacts_a_back_end_echoes():
     ("<html>", False),
 ])
 def test_general_service_error_is_recognised(body, general):
+    from widget_server.destinations.open311 import georeport_errors, is_general_service_error
+
     assert is_general_service_error(georeport_errors(_answer(body))) is general

@@ -56,6 +56,14 @@ SETTINGS: dict[str, Setting] = {
         None,
         "Category → Open311 `service_code`: JSON or `moi-truong=ENV,giao-thong=ROAD`; `*` for the rest.",
     ),
+    "OPEN311_AREA": Setting(
+        "Thanh Hóa",
+        "Open311 `address_string` for a submission that names no place (GeoReport v2 requires one): the area the back-end serves.",
+    ),
+    "OPEN311_SYNC_MINUTES": Setting(
+        15,
+        "Minutes between the worker's Open311 read-backs (tokens resolved, statuses applied); 0 turns it off.",
+    ),
     "RATELIMIT_STORAGE_URI": Setting(
         "memory://", "Flask-Limiter storage, e.g. `redis://127.0.0.1:6379/0` for several instances."
     ),

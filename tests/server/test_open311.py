@@ -38,7 +38,10 @@ def _no_wait(monkeypatch):
 
 
 def sent_form(call) -> dict[str, str]:
-    return dict(urllib.parse.parse_qsl(call.request.body))
+    assert call.request.headers["Content-Type"] == "application/x-www-form-urlencoded; charset=utf-8"
+    body = call.request.body
+    return dict(urllib.parse.parse_qsl(body.decode("ascii") if isinstance(body, bytes) else body,
+                                       encoding="utf-8"))
 
 
 @responses.activate
@@ -56,7 +59,8 @@ def test_submission_becomes_a_service_request(open311_app, city_site, submission
     assert form["first_name"] == "A" and form["last_name"] == "Lê Văn"
     assert form["phone"] == "+84912345678"
     assert form["lat"] == "19.8" and form["long"] == "105.77"
-    assert created["tracking_code"] in form["description"]
+    # The description is public on GeoReport back-ends; the tracking code is a lookup key.
+    assert created["tracking_code"] not in str(form)
     assert form["attribute[phanhoi_id]"].startswith("msg_")
     with db.read() as conn:
         row = conn.execute(sa.select(db.submissions)).one()
@@ -113,3 +117,35 @@ def test_bad_service_codes():
     ("Lê Văn An", "An", "Lê Văn"), ("Hoa", "Hoa", None), (None, None, None)])
 def test_vietnamese_names_split_family_name_first(name, first, last):
     assert split_name(name) == (first, last)
+
+
+def _answer(body, status=400):
+    import json
+
+    import requests
+
+    response = requests.Response()
+    response.status_code = status
+    response._content = json.dumps(body).encode()
+    return response
+
+
+def test_kept_errors_mask_contacts_a_back_end_echoes():
+    from widget_server.delivery.destinations.open311 import georeport_errors
+
+    errors = georeport_errors(_answer([{"code": 400, "description": "email le.van@x.vn or phone "
+                                                                     "0912 345 678 is invalid"}]))
+    assert errors == [{"code": "400", "description": "email … or phone … is invalid"}]
+
+
+@pytest.mark.parametrize(("body", "general"), [
+    ([{"code": 400, "description": "General Service Error"}], True),
+    ([{"code": "GENERAL_SERVICE_ERROR", "description": "CRM unavailable"}], True),
+    ({"code": 400, "description": "general service error: timeout"}, True),
+    ([{"code": 400, "description": "service_code was not provided"}], False),
+    ("<html>", False),
+])
+def test_general_service_error_is_recognised(body, general):
+    from widget_server.delivery.destinations.open311 import georeport_errors, is_general_service_error
+
+    assert is_general_service_error(georeport_errors(_answer(body))) is general

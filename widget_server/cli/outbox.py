@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from widget_server.delivery import queue
+from widget_server.cli.open311 import open311_group
 from widget_server.delivery.worker import Worker
 from widget_server.store import db
 
@@ -104,4 +105,4 @@ def outbox_resume(names: tuple[str, ...]) -> None:
         click.echo(f"{name}: active")
 
 
-COMMANDS = (worker_command, outbox_group)
+COMMANDS = (worker_command, outbox_group, open311_group)

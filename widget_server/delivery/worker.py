@@ -111,6 +111,7 @@ class Worker:
         self._owned: set[str] = set()  # adapters this worker built (and closes)
         self._unusable: set[str] = set()
         self.waker = Waker(db.get_engine(app), self.stop_event)
+        self._next_read_back = 0.0  # monotonic time of the next Open311 read-back
 
     @property
     def engine(self) -> Any:
@@ -179,6 +180,28 @@ class Worker:
                 halted.add(row.destination)
         return attempted
 
+    def read_back(self) -> bool:
+        """Every ``OPEN311_SYNC_MINUTES``, read Open311 statuses back (``open311_sync``); True if it ran."""
+        minutes = float(self.app.config.get("OPEN311_SYNC_MINUTES") or 0)
+        if minutes <= 0 or not self.app.config.get("OPEN311_URL"):
+            return False
+        if time.monotonic() < self._next_read_back:
+            return False
+        self._next_read_back = time.monotonic() + minutes * 60
+        from widget_server.delivery import open311_sync
+        from widget_server.delivery.destinations.open311 import Open311Destination
+
+        destination = self.destination("open311")
+        if not isinstance(destination, Open311Destination):
+            return False
+        try:
+            with self.app.app_context():
+                open311_sync.sync(destination, self.engine)
+        except Exception:  # a read-back failure must not hold up deliveries
+            log.exception("worker %s: Open311 read-back failed", self.id)
+            return False
+        return True
+
     def run(self, *, once: bool = False) -> None:
         """Loop until :meth:`stop` (or, with ``once``, until nothing is due)."""
         poll = float(self.app.config["OUTBOX_POLL_SECONDS"])
@@ -186,6 +209,7 @@ class Worker:
         try:
             while not self.stop_event.is_set():
                 try:
+                    self.read_back()
                     attempted = self.run_once()
                 except Exception:  # a database hiccup must not end the worker
                     log.exception("worker %s: delivery round failed", self.id)

@@ -74,8 +74,15 @@ def json_or_none(response: requests.Response) -> Any:
 
 
 def attempt(session: requests.Session, url: str, *, timeout: Any,
-            on_success: Callable[[requests.Response], Result], **request: Any) -> Result:
-    """POST once; never raises for network or HTTP failures, reports them as a Result."""
+            on_success: Callable[[requests.Response], Result],
+            on_failure: Callable[[requests.Response, Result], Result] | None = None,
+            **request: Any) -> Result:
+    """POST once; never raises for network or HTTP failures, reports them as a Result.
+
+    ``on_failure`` may read an error answer and return another Result, for
+    protocols whose errors say more than their status (Open311's
+    "400 General Service Error").
+    """
     try:
         response = session.post(url, timeout=timeout, allow_redirects=False, **request)
     except requests.Timeout:
@@ -90,6 +97,7 @@ def attempt(session: requests.Session, url: str, *, timeout: Any,
         if outcome == "delivered":
             return on_success(response)
         # Only the status and the problem title are kept: bodies may echo personal data.
-        return Result(outcome, status=status,  # type: ignore[arg-type]
-                      retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                      error=f"HTTP {status}" + problem_title(response))
+        failed = Result(outcome, status=status,  # type: ignore[arg-type]
+                        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                        error=f"HTTP {status}" + problem_title(response))
+        return on_failure(response, failed) if on_failure else failed

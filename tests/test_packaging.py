@@ -25,14 +25,18 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_contents(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for required in ["widget_server/__init__.py", "widget_server/static/widget/loader.js",
-                     "widget_server/static/widget/form.js", "widget_server/static/widget/form.css",
+    for required in ["widget_server/__init__.py", "widget_server/static/widget/build/loader.js",
+                     "widget_server/static/widget/build/form.js", "widget_server/static/widget/build/form.css",
+                     "widget_server/static/widget/i18n/vi.json",
                      "widget_server/migrations/env.py", "phanhoi/__init__.py", "phanhoi/py.typed",
                      "central_system/__init__.py"]:
         assert required in names, required
     assert any(n.startswith("widget_server/templates/") and n.endswith(".html") for n in names)
     assert any(n.startswith("widget_server/migrations/versions/") for n in names)
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
+    # The readable sources and the build script stay in the repository; browsers get the build.
+    assert "widget_server/static/widget/loader.js" not in names
+    assert not any(n.endswith((".mjs", "banner.css")) for n in names)
 
 
 @pytest.mark.slow

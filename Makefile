@@ -1,6 +1,9 @@
 # Phản hồi Widget — the two commands of the quick start:
 #   make demo   set up and run the whole loop (relay + worker + reference central system)
 #   make test   set up and run the whole test suite (SQLite, then PostgreSQL)
+# and, for the widget's browser code (Node.js ≥ 20.19 and npm):
+#   make widget   rebuild static/widget/build/ from the sources (commit the result)
+#   make lint-js  ESLint on static/widget
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -8,7 +11,7 @@ PORT   ?= 5000
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-sqlite test-postgres setup setup-test lint bench clean
+.PHONY: demo test test-sqlite test-postgres setup setup-test lint lint-js widget bench clean
 
 $(STAMP): pyproject.toml sdk/pyproject.toml examples/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +20,27 @@ $(STAMP): pyproject.toml sdk/pyproject.toml examples/pyproject.toml
 	$(BIN)/pip install --quiet -e ./sdk -e ./examples -e ".[dev]"
 	touch $(STAMP)
 
-setup: $(STAMP)
+# esbuild and ESLint, exactly as package-lock.json pins them.
+NODE_STAMP := node_modules/.package-lock.json
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+node_modules: $(NODE_STAMP)
+
+widget: $(NODE_STAMP)
+	node static/widget/build.mjs
+
+lint-js: $(NODE_STAMP)
+	npx --no-install eslint static/widget
+
+setup: $(STAMP) $(NODE_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/phanhoi-widget demo --port $(PORT)
 
-setup-test: $(STAMP)
+setup-test: $(STAMP) $(NODE_STAMP)
 	scripts/test-services
 
 test: setup-test
@@ -46,4 +64,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/throughput.py
 
 clean:
-	rm -rf $(VENV) dist build .pytest_cache
+	rm -rf $(VENV) dist build .pytest_cache node_modules

@@ -33,8 +33,9 @@ def sdk_wheel(tmp_path_factory) -> Path:
 
 def test_wheel_contents(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for required in ["widget_server/__init__.py", "widget_server/static/widget/loader.js",
-                     "widget_server/static/widget/form.js", "widget_server/static/widget/form.css",
+    for required in ["widget_server/__init__.py", "widget_server/static/widget/build/loader.js",
+                     "widget_server/static/widget/build/form.js", "widget_server/static/widget/build/form.css",
+                     "widget_server/static/widget/i18n/vi.json",
                      "widget_server/store/migrations/env.py"]:
         assert required in names, required
     assert any(n.startswith("widget_server/web/templates/") and n.endswith(".html") for n in names)
@@ -44,6 +45,9 @@ def test_wheel_contents(wheel):
     assert not any(n.startswith(("tests/", "bench/", "phanhoi/", "central_system/", "examples/")) for n in names)
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("/METADATA"))).decode()
     assert "Requires-Dist: phanhoi>=" in metadata
+    # The readable sources and the build script stay in the repository; browsers get the build.
+    assert "widget_server/static/widget/loader.js" not in names
+    assert not any(n.endswith((".mjs", "banner.css")) for n in names)
 
 
 @pytest.mark.slow

@@ -1,298 +1,320 @@
-/*! Phản hồi widget loader, MIT */
-/* Banner + dialog. Budget: ≤ 4 KB gzip as served (bench/widget_size.py).
+/*! Phản hồi widget loader · MIT */
+/* Banner + dialog. Budget: ≤ 4 KB gzip as served (bench/widget_size.py); built by build.mjs.
  * Embed: <script async src="RELAY/static/widget/loader.js" data-site="KEY"></script>
  * No dependencies, no network before the banner paints, no cookies or storage,
  * never throws into the host page. The form itself lives in an iframe on the
- * relay's origin so host-page scripts cannot read what a citizen types. */
-(function (w, d) {
-  "use strict";
-  var old = w.PhanHoi;
+ * relay's origin so host-page scripts cannot read what a citizen types.
+ *
+ * The host page is not ours and may be hostile: it can replace Array.prototype.push,
+ * JSON.stringify, Array iterators or add enumerable properties to Object.prototype. So this
+ * file appends with `list[list.length] = item`, walks arrays with index loops (no for…of,
+ * spread or destructuring, which run the page's iterator), sends structured-clone messages
+ * (no JSON), and keeps its lookups in objects without a prototype. */
+import bannerCss from "./banner.css";
+
+const TEXTS = {
+  vi: {
+    title: "Phản ánh, kiến nghị với chính quyền",
+    subtitle: "Nhận mã để theo dõi kết quả xử lý.",
+    send: "Gửi phản ánh",
+    floatingButton: "Phản ánh, kiến nghị",
+    lookUp: "Tra cứu",
+    close: "Đóng",
+    loading: "Đang tải…",
+    unavailable: "Hiện chưa kết nối được. Vui lòng thử lại sau.",
+    formTitle: "Gửi phản ánh, kiến nghị",
+    lookupTitle: "Tra cứu phản ánh, kiến nghị",
+  },
+  en: {
+    title: "Feedback to the local government",
+    subtitle: "Get a code to follow up the answer.",
+    send: "Send feedback",
+    floatingButton: "Feedback",
+    lookUp: "Look up",
+    close: "Close",
+    loading: "Loading…",
+    unavailable: "We cannot connect right now. Please try again later.",
+    formTitle: "Send feedback",
+    lookupTitle: "Look up your feedback",
+  },
+};
+const PAGES = ["form", "track"];
+const COLOUR = /^#[0-9a-f]{3,8}$/i;
+// The relay answered nothing that says the framed page works: say so instead of a blank frame.
+const FRAME_TIMEOUT_MS = 10000;
+
+function element(parent, tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text) node.textContent = text;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+/* One stylesheet of the shadow root. Constructable stylesheets need Chrome 73, Firefox 101,
+ * Safari 16.4; elsewhere a <style> element in the shadow root carries the same rules (it falls
+ * under the host's style-src, hence the loader's nonce on it). */
+function shadowSheet(root, nonce, adopted) {
+  const constructable = typeof CSSStyleSheet === "function" &&
+    typeof CSSStyleSheet.prototype.replaceSync === "function" &&
+    "adoptedStyleSheets" in ShadowRoot.prototype;
+  if (constructable) {
+    const sheet = new CSSStyleSheet();
+    adopted[adopted.length] = sheet;
+    root.adoptedStyleSheets = adopted;
+    return (css) => sheet.replaceSync(css);
+  }
+  const style = element(root, "style");
+  if (nonce) style.nonce = nonce;
+  return (css) => { style.textContent = css; };
+}
+
+function start() {
+  const previous = window.PhanHoi;
   // Loaded twice: the first copy keeps working, the second does nothing.
-  if (old && old.v) return;
-  var T = {
-    vi: {
-      t: "Phản ánh, kiến nghị với chính quyền",
-      s: "Nhận mã để theo dõi kết quả xử lý.",
-      o: "Gửi phản ánh",
-      b: "Phản ánh, kiến nghị",
-      k: "Tra cứu",
-      c: "Đóng",
-      l: "Đang tải…",
-      e: "Hiện chưa kết nối được. Vui lòng thử lại sau.",
-      f: "Gửi phản ánh, kiến nghị",
-      r: "Tra cứu phản ánh, kiến nghị"
-    },
-    en: {
-      t: "Feedback to the local government",
-      s: "Get a code to follow up the answer.",
-      o: "Send feedback",
-      b: "Feedback",
-      k: "Look up",
-      c: "Close",
-      l: "Loading…",
-      e: "We cannot connect right now. Please try again later.",
-      f: "Send feedback",
-      r: "Look up your feedback"
-    }
-  };
-  var CSS =
-    ":host{all:initial!important;display:block!important;min-height:72px!important;container-type:inline-size!important;" +
-    "--a:var(--phanhoi-accent,#9b1c1c);--f:var(--phanhoi-fg,#1b1b1b);--g:var(--phanhoi-bg,#fff8ec);--r:var(--phanhoi-radius,8px)}" +
-    ":host([hidden]){display:none!important}" +
-    ":host(.fx){min-height:0!important;height:76px!important}" +
-    "*{box-sizing:border-box}[hidden]{display:none!important}" +
-    ".w{display:flex;flex-wrap:wrap;align-items:center;gap:8px 16px;min-height:72px;padding:10px 16px;" +
-    "font:400 16px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:var(--f);background:var(--g);" +
-    "border:1px solid #d9c7a8;border-left:6px solid var(--a);border-radius:var(--r);text-align:left}" +
-    ":host(.fx) .w{position:fixed;left:8px;right:8px;bottom:8px;z-index:2147483647;box-shadow:0 2px 10px rgba(0,0,0,.3)}" +
-    ":host(.fx) .w p{display:none}" +
-    ".x{flex:1 1 240px;min-width:0}" +
-    "h2{margin:0;font-size:17px;font-weight:700;line-height:1.3;color:var(--f)}" +
-    "p{margin:2px 0 0;font-size:14px;color:#3d3d3d;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}" +
-    // Fixed heights per width band (72px, or 116px when narrow) so a reserved slot never shifts.
-    "@container (max-width:759px){p{display:none}}" +
-    "@container (max-width:559px){.w{min-height:116px;flex-direction:column;align-items:stretch;justify-content:center}.x{flex:none}}" +
-    // The bar fixed to a phone's bottom stays one row of buttons, as tall as its spacer (76px).
-    "@container (max-width:559px){:host(.fx) .w{min-height:0;flex-direction:row;padding:10px}:host(.fx) .x{display:none}:host(.fx) .n{flex:1;flex-wrap:nowrap}:host(.fx) button{flex:1 1 auto;padding:0 8px;white-space:nowrap}}" +
-    "button{all:unset;box-sizing:border-box;display:inline-flex;align-items:center;justify-content:center;" +
-    "min-height:44px;min-width:44px;padding:0 16px;border-radius:6px;cursor:pointer;font-size:16px;font-weight:700;line-height:1.2;" +
-    "font-family:inherit;background:var(--a);color:#fff;border:2px solid var(--a);text-align:center}" +
-    "button.k{background:#fff;color:var(--a)}" +
-    "button:focus-visible{outline:3px solid #1a4fd0;outline-offset:2px}" +
-    "button:hover{text-decoration:underline}" +
-    // The floating button sits in no .w: give it the banner's fonts, not the browser's default serif.
-    ".bt{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;position:fixed;right:16px;bottom:16px;z-index:2147483647;box-shadow:0 2px 10px rgba(0,0,0,.35);border-radius:24px;min-height:48px}" +
-    ".sl .bt{position:static}" +
-    ".n{display:flex;gap:8px;flex-wrap:wrap}" +
-    "dialog{width:min(680px,calc(100vw - 16px));max-width:none;max-height:calc(100vh - 16px);padding:0;border:0;" +
-    "border-radius:var(--r);background:#fff;color:#1b1b1b;font:400 16px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif}" +
-    "dialog::backdrop{background:rgba(0,0,0,.6)}" +
-    ".hd{display:flex;align-items:center;justify-content:space-between;gap:8px;padding:6px 6px 6px 16px;border-bottom:1px solid #ddd}" +
-    ".hd h2{font-size:18px}" +
-    "iframe{display:block;width:100%;height:480px;max-height:calc(100vh - 80px);border:0}" +
-    ".in iframe{max-height:none;border:1px solid #ccc;border-radius:var(--r)}" +
-    ".m{margin:16px}" +
-    "@media (prefers-reduced-motion:no-preference){dialog[open]{animation:ph .15s ease-out}}" +
-    "@keyframes ph{from{opacity:0;transform:translateY(8px)}}";
+  if (previous && previous.v) return;
+  const script = document.currentScript ||
+    document.querySelector("script[data-site][src*='/static/widget/loader']");
+  if (!script) return;
+  const options = script.dataset;
+  const siteKey = options.site || "";
+  if (!/^[\w-]{1,64}$/.test(siteKey)) return;
+  const relayOrigin = new URL(script.src, location.href).origin;
+  const lang = String(options.lang || document.documentElement.lang || "vi").slice(0, 2).toLowerCase() === "en"
+    ? "en" : "vi";
+  const text = TEXTS[lang];
+  const handlers = { submitted: [], closed: [] };
+  const frames = Object.create(null);
+  const frameHeights = Object.create(null);
+  let pending = [];
+  let shadow, dialog, dialogTitle, statusMessage, setFrameHeightRules, currentPage, opener;
+  let currentReady = false;
 
-  function noop() {}
-  function el(p, tag, cls, txt) {
-    var e = d.createElement(tag);
-    if (cls) e.className = cls;
-    if (txt) e.textContent = txt;
-    if (p) p.appendChild(e);
-    return e;
+  function emit(name, detail) {
+    const list = handlers[name];
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i](detail);
+      } catch (error) {
+        // A host handler's error stays the host's problem, reported without breaking us.
+        setTimeout(() => { throw error; });
+      }
+    }
   }
-  function start() {
-    var s = d.currentScript || d.querySelector("script[data-site][src*='/static/widget/loader']");
-    if (!s) return;
-    var ds = s.dataset,
-      key = ds.site || "",
-      q = [],
-      H = { submitted: [], closed: [] },
-      base,
-      L,
-      ready = false,
-      host,
-      root,
-      dlg,
-      head,
-      msg,
-      frames = {},
-      cur,
-      opener,
-      dyn,
-      heights = {};
-    if (!/^[\w-]{1,64}$/.test(key)) return;
-    base = new URL(s.src, location.href).origin;
-    L = T[String(ds.lang || d.documentElement.lang || "vi").slice(0, 2).toLowerCase() == "en" ? "en" : "vi"];
 
-    function emit(name, detail) {
-      var a = H[name] || [];
-      for (var i = 0; i < a.length; i++) {
-        try {
-          a[i](detail);
-        } catch (e) {
-          // A host handler's error stays the host's problem, reported without breaking us.
-          setTimeout(function () { throw e; });
-        }
-      }
-    }
-    function url(page, extra) {
-      var u = base + "/w/" + encodeURIComponent(key) + "/" + page + "?lang=" + (L === T.en ? "en" : "vi") +
-        "&origin=" + encodeURIComponent(location.origin) +
-        "&u=" + encodeURIComponent(String(location.href).split("#")[0].slice(0, 500));
-      return extra ? u + extra : u;
-    }
-    function sizeRule() {
-      var r = "";
-      for (var k in heights) r += "iframe.f-" + k + "{height:" + heights[k] + "px}";
-      dyn.replaceSync(r);
-    }
-    function frame(page, parent, extra) {
-      var f = el(parent, "iframe", "f-" + page);
-      f.title = page == "track" ? L.r : L.f;
-      f.setAttribute("allow", "geolocation; clipboard-write");
-      f.src = url(page, extra);
-      frames[page] = f;
-      return f;
-    }
-    function ensureDialog() {
-      if (dlg) return;
-      dlg = el(root, "dialog");
-      dlg.setAttribute("aria-labelledby", "ph-h");
-      var hd = el(dlg, "div", "hd");
-      head = el(hd, "h2", "", L.f);
-      head.id = "ph-h";
-      var c = el(hd, "button", "k", L.c);
-      c.type = "button";
-      c.addEventListener("click", close);
-      msg = el(dlg, "p", "m", L.l);
-      msg.setAttribute("role", "status");
-      dlg.addEventListener("close", function () {
-        try {
-          if (opener && opener.focus) opener.focus();
-        } catch (e) {}
-        emit("closed", {});
-      });
-    }
-    function open(page, code) {
-      if (!root) return;
-      page = page == "track" ? "track" : "form";
-      // Inline variant: the form is already on the page; take the reader there.
-      if (page == "form" && frames.form && frames.form.parentNode !== dlg) return frames.form.focus();
-      ensureDialog();
-      var extra = page == "track" && code ? "&code=" + encodeURIComponent(code) : "";
-      if (!frames[page] || (extra && frames[page].src.indexOf(extra) < 0)) {
-        if (frames[page]) dlg.removeChild(frames[page]);
-        frame(page, dlg, extra).hidden = true;
-        ready = false;
-        msg.hidden = false;
-        msg.textContent = L.l;
-        // No answer from the relay: say so plainly instead of showing a broken frame.
-        setTimeout(function () {
-          if (!ready) {
-            frames[page].hidden = true;
-            msg.textContent = L.e;
-          }
-        }, 10000);
-      }
-      for (var k in frames) if (frames[k].parentNode === dlg) frames[k].hidden = k != page || !frames[k].ok;
-      cur = page;
-      head.textContent = page == "track" ? L.r : L.f;
-      if (!dlg.open) {
-        opener = (root.activeElement || d.activeElement) || opener;
-        dlg.showModal();
-      }
-      if (frames[page].ok) frames[page].focus();
-    }
-    function close() {
-      if (dlg && dlg.open) dlg.close();
-    }
-    function run(a) {
-      try {
-        var c = a[0];
-        if (c == "open") open("form");
-        else if (c == "track") open("track", a[1]);
-        else if (c == "close") close();
-        else if (c == "on" && H[a[1]] && typeof a[2] == "function") H[a[1]][H[a[1]].length] = a[2];
-      } catch (e) {}
-    }
-    function api() {
-      if (root) run(arguments);
-      else q[q.length] = arguments;
-    }
-    api.v = 1;
-    api.q = [];
-    if (old && old.q) for (var i = 0; i < old.q.length; i++) q[q.length] = old.q[i];
-    w.PhanHoi = api;
+  function pageUrl(page, extra = "") {
+    return `${relayOrigin}/w/${encodeURIComponent(siteKey)}/${page}?lang=${lang}` +
+      `&origin=${encodeURIComponent(location.origin)}` +
+      `&u=${encodeURIComponent(String(location.href).split("#")[0].slice(0, 500))}` + extra;
+  }
 
-    w.addEventListener("message", function (e) {
+  // Frames grow to their page's height, told by the page itself ("resize" messages).
+  function applyFrameHeights() {
+    let rules = "";
+    for (let i = 0; i < PAGES.length; i++) {
+      const page = PAGES[i];
+      if (frameHeights[page]) rules += `iframe.frame-${page}{height:${frameHeights[page]}px}`;
+    }
+    setFrameHeightRules(rules);
+  }
+
+  function addFrame(page, parent, extra) {
+    const frame = element(parent, "iframe", `frame-${page}`);
+    frame.title = page === "track" ? text.lookupTitle : text.formTitle;
+    frame.setAttribute("allow", "geolocation; clipboard-write");
+    frame.src = pageUrl(page, extra);
+    frames[page] = frame;
+    return frame;
+  }
+
+  function ensureDialog() {
+    if (dialog) return;
+    dialog = element(shadow, "dialog");
+    dialog.setAttribute("aria-labelledby", "phanhoi-dialog-title");
+    const header = element(dialog, "div", "dialog-header");
+    dialogTitle = element(header, "h2", "", text.formTitle);
+    dialogTitle.id = "phanhoi-dialog-title";
+    const closeButton = element(header, "button", "secondary", text.close);
+    closeButton.type = "button";
+    closeButton.addEventListener("click", close);
+    statusMessage = element(dialog, "p", "dialog-status", text.loading);
+    statusMessage.setAttribute("role", "status");
+    dialog.addEventListener("close", () => {
       try {
-        var m = e.data, page;
-        if (e.origin !== base || !m || m.ph !== 1) return;
-        for (var k in frames) if (frames[k].contentWindow === e.source) page = k;
-        if (!page) return;
-        var f = frames[page];
-        if (m.type == "ready" && !f.ok) {
-          f.ok = true;
-          if (page == cur) {
-            ready = true;
-            msg.hidden = true;
-            f.hidden = false;
-            if (dlg.open) f.focus();
-          }
-        } else if (m.type == "resize" && m.height > 0) {
-          heights[page] = Math.min(Math.ceil(+m.height), 20000);
-          sizeRule();
-        } else if (m.type == "close") close();
-        // "Look up" on the success screen: the lookup opens in its own view; the form stays a form.
-        else if (m.type == "track") {
-          e.source.postMessage({ ph: 1, type: "ack" }, base);
-          open("track", String(m.code || ""));
-        }
-        else if (m.type == "submitted") emit("submitted", { tracking_code: String(m.code || "") });
-      } catch (x) {}
+        if (opener && opener.focus) opener.focus();
+      } catch {
+        // The element that opened the dialog may be gone; focus then stays where the browser puts it.
+      }
+      emit("closed", {});
     });
+  }
 
-    function paint() {
-      var slot = d.querySelector("[data-phanhoi-slot]"),
-        v = ds.variant || (slot && slot.getAttribute("data-variant")) || "banner",
-        sh = new CSSStyleSheet(),
-        box;
-      host = d.createElement("phanhoi-widget");
-      host.setAttribute("data-site", key);
-      root = host.attachShadow({ mode: "open" });
-      dyn = new CSSStyleSheet();
-      var th = "";
-      // Theme via data attributes; only plain colour values get through.
-      if (/^#[0-9a-f]{3,8}$/i.test(ds.accent || "")) th += "--a:" + ds.accent + ";";
-      if (/^#[0-9a-f]{3,8}$/i.test(ds.bg || "")) th += "--g:" + ds.bg + ";";
-      if (/^#[0-9a-f]{3,8}$/i.test(ds.fg || "")) th += "--f:" + ds.fg + ";";
-      sh.replaceSync(CSS + (th ? ":host{" + th + "}" : ""));
-      root.adoptedStyleSheets = [sh, dyn];
-      if (v == "inline" && slot) {
-        box = el(root, "div", "in");
-        frame("form", box, "&inline=1").addEventListener("load", function () {
-          ready = true;
-        });
-      } else if (v == "button") {
-        box = el(root, "div", slot ? "sl" : "");
-        var b = el(box, "button", "bt", L.b);
-        b.type = "button";
-        b.addEventListener("click", function () { open("form"); });
-      } else {
-        box = el(root, "section", "w");
-        box.setAttribute("aria-label", L.t);
-        var x = el(box, "div", "x");
-        el(x, "h2", "", L.t);
-        el(x, "p", "", L.s);
-        var n = el(box, "div", "n");
-        var o = el(n, "button", "", L.o);
-        o.type = "button";
-        o.addEventListener("click", function () { open("form"); });
-        var k = el(n, "button", "k", L.k);
-        k.type = "button";
-        k.addEventListener("click", function () { open("track"); });
-      }
-      if (slot) {
-        slot.textContent = "";
-        slot.appendChild(host);
-      } else {
-        // No slot: an in-flow spacer at the end of the page holds a fixed bar,
-        // so the bar never covers the last lines of the page's content.
-        host.className = "fx";
-        d.body.appendChild(host);
-      }
-      for (var i = 0; i < q.length; i++) run(q[i]);
-      q = [];
+  function open(requested, code) {
+    if (!shadow) return;
+    const page = requested === "track" ? "track" : "form";
+    // Inline variant: the form is already on the page; take the reader there.
+    if (page === "form" && frames.form && frames.form.parentNode !== dialog) return frames.form.focus();
+    ensureDialog();
+    const extra = page === "track" && code ? `&code=${encodeURIComponent(code)}` : "";
+    if (!frames[page] || (extra && frames[page].src.indexOf(extra) < 0)) {
+      if (frames[page]) dialog.removeChild(frames[page]);
+      addFrame(page, dialog, extra).hidden = true;
+      currentReady = false;
+      statusMessage.hidden = false;
+      statusMessage.textContent = text.loading;
+      setTimeout(() => {
+        if (!currentReady) {
+          frames[page].hidden = true;
+          statusMessage.textContent = text.unavailable;
+        }
+      }, FRAME_TIMEOUT_MS);
     }
-    if (d.readyState == "loading") d.addEventListener("DOMContentLoaded", function () { try { paint(); } catch (e) {} });
-    else paint();
+    for (let i = 0; i < PAGES.length; i++) {
+      const other = PAGES[i];
+      const frame = frames[other];
+      if (frame && frame.parentNode === dialog) frame.hidden = other !== page || !frame.ready;
+    }
+    currentPage = page;
+    dialogTitle.textContent = page === "track" ? text.lookupTitle : text.formTitle;
+    if (!dialog.open) {
+      opener = shadow.activeElement || document.activeElement || opener;
+      dialog.showModal();
+    }
+    if (frames[page].ready) frames[page].focus();
   }
-  try {
-    start();
-  } catch (e) {
-    noop(e);
+
+  function close() {
+    if (dialog && dialog.open) dialog.close();
   }
-})(window, document);
+
+  function run(args) {
+    try {
+      const command = args[0], argument = args[1], handler = args[2];
+      if (command === "open") open("form");
+      else if (command === "track") open("track", argument);
+      else if (command === "close") close();
+      else if (command === "on" && handlers[argument] && typeof handler === "function") {
+        const list = handlers[argument];
+        list[list.length] = handler;
+      }
+    } catch {
+      // A bad call from the host page is ignored rather than thrown back into it.
+    }
+  }
+
+  function api(...args) {
+    if (shadow) run(args);
+    else pending[pending.length] = args;
+  }
+  api.v = 1;
+  api.q = [];
+  // Calls queued by the stub before this file arrived (see README.md, "JavaScript API").
+  if (previous && previous.q) {
+    for (let i = 0; i < previous.q.length; i++) pending[pending.length] = previous.q[i];
+  }
+  window.PhanHoi = api;
+
+  window.addEventListener("message", (event) => {
+    try {
+      const message = event.data;
+      if (event.origin !== relayOrigin || !message || message.ph !== 1) return;
+      let page;
+      for (let i = 0; i < PAGES.length; i++) {
+        if (frames[PAGES[i]] && frames[PAGES[i]].contentWindow === event.source) page = PAGES[i];
+      }
+      if (!page) return;
+      const frame = frames[page];
+      if (message.type === "ready" && !frame.ready) {
+        frame.ready = true;
+        if (page === currentPage) {
+          currentReady = true;
+          statusMessage.hidden = true;
+          frame.hidden = false;
+          if (dialog.open) frame.focus();
+        }
+      } else if (message.type === "resize" && message.height > 0) {
+        frameHeights[page] = Math.min(Math.ceil(+message.height), 20000);
+        applyFrameHeights();
+      } else if (message.type === "close") {
+        close();
+      } else if (message.type === "track") {
+        // "Look up" on the success screen: the lookup opens in its own view; the form stays a form.
+        event.source.postMessage({ ph: 1, type: "ack" }, relayOrigin);
+        open("track", String(message.code || ""));
+      } else if (message.type === "submitted") {
+        emit("submitted", { tracking_code: String(message.code || "") });
+      }
+    } catch {
+      // Messages are untrusted input; a malformed one is dropped.
+    }
+  });
+
+  function paint() {
+    const slot = document.querySelector("[data-phanhoi-slot]");
+    const variant = options.variant || (slot && slot.getAttribute("data-variant")) || "banner";
+    const host = document.createElement("phanhoi-widget");
+    host.setAttribute("data-site", siteKey);
+    shadow = host.attachShadow({ mode: "open" });
+    const nonce = script.nonce || "";
+    // Theme via data attributes; only plain colour values get through.
+    let theme = "";
+    if (COLOUR.test(options.accent || "")) theme += `--accent:${options.accent};`;
+    if (COLOUR.test(options.bg || "")) theme += `--background:${options.bg};`;
+    if (COLOUR.test(options.fg || "")) theme += `--foreground:${options.fg};`;
+    const adopted = [];
+    shadowSheet(shadow, nonce, adopted)(bannerCss + (theme ? `:host{${theme}}` : ""));
+    setFrameHeightRules = shadowSheet(shadow, nonce, adopted);
+
+    if (variant === "inline" && slot) {
+      const box = element(shadow, "div", "inline");
+      addFrame("form", box, "&inline=1").addEventListener("load", () => { currentReady = true; });
+    } else if (variant === "button") {
+      const box = element(shadow, "div", slot ? "in-slot" : "");
+      const button = element(box, "button", "floating-button", text.floatingButton);
+      button.type = "button";
+      button.addEventListener("click", () => open("form"));
+    } else {
+      const banner = element(shadow, "section", "banner");
+      banner.setAttribute("aria-label", text.title);
+      const words = element(banner, "div", "banner-text");
+      element(words, "h2", "", text.title);
+      element(words, "p", "", text.subtitle);
+      const actions = element(banner, "div", "banner-actions");
+      const send = element(actions, "button", "", text.send);
+      send.type = "button";
+      send.addEventListener("click", () => open("form"));
+      const lookUp = element(actions, "button", "secondary", text.lookUp);
+      lookUp.type = "button";
+      lookUp.addEventListener("click", () => open("track"));
+    }
+    if (slot) {
+      slot.textContent = "";
+      slot.appendChild(host);
+    } else {
+      // No slot: an in-flow spacer at the end of the page holds a fixed bar,
+      // so the bar never covers the last lines of the page's content.
+      host.setAttribute("data-layout", "bar");
+      document.body.appendChild(host);
+    }
+    for (let i = 0; i < pending.length; i++) run(pending[i]);
+    pending = [];
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", () => {
+      try {
+        paint();
+      } catch {
+        // Nothing shows rather than an error in the host page's console.
+      }
+    });
+  } else {
+    paint();
+  }
+}
+
+try {
+  start();
+} catch {
+  // Never throw into the host page.
+}

@@ -72,13 +72,35 @@ def test_misses_are_404(client: Any, path: str) -> None:
     assert client.get(path).status_code == 404
 
 
-def test_compact_keeps_code_and_licence() -> None:
-    src = b"/*! keep */\n/* drop\n   me */\n  var a = 1; // stays: not a whole line\n  // drop\n\n  a++;\n"
-    assert assets.compact("x.js", src) == b"/*! keep */\nvar a = 1; // stays: not a whole line\na++;\n"
-    assert assets.compact("x.json", src) == src
+def test_served_files_are_the_committed_build(client: Any) -> None:
+    """The relay serves esbuild's output byte for byte: no rewriting on the way out."""
+    build = assets.build_dir()
+    for name in ("loader.js", "form.js", "form.css", "altcha.js", "demo/demo.css"):
+        assert client.get(f"/static/widget/{name}").data == (build / name).read_bytes(), name
+    # The readable sources are not served.
+    assert client.get("/static/widget/banner.css").status_code == 404
+    assert client.get("/static/widget/build.mjs").status_code == 404
 
 
-def test_budgets() -> None:
+def _served_gzip(client: Any, *names: str) -> int:
+    total = 0
+    for name in names:
+        resp = client.get(f"/static/widget/{name}", headers={"Accept-Encoding": "gzip"})
+        assert resp.status_code == 200 and resp.headers["Content-Encoding"] == "gzip", name
+        total += len(resp.data)
+    return total
+
+
+def test_budgets_on_served_compressed_bytes(client: Any) -> None:
+    loader = _served_gzip(client, "loader.js")
+    assert loader <= 4096, f"loader.js: {loader} B gzip > 4096 B"
+    form = _served_gzip(client, "form.js", "form.css")
+    assert form <= 12 * 1024, f"form page: {form} B gzip > 12 KB"
+    altcha = form + _served_gzip(client, "altcha.js")
+    assert altcha <= 12 * 1024, f"form page with ALTCHA: {altcha} B gzip > 12 KB"
+
+
+def test_bench_report_agrees_with_the_budgets() -> None:
     from bench.widget_size import report
 
     data = report()

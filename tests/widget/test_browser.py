@@ -28,7 +28,7 @@ def wait_until(target: Any, expression: str, timeout_ms: int = 10000) -> None:
 
 def open_form(page: Any) -> Any:
     page.get_by_role("button", name="Gửi phản ánh").click()
-    return page.frame_locator("phanhoi-widget iframe.f-form")
+    return page.frame_locator("phanhoi-widget iframe.frame-form")
 
 
 def fill_and_send(frame: Any, *, phone: str = PHONE) -> str:
@@ -87,7 +87,7 @@ def test_embed_submit_then_track_and_rate(relay: Any, page: Any, context: Any) -
     relay.answer(code, "Phường đã bố trí thêm xe thu gom; rác đã được dọn sạch.")
 
     page.get_by_role("button", name="Tra cứu").click()
-    track = page.frame_locator("phanhoi-widget iframe.f-track")
+    track = page.frame_locator("phanhoi-widget iframe.frame-track")
     lookup(track, code)
     expect(track.locator(".st")).to_contain_text("Đã trả lời")
     expect(track.locator(".ans")).to_contain_text("rác đã được dọn sạch")
@@ -110,7 +110,7 @@ def test_track_command_prefills_code(relay: Any, page: Any) -> None:
     page.goto(relay.host_url + "/news")
     expect(page.locator("phanhoi-widget section")).to_be_visible()
     page.evaluate("PhanHoi('track', 'PH-ABCD-EFGH')")
-    track = page.frame_locator("phanhoi-widget iframe.f-track")
+    track = page.frame_locator("phanhoi-widget iframe.frame-track")
     expect(track.locator("#t-code")).to_have_value("PH-ABCD-EFGH")
     lookup(track, "PH-ABCD-EFGH")
     expect(track.get_by_role("alert")).to_contain_text("Không tìm thấy")
@@ -152,7 +152,7 @@ def test_hostile_page(relay: Any, page: Any) -> None:
     [
         ("/news", "phanhoi-widget section"),
         ("/noslot", "phanhoi-widget section"),
-        ("/button", "phanhoi-widget button.bt"),
+        ("/button", "phanhoi-widget button.floating-button"),
         ("/twice", "phanhoi-widget section"),
         ("/english", "phanhoi-widget section"),
         ("/pinned", "phanhoi-widget section"),
@@ -180,7 +180,7 @@ def test_variants_render_once(relay: Any, page: Any, path: str, visible: str) ->
 
 def test_inline_variant_shows_the_form(relay: Any, page: Any) -> None:
     page.goto(relay.host_url + "/inline")
-    frame = page.frame_locator("phanhoi-widget iframe.f-form")
+    frame = page.frame_locator("phanhoi-widget iframe.frame-form")
     expect(frame.locator("#f-title")).to_be_visible()
     assert fill_and_send(frame)
 
@@ -259,8 +259,8 @@ def test_keyboard_only(relay: Any, page: Any) -> None:
         raise AssertionError("the banner button is not reachable with Tab")
     page.keyboard.press("Enter")
     expect(page.locator("phanhoi-widget dialog")).to_be_visible()
-    page.locator("phanhoi-widget iframe.f-form").wait_for(state="visible")
-    frame = page.locator("phanhoi-widget iframe.f-form").element_handle().content_frame()
+    page.locator("phanhoi-widget iframe.frame-form").wait_for(state="visible")
+    frame = page.locator("phanhoi-widget iframe.frame-form").element_handle().content_frame()
 
     _tab_to(page, frame, "f-category")
     page.keyboard.press("ArrowDown")
@@ -353,7 +353,7 @@ def test_reflow(relay: Any, browser: Any, viewport: dict[str, int]) -> None:
         assert pg.evaluate("document.documentElement.scrollWidth") <= width
         frame = open_form(pg)
         expect(frame.locator("#f-title")).to_be_visible()
-        inner = pg.locator("phanhoi-widget iframe.f-form").element_handle().content_frame()
+        inner = pg.locator("phanhoi-widget iframe.frame-form").element_handle().content_frame()
         assert inner.evaluate("document.documentElement.scrollWidth") <= width
     finally:
         ctx.close()
@@ -393,7 +393,7 @@ def test_relay_down_after_the_banner_painted(relay: Any, page: Any) -> None:
     expect(dialog).to_be_visible()
     page.clock.run_for(11_000)
     expect(dialog.get_by_role("status")).to_have_text("Hiện chưa kết nối được. Vui lòng thử lại sau.")
-    expect(page.locator("phanhoi-widget iframe.f-form")).to_be_hidden()
+    expect(page.locator("phanhoi-widget iframe.frame-form")).to_be_hidden()
     dialog.get_by_role("button", name="Đóng").click()
     expect(dialog).to_be_hidden()
     assert page.page_errors == []

@@ -36,7 +36,7 @@ def _press_banner_button(page: Any, name: str) -> None:
 
 
 def _frame(page: Any, page_name: str) -> Any:
-    selector = f"phanhoi-widget iframe.f-{page_name}"
+    selector = f"phanhoi-widget iframe.frame-{page_name}"
     page.locator(selector).wait_for(state="visible")
     return page.locator(selector).element_handle().content_frame()
 
@@ -125,10 +125,10 @@ def test_tab_into_frame_is_not_overridden(relay: Any, page: Any) -> None:
 
 def test_no_focus_move_inline_or_full_page(relay: Any, page: Any) -> None:
     page.goto(relay.host_url + "/inline")
-    frame_loc = page.frame_locator("phanhoi-widget iframe.f-form")
+    frame_loc = page.frame_locator("phanhoi-widget iframe.frame-form")
     expect(frame_loc.locator("#f-title")).to_be_visible()
-    frame = page.locator("phanhoi-widget iframe.f-form").element_handle().content_frame()
-    page.locator("phanhoi-widget iframe.f-form").focus()
+    frame = page.locator("phanhoi-widget iframe.frame-form").element_handle().content_frame()
+    page.locator("phanhoi-widget iframe.frame-form").focus()
     page.wait_for_timeout(300)
     assert frame.evaluate("document.activeElement === document.body")
 

@@ -26,7 +26,7 @@ def test_tracking_code_stays_on_one_line_on_a_small_phone(relay: Any, browser: A
         pg = ctx.new_page()
         pg.goto(relay.host_url + "/news")
         code = fill_and_send(open_form(pg))
-        frame = pg.frame_locator("phanhoi-widget iframe.f-form")
+        frame = pg.frame_locator("phanhoi-widget iframe.frame-form")
         box = frame.locator("#ok-code")
         expect(box).to_have_text(code)
         assert _one_line(box), "the tracking code wraps mid-code at 320px"
@@ -76,20 +76,20 @@ def test_answer_has_no_stray_blank_lines(relay: Any, page: Any) -> None:
 def test_look_up_from_the_success_screen_opens_the_lookup_view(relay: Any, page: Any) -> None:
     page.goto(relay.host_url + "/news")
     code = fill_and_send(open_form(page))
-    form = page.frame_locator("phanhoi-widget iframe.f-form")
+    form = page.frame_locator("phanhoi-widget iframe.frame-form")
     form.get_by_role("link", name="Tra cứu phản ánh").click()
     dialog = page.locator("phanhoi-widget dialog")
     # The dialog's title says what is in it now, and the lookup has the code filled in.
     expect(dialog.get_by_role("heading", level=2)).to_have_text("Tra cứu phản ánh, kiến nghị")
-    track = page.frame_locator("phanhoi-widget iframe.f-track")
+    track = page.frame_locator("phanhoi-widget iframe.frame-track")
     expect(track.locator("#t-code")).to_have_value(code)
-    expect(page.locator("phanhoi-widget iframe.f-form")).to_be_hidden()
+    expect(page.locator("phanhoi-widget iframe.frame-form")).to_be_hidden()
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     # "Gửi phản ánh" on the banner still leads to the form, not to the lookup.
     page.get_by_role("button", name="Gửi phản ánh").click()
     expect(dialog.get_by_role("heading", level=2)).to_have_text("Gửi phản ánh, kiến nghị")
-    expect(page.locator("phanhoi-widget iframe.f-form")).to_be_visible()
+    expect(page.locator("phanhoi-widget iframe.frame-form")).to_be_visible()
     expect(form.locator("#t-code")).to_have_count(0)
     expect(form.get_by_role("link", name="Gửi phản ánh khác")).to_be_visible()
     assert page.page_errors == []
@@ -110,7 +110,7 @@ def test_offline_send_keeps_the_draft_and_one_click_sends_once(relay: Any, page:
     page.unroute(api)
     held: list[Any] = []
     page.route(api, lambda r: held.append(r))
-    inner = page.locator("phanhoi-widget iframe.f-form").element_handle().content_frame()
+    inner = page.locator("phanhoi-widget iframe.frame-form").element_handle().content_frame()
     inner.evaluate("() => { const f = document.getElementById('ph-form'); f.requestSubmit(); f.requestSubmit(); }")
     expect(frame.locator("#send")).to_be_disabled()
     expect(frame.locator("#send")).to_have_text("Đang gửi…")
@@ -147,7 +147,7 @@ def test_dialog_loading_message_fits_the_lookup(relay: Any, page: Any) -> None:
 def test_success_copy(relay: Any, page: Any) -> None:
     page.goto(relay.host_url + "/news")
     fill_and_send(open_form(page))
-    frame = page.frame_locator("phanhoi-widget iframe.f-form")
+    frame = page.frame_locator("phanhoi-widget iframe.frame-form")
     ok = frame.locator(".ok")
     expect(ok.get_by_role("button", name="Sao chép mã")).to_be_visible()
     expect(ok).to_contain_text("chọn “Tra cứu phản ánh” rồi nhập mã")
@@ -173,14 +173,14 @@ def test_dialog_does_not_repeat_its_title(relay: Any, page: Any) -> None:
     page.goto(f"{relay.url}/s/{relay.site.key}")
     assert _width(page.get_by_role("heading", level=1)) > 100
     page.goto(relay.host_url + "/inline")
-    inline = page.frame_locator("phanhoi-widget iframe.f-form")
+    inline = page.frame_locator("phanhoi-widget iframe.frame-form")
     expect(inline.get_by_role("heading", level=1)).to_be_visible()
     assert _width(inline.get_by_role("heading", level=1)) > 100
 
 
 def test_inline_form_looks_up_in_place(relay: Any, page: Any) -> None:
     page.goto(relay.host_url + "/inline")
-    frame = page.frame_locator("phanhoi-widget iframe.f-form")
+    frame = page.frame_locator("phanhoi-widget iframe.frame-form")
     fill(frame)
     frame.get_by_role("button", name="Gửi phản ánh").click()
     code = frame.locator("#ok-code").text_content()
@@ -223,7 +223,7 @@ def test_bar_without_slot_is_one_row_on_a_phone(relay: Any, browser: Any) -> Non
         expect(host.get_by_role("button", name="Gửi phản ánh")).to_be_visible()
         pg.evaluate("window.scrollTo(0, document.body.scrollHeight)")
         sizes = pg.evaluate("""() => {
-            const w = document.querySelector('phanhoi-widget').shadowRoot.querySelector('.w');
+            const w = document.querySelector('phanhoi-widget').shadowRoot.querySelector('.banner');
             const r = w.getBoundingClientRect();
             const ps = [...document.querySelectorAll('body p')];
             const last = ps[ps.length - 1].getBoundingClientRect();

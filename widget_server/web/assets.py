@@ -1,5 +1,9 @@
 """The widget's static files, with ETags, cache lifetimes and versioned names.
 
+What is served is the build output, ``static/widget/build/`` (esbuild's minified
+files, made by ``make widget`` from the readable sources beside it and committed),
+held in memory with its gzip and brotli forms.
+
 ``/static/widget/loader.js`` is the stable URL partners paste once, so it is
 cached briefly (``max-age=300``) and revalidated by ETag. Every file also has a
 content-addressed name, ``loader.<hash10>.js``, cached for a year as
@@ -44,6 +48,11 @@ def widget_dir() -> Path:
     return Path(widget_server.__file__).resolve().parent.parent / "static" / "widget"
 
 
+def build_dir() -> Path:
+    """The files browsers get: the minified build, never the sources."""
+    return widget_dir() / "build"
+
+
 @dataclass(frozen=True)
 class Asset:
     name: str
@@ -72,26 +81,9 @@ def _compress_br(body: bytes) -> bytes | None:
     return brotli.compress(body, quality=11)
 
 
-_BLOCK_COMMENT = re.compile(r"^[ \t]*/\*(?!!).*?\*/[ \t]*$", re.S | re.M)
-
-
-def compact(name: str, body: bytes) -> bytes:
-    """Drop comments and indentation from our own JS and CSS before serving.
-
-    Deliberately simple (a line-based pass, not a parser): the sources are written
-    for it, with no multi-line strings and comments only on lines of their own.
-    Line breaks stay, so JavaScript's automatic semicolons still work.
-    """
-    if not name.endswith((".js", ".css")):
-        return body
-    text = _BLOCK_COMMENT.sub("", body.decode("utf-8"))
-    lines = (line.strip() for line in text.splitlines())
-    return "\n".join(ln for ln in lines if ln and not ln.startswith("//")).encode("utf-8") + b"\n"
-
-
 def get_asset(name: str) -> Asset | None:
-    """The file under the widget folder, re-read when it changes on disk."""
-    root = widget_dir().resolve()
+    """The built file, re-read when it changes on disk."""
+    root = build_dir().resolve()
     path = (root / name).resolve()
     if root not in path.parents or not path.is_file() or path.suffix == ".md":
         return None
@@ -99,7 +91,7 @@ def get_asset(name: str) -> Asset | None:
     cached = _cache.get(name)
     if cached and cached.mtime_ns == mtime:
         return cached
-    body = compact(name, path.read_bytes())
+    body = path.read_bytes()
     digest = hashlib.sha256(body).hexdigest()
     asset = Asset(
         name=name,
@@ -116,7 +108,7 @@ def get_asset(name: str) -> Asset | None:
 
 
 def _all_names() -> list[str]:
-    root = widget_dir()
+    root = build_dir()
     if not root.is_dir():
         return []
     return sorted(

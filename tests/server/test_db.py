@@ -60,3 +60,25 @@ def test_concurrent_writers_do_not_deadlock(app, site):
     assert errors == []
     with db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(db.inbound_events)).scalar() == 80
+
+
+def test_the_database_refuses_a_status_outside_the_vocabulary(app, client, site, submission_body) -> None:
+    """Statuses have one home (phanhoi.statuses); the CHECK constraints hold the database to it."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import IntegrityError
+
+    from widget_server.intake import submissions
+    from widget_server.store import db
+
+    created = submissions.create_submission(site[0], submission_body, via="api")
+    with pytest.raises(IntegrityError):
+        with db.write() as conn:
+            conn.execute(sa.update(db.submissions).where(db.submissions.c.id == created["id"])
+                         .values(status="lost"))
+    with pytest.raises(IntegrityError):
+        with db.write() as conn:
+            conn.execute(sa.insert(db.history).values(submission_id=created["id"], status="lost",
+                                                      at=db.utcnow()))
+    with db.write() as conn:
+        conn.execute(sa.update(db.submissions).where(db.submissions.c.id == created["id"])
+                     .values(status="in_progress"))

@@ -18,6 +18,13 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.engine import Connection, Engine
 
+from widget_server.vocab import STATUSES
+
+def status_in(column: str) -> str:
+    """The CHECK that keeps a status column within the one vocabulary (``phanhoi.statuses``)."""
+    return f"{column} IN ({', '.join(repr(v) for v in STATUSES)})"
+
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -118,6 +125,7 @@ submissions = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("redacted_at", UTCDateTime),
     sa.Column("deletion_requested_at", UTCDateTime),
+    sa.CheckConstraint(status_in("status"), name="status_known"),
 )
 
 history = sa.Table(
@@ -131,6 +139,7 @@ history = sa.Table(
     sa.Column("note", sa.Text),
     sa.Column("sequence", sa.Integer),
     sa.Column("at", UTCDateTime, nullable=False),
+    sa.CheckConstraint(status_in("status"), name="status_known"),
 )
 
 attachments = sa.Table(

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from tests.georeport import GeoReportServer
 from tests.server.test_attachments import png_bytes
 from widget_server.delivery import queue as outbox
-from widget_server.intake import sites, submissions, tracking
+from widget_server.intake import sites, tracking
 from widget_server.store import db
 from widget_server.delivery.worker import Worker
 

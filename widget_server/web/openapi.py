@@ -10,6 +10,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify
 
 from widget_server.intake import schemas as requests_
 from widget_server.web import schemas
+from widget_server.web.schemas import respond
 
 bp = Blueprint("openapi", __name__)
 
@@ -187,7 +188,7 @@ def openapi_json() -> Response:
 @bp.get("/healthz")
 def healthz() -> Response:
     """Liveness: the process answers."""
-    return jsonify({"status": "ok"})
+    return respond(schemas.HealthSchema(), {"status": "ok"})
 
 
 @bp.get("/readyz")
@@ -203,4 +204,4 @@ def readyz() -> Response:
             conn.execute(sa.text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         raise Problem(503, "Cơ sở dữ liệu không phản hồi.", type="not-ready") from exc
-    return jsonify({"status": "ready"})
+    return respond(schemas.HealthSchema(), {"status": "ready"})

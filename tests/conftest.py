@@ -3,7 +3,7 @@
 Migrations run once per session: on SQLite each test gets a copy of a migrated
 template file; on PostgreSQL (set ``PHANHOI_TEST_DATABASE_URL`` to a server URL,
 any database on it) a database of its own is created for the run, migrated,
-dropped after it, and every test starts from truncated tables.
+dropped after it, and every test starts from emptied tables.
 
 Tests that use the database (the ``database_url`` fixture, directly or through
 ``app_config``, ``app``, ``client`` ...) are marked ``db`` at collection, so the
@@ -59,6 +59,8 @@ def postgres_database() -> Iterator[str | None]:
     try:
         yield url
     finally:
+        if url in _cleaners:
+            _cleaners.pop(url).dispose()
         with admin.connect() as conn:
             conn.execute(sa.text(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
@@ -67,12 +69,22 @@ def postgres_database() -> Iterator[str | None]:
         admin.dispose()
 
 
-def _truncate(url: str) -> None:
-    engine = db.make_engine(url)
-    names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+_cleaners: dict[str, sa.Engine] = {}
+
+
+def _empty(url: str) -> None:
+    """Empty every table and restart the id sequences. DELETE, not TRUNCATE: on tables of a
+    few rows it takes milliseconds, where TRUNCATE's new files take about 0.15 s a test."""
+    engine = _cleaners.get(url)
+    if engine is None:
+        engine = _cleaners[url] = db.make_engine(url)
     with engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+        for (name,) in conn.execute(sa.text(
+                "SELECT quote_ident(sequence_schema) || '.' || quote_ident(sequence_name)"
+                " FROM information_schema.sequences")):
+            conn.execute(sa.text(f"ALTER SEQUENCE {name} RESTART"))
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +105,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, postgres_database: str | None, tmp_path: Any) -> Iterator[str]:
     if postgres_database:
-        _truncate(postgres_database)
+        _empty(postgres_database)
         yield postgres_database
         return
     path = tmp_path / "relay.sqlite3"

@@ -80,7 +80,7 @@ EVENTS_SECRET = generate_secret()
 @pytest.fixture
 def receiver() -> Iterator[ThreadingHTTPServer]:
     server = central_receiver_sdk.make_server("127.0.0.1", 0, INTAKE_SECRET, EVENTS_SECRET, RELAY)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server
     server.shutdown()

@@ -78,6 +78,21 @@ def render_variant(name: str) -> str:
     for part in ("title", "style", "head", "top", "before", "slot", "scripts"):
         html = html.replace("{" + part + "}", getattr(variant, part))
     return html
+def after_pending_timers(target: Any) -> None:
+    """Return once timers already queued in ``target``'s document (a page or frame) have run:
+    a zero-delay timer set now fires after those, and a second one after anything they queued.
+    Use before asserting that something did *not* happen in a deferred handler."""
+    target.evaluate("() => new Promise(r => setTimeout(() => setTimeout(r)))")
+
+
+def after_rendering(page: Any) -> None:
+    """Return once the page has rendered twice more: layout shifts of what is already in the
+    DOM have been measured, and ``window.__cls`` has taken in every queued entry."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.evaluate("""() => { const o = window.__clsObserver; if (o) o.takeRecords().forEach(
+        e => { if (!e.hadRecentInput) window.__cls += e.value; }); }""")
+
+
 CHROMIUM = os.environ.get("PHANHOI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
@@ -91,7 +106,8 @@ class LiveServer:
         self._srv = make_server(host, 0, self._dispatch, threaded=True)
         self.port = self._srv.server_port
         self.url = f"http://{name}:{self.port}"
-        self._thread = threading.Thread(target=self._srv.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for the loop to notice (0.5 s by default).
+        self._thread = threading.Thread(target=self._srv.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def _dispatch(self, environ: dict[str, Any], start_response: Any) -> Any:

@@ -9,6 +9,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from tests.widget.conftest import after_rendering
+
 pytestmark = pytest.mark.browser
 
 CONTENT = "Rác thải tồn đọng ở cổng phụ chợ nhiều ngày sau mưa lớn, chưa được thu gom."
@@ -137,7 +139,7 @@ def test_hostile_page(relay: Any, page: Any) -> None:
     )
     # (a string, not an array: this page broke Array.prototype.push for everyone)
     assert style == "17px|none|normal|rgb(27, 27, 27)"
-    page.wait_for_timeout(300)
+    after_rendering(page)
     assert page.evaluate("window.__cls") == 0
 
     frame = open_form(page)
@@ -161,7 +163,10 @@ def test_hostile_page(relay: Any, page: Any) -> None:
 def test_variants_render_once(relay: Any, page: Any, path: str, visible: str) -> None:
     page.goto(relay.host_url + path)
     expect(page.locator(visible)).to_be_visible()
-    page.wait_for_timeout(200)
+    # Every async loader on the page has run by the load event (a second copy returns at
+    # once, and the banner paints without the network).
+    page.wait_for_load_state("load")
+    after_rendering(page)
     assert page.locator("phanhoi-widget").count() == 1
     assert page.evaluate("window.__cls") == 0
     assert page.page_errors == []
@@ -187,21 +192,17 @@ def test_inline_variant_shows_the_form(relay: Any, page: Any) -> None:
 
 def test_relay_down_shows_nothing(relay: Any, page: Any) -> None:
     page.goto(relay.host_url + "/news?relay=http://127.0.0.1:9")
-    page.wait_for_load_state("load")
-    page.wait_for_timeout(300)
+    page.wait_for_load_state("load")  # the loader's request has failed by then
     assert page.locator("phanhoi-widget").count() == 0
     assert page.page_errors == []
 
 
 def test_unregistered_origin_cannot_frame_the_form(relay: Any, page: Any) -> None:
-    messages: list[str] = []
-    page.on("console", lambda m: messages.append(m.text))
-    page.goto(relay.other_url + "/frame")
-    page.wait_for_timeout(500)
+    with page.expect_console_message(lambda m: "frame-ancestors" in m.text):
+        page.goto(relay.other_url + "/frame")
     child = page.frame(name="direct")
     assert child is not None
     assert child.locator("#ph-form").count() == 0
-    assert any("frame-ancestors" in m for m in messages)
 
 
 def test_registered_origin_can_frame_the_form(relay: Any, page: Any) -> None:

@@ -155,13 +155,22 @@ def lang() -> str:
 
 
 NOT_FOUND = "Không tìm thấy phản ánh với mã và thông tin liên hệ này."
+MISTYPED = "Mã theo dõi có vẻ bị gõ nhầm: ký tự kiểm tra không khớp. Vui lòng kiểm tra lại từng ký tự."
+
+
+def mistyped(exc: Exception) -> Problem:
+    return Problem(422, MISTYPED, type="tracking-code-mistyped",
+                   title="Mã có vẻ bị gõ nhầm (Mistyped tracking code)")
 
 
 @bp.get("/submissions/<tracking_code>")
 def get_submission(tracking_code: str) -> Response:
     """Status, history and answer; ``contact`` must be the phone or email given at submission."""
     query = load(StatusQuerySchema(), request.args.to_dict())
-    found = submissions.lookup(tracking_code, query["contact"], lang())
+    try:
+        found = submissions.lookup(tracking_code, query["contact"], lang())
+    except submissions.MistypedCodeError as exc:
+        raise mistyped(exc) from exc
     if found is None:
         raise Problem(404, NOT_FOUND, type="submission-not-found")
     resp = jsonify(found)
@@ -176,6 +185,8 @@ def rate_submission(tracking_code: str) -> Response:
     try:
         out = submissions.rate(tracking_code, data["contact"], data["satisfied"],
                                data.get("comment"), lang())
+    except submissions.MistypedCodeError as exc:
+        raise mistyped(exc) from exc
     except submissions.NotFoundError as exc:
         raise Problem(404, NOT_FOUND, type="submission-not-found") from exc
     except submissions.ConflictError as exc:
@@ -189,6 +200,8 @@ def data_request(tracking_code: str) -> Response:
     data = load(DataRequestCreateSchema(), json_body())
     try:
         out = submissions.data_request(tracking_code, data["contact"], data["kind"])
+    except submissions.MistypedCodeError as exc:
+        raise mistyped(exc) from exc
     except submissions.NotFoundError as exc:
         raise Problem(404, NOT_FOUND, type="submission-not-found") from exc
     resp = jsonify(out)

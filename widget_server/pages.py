@@ -465,10 +465,14 @@ def track(site_key: str) -> Response:
         from . import submissions
 
         if code and contact:
-            if op in {"rate", "data"}:
-                message = _side_action(op, code, contact, t)
-            found = submissions.lookup(code, contact, ctx["lang"])
-        if found is None:
+            try:
+                if op in {"rate", "data"}:
+                    message = _side_action(op, code, contact, t)
+                found = submissions.lookup(code, contact, ctx["lang"])
+            except submissions.MistypedCodeError:
+                message = t["code_mistyped"]
+                status = 422
+        if found is None and status == 200:
             message = t["not_found"]
             status = 404
     resp = Response(
@@ -551,6 +555,8 @@ def _side_action(op: str, code: str, contact: str, t: dict[str, Any]) -> str:
             return t["err_choose"]
         submissions.data_request(code, contact, kind)
         return t["data_ok"]
+    except submissions.MistypedCodeError:
+        raise
     except submissions.NotFoundError:
         return t["not_found"]
     except submissions.ConflictError as exc:

@@ -39,6 +39,10 @@ class NotFoundError(Exception):
     pass
 
 
+class MistypedCodeError(NotFoundError):
+    """The tracking code's check character does not match: a typo, not a wrong contact."""
+
+
 class ConflictError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -292,7 +296,12 @@ _DUMMY_DIGEST = "0" * 64
 
 
 def find(conn: Connection, tracking_code: str, contact: str) -> Any:
-    """The submission row when code and contact match; the same None for either miss."""
+    """The submission row when code and contact match; the same None for either miss.
+
+    Raises :class:`MistypedCodeError` when the code's check character is wrong: that
+    says nothing about which submissions exist, and it tells the citizen what to fix."""
+    if codes.verdict(tracking_code or "") == "mistyped":
+        raise MistypedCodeError(tracking_code)
     canonical = codes.normalise(tracking_code or "")
     row = None
     if canonical:

@@ -158,6 +158,19 @@ NOT_FOUND = "Không tìm thấy phản ánh với mã và thông tin liên hệ 
 MISTYPED = "Mã theo dõi có vẻ bị gõ nhầm: ký tự kiểm tra không khớp. Vui lòng kiểm tra lại từng ký tự."
 
 
+def action_key() -> str | None:
+    """The optional Idempotency-Key of a rating or data request (the SDK always sends one)."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 255:
+        raise Problem(400, "Idempotency-Key dài tối đa 255 ký tự.", type="idempotency-key-invalid")
+    return key or None
+
+
+def key_reused(exc: Exception) -> Problem:
+    return Problem(422, "Idempotency-Key này đã được dùng cho một nội dung khác.",
+                   type="idempotency-key-reused")
+
+
 def mistyped(exc: Exception) -> Problem:
     return Problem(422, MISTYPED, type="tracking-code-mistyped",
                    title="Mã có vẻ bị gõ nhầm (Mistyped tracking code)")
@@ -184,13 +197,15 @@ def rate_submission(tracking_code: str) -> Response:
     data = load(RatingCreateSchema(), json_body())
     try:
         out = submissions.rate(tracking_code, data["contact"], data["satisfied"],
-                               data.get("comment"), lang())
+                               data.get("comment"), lang(), idempotency_key=action_key())
     except submissions.MistypedCodeError as exc:
         raise mistyped(exc) from exc
     except submissions.NotFoundError as exc:
         raise Problem(404, NOT_FOUND, type="submission-not-found") from exc
     except submissions.ConflictError as exc:
         raise Problem(409, exc.message, type="rating-not-allowed") from exc
+    except submissions.IdempotencyConflictError as exc:
+        raise key_reused(exc) from exc
     return jsonify(out)
 
 
@@ -199,11 +214,14 @@ def data_request(tracking_code: str) -> Response:
     """Withdraw consent or ask for deletion of personal data; forwarded to the central system."""
     data = load(DataRequestCreateSchema(), json_body())
     try:
-        out = submissions.data_request(tracking_code, data["contact"], data["kind"])
+        out = submissions.data_request(tracking_code, data["contact"], data["kind"],
+                                       idempotency_key=action_key())
     except submissions.MistypedCodeError as exc:
         raise mistyped(exc) from exc
     except submissions.NotFoundError as exc:
         raise Problem(404, NOT_FOUND, type="submission-not-found") from exc
+    except submissions.IdempotencyConflictError as exc:
+        raise key_reused(exc) from exc
     resp = jsonify(out)
     resp.status_code = 202
     return resp

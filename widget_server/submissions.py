@@ -488,6 +488,41 @@ def mark_forwarded(conn: Connection, submission_id: str, central_id: str | None,
 # --------------------------------------------------------------------------- citizen actions
 
 
+def _action_key(action: str, submission_id: str, key: str) -> str:
+    """Where a citizen action's Idempotency-Key is kept: per submission, so one key
+    cannot touch another citizen's request (the key itself is hashed: any length fits)."""
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{action}:{submission_id}:{digest}"
+
+
+def _action_replay(conn: Connection, row: Any, action: str, key: str | None,
+                   req_hash: str) -> dict[str, Any] | None:
+    """The answer given to an earlier request with this key, if any (within the TTL)."""
+    if not key:
+        return None
+    k = db.idempotency_keys.c
+    found = conn.execute(sa.select(db.idempotency_keys).where(
+        k.site_id == row.site_id, k.key == _action_key(action, row.id, key),
+        k.created_at > db.utcnow() - _idempotency_ttl())).one_or_none()
+    if found is None:
+        return None
+    if not hmac.compare_digest(found.request_hash, req_hash):
+        raise IdempotencyConflictError(key)
+    return dict(found.response)
+
+
+def _action_remember(conn: Connection, row: Any, action: str, key: str | None, req_hash: str,
+                     status_code: int, response: dict[str, Any]) -> None:
+    if not key:
+        return
+    k = db.idempotency_keys.c
+    stored_key = _action_key(action, row.id, key)
+    conn.execute(sa.delete(db.idempotency_keys).where(k.site_id == row.site_id, k.key == stored_key))
+    conn.execute(sa.insert(db.idempotency_keys), {
+        "site_id": row.site_id, "key": stored_key, "request_hash": req_hash,
+        "status_code": status_code, "response": response, "created_at": db.utcnow()})
+
+
 def _site_destination(conn: Connection, site_id: int) -> tuple[str, str, str]:
     row = conn.execute(sa.select(db.sites.c.destination, db.sites.c.site_key, db.sites.c.name)
                        .where(db.sites.c.id == site_id)).one()
@@ -495,12 +530,17 @@ def _site_destination(conn: Connection, site_id: int) -> tuple[str, str, str]:
 
 
 def rate(tracking_code: str, contact: str, satisfied: bool, comment: str | None,
-         lang: str = "vi") -> dict[str, Any]:
+         lang: str = "vi", *, idempotency_key: str | None = None) -> dict[str, Any]:
+    """Record the rating; a retry with the same ``idempotency_key`` gets the answer again
+    instead of "already rated"."""
     now = db.utcnow()
+    req_hash = _request_hash({"satisfied": satisfied, "comment": comment})
     with db.write() as conn:
         row = find(conn, tracking_code, contact)
         if row is None:
             raise NotFoundError(tracking_code)
+        if _action_replay(conn, row, "rating", idempotency_key, req_hash) is not None:
+            return describe(conn, row, lang)  # the state now, which holds this rating
         if row.status not in ANSWERED:
             raise ConflictError("Chỉ có thể đánh giá sau khi phản ánh đã được trả lời.")
         if row.rated_at is not None:
@@ -513,6 +553,7 @@ def rate(tracking_code: str, contact: str, satisfied: bool, comment: str | None,
                            "submission_id": row.id, "central_id": row.central_id,
                            "tracking_code": row.tracking_code, "satisfied": satisfied,
                            "comment": comment, "rated_at": now.isoformat()})
+        _action_remember(conn, row, "rating", idempotency_key, req_hash, 200, {})
         fresh = conn.execute(sa.select(db.submissions).where(db.submissions.c.id == row.id)).one()
         return describe(conn, fresh, lang)
 
@@ -525,13 +566,20 @@ DATA_REQUEST_MESSAGES = {
 }
 
 
-def data_request(tracking_code: str, contact: str, kind: str) -> dict[str, Any]:
-    """Withdraw consent or ask for deletion (Law 91/2025/QH15); forwarded as an event."""
+def data_request(tracking_code: str, contact: str, kind: str, *,
+                 idempotency_key: str | None = None) -> dict[str, Any]:
+    """Withdraw consent or ask for deletion (Law 91/2025/QH15); forwarded as an event.
+
+    A retry with the same ``idempotency_key`` gets the first answer and is forwarded once."""
     now = db.utcnow()
+    req_hash = _request_hash({"kind": kind})
     with db.write() as conn:
         row = find(conn, tracking_code, contact)
         if row is None:
             raise NotFoundError(tracking_code)
+        previous = _action_replay(conn, row, "data-request", idempotency_key, req_hash)
+        if previous is not None:
+            return previous
         column = "consent_withdrawn_at" if kind == "withdraw_consent" else "deletion_requested_at"
         conn.execute(sa.update(db.submissions).where(db.submissions.c.id == row.id)
                      .values(**{column: now, "updated_at": now}))
@@ -541,10 +589,12 @@ def data_request(tracking_code: str, contact: str, kind: str) -> dict[str, Any]:
                            "submission_id": row.id, "central_id": row.central_id,
                            "tracking_code": row.tracking_code, "kind": kind,
                            "requested_at": now.isoformat()})
+        answer = {"tracking_code": row.tracking_code, "kind": kind,
+                  "requested_at": now.isoformat(), "message": DATA_REQUEST_MESSAGES[kind]}
+        _action_remember(conn, row, "data-request", idempotency_key, req_hash, 202, answer)
     # Deletion (and a withdrawal before the forward) takes effect now, not at the next
     # retention run; see retention.py for what is cancelled and what is kept.
     from . import retention
 
     retention.apply_data_request(row.tracking_code)
-    return {"tracking_code": row.tracking_code, "kind": kind, "requested_at": now.isoformat(),
-            "message": DATA_REQUEST_MESSAGES[kind]}
+    return answer

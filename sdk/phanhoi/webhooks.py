@@ -16,6 +16,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets as _secrets
 import time
 from collections.abc import Iterable, Sequence
@@ -72,8 +73,9 @@ def _secret_key(secret: str) -> bytes:
 
 def _secret_list(secret: str | Sequence[str]) -> list[str]:
     items = [secret] if isinstance(secret, str) else list(secret)
-    # The relay's settings hold several secrets comma-separated while rotating.
-    out = [part.strip() for item in items for part in str(item).split(",") if part.strip()]
+    # The relay's settings hold several secrets comma-separated while rotating (base64
+    # has neither commas nor spaces, so either separates them).
+    out = [part for item in items for part in re.split(r"[,\s]+", str(item)) if part]
     if not out:
         raise ValueError("at least one webhook secret is required")
     return out

@@ -199,16 +199,6 @@ def test_status_events_lookups_ratings_and_data_requests_round_trip(
     same_as_fixture("submission_data_request", json.loads(request.body))
 
 
-def test_sdk_status_labels_are_the_relays(app: Any) -> None:
-    from phanhoi.models import STATUS_LABELS_VI, STATUSES
-
-    try:
-        from widget_server.i18n import status_label
-    except ImportError:  # the flat layout
-        from widget_server.labels import status_label  # type: ignore[no-redef]
-    assert {s: STATUS_LABELS_VI[s] for s in STATUSES} == {s: status_label(s, "vi") for s in STATUSES}
-
-
 def test_retried_rating_and_data_request_are_applied_once(
     app: Any, site: Any, relay: str, central: Central, deliver: Any
 ) -> None:

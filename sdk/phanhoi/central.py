@@ -107,6 +107,9 @@ class IntakeReceiver:
         mark_seen: Callable[[str], bool] | None = None,
         tolerance: int = DEFAULT_TOLERANCE,
     ) -> None:
+        if isinstance(mark_seen, SeenIds):
+            # The old pattern, which remembered an id before it was stored.
+            raise TypeError("SeenIds is a store: pass seen=SeenIds() and use receive()")
         self._secret = parse_secrets(secret)
         self.seen = seen
         self._mark_seen = mark_seen

@@ -91,6 +91,8 @@ def test_handle_with_a_transactional_callback_and_rotation() -> None:
     assert duplicate is True and store == {"m1"}
     with pytest.raises(TypeError):
         IntakeReceiver(SECRET).handle(CREATED, sign_headers(CREATED, SECRET))
+    with pytest.raises(TypeError, match="seen=SeenIds"):
+        IntakeReceiver(SECRET, mark_seen=SeenIds())  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         with IntakeReceiver(SECRET).receive(CREATED, sign_headers(CREATED, SECRET)):
             pass

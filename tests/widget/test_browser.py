@@ -120,6 +120,18 @@ def test_track_command_prefills_code(relay: Any, page: Any) -> None:
     expect(page.locator("phanhoi-widget dialog")).to_be_hidden()
 
 
+def test_a_mistyped_code_is_told_apart_from_a_wrong_contact(relay: Any, page: Any) -> None:
+    page.goto(relay.host_url + "/news")
+    expect(page.locator("phanhoi-widget section")).to_be_visible()
+    page.evaluate("PhanHoi('track')")
+    track = page.frame_locator("phanhoi-widget iframe.f-track")
+    lookup(track, "PH-AAAA-AAAAA")  # the check character of AAAAAAAA is T, not A
+    expect(track.get_by_role("alert")).to_contain_text("Mã theo dõi có vẻ bị gõ nhầm")
+    lookup(track, "PH-AAAA-AAAAT")  # well formed, no such submission
+    expect(track.get_by_role("alert")).to_contain_text("Không tìm thấy")
+    assert page.page_errors == []
+
+
 def test_hostile_page(relay: Any, page: Any) -> None:
     page.goto(relay.host_url + "/hostile")
     host = page.locator("phanhoi-widget")

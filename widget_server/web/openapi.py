@@ -29,6 +29,9 @@ CODE = {"name": "tracking_code", "in": "path", "required": True, "schema": {"typ
         "description": "Tracking code, e.g. PH-7K3M-9XQDZ (case, spaces and dashes are ignored)."}
 LANG = {"name": "lang", "in": "query", "required": False,
         "schema": {"type": "string", "enum": ["vi", "en"]}}
+ACTION_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+              "schema": {"type": "string", "maxLength": 255},
+              "description": "A retry with the same key and body gets the first answer; applied once."}
 
 # (path, method, view endpoint) → operation; every API route must appear here (tested).
 OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
@@ -76,14 +79,14 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("/api/v1/submissions/{tracking_code}/rating", "post"): {
         "endpoint": "api.rate_submission",
-        "parameters": [CODE, LANG],
+        "parameters": [CODE, LANG, ACTION_KEY],
         "requestBody": {"required": True, "content": _json("RatingCreate")},
         "responses": {"200": {"description": "Rated", "content": _json("SubmissionStatus")},
                       **_problems(400, 404, 409, 415, 422, 429)},
     },
     ("/api/v1/submissions/{tracking_code}/data-request", "post"): {
         "endpoint": "api.data_request",
-        "parameters": [CODE],
+        "parameters": [CODE, ACTION_KEY],
         "requestBody": {"required": True, "content": _json("DataRequestCreate")},
         "responses": {"202": {"description": "Recorded and forwarded", "content": _json("DataRequest")},
                       **_problems(400, 404, 415, 422, 429)},

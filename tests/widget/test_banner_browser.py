@@ -170,3 +170,116 @@ def test_demo_page_does_not_shift(app_config: Any, browser: Any) -> None:
         ctx.close()
         srv.stop()
         db.get_engine(app).dispose()
+
+
+class HangingRelay:
+    """Accepts connections and never answers: the failure that holds up a page's load event."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.held: list[Any] = []
+        self.requests = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+            self.requests += 1
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+def test_documented_snippet_never_holds_up_load(relay: Any, page: Any) -> None:
+    hanging = HangingRelay()
+    try:
+        page.goto(f"{relay.host_url}/afterload?relay={hanging.url}", wait_until="commit")
+        # `load` fires although the loader's request is still hanging.
+        wait_until(page, "document.readyState === 'complete'", timeout_ms=10000)
+        wait_until(page, "document.querySelector('script[data-site]') !== null")
+        for _ in range(100):
+            if hanging.requests:
+                break
+            page.wait_for_timeout(50)
+        assert hanging.requests >= 1  # the loader was asked for, and is still pending
+        assert page.locator("phanhoi-widget").count() == 0
+    finally:
+        hanging.close()
+
+
+def test_documented_snippet_shows_the_banner(relay: Any, page: Any) -> None:
+    page.goto(relay.host_url + "/afterload")
+    expect(page.locator("phanhoi-widget").get_by_role("button", name="Gửi phản ánh")).to_be_visible()
+    assert settled_cls(page) == 0
+    page.locator("phanhoi-widget").get_by_role("button", name="Gửi phản ánh").click()
+    expect(page.frame_locator("phanhoi-widget iframe.frame-form").locator("#f-title")).to_be_visible()
+    assert page.page_errors == []
+
+
+@pytest.mark.parametrize("width", [320, 390, 414])
+def test_dialog_message_shows_on_phones(relay: Any, browser: Any, width: int) -> None:
+    ctx = browser.new_context(viewport={"width": width, "height": 740})
+    try:
+        pg = ctx.new_page()
+        pg.goto(relay.host_url + "/news")
+        pg.route(relay.url + "/w/**", lambda route: route.abort())
+        pg.locator("phanhoi-widget").get_by_role("button", name="Gửi phản ánh").click()
+        status = pg.locator("phanhoi-widget dialog").get_by_role("status")
+        expect(status).to_be_visible()
+        expect(status).to_contain_text("Hiện chưa kết nối được")
+        box = status.bounding_box()
+        assert box["height"] > 16 and box["width"] > 100
+        link = status.get_by_role("link", name="Mở ở trang riêng")
+        expect(link).to_be_visible()
+        assert link.get_attribute("href").startswith(f"{relay.url}/s/{relay.site.key}")
+    finally:
+        ctx.close()
+
+
+def test_unregistered_origin_gets_the_full_page_link_and_a_warning(relay: Any, page: Any) -> None:
+    warnings: list[str] = []
+    page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+    page.goto(relay.other_url + "/news")  # the same article on an origin the site did not register
+    page.locator("phanhoi-widget").get_by_role("button", name="Gửi phản ánh").click()
+    status = page.locator("phanhoi-widget dialog").get_by_role("status")
+    # Well before the 10 s a hanging relay gets: the refused frame loads without saying "ready".
+    expect(status.get_by_role("link", name="Mở ở trang riêng")).to_be_visible(timeout=5000)
+    expect(page.locator("phanhoi-widget iframe.frame-form")).to_be_hidden()
+    full_page = status.get_by_role("link").get_attribute("href")
+    assert full_page == f"{relay.url}/s/{relay.site.key}?lang=vi"
+    assert any(relay.other_url in w and relay.site.key in w and "--origin" in w for w in warnings), warnings
+    # The link works where the frame did not: the full page is not framed.
+    resp = page.request.get(full_page)
+    assert resp.status == 200 and "<form" in resp.text()
+
+
+@pytest.mark.parametrize(
+    ("path", "kept"),
+    [("/news?email=a%40b.vn&token=secret", True), ("/noreferrer?email=a%40b.vn", False),
+     ("/metanoreferrer?email=a%40b.vn", False)],
+)
+def test_source_url_is_origin_and_path_and_respects_no_referrer(relay: Any, page: Any, path: str,
+                                                                 kept: bool) -> None:
+    page.goto(relay.host_url + path)
+    page.locator("phanhoi-widget").get_by_role("button", name="Gửi phản ánh").click()
+    frame = page.frame_locator("phanhoi-widget iframe.frame-form")
+    expect(frame.locator("#f-title")).to_be_visible()
+    src = page.locator("phanhoi-widget iframe.frame-form").get_attribute("src")
+    assert "email" not in src and "secret" not in src and "a%40b.vn" not in src
+    stored = frame.locator("input[name=source_url]")
+    if kept:
+        expect(stored).to_have_value(relay.host_url + path.split("?")[0])
+    else:
+        expect(stored).to_have_count(0)

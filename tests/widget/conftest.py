@@ -26,6 +26,18 @@ from widget_server.store import db
 from widget_server.intake import sites
 
 PAGES = Path(__file__).parent / "pages"
+WIDGET_README = Path(__file__).resolve().parents[2] / "static" / "widget" / "README.md"
+
+
+def readme_block(heading: str, language: str) -> str:
+    """The first fenced block of that language under a heading of static/widget/README.md:
+    fixture pages use the documented snippets as they are, so the docs are what is tested."""
+    text = WIDGET_README.read_text(encoding="utf-8").split(heading, 1)[1]
+    return text.split(f"```{language}\n", 1)[1].split("```", 1)[0]
+
+
+RESERVE_CSS = readme_block("### Reserve the banner's height", "css")
+AFTER_LOAD = readme_block("## Never hold up the page's `load` event", "html")
 
 
 @dataclass(frozen=True)
@@ -36,9 +48,9 @@ class Variant:
     slot: str = '<div data-phanhoi-slot></div>'
     scripts: str = ""
     style: str = ("body{margin:0 auto;max-width:860px;padding:16px;font:18px/1.6 Georgia,serif;color:#222;"
-                  "background:#fff}[data-phanhoi-slot]{display:block;min-height:72px;margin:16px 0}"
-                  "[data-phanhoi-slot][data-variant=inline]{min-height:900px}a{color:#8a1414}")
+                  "background:#fff}[data-phanhoi-slot]{margin:16px 0}a{color:#8a1414}" + RESERVE_CSS)
     head: str = ""
+    referrer_policy: str = ""
     top: str = ""
     before: str = ""
 
@@ -59,6 +71,20 @@ VARIANTS = {
     "pinned": replace(NEWS, scripts="{pinned}"),
     "twice": replace(NEWS, title="Tin tức — tải hai lần",
                      scripts="\n".join([loader(), loader(), loader(query="?again=1")])),
+    "buttonslot": replace(NEWS, title="Tin tức — nút trong chỗ đặt",
+                          slot='<div data-phanhoi-slot data-variant="button"></div>'),
+    "cookiebar": replace(
+        NEWS, title="Tin tức — thanh cookie", slot="",
+        style=NEWS.style + ".cookies{position:fixed;left:0;right:0;bottom:0;padding:12px 16px;background:#222;"
+                           "color:#fff;display:flex;gap:12px;align-items:center;justify-content:space-between}",
+        before='<div class="cookies"><span>Trang dùng cookie.</span><button id="agree" type="button">Đồng ý'
+               '</button></div>'),
+    "afterload": replace(NEWS, title="Tin tức — nạp sau load",
+                         scripts=AFTER_LOAD.replace("https://RELAY", "{relay}").replace("SITE_KEY", "{site}")
+                         .replace('nonce="RANDOM"', 'nonce="{nonce}"')),
+    "noreferrer": replace(NEWS, title="Tin tức — không gửi referrer", referrer_policy="no-referrer"),
+    "metanoreferrer": replace(NEWS, title="Tin tức — meta referrer",
+                              head='<meta name="referrer" content="no-referrer">'),
     "frame": Variant("Khung biểu mẫu trực tiếp", scripts="",
                      slot='<iframe id="direct" name="direct" title="Biểu mẫu" src="{relay}/w/{site}/form"'
                           ' width="600" height="600"></iframe>'),
@@ -132,6 +158,8 @@ def host_pages(relay_url: str, site_key: str) -> Callable[..., Any]:
         relay = request.args.get("relay", relay_url)
         html = render_variant(name)
         html = html.replace("{relay}", relay).replace("{site}", request.args.get("site", site_key))
+        if request.args.get("lang") == "en":  # the loader follows <html lang> without data-lang
+            html = html.replace('<html lang="vi">', '<html lang="en">', 1)
         if "{pinned}" in html:
             # The partner SDK's pinned snippet: versioned loader with SRI, fetched from the manifest.
             from phanhoi.embed import embed_snippet
@@ -145,6 +173,8 @@ def host_pages(relay_url: str, site_key: str) -> Callable[..., Any]:
             f"default-src 'self'; script-src 'nonce-{nonce}' {relay}; style-src 'nonce-{nonce}'; "
             f"frame-src {relay}; img-src 'self' data:; object-src 'none'; base-uri 'none'"
         )
+        if VARIANTS[name].referrer_policy:
+            resp.headers["Referrer-Policy"] = VARIANTS[name].referrer_policy
         return resp
 
     return app

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.e2e.conftest import wait_for
-from widget_server import db
+from widget_server.store import db
 
 
 def _listening(loop) -> bool:

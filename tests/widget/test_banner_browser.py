@@ -147,7 +147,8 @@ def test_bar_can_be_hidden_for_the_page_view(relay: Any, page: Any, context: Any
 def test_demo_page_does_not_shift(app_config: Any, browser: Any) -> None:
     """The demo's article column: CLS used to show at 560–623 and 801–979 px (iPad portrait)."""
     from tests.widget.conftest import LiveServer
-    from widget_server import create_app, db
+    from widget_server import create_app
+    from widget_server.store import db
 
     srv = LiveServer("127.0.0.1", "127.0.0.1")
     app = create_app({**app_config, "DEMO": True, "PUBLIC_URL": srv.url})

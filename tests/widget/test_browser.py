@@ -124,7 +124,7 @@ def test_a_mistyped_code_is_told_apart_from_a_wrong_contact(relay: Any, page: An
     page.goto(relay.host_url + "/news")
     expect(page.locator("phanhoi-widget section")).to_be_visible()
     page.evaluate("PhanHoi('track')")
-    track = page.frame_locator("phanhoi-widget iframe.f-track")
+    track = page.frame_locator("phanhoi-widget iframe.frame-track")
     lookup(track, "PH-AAAA-AAAAA")  # the check character of AAAAAAAA is T, not A
     expect(track.get_by_role("alert")).to_contain_text("Mã theo dõi có vẻ bị gõ nhầm")
     lookup(track, "PH-AAAA-AAAAT")  # well formed, no such submission

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.engine import Connection, Engine
 
+from widget_server.store import sqlite
 from widget_server.vocab import STATUSES
 
 def status_in(column: str) -> str:
@@ -242,53 +242,13 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _private_sqlite_file(url: str) -> None:
-    """Create the SQLite file 0600 (owner only) before SQLite does: it holds names and phones.
-
-    SQLite gives its ``-wal`` and ``-shm`` files the database file's permissions, so they
-    follow. A file left world-readable by an earlier version is tightened.
-    """
-    path = sa.make_url(url).database
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        os.close(fd)
-    except FileExistsError:
-        for name in (path, path + "-wal", path + "-shm"):
-            with contextlib.suppress(OSError):
-                if os.stat(name).st_mode & 0o077:
-                    os.chmod(name, 0o600)
-    except OSError:
-        return  # a missing directory: SQLite reports it when it opens the file
-
-
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     # Statements' parameters and result rows are citizens' names and contacts: they stay out
     # of logs and error messages even when the root logger is turned up to DEBUG.
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     if url.startswith("sqlite"):
-        _private_sqlite_file(url)
-        engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
-
-        @sa.event.listens_for(engine, "connect")
-        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
-            # Let SQLAlchemy's "begin" event decide how a transaction starts.
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        @sa.event.listens_for(engine, "begin")
-        def _sqlite_begin(conn: Connection) -> None:
-            immediate = conn.get_execution_options().get("phanhoi_write", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-        return engine
+        return sqlite.make_engine(url)
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
                             hide_parameters=True)
 

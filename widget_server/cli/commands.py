@@ -283,6 +283,8 @@ def serve(host: str, port: int, workers: int) -> None:
     db.upgrade(db.get_engine(app))
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
             "--access-logfile", "-", "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
+            # Control characters in a path are escaped: a %0a cannot start a forged log line.
+            "--logger-class", "widget_server.web.logs.AccessLogger",
             "widget_server.wsgi:app"]
     # The access log prints paths without query strings: lookups carry contacts in ?contact=.
     os.execvp(argv[0], argv)  # noqa: S606 - replaces this process with gunicorn, no shell

@@ -10,7 +10,10 @@ from __future__ import annotations
 import logging
 import re
 
+from urllib.parse import unquote
+
 from flask import Flask, Response, request
+from werkzeug.exceptions import BadRequest, NotFound
 
 from widget_server.intake import sites
 
@@ -89,7 +92,27 @@ class QueryValueFilter(logging.Filter):
         return True
 
 
+def _control_characters(value: str) -> bool:
+    return any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value)
+
+
+def refuse_control_characters() -> None:
+    """A path or query with a NUL or another control character names nothing: 404 or 400.
+
+    Refused before any view runs, so SQLite and PostgreSQL (which cannot store NUL) answer
+    alike and no such character reaches a query, a file name or a log line.
+    """
+    if _control_characters(request.path):
+        raise NotFound()
+    if _control_characters(unquote(request.query_string.decode("latin-1"))):
+        raise BadRequest("Địa chỉ chứa ký tự điều khiển.")
+
+
 def init_app(app: Flask) -> None:
+    from widget_server.web import logs
+
+    logs.init_app(app)
+    app.before_request(refuse_control_characters)
     hsts = str(app.config.get("PUBLIC_URL", "")).startswith("https://")
     access_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, QueryValueFilter) for f in access_log.filters):

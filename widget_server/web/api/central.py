@@ -28,8 +28,9 @@ def central_events() -> Response:
     except WebhookVerificationError as exc:
         raise Problem(401, "Chữ ký sự kiện không hợp lệ.", type="invalid-signature") from exc
     msg_id = request.headers["webhook-id"]
-    if len(msg_id) > 100:  # the column that drops duplicates holds 100 characters
-        raise Problem(400, "webhook-id dài tối đa 100 ký tự.", type="invalid-webhook-id")
+    if len(msg_id) > 100 or not msg_id.isprintable():  # the column that drops duplicates: 100 characters
+        raise Problem(400, "webhook-id dài tối đa 100 ký tự, không có ký tự điều khiển.",
+                      type="invalid-webhook-id")
     event = load(StatusEventSchema(), json_body())
     duplicate, applied = status_events.apply_status_event(msg_id, event["data"])
     return respond(EventAckSchema(), {"received": True, "duplicate": duplicate, "applied": applied})

@@ -44,8 +44,9 @@ def authenticate_submission() -> tuple[sites.Site, str, str | None]:
         key = request.headers.get("Idempotency-Key", "").strip()
         if not key:
             raise Problem(400, "Thiếu header Idempotency-Key.", type="idempotency-key-missing")
-        if len(key) > 255:
-            raise Problem(400, "Idempotency-Key dài tối đa 255 ký tự.", type="idempotency-key-invalid")
+        if len(key) > 255 or not key.isprintable():
+            raise Problem(400, "Idempotency-Key dài tối đa 255 ký tự, không có ký tự điều khiển.",
+                          type="idempotency-key-invalid")
         return site, "api", key
     form_token = request.headers.get("X-Form-Token")
     if form_token is None:

@@ -69,12 +69,12 @@ def _serve(app_config: dict, tmp_path: Path, port: int, *args: str, **env_extra:
 
 
 def _wait_ready(proc: subprocess.Popen, port: int) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             assert proc.poll() is None, proc.stdout.read().decode()
             assert time.monotonic() < deadline, "gunicorn did not start"
             time.sleep(0.2)
@@ -99,3 +99,47 @@ def test_a_newline_in_a_path_does_not_forge_an_access_log_line(app_config, tmp_p
     assert any("/nope" in line for line in lines), lines
     assert not any(line.startswith(forged) for line in lines), lines
     assert any("/nope\\x0d\\x0a127.0.0.1" in line for line in lines), lines
+
+
+@pytest.mark.parametrize("storage", ["memory://"])
+def test_serve_refuses_several_workers_with_limits_in_process_memory(app_config, tmp_path, storage):
+    """N workers on memory:// would each count alone: N times every limit. Refused, with the fix."""
+    port = _free_port()
+    proc = _serve(app_config, tmp_path, port, "--workers", "2", PHANHOI_RATELIMIT_STORAGE_URI=storage)
+    try:
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    log = out.decode()
+    assert proc.returncode != 0, log
+    assert "PHANHOI_RATELIMIT_STORAGE_URI" in log and "--workers 1" in log
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+def test_serve_runs_several_workers_on_a_shared_limit_store(app_config, tmp_path):
+    """With Redis the workers share one count: 2 workers allow the documented 3 lookups, not 6."""
+    port = _free_port()
+    import uuid
+
+    proc = _serve(app_config, tmp_path, port, "--workers", "2",
+                  PHANHOI_RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15",
+                  PHANHOI_RATELIMIT_LOOKUP="3 per minute", PHANHOI_RATELIMIT_KEY_PREFIX="t" + uuid.uuid4().hex)
+    try:
+        _wait_ready(proc, port)
+        codes = []
+        for _ in range(8):
+            # A fresh connection each time, so gunicorn spreads them over both workers.
+            with requests.Session() as s:
+                r = s.post(f"http://127.0.0.1:{port}/api/v1/submissions/PH-0000-00000/lookup",
+                           json={"contact": "0912345678"}, timeout=5)
+                if r.status_code == 404 and r.json()["type"].endswith("/not-found"):  # no POST lookup yet
+                    r = s.get(f"http://127.0.0.1:{port}/api/v1/submissions/PH-0000-00000",
+                              params={"contact": "0912345678"}, timeout=5)
+            codes.append(r.status_code)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert codes.count(404) == 3 and codes.count(429) == 5, (codes, out.decode()[-2000:])

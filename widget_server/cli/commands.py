@@ -295,7 +295,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
             # Control characters in a path are escaped: a %0a cannot start a forged log line.
             "--logger-class", "widget_server.web.logs.AccessLogger",
             "widget_server.wsgi:app"]
-    # The access log prints paths without query strings: lookups carry contacts in ?contact=.
+    # The access log prints paths without query strings: an old client's lookup has ?contact=.
     os.execvp(argv[0], argv)  # noqa: S606 - replaces this process with gunicorn, no shell
 
 

@@ -214,12 +214,11 @@ class SubmissionCreateSchema(BaseSchema):
                 "Nội dung đồng ý đã thay đổi. Vui lòng tải lại trang và đọc lại."]}})
 
 
-class StatusQuerySchema(BaseSchema):
+class LookupCreateSchema(BaseSchema):
+    """The body of a status lookup: the contact travels in the body, never in a URL that logs keep."""
+
     contact = CleanString(required=True, validate=_length(3, 254),
                           metadata={"description": "The phone or email given at submission."})
-
-    class Meta:
-        unknown = EXCLUDE
 
 
 class RatingCreateSchema(BaseSchema):

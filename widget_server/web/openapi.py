@@ -66,12 +66,18 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             **_problems(400, 401, 403, 404, 413, 415, 422, 429),
         },
     },
-    ("/api/v1/submissions/{tracking_code}", "get"): {
-        "endpoint": "api.get_submission",
-        "parameters": [CODE, {"name": "contact", "in": "query", "required": True,
-                              "schema": {"type": "string", "minLength": 3, "maxLength": 254}}, LANG],
+    ("/api/v1/submissions/{tracking_code}/lookup", "post"): {
+        "endpoint": "api.lookup_submission",
+        "parameters": [CODE, LANG],
+        "requestBody": {"required": True, "content": _json("LookupCreate")},
         "responses": {"200": {"description": "Status, history, answer", "content": _json("SubmissionStatus")},
-                      **_problems(404, 422, 429)},
+                      **_problems(400, 404, 415, 422, 429)},
+    },
+    ("/api/v1/submissions/{tracking_code}", "get"): {
+        "endpoint": "api.lookup_by_get",
+        "parameters": [CODE],
+        "deprecated": True,
+        "responses": _problems(410),
     },
     ("/api/v1/submissions/{tracking_code}/rating", "post"): {
         "endpoint": "api.rate_submission",
@@ -135,6 +141,7 @@ SCHEMAS = {
     "SubmissionCreate": requests_.SubmissionCreateSchema,
     "SubmissionReceipt": schemas.SubmissionReceiptSchema,
     "SubmissionStatus": schemas.SubmissionStatusSchema,
+    "LookupCreate": requests_.LookupCreateSchema,
     "RatingCreate": requests_.RatingCreateSchema,
     "DataRequestCreate": requests_.DataRequestCreateSchema,
     "DataRequest": schemas.DataRequestSchema,

@@ -19,6 +19,7 @@ TITLES = {
     404: "Không tìm thấy (Not Found)",
     405: "Phương thức không được hỗ trợ (Method Not Allowed)",
     409: "Xung đột (Conflict)",
+    410: "Không còn (Gone)",
     413: "Dữ liệu quá lớn (Content Too Large)",
     415: "Kiểu dữ liệu không được hỗ trợ (Unsupported Media Type)",
     422: "Dữ liệu không hợp lệ (Unprocessable Content)",

@@ -78,9 +78,10 @@ def strip_query_values(line: str) -> str:
 class QueryValueFilter(logging.Filter):
     """Access-log lines keep the path and parameter names, not the values.
 
-    Lookups carry the citizen's phone or email in ``?contact=``; the development
-    and demo server (werkzeug) would otherwise write it to the log. (gunicorn's
-    access log format in ``serve`` leaves the query string out altogether.)
+    Lookups carry the contact in a POST body; an old client may still send it in
+    ``?contact=``, which the development and demo server (werkzeug) would otherwise
+    write to the log. (gunicorn's access log format in ``serve`` leaves the query
+    string out altogether.)
     """
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -78,6 +78,9 @@ SETTINGS: dict[str, Setting] = {
     "RATELIMIT_LOOKUP_CODE": Setting(
         "20 per hour", "Lookup, rating and data-request limit per tracking code, over all clients."
     ),
+    "STATS_CACHE_SECONDS": Setting(
+        300, "Seconds a site's figures (`/api/v1/sites/{key}/stats`) are kept before they are counted again."
+    ),
     "ALTCHA_MAX_NUMBER": Setting(
         50000, "ALTCHA proof-of-work difficulty (largest secret number) for sites that turn it on."
     ),

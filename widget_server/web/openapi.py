@@ -42,8 +42,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "parameters": [{"name": "site_key", "in": "path", "required": True, "schema": {"type": "string"}},
                        {"name": "since", "in": "query", "required": False,
                         "schema": {"type": "string", "format": "date"}}],
+        "security": [{"siteSecret": []}],
         "responses": {"200": {"description": "Aggregate figures", "content": _json("Stats")},
-                      **_problems(404, 422, 429)},
+                      **_problems(401, 422)},
     },
     ("/api/v1/submissions", "post"): {
         "endpoint": "api.create_submission",

@@ -95,3 +95,41 @@ def test_migrations_started_together_on_postgres_both_succeed(tmp_path: Path) ->
                          {"n": name})
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+def _fill_the_disk(app: object) -> None:
+    """Make the SQLite database "full" for real: no page may be added beyond today's count."""
+    engine = db.get_engine(app)
+    with engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+
+    @sa.event.listens_for(engine, "connect")
+    def _full(dbapi_conn, _record):  # noqa: ANN001
+        dbapi_conn.execute(f"PRAGMA max_page_count={pages}")
+
+    engine.dispose()  # every connection from now on opens on the full file
+
+
+def test_a_full_disk_answers_503_with_retry_after_and_readyz_says_not_ready(app, client, site,
+                                                                           submission_body):
+    if db.get_engine(app).dialect.name != "sqlite":
+        pytest.skip("SQLite's max_page_count makes the disk full")
+    assert client.get("/readyz").status_code == 200
+    _fill_the_disk(app)
+    answers = []
+    for i in range(40):  # the first submissions may still fit in the pages the file has
+        r = client.post("/api/v1/submissions", json={**submission_body, "content": "Nội dung dài. " * 300},
+                        headers={"Authorization": f"Bearer {site[1]}", "Idempotency-Key": f"full-{i}"})
+        answers.append(r.status_code)
+        if r.status_code != 201:
+            break
+    assert answers[-1] == 503, answers
+    body = r.get_json()
+    assert body["type"].endswith("/store-unavailable") and "thử lại" in body["detail"]
+    assert int(r.headers["Retry-After"]) > 0
+    assert 500 not in answers
+    # Reads still work, but the relay no longer calls itself ready.
+    r = client.get("/readyz")
+    assert r.status_code == 503 and r.mimetype == "application/problem+json"
+    assert int(r.headers["Retry-After"]) > 0
+    assert client.get("/healthz").status_code == 200

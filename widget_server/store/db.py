@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.engine import Connection, Engine
 
+from widget_server.errors import StoreUnavailableError
 from widget_server.store import sqlite
 from widget_server.vocab import STATUSES
 
@@ -266,20 +267,28 @@ def get_engine(app: Flask | None = None) -> Engine:
 
 @contextlib.contextmanager
 def write(engine: Engine | None = None) -> Iterator[Connection]:
-    """One write transaction; commits on success. ``BEGIN IMMEDIATE`` on SQLite."""
-    engine = engine or get_engine()
-    with engine.connect() as conn:
-        conn = conn.execution_options(phanhoi_write=True)
-        with conn.begin():
+    """One write transaction; commits on success. ``BEGIN IMMEDIATE`` on SQLite.
+
+    A store that cannot take it (disk full, database down or locked past the busy
+    timeout) raises StoreUnavailableError: nothing was accepted; try again (503).
+    """
+    with _available(), (engine or get_engine()).connect() as conn:
+        with conn.execution_options(phanhoi_write=True).begin():
             yield conn
 
 
 @contextlib.contextmanager
 def read(engine: Engine | None = None) -> Iterator[Connection]:
-    engine = engine or get_engine()
-    with engine.connect() as conn:
-        with conn.begin():
-            yield conn
+    with _available(), (engine or get_engine()).connect() as conn, conn.begin():
+        yield conn
+
+
+@contextlib.contextmanager
+def _available() -> Iterator[None]:
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        raise StoreUnavailableError() from exc
 
 
 def is_postgres(conn_or_engine: Connection | Engine) -> bool:

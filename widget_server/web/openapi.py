@@ -200,15 +200,15 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Readiness: the database answers."""
-    import sqlalchemy as sa
-
-    from widget_server.store import db
-    from widget_server.web.problems import Problem
+    """Readiness: the database takes writes (a full disk or a read-only replica is not ready)."""
+    from widget_server.store import db, health
+    from widget_server.web.problems import STORE_RETRY_AFTER, Problem
 
     try:
-        with db.get_engine().connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+        problem = health.write_problem(db.get_engine())
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
-        raise Problem(503, "Cơ sở dữ liệu không phản hồi.", type="not-ready") from exc
+        problem = type(exc).__name__
+    if problem is not None:
+        raise Problem(503, f"Cơ sở dữ liệu không nhận ghi ({problem}).", type="not-ready",
+                      headers={"Retry-After": str(STORE_RETRY_AFTER)})
     return jsonify({"status": "ready"})

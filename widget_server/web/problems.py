@@ -96,9 +96,16 @@ def status_for(exc: errors.DomainError) -> int:
     return 400
 
 
+# Seconds a client waits before trying again when the store cannot take writes.
+STORE_RETRY_AFTER = 30
+
+
 def from_domain(exc: errors.DomainError) -> Problem:
     """The problem+json answer for a domain error (the pages use ``page_message`` instead)."""
-    return Problem(status_for(exc), exc.message or None, type=exc.code, errors=exc.errors, **exc.details)
+    status = status_for(exc)
+    headers = {"Retry-After": str(STORE_RETRY_AFTER)} if status == 503 else None
+    return Problem(status, exc.message or None, type=exc.code, errors=exc.errors, headers=headers,
+                   **exc.details)
 
 
 def page_message(t: dict[str, Any], exc: errors.DomainError) -> str:

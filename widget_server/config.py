@@ -78,6 +78,9 @@ SETTINGS: dict[str, Setting] = {
     "RATELIMIT_LOOKUP_CODE": Setting(
         "20 per hour", "Lookup, rating and data-request limit per tracking code, over all clients."
     ),
+    "STATS_CACHE_SECONDS": Setting(
+        300, "Seconds a site's figures (`/api/v1/sites/{key}/stats`) are kept before they are counted again."
+    ),
     "ALTCHA_MAX_NUMBER": Setting(
         50000, "ALTCHA proof-of-work difficulty (largest secret number) for sites that turn it on."
     ),
@@ -91,6 +94,11 @@ SETTINGS: dict[str, Setting] = {
     ),
     "FORM_TOKEN_MAX_AGE": Setting(7200, "Seconds a form token stays valid."),
     "IDEMPOTENCY_TTL_HOURS": Setting(24, "Hours an `Idempotency-Key` answer is kept for replay."),
+    "MAX_CONTENT_LENGTH": Setting(
+        512 * 1024,
+        "Largest request body in bytes, enforced while it streams in (chunked too); a submission "
+        "with files may carry every file at its limit.",
+    ),
     "MAX_ATTACHMENTS": Setting(5, "Most files per submission."),
     "MAX_ATTACHMENT_BYTES": Setting(10 * 1024 * 1024, "Largest file accepted, in bytes."),
     "ATTACHMENT_DIR": Setting(
@@ -139,7 +147,8 @@ def _coerce(value: Any, default: Any) -> Any:
 
 def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     for name, setting in SETTINGS.items():
-        app.config.setdefault(name, setting.default)
+        if app.config.get(name) is None:  # Flask's own MAX_CONTENT_LENGTH is None: no limit at all
+            app.config[name] = setting.default
     app.config.from_prefixed_env("PHANHOI")
     if test_config:
         app.config.update(test_config)

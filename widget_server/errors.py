@@ -70,3 +70,7 @@ class StoreUnavailableError(DomainError):
     """The store cannot take writes right now (disk full, database down)."""
 
     code = "store-unavailable"
+
+    def __init__(self, message: str = "", **kwargs: Any) -> None:
+        super().__init__(message or "Hệ thống tạm thời không lưu được dữ liệu. Vui lòng thử lại sau "
+                         "ít phút; nội dung bạn đã nhập vẫn được giữ nguyên.", **kwargs)

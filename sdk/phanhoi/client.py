@@ -121,8 +121,9 @@ class Client(_http.SessionOwner):
     def status(self, tracking_code: str, contact: str) -> SubmissionStatus:
         """Status, history and answer of a submission. ``contact`` is the phone or
         email given at submission (the relay answers 404 for any mismatch)."""
+        # The contact goes in the body: URLs (with their query strings) end up in proxies' logs.
         response = self._request(
-            "GET", f"/api/v1/submissions/{_seg(tracking_code)}", params={"contact": contact}
+            "POST", f"/api/v1/submissions/{_seg(tracking_code)}/lookup", json={"contact": contact}
         )
         return SubmissionStatus.from_dict(_json_object(response))
 

@@ -453,7 +453,7 @@ class Rating:
 
 @dataclass(frozen=True)
 class SubmissionStatus:
-    """``GET /api/v1/submissions/{tracking_code}?contact=…``."""
+    """``POST /api/v1/submissions/{tracking_code}/lookup`` ``{"contact": …}``."""
 
     tracking_code: str
     status: str

@@ -108,8 +108,8 @@ class Loop:
         return r.json()
 
     def lookup(self, code: str, contact: str = "0912345678") -> dict[str, Any]:
-        r = self.http.get(f"{self.relay.url}/api/v1/submissions/{code}",
-                          params={"contact": contact}, timeout=10)
+        r = self.http.post(f"{self.relay.url}/api/v1/submissions/{code}/lookup",
+                           json={"contact": contact}, timeout=10)
         assert r.status_code == 200, r.text
         return r.json()
 

@@ -117,7 +117,7 @@ def test_submit_validation_error_exit_1(
 def test_json_error_output(
     mocked: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    mocked.get(BASE + "/api/v1/submissions/X", status=404, json={"title": "Not Found"})
+    mocked.post(BASE + "/api/v1/submissions/X/lookup", status=404, json={"title": "Not Found"})
     assert main(["status", "X", "--contact", "a@b.vn", "--base-url", BASE, "--json"]) == 1
     err = json.loads(capsys.readouterr().err)
     assert err["error"] == "NotFoundError" and err["status_code"] == 404
@@ -127,7 +127,7 @@ def test_connection_error_exit_3(
     mocked: responses.RequestsMock, sleeps: list[float], capsys: pytest.CaptureFixture[str]
 ) -> None:
     for _ in range(3):
-        mocked.get(BASE + "/api/v1/submissions/X", body=requests.ConnectionError("refused"))
+        mocked.post(BASE + "/api/v1/submissions/X/lookup", body=requests.ConnectionError("refused"))
     assert main(["status", "X", "--contact", "0912345678", "--base-url", BASE]) == 3
     assert "Không kết nối được" in capsys.readouterr().err
 
@@ -140,7 +140,7 @@ def test_status_human(
     monkeypatch.setenv("PHANHOI_BASE_URL", BASE)
     # The relay's answer after an answer and a rating (recorded by tests/contract), overdue.
     found = {**relay_fixtures.load("rating_answer"), "overdue": True}
-    mocked.get(BASE + f"/api/v1/submissions/{CODE}", json=found)
+    mocked.post(BASE + f"/api/v1/submissions/{CODE}/lookup", json=found)
     assert main(["status", CODE, "--contact", "0912345678"]) == 0
     out = capsys.readouterr().out
     assert "Trạng thái: Đã trả lời" in out

@@ -123,12 +123,12 @@ def test_a_mistyped_code_gets_its_own_answer_not_the_wrong_contact_404(client, s
     code = client.post("/api/v1/submissions", json=submission_body, headers=headers).get_json()[
         "tracking_code"]
     contact = submission_body["submitter"]["phone"]
-    assert client.get(f"/api/v1/submissions/{code}", query_string={"contact": contact}).status_code == 200
-    wrong_contact = client.get(f"/api/v1/submissions/{code}", query_string={"contact": "0999999999"})
+    assert client.post(f"/api/v1/submissions/{code}/lookup", json={"contact": contact}).status_code == 200
+    wrong_contact = client.post(f"/api/v1/submissions/{code}/lookup", json={"contact": "0999999999"})
     assert_problem(wrong_contact, 404, "submission-not-found")
     typo = _mistype(code)
     mistyped = assert_problem(
-        client.get(f"/api/v1/submissions/{typo}", query_string={"contact": contact}),
+        client.post(f"/api/v1/submissions/{typo}/lookup", json={"contact": contact}),
         422, "tracking-code-mistyped")
     assert "gõ nhầm" in mistyped["title"]
     for path, body in (("rating", {"contact": contact, "satisfied": True}),

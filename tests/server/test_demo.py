@@ -88,9 +88,9 @@ def test_demo_runs_the_whole_chain_and_stops_on_ctrl_c(tmp_path):
             "Authorization": f"Bearer {secrets['site_secret']}", "Idempotency-Key": "demo-1"})
         assert r.status_code == 201, r.text
         code = r.json()["tracking_code"]
-        wait_for(lambda: http.get(f"{relay}/api/v1/submissions/{code}",
-                                  params={"contact": "0383456789"}, timeout=5
-                                  ).json()["status"] == "forwarded")
+        wait_for(lambda: http.post(f"{relay}/api/v1/submissions/{code}/lookup",
+                                   json={"contact": "0383456789"}, timeout=5
+                                   ).json()["status"] == "forwarded")
         assert code in http.get(central + "/", timeout=5).text
         demo_page = http.get(f"http://localhost:{port}/demo", timeout=5)
         assert demo_page.status_code == 200
@@ -107,8 +107,8 @@ def test_demo_runs_the_whole_chain_and_stops_on_ctrl_c(tmp_path):
     # A restart keeps the secrets, the site and the data.
     proc = start(port, tmp_path)
     try:
-        wait_for(lambda: requests.get(
-            f"{relay}/api/v1/submissions/{code}", params={"contact": "0383456789"}, timeout=2
+        wait_for(lambda: requests.post(
+            f"{relay}/api/v1/submissions/{code}/lookup", json={"contact": "0383456789"}, timeout=2
         ).status_code == 200)
     finally:
         output = stop(proc)

@@ -39,7 +39,7 @@ def test_relay_accepts_events_signed_by_the_official_package(app, client, site, 
     assert r.get_json() == {"received": True, "duplicate": False, "applied": True}
     again = client.post("/api/v1/central/events", data=body, headers=headers)
     assert again.get_json()["duplicate"] is True
-    status = client.get(f"/api/v1/submissions/{created['tracking_code']}?contact=0912345678")
+    status = client.post(f"/api/v1/submissions/{created['tracking_code']}/lookup", json={"contact": "0912345678"})
     assert status.get_json()["answer"]["text"] == "Đã xử lý xong."
 
     forged_body, forged = _signed_by_official(secret.replace("whsec_", "whsec_AAAA"), "msg_2",

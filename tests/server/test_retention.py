@@ -102,7 +102,7 @@ def test_redacts_after_retention_window(app: Any, client: Any, site: Any, submis
     assert created.payload["data"]["title"] == submission_body["title"]  # the case itself stays
     assert row(fresh).redacted_at is None and row(pending).redacted_at is None
     # Lookup by code and contact still works, and says so.
-    got = client.get(f"/api/v1/submissions/{old}?contact=0912345678").get_json()
+    got = client.post(f"/api/v1/submissions/{old}/lookup", json={"contact": "0912345678"}).get_json()
     assert got["redacted"] is True and got["tracking_code"] == old
     # A second run has nothing to do.
     assert retention.run().redacted == []

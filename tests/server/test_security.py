@@ -86,7 +86,7 @@ def test_no_cors_on_submissions(client: Any, site: Any, submission_body: dict[st
         **origin, "Authorization": f"Bearer {site[1]}", "Idempotency-Key": "c1"})
     assert r.status_code == 201
     assert "Access-Control-Allow-Origin" not in r.headers
-    r = client.get(f"/api/v1/submissions/{r.get_json()['tracking_code']}?contact=0912345678",
+    r = client.post(f"/api/v1/submissions/{r.get_json()['tracking_code']}/lookup", json={"contact": "0912345678"},
                    headers=origin)
     assert r.status_code == 200
     assert "Access-Control-Allow-Origin" not in r.headers

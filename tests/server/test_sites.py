@@ -72,3 +72,37 @@ def test_destination_must_be_a_known_adapter(app):
     assert site.destination == "open311"
     with pytest.raises(sites.SiteError):
         sites.update_site(site.key, destination="nowhere")
+
+
+@pytest.mark.parametrize("bad", [
+    "https://a.example *", "https://a.example;report-uri https://evil.example", "https://a.example 'self'",
+    "https://a.example/path", "https://a.example?x=1", "https://a.example#x", "https://user@a.example",
+    "https://a..example", "https://-a.example", "https://[::1", "https://a.example:99999",
+    "https://a_b.example", "https://1.2.3.400",
+])
+def test_origins_set_by_an_operator_are_scheme_host_and_port_only(app, bad):
+    with pytest.raises(sites.SiteError):
+        sites.create_site("X", [bad])
+    created, _ = sites.create_site("Y", ["https://ok.example"])
+    with pytest.raises(sites.SiteError):
+        sites.update_site(created.key, origins=[bad])
+
+
+@pytest.mark.parametrize(("given", "stored"), [
+    ("http://[::1]:8080", "http://[::1]:8080"),
+    ("https://[2001:DB8::0:1]", "https://[2001:db8::1]"),
+    ("http://192.0.2.7:8000/", "http://192.0.2.7:8000"),
+])
+def test_ip_origins_are_stored_as_browsers_send_them(app, given, stored):
+    site, _ = sites.create_site("IP", [given])
+    assert site.origins == [stored]
+    assert sites.origin_allowed(site, stored)
+
+
+def test_sites_add_refuses_a_wildcard_origin(runner):
+    from widget_server.cli.commands import sites_add
+
+    result = runner.invoke(sites_add, ["Báo X", "--origin", "https://a.example *"])
+    assert result.exit_code != 0
+    assert "origin" in result.output
+    assert sites.list_sites() == []

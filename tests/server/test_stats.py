@@ -24,6 +24,10 @@ def _event(client, app, submission_id, status, sequence, **extra):
     assert r.status_code == 200, r.get_json()
 
 
+def _auth(site):
+    return {"Authorization": f"Bearer {site[1]}"}
+
+
 @pytest.fixture
 def four(app, client, site, submission_body):
     """Four submissions: answered on time + rated, answered late, overdue in progress, rejected."""
@@ -41,7 +45,7 @@ def four(app, client, site, submission_body):
 
 
 def test_figures(client, site, four):
-    r = client.get(f"/api/v1/sites/{site[0].key}/stats")
+    r = client.get(f"/api/v1/sites/{site[0].key}/stats", headers=_auth(site))
     assert r.status_code == 200
     figures = r.get_json()
     assert figures["total"] == 4
@@ -57,9 +61,9 @@ def test_figures(client, site, four):
 
 def test_since_filters_and_bad_dates_are_422(client, site, four):
     tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
-    assert client.get(f"/api/v1/sites/{site[0].key}/stats?since={tomorrow}").get_json()["total"] == 0
-    assert_problem(client.get(f"/api/v1/sites/{site[0].key}/stats?since=hôm-qua"), 422)
-    assert_problem(client.get("/api/v1/sites/pk_none/stats"), 404)
+    assert client.get(f"/api/v1/sites/{site[0].key}/stats?since={tomorrow}", headers=_auth(site)).get_json()["total"] == 0
+    assert_problem(client.get(f"/api/v1/sites/{site[0].key}/stats?since=hôm-qua", headers=_auth(site)), 422)
+    assert_problem(client.get("/api/v1/sites/pk_none/stats", headers=_auth(site)), 401)
 
 
 def test_stats_command(runner, site, four):
@@ -69,3 +73,51 @@ def test_stats_command(runner, site, four):
     assert "Đã trả lời:" in text and "50.0 %" in text
     with db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(db.submissions)).scalar() == 4
+
+
+def test_figures_need_the_sites_own_secret(app, client, site, four):
+    from widget_server.intake import sites
+
+    url = f"/api/v1/sites/{site[0].key}/stats"
+    assert_problem(client.get(url), 401, "invalid-secret")
+    assert_problem(client.get(url, headers={"Authorization": "Bearer sk_wrong"}), 401)
+    _other, other_secret = sites.create_site("Báo khác", ["https://khac.example"])
+    assert_problem(client.get(url, headers={"Authorization": f"Bearer {other_secret}"}), 401)
+    r = client.get(url, headers=_auth(site))
+    assert r.status_code == 200 and r.get_json()["total"] == 4
+    assert r.headers["Cache-Control"].startswith("private")
+
+
+def test_figures_are_cached(app, client, site, four, submission_body):
+    url = f"/api/v1/sites/{site[0].key}/stats"
+    assert client.get(url, headers=_auth(site)).get_json()["total"] == 4
+    submissions.create_submission(site[0], dict(submission_body), via="api")
+    assert client.get(url, headers=_auth(site)).get_json()["total"] == 4  # counted once per period
+    app.config["STATS_CACHE_SECONDS"] = 0
+    assert client.get(url, headers=_auth(site)).get_json()["total"] == 5
+
+
+def test_figures_are_counted_from_an_index(app, client, site, four):
+    """Every query of the figures reads one covering index, never the rows themselves."""
+    engine = db.get_engine(app)
+    if engine.dialect.name != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    from widget_server.intake import stats
+
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "FROM submissions" in statement:
+            statements.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        stats.compute(site[0].id)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    assert len(statements) == 3
+    with engine.connect() as conn:
+        for statement, parameters in statements:
+            plan = " | ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
+                                                                        parameters).all())
+            assert "COVERING INDEX ix_submissions_stats" in plan, (statement, plan)

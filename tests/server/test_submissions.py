@@ -40,7 +40,7 @@ def event(created, status, sequence, **extra):
 
 
 def lookup(client, code, contact):
-    return client.get("/api/v1/submissions/" + code, query_string={"contact": contact})
+    return client.post("/api/v1/submissions/" + code + "/lookup", json={"contact": contact})
 
 
 @pytest.mark.parametrize("contact", ["0912345678", "+84 912 345 678", "0912.345.678",
@@ -74,7 +74,7 @@ def test_wrong_code_and_wrong_contact_look_the_same(client, created):
 
 
 def test_lookup_needs_a_contact(client, created):
-    problem = assert_problem(client.get("/api/v1/submissions/" + created["tracking_code"]), 422)
+    problem = assert_problem(client.post("/api/v1/submissions/" + created["tracking_code"] + "/lookup", json={}), 422)
     assert "contact" in problem["errors"]
 
 
@@ -188,3 +188,17 @@ def test_sequences_start_at_one(app, client, created):
     assert send_event(client, app, event(created, "accepted", 1)).get_json()["applied"] is True
     again = send_event(client, app, event(created, "in_progress", 1))
     assert again.get_json()["applied"] is False
+
+
+def test_lookup_takes_the_contact_in_the_body_and_the_get_form_is_gone(client, created):
+    """A contact in a URL ends up in the logs of every proxy in front of the relay."""
+    code = created["tracking_code"]
+    r = client.post(f"/api/v1/submissions/{code}/lookup", json={"contact": "0912345678"})
+    assert r.status_code == 200 and r.get_json()["tracking_code"] == code
+    assert r.headers["Cache-Control"] == "no-store"
+    r = client.get(f"/api/v1/submissions/{code}", query_string={"contact": "0912345678"})
+    body = assert_problem(r, 410, "lookup-by-post")
+    assert code not in r.get_data(as_text=True).replace(body["instance"], "")
+    assert "POST" in body["detail"] and "/lookup" in body["detail"]
+    assert_problem(client.post(f"/api/v1/submissions/{code}/lookup", data="contact=0912345678",
+                               content_type="application/x-www-form-urlencoded"), 415)

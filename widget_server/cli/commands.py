@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from typing import Any
 
 import click
@@ -269,37 +267,18 @@ def stats_command(site_key: str | None, since: str | None, as_json: bool) -> Non
     click.echo(f"Hài lòng:                {pct(figures['satisfaction_rate'])} của {figures['rated']} đánh giá")
 
 
-# --------------------------------------------------------------------------- serve
-
-
-@click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=lambda: os.cpu_count() or 2, type=int, help="gunicorn workers")
-@with_appcontext
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the relay with gunicorn (run `worker` beside it to forward submissions)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    db.upgrade(db.get_engine(app))
-    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--access-logfile", "-", "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss %({x-request-id}o)s',
-            "widget_server.wsgi:app"]
-    # The access log prints paths without query strings: lookups carry contacts in ?contact=.
-    os.execvp(argv[0], argv)  # noqa: S606 - replaces this process with gunicorn, no shell
-
-
 def init_app(app: Flask) -> None:
     """Commands are attached to the group below, so ``flask --app widget_server`` sees them too."""
-    for command in (db_group, sites_group, reference_group, stats_command, serve, *_worker_commands()):
+    for command in (db_group, sites_group, reference_group, stats_command, *_worker_commands()):
         if command.name not in app.cli.commands:
             app.cli.add_command(command)
 
 
 def _worker_commands() -> tuple[click.Command, ...]:
-    from widget_server.cli import demo, outbox, retention
+    from widget_server.cli import demo, outbox, retention, serve
 
-    return (*outbox.COMMANDS, demo.demo_command, retention.retention_group)
+    return (serve.serve, *outbox.COMMANDS, demo.demo_command, retention.retention_group)
 
 
-for _command in (db_group, sites_group, reference_group, stats_command, serve, *_worker_commands()):
+for _command in (db_group, sites_group, reference_group, stats_command, *_worker_commands()):
     main.add_command(_command)

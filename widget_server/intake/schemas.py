@@ -214,12 +214,11 @@ class SubmissionCreateSchema(BaseSchema):
                 "Nội dung đồng ý đã thay đổi. Vui lòng tải lại trang và đọc lại."]}})
 
 
-class StatusQuerySchema(BaseSchema):
+class LookupCreateSchema(BaseSchema):
+    """The body of a status lookup: the contact travels in the body, never in a URL that logs keep."""
+
     contact = CleanString(required=True, validate=_length(3, 254),
                           metadata={"description": "The phone or email given at submission."})
-
-    class Meta:
-        unknown = EXCLUDE
 
 
 class RatingCreateSchema(BaseSchema):
@@ -236,16 +235,27 @@ class DataRequestCreateSchema(BaseSchema):
         DATA_REQUEST_KINDS, error="Loại yêu cầu không hợp lệ."))
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(value: str) -> None:
+    if _CONTROL.search(value):
+        raise ValidationError("Không được chứa ký tự điều khiển.")
+
+
 class StatusEventDataSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    submission_id = fields.String(required=True)
-    central_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=100))
+    # Identifiers are compared, not shown: a control character (NUL among them) is refused,
+    # the same on SQLite and PostgreSQL; texts a citizen reads are cleaned like theirs.
+    submission_id = fields.String(required=True, validate=[validate.Length(1, 36), _printable])
+    central_id = fields.String(allow_none=True, load_default=None,
+                               validate=[validate.Length(max=100), _printable])
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=5000))
+    note = CleanString(multiline=True, allow_none=True, load_default=None, validate=validate.Length(max=5000))
     answer = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=20000))
-    agency = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
+    agency = CleanString(allow_none=True, load_default=None, validate=validate.Length(max=200))
     deadline = fields.AwareDateTime(allow_none=True, load_default=None, default_timezone=None)
     # The column is a 32-bit INTEGER on PostgreSQL: a larger number is invalid, not a 500.
     sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))

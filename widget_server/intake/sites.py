@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,15 +66,48 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def normalise_origin(origin: str) -> str:
-    """``https://Báo.vn/path`` → ``https://xn--bo-xja.vn``; origins compare exactly, so store one form."""
+# One DNS label (after IDNA): letters, digits and inner hyphens, at most 63 characters.
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _host(hostname: str, origin: str) -> str:
+    """A DNS name (IDNA, lower case), a dotted IPv4 address or a bracketed IPv6 address."""
+    try:
+        return f"[{ipaddress.IPv6Address(hostname).compressed}]" if ":" in hostname else str(
+            ipaddress.IPv4Address(hostname))
+    except ValueError:
+        if ":" in hostname:
+            raise SiteError(f"not an http(s) origin: {origin!r}") from None
+    host = hostname.encode("idna").decode("ascii").lower()
+    labels = host.split(".")
+    if len(host) > 253 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+        raise SiteError(f"not an http(s) origin: {origin!r}")
+    return host
+
+
+def normalise_origin(origin: str, *, strict: bool = False) -> str:
+    """``https://Báo.vn/path`` → ``https://xn--bo-xja.vn``; origins compare exactly, so store one form.
+
+    The host must be a DNS name, an IPv4 address or a bracketed IPv6 address, and the port a
+    number: nothing else can reach a ``frame-ancestors`` directive or a CORS header. ``strict``
+    (for origins an operator sets) also refuses a path, query, fragment or user name, which
+    are no part of an origin.
+    """
     try:
         # Origin headers come from strangers: a bad port, an unclosed IPv6 bracket or a
         # label IDNA refuses is "not an origin", never an unhandled error.
-        parts = urlsplit(origin.strip())
+        value = origin.strip()
+        if any(ch.isspace() or ord(ch) < 32 or ch in "\\;,'\"" for ch in value):
+            raise SiteError(f"not an http(s) origin: {origin!r}")
+        parts = urlsplit(value)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise SiteError(f"not an http(s) origin: {origin!r}")
-        host = parts.hostname.encode("idna").decode("ascii").lower()
+        if strict and (parts.path not in {"", "/"} or parts.query or parts.fragment
+                       or "?" in value or "#" in value):
+            raise SiteError(f"an origin is scheme, host and port only: {origin!r}")
+        if "@" in parts.netloc:
+            raise SiteError(f"not an http(s) origin: {origin!r}")
+        host = _host(parts.hostname, origin)
         port_number = parts.port
     except (ValueError, UnicodeError) as exc:
         if isinstance(exc, SiteError):
@@ -81,6 +116,11 @@ def normalise_origin(origin: str) -> str:
     default = {"http": 80, "https": 443}[parts.scheme]
     port = f":{port_number}" if port_number and port_number != default else ""
     return f"{parts.scheme}://{host}{port}"
+
+
+def parse_origins(origins: list[str]) -> list[str]:
+    """Origins an operator sets (``sites add``, ``sites set``), strictly parsed, sorted, unique."""
+    return sorted({normalise_origin(o, strict=True) for o in origins})
 
 
 def _row_to_site(row: Any) -> Site:
@@ -122,7 +162,7 @@ def create_site(
         raise SiteError("locale must be vi or en")
     if destination not in DESTINATIONS:
         raise SiteError(f"destination must be one of {', '.join(DESTINATIONS)}")
-    clean_origins = sorted({normalise_origin(o) for o in origins})
+    clean_origins = parse_origins(origins)
     key = site_key or SITE_KEY_PREFIX + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
     secret = SECRET_KEY_PREFIX + secrets.token_urlsafe(32)
     with db.write() as conn:
@@ -235,7 +275,7 @@ def update_site(site_key: str, **values: Any) -> Site:
     if unknown:
         raise SiteError(f"cannot change {', '.join(sorted(unknown))}")
     if "origins" in values:
-        values["origins"] = sorted({normalise_origin(o) for o in values["origins"]})
+        values["origins"] = parse_origins(values["origins"])
     if "destination" in values and values["destination"] not in DESTINATIONS:
         raise SiteError(f"destination must be one of {', '.join(DESTINATIONS)}")
     with db.write() as conn:

@@ -1,16 +1,20 @@
 """Figures the province reports on (SIPAS): received, handled, in progress, late, on time, satisfied.
 
-Aggregates only: no personal data, no submission text. Public per site, so a
-newspaper can show "N phản ánh đã được trả lời" beside its banner.
+Aggregates only: no personal data, no submission text. A site reads its own figures
+with its secret key (the console and ``phanhoi-widget stats`` need none); they are
+counted from one covering index and kept ``STATS_CACHE_SECONDS``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import statistics
+import threading
+import time
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from widget_server.errors import InvalidError
 from widget_server.store import db
@@ -71,6 +75,29 @@ def compute(site_id: int | None = None, since: dt.datetime | None = None,
         "by_category": by_category,
         "by_channel": by_channel,
     }
+
+
+def cached(site_id: int | None, since: dt.datetime | None, max_age: float) -> dict[str, Any]:
+    """:func:`compute`, counted at most once per ``max_age`` seconds per site and start day.
+
+    Counting a busy site's rows costs seconds; a partner's dashboard asks every few. The
+    figures are kept per process (they are aggregates: no personal data is held).
+    """
+    if max_age <= 0:
+        return compute(site_id, since)
+    cache, lock = current_app.extensions.setdefault("phanhoi_stats_cache", ({}, threading.Lock()))
+    key = (site_id, since)
+    now = time.monotonic()
+    with lock:
+        hit = cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]  # type: ignore[no-any-return]
+    figures = compute(site_id, since)
+    with lock:
+        if len(cache) > 1000:
+            cache.clear()
+        cache[key] = (now + max_age, figures)
+    return figures
 
 
 def parse_since(value: str | None) -> dt.datetime | None:

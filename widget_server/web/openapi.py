@@ -46,8 +46,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "parameters": [{"name": "site_key", "in": "path", "required": True, "schema": {"type": "string"}},
                        {"name": "since", "in": "query", "required": False,
                         "schema": {"type": "string", "format": "date"}}],
+        "security": [{"siteSecret": []}],
         "responses": {"200": {"description": "Aggregate figures", "content": _json("Stats")},
-                      **_problems(404, 422, 429)},
+                      **_problems(401, 422)},
     },
     ("/api/v1/submissions", "post"): {
         "endpoint": "api.create_submission",
@@ -70,12 +71,19 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             **_problems(400, 401, 403, 404, 413, 415, 422, 429),
         },
     },
-    ("/api/v1/submissions/{tracking_code}", "get"): {
-        "endpoint": "api.get_submission",
-        "parameters": [CODE, {"name": "contact", "in": "query", "required": True,
-                              "schema": {"type": "string", "minLength": 3, "maxLength": 254}}, LANG],
+    ("/api/v1/submissions/{tracking_code}/lookup", "post"): {
+        "endpoint": "api.lookup_submission",
+        "parameters": [CODE, LANG],
+        "requestBody": {"required": True, "content": _json("LookupCreate")},
         "responses": {"200": {"description": "Status, history, answer", "content": _json("SubmissionStatus")},
-                      **_problems(404, 422, 429)},
+                      **_problems(400, 404, 415, 422, 429)},
+    },
+    ("/api/v1/submissions/{tracking_code}", "get"): {
+        "endpoint": "api.lookup_by_get",
+        "parameters": [CODE],
+        "deprecated": True,
+        # 404 for a path no code can be (control characters are refused before any view runs).
+        "responses": _problems(404, 410),
     },
     ("/api/v1/submissions/{tracking_code}/rating", "post"): {
         "endpoint": "api.rate_submission",
@@ -139,6 +147,7 @@ SCHEMAS = {
     "SubmissionCreate": requests_.SubmissionCreateSchema,
     "SubmissionReceipt": schemas.SubmissionReceiptSchema,
     "SubmissionStatus": schemas.SubmissionStatusSchema,
+    "LookupCreate": requests_.LookupCreateSchema,
     "RatingCreate": requests_.RatingCreateSchema,
     "DataRequestCreate": requests_.DataRequestCreateSchema,
     "DataRequest": schemas.DataRequestSchema,
@@ -196,15 +205,15 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Readiness: the database answers."""
-    import sqlalchemy as sa
-
-    from widget_server.store import db
-    from widget_server.web.problems import Problem
+    """Readiness: the database takes writes (a full disk or a read-only replica is not ready)."""
+    from widget_server.store import db, health
+    from widget_server.web.problems import STORE_RETRY_AFTER, Problem
 
     try:
-        with db.get_engine().connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+        problem = health.write_problem(db.get_engine())
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
-        raise Problem(503, "Cơ sở dữ liệu không phản hồi.", type="not-ready") from exc
+        problem = type(exc).__name__
+    if problem is not None:
+        raise Problem(503, f"Cơ sở dữ liệu không nhận ghi ({problem}).", type="not-ready",
+                      headers={"Retry-After": str(STORE_RETRY_AFTER)})
     return respond(schemas.HealthSchema(), {"status": "ready"})

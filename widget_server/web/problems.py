@@ -19,6 +19,7 @@ TITLES = {
     404: "Không tìm thấy (Not Found)",
     405: "Phương thức không được hỗ trợ (Method Not Allowed)",
     409: "Xung đột (Conflict)",
+    410: "Không còn (Gone)",
     413: "Dữ liệu quá lớn (Content Too Large)",
     415: "Kiểu dữ liệu không được hỗ trợ (Unsupported Media Type)",
     422: "Dữ liệu không hợp lệ (Unprocessable Content)",
@@ -101,9 +102,15 @@ def status_for(exc: errors.DomainError) -> int:
     return 400
 
 
+# Seconds a client waits before trying again when the store cannot take writes.
+STORE_RETRY_AFTER = 30
+
+
 def from_domain(exc: errors.DomainError) -> Problem:
     """The problem+json answer for a domain error (the pages use ``page_message`` instead)."""
-    return Problem(status_for(exc), exc.message or None, type=exc.code, errors=exc.errors,
+    status = status_for(exc)
+    headers = {"Retry-After": str(STORE_RETRY_AFTER)} if status == 503 else None
+    return Problem(status, exc.message or None, type=exc.code, errors=exc.errors, headers=headers,
                    title=TITLE_BY_CODE.get(exc.code), **exc.details)
 
 

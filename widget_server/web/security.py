@@ -11,7 +11,10 @@ import logging
 import re
 import uuid
 
+from urllib.parse import unquote
+
 from flask import Flask, Response, request
+from werkzeug.exceptions import BadRequest, NotFound
 
 from widget_server.intake import sites
 
@@ -76,9 +79,10 @@ def strip_query_values(line: str) -> str:
 class QueryValueFilter(logging.Filter):
     """Access-log lines keep the path and parameter names, not the values.
 
-    Lookups carry the citizen's phone or email in ``?contact=``; the development
-    and demo server (werkzeug) would otherwise write it to the log. (gunicorn's
-    access log format in ``serve`` leaves the query string out altogether.)
+    Lookups carry the contact in a POST body; an old client may still send it in
+    ``?contact=``, which the development and demo server (werkzeug) would otherwise
+    write to the log. (gunicorn's access log format in ``serve`` leaves the query
+    string out altogether.)
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -100,7 +104,27 @@ def request_id() -> str:
     return incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
+def _control_characters(value: str) -> bool:
+    return any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value)
+
+
+def refuse_control_characters() -> None:
+    """A path or query with a NUL or another control character names nothing: 404 or 400.
+
+    Refused before any view runs, so SQLite and PostgreSQL (which cannot store NUL) answer
+    alike and no such character reaches a query, a file name or a log line.
+    """
+    if _control_characters(request.path):
+        raise NotFound()
+    if _control_characters(unquote(request.query_string.decode("latin-1"))):
+        raise BadRequest("Địa chỉ chứa ký tự điều khiển.")
+
+
 def init_app(app: Flask) -> None:
+    from widget_server.web import logs
+
+    logs.init_app(app)
+    app.before_request(refuse_control_characters)
     hsts = str(app.config.get("PUBLIC_URL", "")).startswith("https://")
     access_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, QueryValueFilter) for f in access_log.filters):

@@ -8,6 +8,7 @@ from typing import Any
 from flask import current_app, request
 from marshmallow import ValidationError
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from widget_server.intake.schemas import flatten_errors
 from widget_server.web.problems import Problem
@@ -21,17 +22,29 @@ def json_body() -> Any:
     mimetype = request.mimetype
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise Problem(415, "Gửi dữ liệu dạng application/json.", type="unsupported-media-type")
-    length = request.content_length
-    if length is not None and length > MAX_JSON_BYTES:
-        raise Problem(413, f"Tối đa {MAX_JSON_BYTES // 1024} KB.", type="too-large")
-    raw = request.get_data(cache=True)
-    if len(raw) > MAX_JSON_BYTES:
-        raise Problem(413, f"Tối đa {MAX_JSON_BYTES // 1024} KB.", type="too-large")
+    raw = bounded_body(MAX_JSON_BYTES, f"Tối đa {MAX_JSON_BYTES // 1024} KB.")
     try:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Problem(400, "Dữ liệu không phải UTF-8 hợp lệ.", type="invalid-json") from exc
     return parse_json(decoded)
+
+
+def bounded_body(limit: int, too_large: str) -> bytes:
+    """The body, read no further than ``limit`` bytes, or a 413 problem: before reading when a
+    ``Content-Length`` says so, while reading when a chunked body has none."""
+    if (request.content_length or 0) > limit:
+        raise Problem(413, too_large, type="too-large")
+    request.max_content_length = min(limit, request.max_content_length or limit)
+    try:
+        raw = request.get_data(cache=True)
+        if len(raw) >= limit:
+            request.stream.read(1)  # at the limit: one byte more is too large (werkzeug raises)
+    except RequestEntityTooLarge as exc:
+        raise Problem(413, too_large, type="too-large") from exc
+    if len(raw) > limit:
+        raise Problem(413, too_large, type="too-large")
+    return raw
 
 
 def parse_json(text: str) -> Any:

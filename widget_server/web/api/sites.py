@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 
 from widget_server.intake import altcha, reference, sites, stats
 from widget_server.web.api.blueprint import bp
+from widget_server.web.api.body import bearer_token
+from widget_server.web.problems import Problem
 from widget_server.web.schemas import SiteConfigSchema, StatsSchema, respond
 
 
@@ -30,8 +32,17 @@ def altcha_challenge(site_key: str) -> Response:
 
 @bp.get("/sites/<site_key>/stats")
 def site_stats(site_key: str) -> Response:
-    """Aggregate figures for a site: received, answered, overdue, on-time and satisfaction rates."""
-    site = sites.require(site_key)
-    resp = respond(StatsSchema(), stats.compute(site.id, stats.parse_since(request.args.get("since"))))
-    resp.headers["Cache-Control"] = "public, max-age=300"
+    """Aggregate figures for a site: received, answered, overdue, on-time and satisfaction rates.
+
+    Only for the site itself: ``Authorization: Bearer <its secret key>``.
+    """
+    token = bearer_token()
+    owner = sites.site_for_secret(token) if token else None
+    if owner is None or owner.key != site_key:
+        raise Problem(401, "Cần khoá bí mật của trang này (Authorization: Bearer sk_…).",
+                      type="invalid-secret", headers={"WWW-Authenticate": 'Bearer realm="phanhoi"'})
+    since = stats.parse_since(request.args.get("since"))
+    max_age = int(current_app.config["STATS_CACHE_SECONDS"])
+    resp = respond(StatsSchema(), stats.cached(owner.id, since, max_age))
+    resp.headers["Cache-Control"] = f"private, max-age={max_age}"
     return resp

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, request
 
 from widget_server.intake import altcha, sites, submissions, tracking
-from widget_server.intake.schemas import DataRequestCreateSchema, RatingCreateSchema, StatusQuerySchema
+from widget_server.intake.schemas import DataRequestCreateSchema, LookupCreateSchema, RatingCreateSchema
 from widget_server.intake.tokens import verify_form_token
 from widget_server.web import limits
 from widget_server.web.api.blueprint import bp
@@ -44,8 +44,9 @@ def authenticate_submission() -> tuple[sites.Site, str, str | None]:
         key = request.headers.get("Idempotency-Key", "").strip()
         if not key:
             raise Problem(400, "Thiếu header Idempotency-Key.", type="idempotency-key-missing")
-        if len(key) > 255:
-            raise Problem(400, "Idempotency-Key dài tối đa 255 ký tự.", type="idempotency-key-invalid")
+        if len(key) > 255 or not key.isprintable():
+            raise Problem(400, "Idempotency-Key dài tối đa 255 ký tự, không có ký tự điều khiển.",
+                          type="idempotency-key-invalid")
         return site, "api", key
     form_token = request.headers.get("X-Form-Token")
     if form_token is None:
@@ -82,17 +83,25 @@ def create_submission() -> Response:
     return resp
 
 
-@bp.get("/submissions/<tracking_code>")
+@bp.post("/submissions/<tracking_code>/lookup")
 @limits.rate("lookup")
-def get_submission(tracking_code: str) -> Response:
-    """Status, history and answer; ``contact`` must be the phone or email given at submission."""
-    query = load(StatusQuerySchema(), request.args.to_dict())
-    found = tracking.lookup(tracking_code, query["contact"], request_lang())
+def lookup_submission(tracking_code: str) -> Response:
+    """Status, history and answer; ``contact`` (in the body) is the phone or email given at submission."""
+    data = load(LookupCreateSchema(), json_body())
+    found = tracking.lookup(tracking_code, data["contact"], request_lang())
     if found is None:
         raise tracking.not_found()
     resp = respond(SubmissionStatusSchema(), found)
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+@bp.get("/submissions/<tracking_code>")
+def lookup_by_get(tracking_code: str) -> Response:
+    """Gone: a contact in the query string ends up in proxies' logs. POST …/lookup instead."""
+    raise Problem(410, "Tra cứu bằng POST /api/v1/submissions/{code}/lookup với {\"contact\": …} "
+                  "trong nội dung; không gửi số điện thoại hay email trong địa chỉ. / Look up with "
+                  "POST …/lookup and the contact in the JSON body.", type="lookup-by-post")
 
 
 @bp.post("/submissions/<tracking_code>/rating")

@@ -1,0 +1,135 @@
+"""The store's edges: private SQLite files, migrations that two processes start at once."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from widget_server.store import db
+
+
+def test_sqlite_database_and_its_wal_files_are_private(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "relay.sqlite3"
+        engine = db.make_engine(f"sqlite:///{path}")
+        db.upgrade(engine)
+        with db.write(engine) as conn:
+            conn.execute(sa.text("SELECT 1"))
+            # Hold a connection open so the -wal and -shm files exist while we look.
+            names = [path, Path(str(path) + "-wal"), Path(str(path) + "-shm")]
+            for name in names:
+                assert name.exists(), name
+                assert stat.S_IMODE(name.stat().st_mode) == 0o600, (name, oct(name.stat().st_mode))
+        engine.dispose()
+    finally:
+        os.umask(old)
+
+
+def test_an_existing_world_readable_database_is_tightened(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    path.touch(mode=0o644)
+    os.chmod(path, 0o644)
+    db.make_engine(f"sqlite:///{path}").dispose()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+_MIGRATE = """
+import os, sys, time
+from widget_server.store import db
+engine = db.make_engine(sys.argv[1])
+with engine.connect() as conn:
+    conn.exec_driver_sql("SELECT 1")
+start = sys.argv[2]
+while not os.path.exists(start):
+    time.sleep(0.005)
+db.upgrade(engine)
+"""
+
+
+@pytest.mark.postgres
+def test_migrations_started_together_on_postgres_both_succeed(tmp_path: Path) -> None:
+    base = os.environ.get("PHANHOI_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("needs PHANHOI_TEST_DATABASE_URL")
+    admin_url = sa.make_url(db.normalise_url(base))
+    name = f"phanhoi_race_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    start = tmp_path / "go"
+    try:
+        procs = [subprocess.Popen([sys.executable, "-c", _MIGRATE, url, str(start)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+        deadline = time.monotonic() + 60
+        ready_check = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        while time.monotonic() < deadline:
+            with ready_check.connect() as conn:
+                n = conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = :n"),
+                                 {"n": name}).scalar_one()
+            if n >= len(procs):  # every process is connected and waits for the start file
+                break
+            time.sleep(0.05)
+        ready_check.dispose()
+        start.touch()
+        outcomes = [(p.communicate(timeout=120)[1], p.returncode) for p in procs]
+        for err, code in outcomes:
+            assert code == 0, err[-2000:]
+        engine = db.make_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                         {"n": name})
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def _fill_the_disk(app: object) -> None:
+    """Make the SQLite database "full" for real: no page may be added beyond today's count."""
+    engine = db.get_engine(app)
+    with engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+
+    @sa.event.listens_for(engine, "connect")
+    def _full(dbapi_conn, _record):  # noqa: ANN001
+        dbapi_conn.execute(f"PRAGMA max_page_count={pages}")
+
+    engine.dispose()  # every connection from now on opens on the full file
+
+
+def test_a_full_disk_answers_503_with_retry_after_and_readyz_says_not_ready(app, client, site,
+                                                                           submission_body):
+    if db.get_engine(app).dialect.name != "sqlite":
+        pytest.skip("SQLite's max_page_count makes the disk full")
+    assert client.get("/readyz").status_code == 200
+    _fill_the_disk(app)
+    answers = []
+    for i in range(40):  # the first submissions may still fit in the pages the file has
+        r = client.post("/api/v1/submissions", json={**submission_body, "content": "Nội dung dài. " * 300},
+                        headers={"Authorization": f"Bearer {site[1]}", "Idempotency-Key": f"full-{i}"})
+        answers.append(r.status_code)
+        if r.status_code != 201:
+            break
+    assert answers[-1] == 503, answers
+    body = r.get_json()
+    assert body["type"].endswith("/store-unavailable") and "thử lại" in body["detail"]
+    assert int(r.headers["Retry-After"]) > 0
+    assert 500 not in answers
+    # Reads still work, but the relay no longer calls itself ready.
+    r = client.get("/readyz")
+    assert r.status_code == 503 and r.mimetype == "application/problem+json"
+    assert int(r.headers["Retry-After"]) > 0
+    assert client.get("/healthz").status_code == 200

@@ -1,0 +1,49 @@
+"""``phanhoi-widget serve``: gunicorn on the app, migrations applied first."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from widget_server.store import db
+
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=None, type=click.IntRange(min=1),
+              help="gunicorn workers (default: one per CPU with a shared limit store, else 1)")
+@with_appcontext
+def serve(host: str, port: int, workers: int | None) -> None:
+    """Serve the relay with gunicorn (run `worker` beside it to forward submissions)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    workers = workers or _default_workers(app)
+    if workers > 1 and _limits_in_process_memory(app):
+        # Each worker would count on its own: N workers allow N times every limit.
+        raise click.UsageError(
+            f"--workers {workers} với PHANHOI_RATELIMIT_STORAGE_URI=memory:// sẽ nhân giới hạn "
+            f"lên {workers} lần. Đặt PHANHOI_RATELIMIT_STORAGE_URI=redis://… hoặc dùng --workers 1. / "
+            f"{workers} workers with in-memory rate limits would allow {workers} times every limit: "
+            "set PHANHOI_RATELIMIT_STORAGE_URI to a shared store (redis://…) or serve with --workers 1.")
+    db.upgrade(db.get_engine(app))
+    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--access-logfile", "-", "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss %({x-request-id}o)s',
+            # Control characters in a path are escaped: a %0a cannot start a forged log line.
+            "--logger-class", "widget_server.web.logs.AccessLogger",
+            "widget_server.wsgi:app"]
+    # The access log prints paths without query strings: an old client's lookup has ?contact=.
+    os.execvp(argv[0], argv)  # noqa: S606 - replaces this process with gunicorn, no shell
+
+
+def _limits_in_process_memory(app: Flask) -> bool:
+    enabled = app.config.get("RATELIMIT_ENABLED", True)
+    return bool(enabled) and str(app.config["RATELIMIT_STORAGE_URI"]).startswith("memory://")
+
+
+def _default_workers(app: Flask) -> int:
+    return 1 if _limits_in_process_memory(app) else (os.cpu_count() or 2)

@@ -1,0 +1,44 @@
+"""Readiness: can the store take a write now, not merely answer a read."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+# With less room than this for the SQLite file (its disk, or its max_page_count) the relay is not
+# ready: a submission with files and its outbox copy need a few megabytes.
+MIN_FREE_BYTES = 16 * 1024 * 1024
+
+
+def write_problem(engine: Engine) -> str | None:
+    """None when a write would succeed; otherwise why not (no personal data, for the operator)."""
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                return _sqlite(conn)
+            # A transaction id is only given to a session that may write (not a read-only replica).
+            with conn.begin():
+                conn.execute(sa.text("SELECT txid_current()"))
+    except sa.exc.DBAPIError as exc:
+        return type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
+    return None
+
+
+def _sqlite(conn: sa.Connection) -> str | None:
+    # The write transaction starts with BEGIN IMMEDIATE (store/sqlite.py): it takes the write
+    # lock, so a read-only or locked file says so here. Nothing is written; it rolls back.
+    with conn.execution_options(phanhoi_write=True).begin():
+        pass
+    pragma = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar_one()
+              for name in ("page_count", "max_page_count", "freelist_count", "page_size")}
+    room = (pragma["max_page_count"] - pragma["page_count"] + pragma["freelist_count"]) * pragma["page_size"]
+    if room < MIN_FREE_BYTES:
+        return "database full (max_page_count)"
+    path = conn.engine.url.database
+    if path and path != ":memory:":
+        if shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free < MIN_FREE_BYTES:
+            return "disk full"
+    return None

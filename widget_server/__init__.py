@@ -34,8 +34,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     cli.init_app(app)
 
-    from widget_server.web import limits, security
+    from widget_server.web import compress, limits, security
 
     limits.init_app(app)
     security.init_app(app)
+    compress.init_app(app)  # HTML pages gzip/br; the other after_request hooks only set headers
     return app

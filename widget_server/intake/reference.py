@@ -96,9 +96,10 @@ def communes(province_code: int) -> tuple[dict[str, str], ...]:
     from vietnam_provinces import ProvinceCode, Ward
 
     wards = Ward.iter_by_province(ProvinceCode(province_code))
+    # In Vietnamese order (Đ after D, Tân before Trúc), not by code point.
     return tuple(
         sorted(({"code": str(int(w.code)), "name": w.name} for w in wards),
-               key=lambda c: c["name"])
+               key=lambda c: text.vi_sort_key(c["name"]))
     )
 
 

@@ -145,7 +145,7 @@ def sites_rotate(site_key: str, grace_days: int, as_json: bool) -> None:
     if as_json:
         _echo_json({"site_key": site_key, "secret_key": secret, "previous_valid_days": grace_days})
     else:
-        click.echo(f"secret_key: {secret}   (khoá cũ còn hiệu lực {grace_days} ngày)")
+        click.echo(f"secret_key: {secret}   (khóa cũ còn hiệu lực {grace_days} ngày)")
 
 
 @sites_group.command("set")

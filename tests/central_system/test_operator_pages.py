@@ -9,13 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.central_system.test_central_app import (  # noqa: F401  (fixtures)
-    central,
-    client,
-    created_body,
-    post_signed,
-    secrets_,
-)
+from tests.central_system.test_central_app import created_body, post_signed
 
 FILES = [{"id": "att-1", "filename": "ảnh-chợ.jpg", "content_type": "image/jpeg", "size": 20480,
           "sha256": "0" * 64, "url": "http://relay.test/api/v1/attachments/tok-1"},

@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 
+from widget_server.cli.group import RelayGroup
 from widget_server.errors import DomainError
 from widget_server.vocab import DESTINATIONS
 from widget_server.store import db
@@ -30,7 +31,7 @@ def _create_app() -> Flask:
         raise NoAppException(str(exc)) from exc
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+@click.group(cls=RelayGroup, create_app=_create_app, add_default_commands=False,
              help="Phản hồi Widget relay: demo, serve, worker, db, sites, outbox.")
 def main() -> None:
     pass

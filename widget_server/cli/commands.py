@@ -160,14 +160,20 @@ def sites_rotate(site_key: str, grace_days: int, as_json: bool) -> None:
 @click.option("--locale", default=None, type=click.Choice(["vi", "en"]))
 @click.option("--altcha/--no-altcha", default=None, help="Require (or stop requiring) proof of work.")
 @click.option("--active/--inactive", default=None, help="An inactive site's widget shows nothing.")
+@click.option("--theme", default=None, help='JSON, e.g. {"accent": "#b00020", "logo": "data:image/png;base64,…"}')
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def sites_set(site_key: str, name: str | None, origins: tuple[str, ...],
               categories: tuple[str, ...], all_categories: bool, agencies: tuple[str, ...],
               all_agencies: bool, locale: str | None, altcha: bool | None, active: bool | None,
-              as_json: bool) -> None:
+              theme: str | None, as_json: bool) -> None:
     """Change a site's settings."""
     values: dict[str, Any] = {}
+    if theme is not None:
+        try:
+            values["theme"] = json.loads(theme)
+        except ValueError as exc:
+            raise click.UsageError(f"--theme: {exc}") from exc
     for key, value in (("name", name), ("locale", locale), ("altcha", altcha), ("active", active)):
         if value is not None:
             values[key] = value

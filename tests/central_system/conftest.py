@@ -1,5 +1,5 @@
 """Fixtures of the reference central system's tests: the app on a fresh SQLite file, its
-client and secrets; and the widget tests' Chromium, for the operator pages' phone test."""
+client and secrets."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import pytest
 from phanhoi.webhooks import generate_secret
 
 import central_system
-from tests.widget.conftest import browser  # noqa: F401
 
 RELAY = "http://relay.test"
 

@@ -1,5 +1,6 @@
 """What the operator sees in the reference central system (issue 10, item 14): the commune,
-the attachments, one word per idea, reject after the way forward, and a phone-sized page."""
+the attachments, one word per idea, reject after the way forward. The phone-sized page is
+tested in Chromium with the widget's browser tests (tests/widget/test_operator_phone_browser.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import re
 import sqlite3
 from typing import Any
 
-import pytest
 
 from tests.central_system.test_central_app import created_body, post_signed
 
@@ -69,33 +69,3 @@ def test_reject_comes_after_answer(client: Any, central: Any, secrets_: dict[str
 
     order = list(operator.ACTIONS)
     assert order.index("reject") > order.index("answer") and order[-1] == "reject"
-
-
-@pytest.mark.browser
-@pytest.mark.parametrize("width", [320, 375])
-def test_operator_pages_fit_a_phone(central: Any, client: Any, secrets_: dict[str, str], browser: Any,
-                                   width: int) -> None:
-    from tests.widget.conftest import LiveServer
-
-    long_title = "Rác thải tồn đọng ở cổng phụ chợ Vườn Hoa nhiều ngày sau mưa lớn chưa được thu gom"
-    for i in range(3):
-        post_signed(client, "/intake/v1/submissions",
-                    created_body(relay_id=f"sub-{i}", title=long_title, attachments=FILES,
-                                 location={"commune_code": "14797", "address": "Cổng chợ"}),
-                    secrets_["intake"])
-    srv = LiveServer()
-    srv.app = central
-    ctx = browser.new_context(viewport={"width": width, "height": 700})
-    try:
-        page = ctx.new_page()
-        page.goto(srv.url + "/")
-        assert page.evaluate("document.documentElement.scrollWidth") <= width
-        cell = page.locator("td[data-label='Hạn trả lời']").first
-        assert cell.evaluate("c => getComputedStyle(c, '::before').content") == '"Hạn trả lời"'
-        page.screenshot(path=f"/work/shots/central-{width}.png", full_page=True)
-        page.locator("td a").first.click()
-        page.wait_for_url(re.compile(r"/submissions/"))
-        assert page.evaluate("document.documentElement.scrollWidth") <= width
-    finally:
-        ctx.close()
-        srv.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from flask import Flask
@@ -14,7 +15,11 @@ __all__ = ["create_app", "__version__"]
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The relay application: defaults, then ``PHANHOI_*`` environment, then ``test_config``."""
     # Pages render from web/templates; the widget's static files are served by web/assets.py.
-    app = Flask(__name__, instance_relative_config=True, static_folder=None, template_folder="web/templates")
+    # PHANHOI_INSTANCE_PATH moves the instance folder (SQLite file, attachments, demo secrets)
+    # for the demo and every other command alike, so they share one database.
+    instance = os.environ.get("PHANHOI_INSTANCE_PATH")
+    app = Flask(__name__, instance_relative_config=True, static_folder=None, template_folder="web/templates",
+                instance_path=os.path.abspath(instance) if instance else None)
     from widget_server import config
 
     config.load(app, test_config)
@@ -34,8 +39,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     cli.init_app(app)
 
-    from widget_server.web import limits, security
+    from widget_server.web import compress, limits, security
 
     limits.init_app(app)
     security.init_app(app)
+    compress.init_app(app)  # HTML pages gzip/br; the other after_request hooks only set headers
     return app

@@ -6,6 +6,7 @@ description; the README's settings table is checked against it by a test.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -129,6 +130,11 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
+# Where ``phanhoi-widget demo`` keeps what it generated, in the instance folder.
+DEMO_SECRETS_FILE = "demo-secrets.json"
+DEFAULT_DATABASE_FILE = "phanhoi.sqlite3"
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or unusable; the relay refuses to start."""
 
@@ -157,11 +163,13 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
 
     if not app.config.get("DATABASE_URL"):
         os.makedirs(app.instance_path, exist_ok=True)
-        path = os.path.join(app.instance_path, "phanhoi.sqlite3")
+        path = os.path.join(app.instance_path, DEFAULT_DATABASE_FILE)
         app.config["DATABASE_URL"] = f"sqlite:///{path}"
     if not app.config.get("ATTACHMENT_DIR"):
         app.config["ATTACHMENT_DIR"] = os.path.join(app.instance_path, "attachments")
 
+    if not app.config.get("SECRET_KEY") and not app.config.get("TESTING"):
+        _demo_instance(app)
     if not app.config.get("SECRET_KEY"):
         if app.config["DEMO"] or app.config.get("TESTING"):
             app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
@@ -173,6 +181,21 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     if len(str(app.config["SECRET_KEY"])) < 16 and not app.config.get("TESTING"):
         raise ConfigError("PHANHOI_SECRET_KEY is too short: use at least 32 random characters.")
     app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
+
+
+def _demo_instance(app: Flask) -> None:
+    """A command run against the demo's instance folder (``make demo``, then
+    ``phanhoi-widget sites list``) works as the demo does: with its secret key, in demo
+    mode. Only ``demo`` writes that file; a production instance folder never has it."""
+    path = os.path.join(app.instance_path, DEMO_SECRETS_FILE)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            stored = json.load(fh)
+    except (OSError, ValueError):
+        return
+    if isinstance(stored, dict) and stored.get("secret_key"):
+        app.config["SECRET_KEY"] = stored["secret_key"]
+        app.config["DEMO"] = True
 
 
 def secret_keys(config: Any) -> list[str]:

@@ -117,13 +117,14 @@ def receive_submission() -> Response:
         ).isoformat(timespec="seconds")
         conn.execute(
             "INSERT INTO submissions (central_id, relay_id, tracking_code, site_key, site_name,"
-            " category, agency, title, content, address, name, phone, email, confidential, status,"
-            " deadline, sequence, received_at, updated_at, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, 0, ?, ?, ?)",
+            " category, agency, title, content, commune_code, address, name, phone, email,"
+            " confidential, status, deadline, sequence, received_at, updated_at, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, 0, ?, ?, ?)",
             (central_id, str(data["id"])[:64], _text(data.get("tracking_code"), 32),
              _text(site.get("key"), 64), _text(site.get("name"), 200),
              _text(data.get("category"), 64), _text(data.get("agency"), 64),
              str(data["title"])[:300], str(data["content"])[:20000],
+             _text(location.get("commune_code"), 16),
              _text(location.get("address"), 500), _text(submitter.get("name"), 200),
              _text(submitter.get("phone"), 32), _text(submitter.get("email"), 320),
              1 if data.get("confidential", True) else 0, deadline, now, now,

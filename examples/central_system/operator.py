@@ -34,22 +34,26 @@ from . import reference, store
 
 bp = Blueprint("operator", __name__)
 
+# One word per idea, and the citizen's words where the citizen sees the same thing
+# (static/widget/i18n/vi.json "statuses" and "deadline"): "nhận" is what arrived,
+# "tiếp nhận xử lý" is the decision to handle it, "hạn trả lời" is the deadline.
 STATUS_LABELS = {
-    "received": "Mới tiếp nhận",
+    "received": "Mới nhận",
     "accepted": "Đã tiếp nhận xử lý",
     "rejected": "Không tiếp nhận",
     "in_progress": "Đang xử lý",
     "answered": "Đã trả lời",
-    "published": "Đã công khai",
+    "published": "Đã công khai kết quả",
 }
 
-#: action → (new status, statuses it may follow, button label)
+#: action → (new status, statuses it may follow, button label), in the order shown:
+#: the way forward first, refusing last (it ends the case).
 ACTIONS: dict[str, tuple[str, frozenset[str], str]] = {
-    "accept": ("accepted", frozenset({"received"}), "Tiếp nhận"),
-    "reject": ("rejected", frozenset({"received", "accepted"}), "Không tiếp nhận"),
+    "accept": ("accepted", frozenset({"received"}), "Tiếp nhận xử lý"),
     "in_progress": ("in_progress", frozenset({"accepted"}), "Chuyển sang đang xử lý"),
     "answer": ("answered", frozenset({"accepted", "in_progress"}), "Trả lời"),
     "publish": ("published", frozenset({"answered"}), "Công khai kết quả"),
+    "reject": ("rejected", frozenset({"received", "accepted"}), "Không tiếp nhận"),
 }
 
 CSRF_MAX_AGE = 8 * 3600
@@ -95,7 +99,8 @@ def check_csrf() -> None:
 @bp.app_context_processor
 def _template_globals() -> dict[str, Any]:
     return {"csrf_token": csrf_token, "status_label": lambda s: STATUS_LABELS.get(s, s),
-            "category_name": lambda c: reference.CATEGORY_NAMES.get(c, c or "—")}
+            "category_name": lambda c: reference.CATEGORY_NAMES.get(c, c or "—"),
+            "commune_name": reference.commune_name}
 
 
 # --------------------------------------------------------------------------- pages

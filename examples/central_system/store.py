@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     agency        TEXT,
     title         TEXT NOT NULL,
     content       TEXT NOT NULL,
+    commune_code  TEXT,                    -- the commune (xã, phường) the citizen chose
     address       TEXT,
     name          TEXT,
     phone         TEXT,
@@ -78,10 +79,19 @@ def connect(path: str) -> sqlite3.Connection:
     return conn
 
 
+# Columns added after the first release, for databases made before them.
+ADDED_COLUMNS = {"submissions": {"commune_code": "TEXT"}}
+
+
 def init(path: str) -> None:
     conn = connect(path)
     try:
         conn.executescript(SCHEMA)
+        for table, columns in ADDED_COLUMNS.items():
+            have = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns.items():
+                if name not in have:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
     finally:
         conn.close()
 

@@ -93,7 +93,9 @@
         // Ask the banner to open its lookup view (its title and the Send button stay right);
         // a banner too old to answer "ack" leaves this frame showing, so go there here.
         e.preventDefault();
-        tell({ type: "track", code: $("[data-code]", t.closest(".ok")).textContent.trim() });
+        // From the success screen with its code; from the form's own link with none.
+        var ok = t.closest(".ok");
+        tell({ type: "track", code: ok ? $("[data-code]", ok).textContent.trim() : "" });
         fb = setTimeout(function () { location.href = t.href; }, 1000);
       } else if (a) {
         e.preventDefault();
@@ -181,17 +183,36 @@
       var el = form.elements[k];
       if (el && el.hasAttribute("required") && !String(el.value).trim()) f[k] = [el.tagName === "SELECT" ? T.err_choose : T.err_required];
     });
+    // The limits said beside the fields, checked before sending: nothing is cut silently.
+    ["title", "content"].forEach(function (k) {
+      var el = form.elements[k], n = el.value.trim().length, lo = +el.getAttribute("data-min"), hi = +el.getAttribute("data-max");
+      if (f[k] || !n) return;
+      if (n < lo) f[k] = [fmt(T.err_short, { min: lo, n: n })];
+      else if (n > hi) f[k] = [fmt(T.err_long, { max: nf(hi), n: nf(n) })];
+    });
     if (!val("submitter.phone") && !val("submitter.email")) f["submitter.phone"] = [T.err_contact];
     if (!form.elements["consent.accepted"].checked) f["consent.accepted"] = [T.err_consent];
     return f;
   }
-  function success(code) {
+  function nf(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, h.lang === "vi" ? "." : ","); }
+  // ISO 8601 → dd/mm/yyyy in Vietnam time (UTC+7, no daylight saving), as the pages print it.
+  function day(iso) {
+    var t = Date.parse(iso), v;
+    if (!isFinite(t)) return "";
+    v = new Date(t + 7 * 3600000);
+    return ("0" + v.getUTCDate()).slice(-2) + "/" + ("0" + (v.getUTCMonth() + 1)).slice(-2) + "/" + v.getUTCFullYear();
+  }
+  function success(code, due) {
     var tpl = $("#ok-tpl"), box = d.createElement("div");
     box.appendChild(tpl.content.cloneNode(true));
     $("[data-code]", box).textContent = code;
-    var link = $("[data-track]", box);
+    var link = $("[data-track]", box), qr = $("[data-qr]", box);
     link.href = link.getAttribute("href") + encodeURIComponent(code);
-    $$("main > :not(template)").forEach(function (el) { el.hidden = true; });
+    qr.src = qr.getAttribute("data-qr") + encodeURIComponent(code);
+    qr.alt = fmt(qr.getAttribute("data-alt"), { code: code });
+    $("[data-due]", box).textContent = day(due);
+    if (!due) $("#ok-due", box).hidden = true;
+    $$("main > :not(template):not(.brand)").forEach(function (el) { el.hidden = true; });
     $("main").appendChild(box);
     chosen.forEach(function (c) { if (c.u) URL.revokeObjectURL(c.u); });
     copyButton(box);
@@ -201,17 +222,22 @@
   }
   function copyButton(root) {
     var b = $("[data-copy]", root);
-    if (!b || !navigator.clipboard) return;
+    if (!b) return;
     b.hidden = false;
     b.addEventListener("click", function () {
-      navigator.clipboard.writeText($("[data-code]", root).textContent.trim()).then(function () {
-        $("[data-copied]", root).textContent = T.ok_copied;
-      }, function () {
-        var r = d.createRange();
-        r.selectNodeContents($("[data-code]", root));
+      var said = $("[data-copied]", root), code = $("[data-code]", root);
+      // A frame on a news site may not be allowed the clipboard API: select the code and
+      // copy it the older way, and if even that is refused, say how to copy it by hand.
+      var fallback = function () {
+        var r = d.createRange(), ok = false;
+        r.selectNodeContents(code);
         getSelection().removeAllRanges();
         getSelection().addRange(r);
-      });
+        try { ok = d.execCommand("copy"); } catch (e) {}
+        said.textContent = ok ? T.ok_copied : T.ok_copy_select;
+      };
+      if (!navigator.clipboard) return fallback();
+      navigator.clipboard.writeText(code.textContent.trim()).then(function () { said.textContent = T.ok_copied; }, fallback);
     });
   }
   function refreshToken() {
@@ -322,10 +348,18 @@
     form.noValidate = true;
     if (fin) fin.addEventListener("change", addFiles);
     var sending = false, retried = false, send = $("#send");
-    var ta = form.elements.content, cnt = $("#c-content");
-    var count = function () { cnt.textContent = fmt(cnt.getAttribute("data-fmt"), { n: ta.value.length, max: ta.getAttribute("data-max") }); };
+    var ta = form.elements.content, cnt = $("#c-content"), over = $("#o-content"), was = 0;
+    // Over the limit: said at once, in a live region, and nothing is cut (the reader chooses what to drop).
+    var count = function () {
+      var n = ta.value.length, max = +ta.getAttribute("data-max"), o = { n: nf(n), max: nf(max), over: nf(n - max) };
+      cnt.textContent = fmt(cnt.getAttribute("data-fmt"), o);
+      cnt.classList.toggle("bad", n > max);
+      if ((n > max) !== (was > max) || (n > max && Math.abs(n - was) > 1)) over.textContent = n > max ? fmt(cnt.getAttribute("data-over"), o) : "";
+      was = n;
+    };
     ta.addEventListener("input", count);
     count();
+    communes();
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       if (sending) return;
@@ -348,7 +382,7 @@
         }
         return res;
       }).then(function (res) {
-        if (res.status === 201 || res.status === 200) return success(res.body.tracking_code);
+        if (res.status === 201 || res.status === 200) return success(res.body.tracking_code, res.body.deadline);
         if (res.body && res.body.errors) return serverErrors(res.body.errors, slug(res.body));
         showErrors({}, [problem(res)]);
       }, function () {
@@ -373,6 +407,37 @@
     }
   }
   copyButton(d);
+
+  /* Communes: a filter over the select, which works alone without JavaScript. Typed with or
+     without diacritics ("hac thanh" finds "Hạc Thành"): both sides folded as intake/text.fold does. */
+  function fold(s) { return s.toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/g, "d"); }
+  function communes() {
+    var q = $("#q-commune"), sel = $("#f-location-commune_code");
+    if (!q || !sel || !"".normalize) return;
+    var st = $("#s-commune"), first = sel.options[0], all = $$("option", sel).slice(1), timer;
+    all.forEach(function (o) { o.k = fold(o.textContent); });
+    q.parentNode.hidden = false;
+    q.addEventListener("keydown", function (e) {
+      // Enter takes the reader to the (filtered) list instead of sending the form.
+      if (e.key === "Enter") { e.preventDefault(); sel.focus(); }
+    });
+    q.addEventListener("input", function () {
+      var words = fold(q.value).split(/\s+/).filter(Boolean), hits = all.filter(function (o) {
+        return words.every(function (w) { return o.k.indexOf(w) >= 0; });
+      });
+      sel.textContent = "";
+      sel.appendChild(first);
+      hits.forEach(function (o) { sel.appendChild(o); });
+      if (hits.length === 1) hits[0].selected = true;
+      else if (hits.indexOf(sel.options[sel.selectedIndex]) < 0) first.selected = true;
+      // Said once typing pauses, not at every letter.
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        st.textContent = hits.length === 1 ? fmt(q.getAttribute("data-one"), { name: hits[0].textContent })
+          : fmt(q.getAttribute(hits.length ? "data-found" : "data-none"), { n: hits.length });
+      }, 300);
+    });
+  }
 
   /* ---------------- status lookup ---------------- */
   var tf = $("#ph-track");

@@ -8,37 +8,13 @@ import re
 
 import pytest
 import responses
-from phanhoi.webhooks import generate_secret, sign_headers
+from phanhoi.webhooks import sign_headers
 from standardwebhooks.webhooks import Webhook
 
 import central_system
 
 RELAY = "http://relay.test"
 RELAY_EVENTS = RELAY + "/api/v1/central/events"
-
-
-@pytest.fixture
-def secrets_():
-    return {"intake": generate_secret(), "events": generate_secret()}
-
-
-@pytest.fixture
-def central(tmp_path, secrets_):
-    app = central_system.create_app({
-        "DATABASE": str(tmp_path / "central.sqlite3"),
-        "SECRET_KEY": "test-secret-key-for-the-central-app",
-        "INTAKE_SECRET": secrets_["intake"],
-        "EVENTS_SECRET": secrets_["events"],
-        "RELAY_URL": RELAY,
-        "EVENT_RETRIES": 0,
-        "TESTING": True,
-    })
-    return app
-
-
-@pytest.fixture
-def client(central):
-    return central.test_client()
 
 
 def created_body(relay_id="sub-1", title="Rác thải tồn đọng ở chợ", **extra):

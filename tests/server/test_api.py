@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import unicodedata
 
 import pytest
@@ -28,7 +29,7 @@ def test_created_only_with_its_outbox_row(client, site, submission_body):
     r = post(client, secret, submission_body)
     assert r.status_code == 201
     body = r.get_json()
-    assert set(body) == {"id", "tracking_code", "status", "status_url"}
+    assert set(body) == {"id", "tracking_code", "status", "status_url", "deadline"}
     assert body["status"] == "received"
     assert body["status_url"].endswith(f"/api/v1/submissions/{body['tracking_code']}")
     assert r.headers["Location"] == body["status_url"]
@@ -40,6 +41,9 @@ def test_created_only_with_its_outbox_row(client, site, submission_body):
     assert row.confidential is True
     assert row.consent_version == submission_body["consent"]["version"]
     assert len(row.consent_hash) == 64
+    # When the answer is due, as stored: the success screen shows it (issue 10, item 10).
+    assert dt.datetime.fromisoformat(body["deadline"]) == row.deadline
+    assert (row.deadline - row.submitted_at) == dt.timedelta(days=17)
     assert ob.submission_id == row.id and ob.state == "pending"
     assert ob.event_type == "submission.created"
     data = ob.payload["data"]

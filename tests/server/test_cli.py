@@ -70,3 +70,14 @@ def test_missing_secret_key_is_one_clear_line(tmp_path):
     assert result.returncode != 0
     assert "PHANHOI_SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sites_set_theme_with_a_logo(runner):
+    added = json.loads(runner.invoke(args=["sites", "add", "Đài PT-TH", "--origin", "https://tv.example",
+                                           "--json"]).output)
+    logo = "data:image/png;base64,iVBORw0KGgo="
+    result = runner.invoke(args=["sites", "set", added["site_key"], "--theme",
+                                 json.dumps({"accent": "#9b1c1c", "logo": logo}), "--json"])
+    assert result.exit_code == 0, result.output
+    assert sites.get_site(added["site_key"]).theme == {"accent": "#9b1c1c", "logo": logo}
+    assert runner.invoke(args=["sites", "set", added["site_key"], "--theme", "{nope"]).exit_code != 0

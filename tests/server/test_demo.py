@@ -114,3 +114,52 @@ def test_demo_runs_the_whole_chain_and_stops_on_ctrl_c(tmp_path):
         output = stop(proc)
     assert proc.returncode == 0, output.decode()
     assert json.loads((tmp_path / "demo-secrets.json").read_text()) == secrets
+
+
+def _cli(instance: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PHANHOI_")}
+    return subprocess.run([EXE, *args], env={**clean, "PHANHOI_INSTANCE_PATH": str(instance), **env},
+                          capture_output=True, text=True, timeout=60, cwd=instance)
+
+
+@pytest.mark.slow
+def test_cli_after_the_demo_uses_the_demo_database(tmp_path):
+    """Issue 10, item 15: `make demo`, then `phanhoi-widget sites list` in another terminal."""
+    port = free_port_pair()
+    proc = start(port, tmp_path)
+    try:
+        wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok, timeout=60)
+    finally:
+        output = stop(proc).decode()
+    # The demo says how to reach its data from the command line, with this venv's command.
+    assert f"PHANHOI_INSTANCE_PATH={tmp_path} {EXE} sites list" in output
+    listed = _cli(tmp_path, "sites", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [s["name"] for s in json.loads(listed.stdout)] == ["Báo Thanh Hóa (demo)"]
+    assert sorted(p.name for p in tmp_path.glob("*.sqlite3")) == ["central.sqlite3", "phanhoi.sqlite3"]
+
+
+def test_a_database_without_tables_is_one_line_and_left_as_it_was(tmp_path):
+    result = _cli(tmp_path, "sites", "list", PHANHOI_SECRET_KEY="k" * 40)
+    assert result.returncode == 1
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1 and "phanhoi-widget db upgrade" in lines[0], lines
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no empty database left behind
+
+
+def test_an_earlier_demo_database_is_taken_over(tmp_path):
+    import sqlite3
+
+    from widget_server.cli.demo import adopt_old_database
+
+    conn = sqlite3.connect(tmp_path / "relay.sqlite3")
+    conn.execute("CREATE TABLE sites (id TEXT)")
+    conn.execute("INSERT INTO sites VALUES ('kept')")
+    conn.commit()
+    conn.close()
+    adopt_old_database(tmp_path)
+    assert not (tmp_path / "relay.sqlite3").exists()
+    conn = sqlite3.connect(tmp_path / "phanhoi.sqlite3")
+    assert conn.execute("SELECT id FROM sites").fetchall() == [("kept",)]
+    conn.close()

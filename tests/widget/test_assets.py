@@ -91,7 +91,7 @@ def _served_gzip(client: Any, *names: str) -> int:
     return total
 
 
-def test_budgets_on_served_compressed_bytes(client: Any) -> None:
+def test_budgets_on_served_compressed_bytes(client: Any, site: Any) -> None:
     loader = _served_gzip(client, "loader.js")
     assert loader <= 4096, f"loader.js: {loader} B gzip > 4096 B"
     dialog = loader + _served_gzip(client, "dialog.js")
@@ -100,6 +100,11 @@ def test_budgets_on_served_compressed_bytes(client: Any) -> None:
     assert form <= 12 * 1024, f"form page: {form} B gzip > 12 KB"
     altcha = form + _served_gzip(client, "altcha.js")
     assert altcha <= 12 * 1024, f"form page with ALTCHA: {altcha} B gzip > 12 KB"
+    # The page itself counts too (issue 10, item 6): served compressed, within its own budget.
+    page = client.get(f"/w/{site[0].key}/form", headers={"Accept-Encoding": "gzip"})
+    assert page.headers["Content-Encoding"] == "gzip"
+    assert len(page.data) <= 9 * 1024, f"form page HTML: {len(page.data)} B gzip > 9 KB"
+    assert len(page.data) + form <= 20 * 1024, f"form page, all of it: {len(page.data) + form} B gzip > 20 KB"
 
 
 def test_bench_report_agrees_with_the_budgets() -> None:

@@ -101,7 +101,7 @@ def test_embed_submit_then_track_and_rate(relay: Any, page: Any, context: Any) -
     expect(track.get_by_text("Cảm ơn bạn đã đánh giá.")).to_be_visible()
     assert relay.row(code).rating_satisfied in (True, 1)
 
-    track.get_by_label("Xoá dữ liệu cá nhân của tôi").check()
+    track.get_by_label("Xóa dữ liệu cá nhân của tôi").check()
     track.get_by_role("button", name="Gửi yêu cầu").click()
     expect(track.get_by_text("Đã nhận yêu cầu của bạn", exact=False)).to_be_visible()
     assert relay.row(code).deletion_requested_at is not None

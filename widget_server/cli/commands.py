@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 
+from widget_server.cli.group import RelayGroup
 from widget_server.errors import DomainError
 from widget_server.vocab import DESTINATIONS
 from widget_server.store import db
@@ -28,7 +29,7 @@ def _create_app() -> Flask:
         raise NoAppException(str(exc)) from exc
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+@click.group(cls=RelayGroup, create_app=_create_app, add_default_commands=False,
              help="Phản hồi Widget relay: demo, serve, worker, db, sites, outbox.")
 def main() -> None:
     pass
@@ -143,7 +144,7 @@ def sites_rotate(site_key: str, grace_days: int, as_json: bool) -> None:
     if as_json:
         _echo_json({"site_key": site_key, "secret_key": secret, "previous_valid_days": grace_days})
     else:
-        click.echo(f"secret_key: {secret}   (khoá cũ còn hiệu lực {grace_days} ngày)")
+        click.echo(f"secret_key: {secret}   (khóa cũ còn hiệu lực {grace_days} ngày)")
 
 
 @sites_group.command("set")
@@ -157,14 +158,20 @@ def sites_rotate(site_key: str, grace_days: int, as_json: bool) -> None:
 @click.option("--locale", default=None, type=click.Choice(["vi", "en"]))
 @click.option("--altcha/--no-altcha", default=None, help="Require (or stop requiring) proof of work.")
 @click.option("--active/--inactive", default=None, help="An inactive site's widget shows nothing.")
+@click.option("--theme", default=None, help='JSON, e.g. {"accent": "#b00020", "logo": "data:image/png;base64,…"}')
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def sites_set(site_key: str, name: str | None, origins: tuple[str, ...],
               categories: tuple[str, ...], all_categories: bool, agencies: tuple[str, ...],
               all_agencies: bool, locale: str | None, altcha: bool | None, active: bool | None,
-              as_json: bool) -> None:
+              theme: str | None, as_json: bool) -> None:
     """Change a site's settings."""
     values: dict[str, Any] = {}
+    if theme is not None:
+        try:
+            values["theme"] = json.loads(theme)
+        except ValueError as exc:
+            raise click.UsageError(f"--theme: {exc}") from exc
     for key, value in (("name", name), ("locale", locale), ("altcha", altcha), ("active", active)):
         if value is not None:
             values[key] = value

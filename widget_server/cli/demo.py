@@ -1,6 +1,7 @@
 """``phanhoi-widget demo``: the whole chain on one machine, nothing to configure.
 
-Relay on ``127.0.0.1:P`` (SQLite in the instance folder), the reference central
+Relay on ``127.0.0.1:P`` (SQLite in the instance folder: the same ``phanhoi.sqlite3``
+every other ``phanhoi-widget`` command uses there), the reference central
 system on ``127.0.0.1:P+1`` (its own SQLite there too), and an outbox worker
 between them. Secrets are generated once and kept in ``demo-secrets.json`` in the
 instance folder, so a restart keeps every tracking code and signature working.
@@ -13,6 +14,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -21,8 +23,12 @@ from typing import Any
 import click
 from flask import Flask
 
+from widget_server.config import DEFAULT_DATABASE_FILE, DEMO_SECRETS_FILE
+
 DEMO_SITE_NAME = "Báo Thanh Hóa (demo)"
-SECRETS_FILE = "demo-secrets.json"
+SECRETS_FILE = DEMO_SECRETS_FILE
+# The file earlier demos used; taken over (renamed) so their data is not left behind.
+OLD_DATABASE_FILE = "relay.sqlite3"
 
 log = logging.getLogger("widget_server.demo")
 
@@ -30,6 +36,24 @@ log = logging.getLogger("widget_server.demo")
 def default_instance_path() -> str:
     """Flask's instance folder for the package (``instance/`` beside it in a checkout)."""
     return Flask("widget_server").instance_path
+
+
+def adopt_old_database(instance: Path) -> None:
+    """``relay.sqlite3`` from an earlier demo becomes ``phanhoi.sqlite3`` (with its WAL files)."""
+    old, new = instance / OLD_DATABASE_FILE, instance / DEFAULT_DATABASE_FILE
+    if old.exists() and not new.exists():
+        for suffix in ("", "-wal", "-shm"):
+            if Path(f"{old}{suffix}").exists():
+                os.replace(f"{old}{suffix}", f"{new}{suffix}")
+
+
+def cli_hint(instance: Path) -> str:
+    """How to run the other commands against this demo's database, with this venv's command."""
+    exe = Path(sys.executable).parent / "phanhoi-widget"
+    command = str(exe) if exe.exists() else "phanhoi-widget"
+    if instance != Path(default_instance_path()).resolve():
+        command = f"PHANHOI_INSTANCE_PATH={instance} {command}"
+    return command
 
 
 def load_secrets(instance: Path) -> dict[str, Any]:
@@ -95,13 +119,16 @@ def build(port: int, instance: Path) -> tuple[Flask, Flask, dict[str, Any]]:
     from widget_server.store import db
 
     instance.mkdir(parents=True, exist_ok=True)
+    adopt_old_database(instance)
     stored = load_secrets(instance)
     relay_url = f"http://127.0.0.1:{port}"
     central_url = f"http://127.0.0.1:{port + 1}"
     app = create_app({
         "DEMO": True,
         "SECRET_KEY": stored["secret_key"],
-        "DATABASE_URL": f"sqlite:///{instance / 'relay.sqlite3'}",
+        # The instance's default database, which the other commands open too
+        # (PHANHOI_DATABASE_URL, when set, wins for both).
+        "DATABASE_URL": os.environ.get("PHANHOI_DATABASE_URL") or f"sqlite:///{instance / DEFAULT_DATABASE_FILE}",
         "ATTACHMENT_DIR": str(instance / "attachments"),
         "PUBLIC_URL": relay_url,
         "CENTRAL_URL": central_url,
@@ -171,6 +198,9 @@ Phản hồi Widget — chế độ demo / demo mode   (dữ liệu / data: {ins
 Gửi một phản ánh trên trang báo, xử lý và trả lời trên trang cán bộ, rồi tra cứu
 bằng mã theo dõi. / Submit on the news page, answer it on the operator page, then
 look it up with the tracking code.
+
+Dòng lệnh, cùng dữ liệu này / the command line, on this same data:
+  {cli_hint(instance)} sites list
 Nhấn Ctrl-C để dừng. / Press Ctrl-C to stop.
 """)
     while not stop.wait(0.5):

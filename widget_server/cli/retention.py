@@ -24,8 +24,8 @@ def retention_run(dry_run: bool, as_json: bool) -> None:
         return
     prefix = "(thử) " if dry_run else ""
     click.echo(f"{prefix}Đã ẩn dữ liệu cá nhân: {len(report.redacted)} phản ánh; "
-               f"tệp đã xoá: {report.attachments_deleted}; "
-               f"lượt chuyển đã huỷ: {report.forwards_cancelled}; "
+               f"tệp đã xóa: {report.attachments_deleted}; "
+               f"lượt chuyển đã hủy: {report.forwards_cancelled}; "
                f"bản ghi outbox đã làm sạch: {report.outbox_rows_redacted}.")
     if report.skipped_in_flight:
         click.echo(f"Đang gửi, xử lý ở lần chạy sau: {', '.join(report.skipped_in_flight)}")

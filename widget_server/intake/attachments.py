@@ -274,7 +274,7 @@ def open_link(token: str) -> Download:
     if row is None:
         raise missing
     if row.deleted_at is not None:
-        raise GoneError("Tệp đã bị xoá theo thời hạn lưu trữ dữ liệu.", code="attachment-deleted")
+        raise GoneError("Tệp đã bị xóa theo thời hạn lưu trữ dữ liệu.", code="attachment-deleted")
     try:
         body = get_storage().get(row.storage_key)
     except KeyError as exc:

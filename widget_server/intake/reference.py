@@ -16,42 +16,14 @@ from functools import lru_cache
 from typing import Any
 
 from flask import current_app
+from phanhoi import reference as phanhoi_reference
 
 from widget_server.intake import text
 
-DEFAULT_CATEGORIES: list[dict[str, str]] = [
-    {"code": "moi-truong", "name": "Môi trường"},
-    {"code": "an-toan-thuc-pham", "name": "An toàn thực phẩm"},
-    {"code": "ha-tang-ky-thuat", "name": "Hạ tầng kỹ thuật"},
-    {"code": "giao-thong", "name": "Giao thông"},
-    {"code": "trat-tu-do-thi", "name": "Trật tự đô thị"},
-    {"code": "cap-thoat-nuoc", "name": "Cấp, thoát nước"},
-    {"code": "chieu-sang-cay-xanh", "name": "Chiếu sáng, cây xanh"},
-    {"code": "dien-luc-vien-thong", "name": "Điện lực, viễn thông"},
-    {"code": "dat-dai-xay-dung", "name": "Đất đai, xây dựng"},
-    {"code": "y-te-giao-duc", "name": "Y tế, giáo dục"},
-    {"code": "an-ninh-trat-tu", "name": "An ninh, trật tự"},
-    {"code": "thue", "name": "Thuế"},
-    {"code": "doanh-nghiep", "name": "Vướng mắc của doanh nghiệp"},
-    {
-        "code": "thu-tuc-hanh-chinh",
-        "name": "Chậm trễ, gây phiền hà, sách nhiễu của cán bộ trong giải quyết thủ tục hành chính",
-    },
-    {"code": "khac", "name": "Lĩnh vực khác"},
-]
-
-DEFAULT_AGENCIES: list[dict[str, str]] = [
-    {"code": "ubnd-tinh", "name": "UBND tỉnh Thanh Hóa"},
-    {"code": "cong-an-tinh", "name": "Công an tỉnh"},
-    {"code": "thue-tinh", "name": "Thuế tỉnh (Cục Thuế)"},
-    {"code": "so-tnmt", "name": "Sở Nông nghiệp và Môi trường"},
-    {"code": "so-xd", "name": "Sở Xây dựng"},
-    {"code": "so-yte", "name": "Sở Y tế"},
-    {"code": "so-gddt", "name": "Sở Giáo dục và Đào tạo"},
-    {"code": "ubnd-xa", "name": "UBND xã, phường nơi xảy ra vụ việc"},
-]
-
-UNKNOWN_AGENCY = {"code": "", "name": "Chưa rõ cơ quan"}
+# One source for the relay and the reference central system: the SDK's (phanhoi.reference).
+DEFAULT_CATEGORIES: list[dict[str, str]] = [dict(c) for c in phanhoi_reference.CATEGORIES]
+DEFAULT_AGENCIES: list[dict[str, str]] = [dict(a) for a in phanhoi_reference.AGENCIES]
+UNKNOWN_AGENCY = dict(phanhoi_reference.UNKNOWN_AGENCY)
 
 RECIPIENT = "Hệ thống Phản hồi Thanh Hóa (phanhoi.thanhhoa.gov.vn)"
 
@@ -60,9 +32,9 @@ RECIPIENT = "Hệ thống Phản hồi Thanh Hóa (phanhoi.thanhhoa.gov.vn)"
 CONSENT_TEXT = (
     "Tôi đồng ý để {site} chuyển họ tên, số điện thoại, email, địa chỉ và nội dung "
     "phản ánh này tới {recipient} và cơ quan có thẩm quyền, chỉ để tiếp nhận, xử lý, "
-    "trả lời và liên hệ với tôi về phản ánh, kiến nghị này. Dữ liệu cá nhân được xoá "
+    "trả lời và liên hệ với tôi về phản ánh, kiến nghị này. Dữ liệu cá nhân được xóa "
     "khỏi máy chủ chuyển tiếp sau {days} ngày kể từ khi hệ thống tỉnh tiếp nhận; tôi có "
-    "thể rút lại đồng ý hoặc yêu cầu xoá dữ liệu bằng mã theo dõi."
+    "thể rút lại đồng ý hoặc yêu cầu xóa dữ liệu bằng mã theo dõi."
 )
 
 LIMITS = {"title_min": 5, "title_max": 200, "content_min": 20, "content_max": 5000,
@@ -96,9 +68,10 @@ def communes(province_code: int) -> tuple[dict[str, str], ...]:
     from vietnam_provinces import ProvinceCode, Ward
 
     wards = Ward.iter_by_province(ProvinceCode(province_code))
+    # In Vietnamese order (Đ after D, Tân before Trúc), not by code point.
     return tuple(
         sorted(({"code": str(int(w.code)), "name": w.name} for w in wards),
-               key=lambda c: c["name"])
+               key=lambda c: text.vi_sort_key(c["name"]))
     )
 
 

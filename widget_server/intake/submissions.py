@@ -245,6 +245,7 @@ def _insert(conn: Connection, site: Site, data: dict[str, Any], *, via: str, src
         "tracking_code": row["tracking_code"],
         "status": "received",
         "status_url": status_url(row["tracking_code"]),
+        "deadline": row["deadline"].isoformat(),
     }
 
 

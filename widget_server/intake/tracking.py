@@ -103,7 +103,7 @@ def rate(tracking_code: str, contact: str, satisfied: bool, comment: str | None,
 DATA_REQUEST_MESSAGES = {
     "withdraw_consent": "Đã ghi nhận yêu cầu rút lại đồng ý. Hệ thống tỉnh được thông báo; "
                         "bạn sẽ nhận phản hồi trong 2 ngày làm việc.",
-    "delete": "Đã ghi nhận yêu cầu xoá dữ liệu cá nhân. Hệ thống tỉnh được thông báo; "
+    "delete": "Đã ghi nhận yêu cầu xóa dữ liệu cá nhân. Hệ thống tỉnh được thông báo; "
               "bạn sẽ nhận phản hồi trong 2 ngày làm việc.",
 }
 

@@ -16,6 +16,8 @@ class SubmissionReceiptSchema(Schema):
     tracking_code = fields.String(required=True, metadata={"example": "PH-7K3M-9XQDZ"})
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     status_url = fields.String(required=True)
+    # When the answer is due (DEADLINE_DAYS after receipt unless the central system says otherwise).
+    deadline = fields.String(metadata={"format": "date-time", "example": "2026-12-16T08:00:00+00:00"})
 
 
 class HistoryEntrySchema(Schema):

@@ -36,7 +36,7 @@ def authenticate_submission() -> tuple[sites.Site, str, str | None]:
     if token is not None:
         site = sites.site_for_secret(token)
         if site is None:
-            raise Problem(401, "Khoá bí mật không đúng hoặc đã bị thu hồi.", type="invalid-secret",
+            raise Problem(401, "Khóa bí mật không đúng hoặc đã bị thu hồi.", type="invalid-secret",
                           headers={"WWW-Authenticate": 'Bearer realm="phanhoi"'})
         if origin and not sites.origin_allowed(site, origin):
             # A secret key must never run in a browser; refuse it from foreign pages.
@@ -50,7 +50,7 @@ def authenticate_submission() -> tuple[sites.Site, str, str | None]:
         return site, "api", key
     form_token = request.headers.get("X-Form-Token")
     if form_token is None:
-        raise Problem(401, "Cần khoá bí mật (Authorization: Bearer) hoặc mã biểu mẫu.",
+        raise Problem(401, "Cần khóa bí mật (Authorization: Bearer) hoặc mã biểu mẫu.",
                       type="unauthenticated", headers={"WWW-Authenticate": 'Bearer realm="phanhoi"'})
     if origin and not same_origin(origin):
         raise Problem(403, "Biểu mẫu chỉ được gửi từ trang của hệ thống.", type="origin-not-allowed")

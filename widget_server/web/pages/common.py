@@ -8,13 +8,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, request, url_for
+from markupsafe import Markup, escape
 
 from widget_server import i18n
-from widget_server.intake import sites
+from widget_server.intake import reference, sites
 from widget_server.web.assets import versioned_url
 from widget_server.web.i18n import request_lang
 from widget_server.web.pages.blueprint import bp
-from widget_server.web.pages.theme import theme_accent
+from widget_server.web.pages.theme import theme_accent, theme_logo
 
 VN_TIME = dt.timezone(dt.timedelta(hours=7))
 
@@ -66,6 +67,9 @@ def page_context(site: sites.Site, *, embedded: bool) -> dict[str, Any]:
         "accent": accent,
         "style_nonce": secrets.token_urlsafe(16) if accent else None,
         "site": site,
+        "logo": theme_logo(site.theme),
+        # Who the reader is writing to, on pages seen outside the banner (QR codes, links).
+        "recipient": reference.RECIPIENT,
         "lang": lang,
         "t": i18n.catalogue(lang),
         "embedded": embedded,
@@ -105,3 +109,16 @@ def fmt(text: str, **values: Any) -> str:
     for k, v in values.items():
         text = text.replace("{" + k + "}", str(v))
     return text
+
+
+def fmt_markup(text: str, **values: Any) -> Markup:
+    """:func:`fmt` for HTML: the text is escaped, values too unless they are markup already."""
+    out = escape(text)
+    for k, v in values.items():
+        out = out.replace("{" + k + "}", escape(v))
+    return out
+
+
+def number(value: int, lang: str) -> str:
+    """``5000`` → ``5.000`` in Vietnamese, ``5,000`` in English."""
+    return f"{value:,}".replace(",", "." if lang == "vi" else ",")

@@ -24,7 +24,7 @@ from widget_server.web import limits
 from widget_server.web.api.body import upload_room
 from widget_server.web.assets import versioned_url
 from widget_server.web.pages.blueprint import bp
-from widget_server.web.pages.common import fmt, frame_ancestors, page_context, secure
+from widget_server.web.pages.common import fmt, fmt_markup, frame_ancestors, number, page_context, secure
 from widget_server.web.problems import page_message
 
 # Field name in the form (dotted, as in the API's error paths) → i18n label key.
@@ -208,6 +208,9 @@ def _form_page(site_key: str, *, embedded: bool) -> Response:
             source_url=_source_url(site),
             src=_src(),
             fmt=fmt,
+            fmtm=fmt_markup,
+            num=lambda n: number(int(n), ctx["lang"]),
+            qr_url=url_for("pages.track_qr", site_key=site.key) + "?lang=" + ctx["lang"] + "&code=",
             required=_required(cfg),
             action=request.path,
             altcha_url=versioned_url("altcha.js") if cfg["altcha"] else None,

@@ -1,10 +1,14 @@
-"""A site's theme colour, checked for WCAG 2.2 contrast before it reaches any CSS."""
+"""A site's theme: its colour, checked for WCAG 2.2 contrast before it reaches any CSS, and its logo."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+# A logo is a small image carried in the theme itself (``data:``): the pages load nothing
+# from anywhere else (their CSP says img-src 'self' data:), so no third party sees a reader.
+LOGO = re.compile(r"^data:image/(?:png|jpeg|webp|svg\+xml);base64,[A-Za-z0-9+/]+={0,2}$")
+LOGO_MAX_CHARS = 48 * 1024
 HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 # WCAG 2.2 SC 1.4.3: white text on the accent (buttons) and accent text on white.
 MIN_CONTRAST = 4.5
@@ -43,3 +47,11 @@ def theme_accent(theme: Any) -> str | None:
     if ratio is None or ratio < MIN_CONTRAST:
         return None
     return "#{:02x}{:02x}{:02x}".format(*_opaque(accent))
+
+
+def theme_logo(theme: Any) -> str | None:
+    """The site's logo as a ``data:`` URL, when it is a small PNG, JPEG, WebP or SVG image."""
+    logo = theme.get("logo") if isinstance(theme, dict) else None
+    if not isinstance(logo, str) or len(logo) > LOGO_MAX_CHARS or not LOGO.match(logo):
+        return None
+    return logo

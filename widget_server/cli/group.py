@@ -1,0 +1,75 @@
+"""The root command group: a database with no tables is a one-line error, not a traceback,
+and leaves no empty SQLite file behind (``phanhoi-widget sites list`` in the wrong folder)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, ScriptInfo
+
+from widget_server.store import db
+
+
+def _missing_tables(exc: BaseException) -> bool:
+    """The database exists but has no schema yet: SQLite's and PostgreSQL's words for it."""
+    text = str(getattr(exc, "orig", exc))
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
+
+
+def _drop_if_empty(url: str) -> None:
+    """A SQLite file that a command just created by opening it, and that holds no table, is
+    removed: asking the wrong folder a question must not leave an empty database behind."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    parsed = sa.make_url(url)
+    if not parsed.drivername.startswith("sqlite") or not parsed.database or parsed.database == ":memory:":
+        return
+    path = parsed.database
+    if not os.path.exists(path):
+        return
+    conn = sqlite3.connect(path)
+    try:
+        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            return
+    finally:
+        conn.close()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path + suffix)
+
+
+class RelayGroup(FlaskGroup):
+    """The commands, with one line instead of a traceback when the database has no tables."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        import sqlalchemy as sa
+
+        try:
+            return super().invoke(ctx)
+        except sa.exc.DBAPIError as exc:
+            if not _missing_tables(exc):
+                raise
+            url = ""
+            with contextlib.suppress(Exception):
+                url = str(current_app.config["DATABASE_URL"])
+                db.get_engine().dispose()
+            if not url:
+                with contextlib.suppress(Exception):
+                    app = ctx.ensure_object(ScriptInfo).load_app()
+                    url = str(app.config["DATABASE_URL"])
+                    db.get_engine(app).dispose()
+            if url:
+                _drop_if_empty(url)
+            shown = sa.make_url(url).render_as_string(hide_password=True) if url else "?"
+            raise click.ClickException(
+                f"Cơ sở dữ liệu chưa có bảng ({shown}): chạy `phanhoi-widget db upgrade`, hoặc "
+                "`phanhoi-widget demo`, hoặc đặt PHANHOI_INSTANCE_PATH / PHANHOI_DATABASE_URL tới "
+                "cơ sở dữ liệu đang dùng. / The database has no tables: run `phanhoi-widget db upgrade` "
+                "(or the demo), or point PHANHOI_INSTANCE_PATH / PHANHOI_DATABASE_URL at the one in use."
+            ) from None

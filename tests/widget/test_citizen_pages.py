@@ -96,9 +96,6 @@ def test_qr_code_of_the_lookup_page(app: Any, client: Any, site: Any) -> None:
     from widget_server.intake import codes
 
     code = codes.generate()
-    # A code whose check symbol must be escaped in a URL ("*", "~", "$", "=") is drawn just as well.
-    while code[-1] not in "*~$=":
-        code = codes.generate()
     resp = client.get(f"/w/{site[0].key}/qr.svg", query_string={"code": code.lower(), "lang": "en"})
     assert resp.status_code == 200
     assert resp.headers["Content-Type"] == "image/svg+xml"

@@ -39,7 +39,7 @@ def site_stats(site_key: str) -> Response:
     token = bearer_token()
     owner = sites.site_for_secret(token) if token else None
     if owner is None or owner.key != site_key:
-        raise Problem(401, "Cần khoá bí mật của trang này (Authorization: Bearer sk_…).",
+        raise Problem(401, "Cần khóa bí mật của trang này (Authorization: Bearer sk_…).",
                       type="invalid-secret", headers={"WWW-Authenticate": 'Bearer realm="phanhoi"'})
     since = stats.parse_since(request.args.get("since"))
     max_age = int(current_app.config["STATS_CACHE_SECONDS"])

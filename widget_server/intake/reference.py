@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import current_app
 
-from widget_server.intake import text
+from widget_server.intake import hooks, text
 
 DEFAULT_CATEGORIES: list[dict[str, str]] = [
     {"code": "moi-truong", "name": "Môi trường"},
@@ -230,4 +230,5 @@ def public_config(site: Any) -> dict[str, Any]:
         "min_fill_seconds": current_app.config["MIN_FILL_SECONDS"],
         "altcha": bool(site.altcha),
         "deadline_days": current_app.config["DEADLINE_DAYS"],
+        **{k: v for part in hooks.current().config for k, v in part(site).items()},
     }

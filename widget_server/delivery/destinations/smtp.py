@@ -67,6 +67,9 @@ class SmtpDestination:
         self.port = parts.port or (465 if self.implicit_tls else 587 if self.starttls else 25)
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password or "")
+        if not (self.user or "").isascii() or not self.password.isascii():
+            # smtplib encodes AUTH as ASCII: say so now rather than fail on every notice.
+            raise ValueError("PHANHOI_SMTP_URL: the user name and password must be ASCII")
         if self.user and not (self.implicit_tls or self.starttls):
             raise ValueError("PHANHOI_SMTP_URL has credentials but no TLS: add ?starttls=1 or use smtps://")
         self.sender = sender

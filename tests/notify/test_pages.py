@@ -79,7 +79,7 @@ def test_the_track_page_withdraws_without_javascript(app, client, site):
         sid = conn.execute(sa.select(db.submissions.c.id)).scalar_one()
     status_events.apply_status_event("evt-1", {"submission_id": sid, "status": "accepted", "sequence": 1})
     page = client.post(f"/w/{key}/track", data={"code": code, "contact": "0912345678"}).get_data(as_text=True)
-    assert "Bạn đã yêu cầu báo tin qua Tin nhắn SMS khi có trả lời." in page
+    assert "Bạn đã yêu cầu được báo tin khi có trả lời (Qua tin nhắn SMS)." in page
     assert 'value="withdraw_notify"' in page
     done = client.post(f"/w/{key}/track", data={"code": code, "contact": "0912345678", "op": "data",
                                                 "kind": "withdraw_notify"}).get_data(as_text=True)

@@ -8,7 +8,6 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.widget.conftest import browser, context, page, relay  # noqa: F401 - fixtures
 from tests.widget.test_browser import _axe, fill, lookup, open_form
 from widget_server.store import db
 from widget_server.store.notices import notify_requests

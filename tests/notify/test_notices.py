@@ -106,6 +106,14 @@ def test_bad_requests_are_refused_and_change_nothing(app, client, site, submissi
         assert conn.execute(sa.select(sa.func.count()).select_from(db.submissions)).scalar_one() == 0
 
 
+def test_sms_needs_a_mobile_number(client, site, submission_body):
+    landline = {**submission_body, "submitter": {**submission_body["submitter"], "phone": "0237 3852 000"}}
+    body = assert_problem(_submit(client, site, landline, **_asked(site, "sms")), 422)
+    assert body["errors"]["submitter.phone"] == [
+        "Số này không nhận được tin nhắn SMS. Vui lòng nhập số di động, hoặc chọn báo qua email."]
+    assert _submit(client, site, landline).status_code == 201  # without the notice, a landline is fine
+
+
 def test_one_notice_is_queued_when_answered_without_personal_data(app, client, site, submission_body):
     created = _submit(client, site, _with_email(submission_body), **_asked(site)).get_json()
     _event(created, "accepted", 1)  # NOTIFY_ON_ACCEPTED is off

@@ -12,15 +12,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import phonenumbers
 import sqlalchemy as sa
 from marshmallow import ValidationError
 from sqlalchemy.engine import Connection
 
 from widget_server.intake import tracking
 from widget_server.intake.contacts import find
+from widget_server.intake.schemas import parse_phone
 from widget_server.notify import consent
 from widget_server.store import db
 from widget_server.store.notices import notify_requests
+from widget_server.vocab import NOTICE_DESTINATIONS
 
 CANCELLED = "cancelled"
 WITHDRAWN_MESSAGE = "Đã ngừng báo tin cho bạn về phản ánh này và đã xoá thông tin liên hệ dùng để báo tin."
@@ -34,10 +37,21 @@ def validate(site: Any, data: dict[str, Any]) -> None:
         return
     if asked["by"] not in consent.channels():
         raise ValidationError({"notify": {"by": ["Trang này hiện không gửi thông báo qua kênh này."]}})
+    phone = (data.get("submitter") or {}).get("phone")
+    if asked["by"] == "sms" and phone and not _mobile(phone):
+        raise ValidationError({"submitter": {"phone": [
+            "Số này không nhận được tin nhắn SMS. Vui lòng nhập số di động, hoặc chọn báo qua email."]}})
     current = consent.consent_for(site.name)
     if current is None or asked["consent"]["version"] != current.version:
         raise ValidationError({"notify": {"consent": {"version": [
             "Nội dung đồng ý nhận thông báo đã thay đổi. Vui lòng tải lại trang và đọc lại."]}}})
+
+
+def _mobile(phone: str) -> bool:
+    """A number that can take an SMS (landlines, 02xx in Vietnam, cannot)."""
+    number = phonenumbers.parse(parse_phone(phone))
+    return phonenumbers.number_type(number) in (phonenumbers.PhoneNumberType.MOBILE,
+                                                 phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
 def record(conn: Connection, site: Any, data: dict[str, Any], row: dict[str, Any]) -> None:
@@ -69,7 +83,7 @@ def erase(conn: Connection, submission_id: str, now: dt.datetime, *, withdrawn: 
     o = db.outbox.c
     leased = sa.and_(o.lease_until.is_not(None), o.lease_until > now)
     return int(conn.execute(sa.update(db.outbox).where(
-        o.submission_id == submission_id, o.destination.like("notify-%"),
+        o.submission_id == submission_id, o.destination.in_(NOTICE_DESTINATIONS),
         o.state.in_(("pending", "dead")), ~leased,
     ).values(state=CANCELLED, lease_owner=None, lease_until=None,
              last_error="cancelled: the notice contact was erased")).rowcount)

@@ -31,7 +31,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from widget_server.store import db
     from widget_server.web import api, assets, openapi, pages, problems
 
+    from widget_server import notify
+
     db.init_app(app)
+    notify.init_app(app)
     problems.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(openapi.bp)

@@ -65,6 +65,24 @@ SETTINGS: dict[str, Setting] = {
         15,
         "Minutes between the worker's Open311 read-backs (tokens resolved, statuses applied); 0 turns it off.",
     ),
+    "SMTP_URL": Setting(
+        None,
+        "Mail server for notices to citizens: `smtp://user:pass@host:587?starttls=1` (STARTTLS), "
+        "`smtps://…:465` (TLS); unset: no notices by email.",
+    ),
+    "SMTP_TIMEOUT": Setting(30.0, "Seconds to wait for the mail server on each step of a notice."),
+    "NOTIFY_FROM": Setting(
+        None,
+        "`From` of notice emails, e.g. `Phản hồi <no-reply@relay.example>`. Default: `no-reply@` the host of `PUBLIC_URL`.",
+    ),
+    "SMS_URL": Setting(
+        None, "HTTP SMS gateway that sends notices (`POST` JSON, see examples/sms_gateway); unset: no SMS."
+    ),
+    "SMS_TOKEN": Setting(None, "Bearer token the SMS gateway wants, if any."),
+    "NOTIFY_ON_ACCEPTED": Setting(
+        False,
+        "Also tell citizens who asked for a notice when their submission is accepted (besides answered or rejected).",
+    ),
     "RATELIMIT_STORAGE_URI": Setting(
         "memory://", "Flask-Limiter storage, e.g. `redis://127.0.0.1:6379/0` for several instances."
     ),

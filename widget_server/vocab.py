@@ -9,12 +9,23 @@ from __future__ import annotations
 
 from phanhoi.statuses import ANSWERED, FINAL, IN_PROGRESS, STATUSES, Status
 
-__all__ = ["ANSWERED", "DATA_REQUEST_KINDS", "DESTINATIONS", "FINAL", "IN_PROGRESS", "STATUSES", "Status", "VIAS"]
+__all__ = ["ANSWERED", "CITIZEN_REQUEST_KINDS", "DATA_REQUEST_KINDS", "DESTINATIONS", "FINAL", "IN_PROGRESS",
+           "NOTICE_CHANNELS", "NOTICE_DESTINATIONS", "SITE_DESTINATIONS", "STATUSES", "Status", "VIAS"]
 
 #: How a submission reached the relay: the framed form, the full page (/s/), or a partner's server.
 VIAS: tuple[str, ...] = ("form", "page", "api")
 #: What a citizen may ask about their personal data (Law 91/2025/QH15).
 DATA_REQUEST_KINDS: tuple[str, ...] = ("withdraw_consent", "delete")
+#: What a citizen may ask with a tracking code: the data requests above (told to the central
+#: system) and ``withdraw_notify``, which ends the separate consent to be told of the answer
+#: (the relay sends that notice itself, so nothing is forwarded).
+CITIZEN_REQUEST_KINDS: tuple[str, ...] = (*DATA_REQUEST_KINDS, "withdraw_notify")
+
+#: How a citizen may ask to be told of the answer → the outbox destination that sends the notice.
+NOTICE_CHANNELS: dict[str, str] = {"email": "notify-email", "sms": "notify-sms"}
+#: The outbox destinations of notices: not part of a submission's ordered conversation with its
+#: central system (neither waits for the other), never a site's destination.
+NOTICE_DESTINATIONS: tuple[str, ...] = tuple(NOTICE_CHANNELS.values())
 
 #: Where the outbox delivers: destination name → the adapter class (``module:Class``). The one
 #: registry: ``sites`` validates names against it and the worker builds adapters from it. A new
@@ -22,4 +33,9 @@ DATA_REQUEST_KINDS: tuple[str, ...] = ("withdraw_consent", "delete")
 DESTINATIONS: dict[str, str] = {
     "central": "widget_server.delivery.destinations.central:CentralDestination",
     "open311": "widget_server.delivery.destinations.open311:Open311Destination",
+    # Notices to citizens (widget_server.notify): never a site's destination.
+    "notify-email": "widget_server.delivery.destinations.smtp:SmtpDestination",
+    "notify-sms": "widget_server.delivery.destinations.sms:SmsGatewayDestination",
 }
+#: Where a site's submissions may go: every destination but the citizens' notices.
+SITE_DESTINATIONS: tuple[str, ...] = tuple(d for d in DESTINATIONS if d not in NOTICE_DESTINATIONS)

@@ -146,7 +146,8 @@
   }
   var ALIAS = { submitter: "submitter.phone", "submitter.contact": "submitter.phone", consent: "consent.accepted",
     "consent.version": "consent.accepted", location: "location.address", "location.lat": "location.address",
-    "location.lon": "location.address" };
+    "location.lon": "location.address", "notify.by": "notify", "notify.consent": "notify",
+    "notify.consent.version": "notify", "notify.consent.accepted": "notify" };
   function serverErrors(errs, type) {
     var fields = {}, general = [], k, p, msgs;
     for (k in errs) {
@@ -173,6 +174,11 @@
       consent: { version: val("consent.version"), accepted: form.elements["consent.accepted"].checked },
       hp: form.elements.hp.value
     };
+    // "Báo cho tôi khi có trả lời": only when ticked; the tick is the notice's own consent.
+    var nb = $("input[name='notify.by']:checked", form) || $("input[type=hidden][name='notify.by']", form);
+    if (form.elements.notify && form.elements.notify.checked) {
+      p.notify = { by: nb ? nb.value : "", consent: { version: val("notify.consent.version"), accepted: true } };
+    }
     if (opt("source_url")) p.source_url = val("source_url");
     if (opt("src")) p.src = val("src");
     return p;
@@ -192,6 +198,9 @@
     });
     if (!val("submitter.phone") && !val("submitter.email")) f["submitter.phone"] = [T.err_contact];
     if (!form.elements["consent.accepted"].checked) f["consent.accepted"] = [T.err_consent];
+    var n = payload().notify;
+    if (n && n.by === "email" && !val("submitter.email")) f["submitter.email"] = [T.err_notify_email];
+    if (n && n.by === "sms" && !val("submitter.phone")) f["submitter.phone"] = [T.err_notify_phone];
     return f;
   }
   function nf(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, h.lang === "vi" ? "." : ","); }
@@ -462,7 +471,7 @@
         api("POST", url, body).then(function (res) {
           if (res.status < 300) {
             done = true;
-            out.textContent = f.getAttribute("data-api") === "rating" ? T.rate_thanks : T.data_ok;
+            out.textContent = f.getAttribute("data-api") === "rating" ? T.rate_thanks : body.kind === "withdraw_notify" ? T.notify_withdrawn : T.data_ok;
             $$("input,textarea,button", f).forEach(function (el) { el.disabled = true; });
             // The button that had focus is now disabled: keep keyboard users at the answer.
             out.tabIndex = -1;

@@ -262,6 +262,15 @@ function start() {
     }
     for (let i = 0; i < pending.length; i++) run(pending[i]);
     pending = [];
+    // A notice's link (…#phanhoi-track=CODE, widget_server/notify) opens the lookup, code filled in.
+    const hash = String(location.hash);
+    if (hash.indexOf("#phanhoi-track=") === 0) {
+      try {
+        run(["track", decodeURIComponent(hash.slice(15)).slice(0, 40)]);
+      } catch {
+        // A malformed link opens nothing.
+      }
+    }
   }
 
   if (document.readyState === "loading") {

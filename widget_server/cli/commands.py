@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 
 from widget_server.cli.group import RelayGroup
 from widget_server.errors import DomainError
-from widget_server.vocab import DESTINATIONS
+from widget_server.vocab import SITE_DESTINATIONS
 from widget_server.store import db
 from widget_server.intake import sites
 
@@ -75,7 +75,7 @@ def _print_site(site: sites.Site, secret: str | None = None) -> None:
 @click.option("--category", "categories", multiple=True, help="Offer only these category codes.")
 @click.option("--agency", "agencies", multiple=True, help="Offer only these agency codes.")
 @click.option("--destination", default="central", show_default=True,
-              type=click.Choice(sorted(DESTINATIONS)), help="Where submissions are forwarded.")
+              type=click.Choice(sorted(SITE_DESTINATIONS)), help="Where submissions are forwarded.")
 @click.option("--altcha/--no-altcha", default=False, help="Require a proof-of-work challenge.")
 @click.option("--theme", default="{}", help='JSON, e.g. {"accent": "#b00020"}')
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")

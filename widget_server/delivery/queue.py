@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from widget_server.delivery.destinations.base import Event, Result
 from widget_server.store import db
+from widget_server.vocab import NOTICE_DESTINATIONS as NOTICES
 
 
 # --------------------------------------------------------------------------- delivery
@@ -74,6 +75,7 @@ class Claimed:
     attempts: int
     created_at: dt.datetime
     lease_until: dt.datetime
+    handed_over_at: dt.datetime | None = None  # an earlier attempt handed it over, outcome unknown
 
     def event(self) -> Event:
         return Event(id=self.id, type=self.event_type, data=dict(self.payload.get("data") or {}),
@@ -131,14 +133,14 @@ def claim(engine: Engine, owner: str, policy: Policy, *, limit: int = 10,
 
         earlier = o.alias("earlier")
         # Events about one submission go out in order: a rating never overtakes
-        # the submission it rates.
+        # the submission it rates. Notices to citizens neither wait nor hold others up.
         in_order = ~sa.exists().where(
             earlier.c.submission_id == o.c.submission_id,
             earlier.c.state == "pending",
-            earlier.c.created_at < o.c.created_at,
+            earlier.c.created_at < o.c.created_at, earlier.c.destination.not_in(NOTICES),
         )
         due = [o.c.state == "pending", o.c.next_attempt_at <= now,
-               sa.or_(o.c.submission_id.is_(None), in_order)]
+               sa.or_(o.c.submission_id.is_(None), o.c.destination.in_(NOTICES), in_order)]
 
         def pick(*conditions: Any, n: int) -> list[Any]:
             query = (sa.select(o).where(*due, *conditions)
@@ -169,8 +171,8 @@ def claim(engine: Engine, owner: str, policy: Policy, *, limit: int = 10,
                 attempts=o.c.attempts + 1))
             claimed.append(Claimed(
                 id=row.id, destination=row.destination, event_type=row.event_type,
-                submission_id=row.submission_id, payload=dict(row.payload),
-                attempts=row.attempts + 1, created_at=row.created_at, lease_until=lease_until))
+                submission_id=row.submission_id, payload=dict(row.payload), attempts=row.attempts + 1,
+                created_at=row.created_at, lease_until=lease_until, handed_over_at=row.handed_over_at))
     return claimed
 
 
@@ -216,7 +218,7 @@ def record(engine: Engine, row: Claimed, result: Result, owner: str, policy: Pol
 
         mine = [o.c.id == row.id, o.c.lease_owner == owner, o.c.state == "pending"]
         keep = {"last_status": result.status, "last_error": (result.error or "")[:500] or None,
-                "lease_owner": None, "lease_until": None}
+                "lease_owner": None, "lease_until": None, "handed_over_at": None}  # the outcome is known
 
         if result.outcome in ("pause", "disable"):
             state = "paused" if result.outcome == "pause" else "disabled"
@@ -289,7 +291,7 @@ def retry_rows(engine: Engine, ids: list[str] | None = None, *, all_dead: bool =
     with db.write(engine) as conn:
         return conn.execute(sa.update(o).where(*where).values(
             state="pending", attempts=0, next_attempt_at=now, created_at=now, lease_owner=None,
-            lease_until=None)).rowcount
+            lease_until=None, handed_over_at=None)).rowcount
 
 
 def list_destinations(engine: Engine) -> list[dict[str, Any]]:

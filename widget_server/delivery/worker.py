@@ -20,7 +20,7 @@ from flask import Flask
 
 from widget_server.intake import attachments
 from widget_server.store import db
-from widget_server.delivery import queue
+from widget_server.delivery import notices, queue
 from widget_server.intake import status_events
 from widget_server.store.outbox import NOTIFY_CHANNEL
 from widget_server.delivery.destinations import (
@@ -43,6 +43,7 @@ def record_delivery(conn: Any, row: queue.Claimed, result: Result) -> None:
     """The central system has the submission: record it with the delivery (one transaction)."""
     if row.event_type == "submission.created" and row.submission_id:
         status_events.mark_forwarded(conn, row.submission_id, result.remote_id, result.remote_status)
+    notices.record_sent(conn, row, result)
 
 class Waker:
     """How an idle worker waits: LISTEN/NOTIFY on PostgreSQL, a plain timed wait elsewhere.
@@ -132,13 +133,16 @@ class Worker:
             self._owned.add(name)
         return self._destinations[name]
 
-    def event_for(self, row: queue.Claimed) -> Event:
-        """The row's event, with attachment links signed now: links expire, retries may be days later."""
+    def event_for(self, row: queue.Claimed) -> Event | None:
+        """The row's event, with attachment links signed now: links expire, retries may be days later.
+
+        A notice gets its message and recipient now too; None: it is no longer due (cancelled).
+        """
         event = row.event()
         if event.data.get("attachments"):
             with self.app.app_context():
                 event = dataclasses.replace(event, data=attachments.refresh_urls(event.data))
-        return event
+        return notices.event_for(self.app, row, self.id, event)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -161,11 +165,17 @@ class Worker:
                 queue.release(self.engine, [row], self.id)
                 continue
             destination = self.destination(row.destination)
-            if destination is None:
+            unknown = notices.unknown_outcome(row)
+            if unknown is not None:
+                result = unknown  # handed over by a worker that died: never sent blindly again
+            elif destination is None:
                 result = Result("retry", error=f"destination {row.destination!r} not configured")
             else:
+                event = self.event_for(row)
+                if event is None:
+                    continue
                 started = time.monotonic()
-                result = destination.deliver(self.event_for(row))
+                result = destination.deliver(event)
                 log.info("outbox %s %s attempt %d: %s %s (%.0f ms)", row.id, row.event_type,
                          row.attempts, result.outcome, result.status or result.error or "",
                          (time.monotonic() - started) * 1000)

@@ -18,7 +18,7 @@ from typing import Any
 from flask import current_app
 from phanhoi import reference as phanhoi_reference
 
-from widget_server.intake import text
+from widget_server.intake import hooks, text
 
 # One source for the relay and the reference central system: the SDK's (phanhoi.reference).
 DEFAULT_CATEGORIES: list[dict[str, str]] = [dict(c) for c in phanhoi_reference.CATEGORIES]
@@ -203,4 +203,5 @@ def public_config(site: Any) -> dict[str, Any]:
         "min_fill_seconds": current_app.config["MIN_FILL_SECONDS"],
         "altcha": bool(site.altcha),
         "deadline_days": current_app.config["DEADLINE_DAYS"],
+        **{k: v for part in hooks.current().config for k, v in part(site).items()},
     }

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.engine import Connection
 
-from widget_server.intake import attachments
+from widget_server.intake import attachments, hooks
 from widget_server.store import db
 
 log = logging.getLogger("widget_server.retention")
@@ -148,6 +148,8 @@ def _redact_one(conn: Connection, submission_id: str, now: dt.datetime, report: 
     if dry_run:
         return []
     keys = attachments.delete_for_submission(conn, submission_id)
+    for hook in hooks.current().on_redact:
+        hook(conn, submission_id, now)  # the notice's contact goes too, pending notices with it
     conn.execute(sa.update(db.submissions).where(db.submissions.c.id == submission_id).values(
         **{c: None for c in PII_COLUMNS}, content="", redacted_at=now, updated_at=now))
     return keys

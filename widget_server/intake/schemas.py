@@ -24,7 +24,7 @@ from marshmallow import (
 
 from widget_server.intake import text
 from widget_server.intake.reference import LIMITS
-from widget_server.vocab import DATA_REQUEST_KINDS, STATUSES
+from widget_server.vocab import CITIZEN_REQUEST_KINDS, NOTICE_CHANNELS, STATUSES
 
 
 MSG_REQUIRED = "Vui lòng nhập thông tin này."
@@ -148,6 +148,27 @@ class ConsentGivenSchema(BaseSchema):
             raise ValidationError("Bạn cần đồng ý chuyển thông tin để gửi phản ánh.")
 
 
+class NotifyConsentSchema(BaseSchema):
+    version = CleanString(required=True, validate=_length(1, 64))
+    accepted = StrictBoolean(required=True, error_messages=_messages())
+
+    @validates("accepted")
+    def _accepted(self, value: bool, **kwargs: Any) -> None:
+        if value is not True:
+            raise ValidationError("Để nhận thông báo, bạn cần đồng ý cho trang dùng email hoặc số điện thoại "
+                                  "của bạn vào việc này.")
+
+
+class NotifyRequestSchema(BaseSchema):
+    """"Báo cho tôi khi có trả lời": a separate consent, for this one purpose."""
+
+    by = fields.String(required=True, validate=validate.OneOf(
+        tuple(NOTICE_CHANNELS), error="Chọn nhận thông báo qua email hoặc SMS."),
+        metadata={"description": "email | sms (the channels the site config's `notify_channels` offers)."})
+    consent = fields.Nested(NotifyConsentSchema, required=True, error_messages=_messages(
+        required="Để nhận thông báo, bạn cần đồng ý cho trang dùng email hoặc số điện thoại của bạn vào việc này."))
+
+
 class SubmissionCreateSchema(BaseSchema):
     """A citizen's phản ánh, kiến nghị."""
 
@@ -172,6 +193,8 @@ class SubmissionCreateSchema(BaseSchema):
                       validate=validate.Regexp(r"^[a-z0-9_.-]{1,64}$", flags=re.I,
                                                error="Mã nguồn không hợp lệ."),
                       metadata={"description": "Attribution of the channel (tv, print, …)."})
+    notify = fields.Nested(NotifyRequestSchema, load_default=None, allow_none=True, error_messages=_messages(),
+                           metadata={"description": "Optional: tell me when the answer comes (its own consent)."})
     hp = fields.String(load_default="", metadata={"description": "Honeypot: leave empty."})
     altcha = fields.String(load_default=None, allow_none=True, validate=_length(None, 4000),
                            metadata={"description": "ALTCHA payload, when the site requires one."})
@@ -207,6 +230,12 @@ class SubmissionCreateSchema(BaseSchema):
         code = location.get("commune_code")
         if code and self.allowed_communes is not None and code not in self.allowed_communes:
             raise ValidationError({"location": {"commune_code": ["Xã/phường không có trong danh sách."]}})
+        notify = data.get("notify") or {}
+        submitter = data.get("submitter") or {}
+        if notify.get("by") == "email" and not submitter.get("email"):
+            raise ValidationError({"submitter": {"email": ["Vui lòng nhập email để nhận thông báo."]}})
+        if notify.get("by") == "sms" and not submitter.get("phone"):
+            raise ValidationError({"submitter": {"phone": ["Vui lòng nhập số điện thoại để nhận thông báo."]}})
         consent = data.get("consent") or {}
         if (self.consent_version and consent.get("version")
                 and consent["version"] != self.consent_version):
@@ -232,7 +261,7 @@ class RatingCreateSchema(BaseSchema):
 class DataRequestCreateSchema(BaseSchema):
     contact = CleanString(required=True, validate=_length(3, 254))
     kind = fields.String(required=True, validate=validate.OneOf(
-        DATA_REQUEST_KINDS, error="Loại yêu cầu không hợp lệ."))
+        CITIZEN_REQUEST_KINDS, error="Loại yêu cầu không hợp lệ."))
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from widget_server.errors import NotFoundError
 from widget_server.store import db
-from widget_server.vocab import DESTINATIONS
+from widget_server.vocab import SITE_DESTINATIONS
 
 SITE_KEY_PREFIX = "pk_"
 SECRET_KEY_PREFIX = "sk_"  # noqa: S105 - a prefix, not a secret
@@ -160,8 +160,8 @@ def create_site(
         raise SiteError("a site needs a name")
     if locale not in {"vi", "en"}:
         raise SiteError("locale must be vi or en")
-    if destination not in DESTINATIONS:
-        raise SiteError(f"destination must be one of {', '.join(DESTINATIONS)}")
+    if destination not in SITE_DESTINATIONS:
+        raise SiteError(f"destination must be one of {', '.join(SITE_DESTINATIONS)}")
     clean_origins = parse_origins(origins)
     key = site_key or SITE_KEY_PREFIX + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
     secret = SECRET_KEY_PREFIX + secrets.token_urlsafe(32)
@@ -276,8 +276,8 @@ def update_site(site_key: str, **values: Any) -> Site:
         raise SiteError(f"cannot change {', '.join(sorted(unknown))}")
     if "origins" in values:
         values["origins"] = parse_origins(values["origins"])
-    if "destination" in values and values["destination"] not in DESTINATIONS:
-        raise SiteError(f"destination must be one of {', '.join(DESTINATIONS)}")
+    if "destination" in values and values["destination"] not in SITE_DESTINATIONS:
+        raise SiteError(f"destination must be one of {', '.join(SITE_DESTINATIONS)}")
     with db.write() as conn:
         result = conn.execute(
             sa.update(db.sites).where(db.sites.c.site_key == site_key).values(**values)

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from widget_server.errors import NotFoundError
-from widget_server.intake import sites, text
+from widget_server.intake import hooks, sites, text
 from widget_server.store import db, outbox
 from widget_server.vocab import Status
 
@@ -80,6 +80,8 @@ def _apply_status_event(msg_id: str, data: dict[str, Any], now: dt.datetime) -> 
         conn.execute(sa.insert(db.history).values(
             submission_id=row.id, status=data["status"], note=data.get("note"),
             sequence=data["sequence"], at=data.get("updated_at") or now))
+        for hook in hooks.current().on_status:
+            hook(conn, row, data["status"], now)  # a notice, if one was asked for (notify)
     return False, True
 
 

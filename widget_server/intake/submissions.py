@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from widget_server.errors import ConflictError, InvalidError
-from widget_server.intake import attachments, codes, contacts, reference
+from widget_server.intake import attachments, codes, contacts, hooks, reference
 from widget_server.intake.schemas import SubmissionCreateSchema, flatten_errors, parse_email, parse_phone
 from widget_server.intake.sites import Site
 from widget_server.store import db, outbox
@@ -67,6 +67,8 @@ def validate(site: Site, payload: Any) -> dict[str, Any]:
         raise InvalidError(INVALID, errors={"_schema": ["Dữ liệu phải là một đối tượng JSON."]})
     try:
         data = schema_for(site).load(payload)
+        for check in hooks.current().validators:
+            check(site, data)
     except ValidationError as exc:
         raise InvalidError(INVALID, errors=flatten_errors(exc.messages)) from exc
     if data.get("hp"):
@@ -237,6 +239,8 @@ def _insert(conn: Connection, site: Site, data: dict[str, Any], *, via: str, src
     conn.execute(sa.insert(db.submissions), row)
     conn.execute(sa.insert(db.history), {"submission_id": row["id"], "status": "received",
                                          "note": None, "sequence": 0, "at": now})
+    for hook in hooks.current().on_submission:
+        hook(conn, site, data, row)
     files = store_attachments(conn, row["id"]) if store_attachments else []
     outbox.enqueue(conn, destination=site.destination, event_type="submission.created",
                    data=forward_data(row, site, files), submission_id=row["id"], at=now)

@@ -195,6 +195,8 @@ outbox = sa.Table(
     sa.Column("last_error", sa.String(500)),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("delivered_at", UTCDateTime),
+    # Marked just before an SMTP hand-over: pending with it set = lost mid-send (delivery/notices.py).
+    sa.Column("handed_over_at", UTCDateTime),
     sa.Index("ix_outbox_due", "state", "next_attempt_at"),
 )
 

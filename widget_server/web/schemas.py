@@ -80,6 +80,11 @@ class ConsentTextSchema(Schema):
     recipient = fields.String(required=True)
 
 
+class NotifyConsentTextSchema(Schema):
+    version = fields.String(required=True)
+    text = fields.String(required=True)
+
+
 class ProvinceSchema(Schema):
     code = fields.Integer(required=True)
     name = fields.String(required=True)
@@ -101,6 +106,11 @@ class SiteConfigSchema(Schema):
     min_fill_seconds = fields.Float(required=True)
     altcha = fields.Boolean(required=True)
     deadline_days = fields.Integer(required=True)
+    notify_channels = fields.List(fields.String(), required=True,
+                                  metadata={"description": "How a citizen may ask to be told of the answer: "
+                                                           "email, sms, or none."})
+    notify_consent = fields.Nested(NotifyConsentTextSchema, required=True, allow_none=True,
+                                   metadata={"description": "The separate consent for that notice; null: none offered."})
 
 
 class ProblemSchema(Schema):

@@ -8,6 +8,7 @@ Adapters never touch the database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -28,6 +29,10 @@ class Event:
     data: dict[str, Any]
     submission_id: str | None = None
     attempt: int = 1
+    #: For adapters that cannot take a message back (SMTP has no idempotency key): call it
+    #: just before the point of no return. It records the hand-over and answers False when
+    #: this worker no longer holds the row, and the adapter must then stop without sending.
+    handover: Callable[[], bool] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from flask import Response, current_app, request
 from widget_server.intake import altcha, sites, submissions, tracking
 from widget_server.intake.schemas import DataRequestCreateSchema, LookupCreateSchema, RatingCreateSchema
 from widget_server.intake.tokens import verify_form_token
+from widget_server import notify
 from widget_server.web import limits
 from widget_server.web.api.blueprint import bp
 from widget_server.web.api.body import bearer_token, json_body, load, submission_body
@@ -119,5 +120,9 @@ def rate_submission(tracking_code: str) -> Response:
 def data_request(tracking_code: str) -> Response:
     """Withdraw consent or ask for deletion of personal data; forwarded to the central system."""
     data = load(DataRequestCreateSchema(), json_body())
-    out = tracking.data_request(tracking_code, data["contact"], data["kind"], idempotency_key=action_key())
+    if data["kind"] == "withdraw_notify":  # the relay's own consent: nothing to tell the central system
+        out = notify.requests.withdraw(tracking_code, data["contact"])
+    else:
+        out = tracking.data_request(tracking_code, data["contact"], data["kind"],
+                                    idempotency_key=action_key())
     return respond(DataRequestSchema(), out, 202)

@@ -39,6 +39,7 @@ FIELDS = {
     "submitter.phone": "phone",
     "submitter.email": "email",
     "consent.accepted": "consent_legend",
+    "notify": "notify_ask",
     "files": "files",
 }
 # Error paths that do not name one input are shown on the input that fixes them.
@@ -50,6 +51,10 @@ ERROR_ALIASES = {
     "location": "location.address",
     "location.lat": "location.address",
     "location.lon": "location.address",
+    "notify.by": "notify",
+    "notify.consent": "notify",
+    "notify.consent.version": "notify",
+    "notify.consent.accepted": "notify",
 }
 # What the form sends the relay as ``src`` (the API's pattern; anything else is dropped).
 SRC_PATTERN = re.compile(r"^[a-z0-9_.-]{1,64}$", re.IGNORECASE)
@@ -90,6 +95,10 @@ def _payload_from_form(form: Any) -> dict[str, Any]:
         "confidential": form.get("confidential") == "1",
         "consent": {"version": form.get("consent.version", ""), "accepted": form.get("consent.accepted") == "1"},
         "source_url": opt("source_url"),
+        # "Báo cho tôi khi có trả lời": sent only when ticked; ticking it is the separate consent.
+        **({"notify": {"by": form.get("notify.by", ""),
+                       "consent": {"version": form.get("notify.consent.version", ""), "accepted": True}}}
+           if form.get("notify") == "1" else {}),
     }
 
 
@@ -171,6 +180,8 @@ def _form_page(site_key: str, *, embedded: bool) -> Response:
         values = {k: form.get(k, "") for k in FIELDS}
         values["confidential"] = form.get("confidential") == "1"
         values["consent.accepted"] = form.get("consent.accepted") == "1"
+        values["notify"] = form.get("notify") == "1"
+        values["notify.by"] = form.get("notify.by", "")
         values["location.lat"] = form.get("location.lat", "")
         values["location.lon"] = form.get("location.lon", "")
         try:

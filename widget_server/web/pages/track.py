@@ -12,8 +12,9 @@ from widget_server.errors import DomainError
 from widget_server.intake import codes, sites, tracking
 from widget_server.web import limits
 from widget_server.web.pages.blueprint import bp
-from widget_server.web.pages.common import frame_ancestors, page_context, secure
-from widget_server.vocab import DATA_REQUEST_KINDS
+from widget_server.web.pages.common import fmt, frame_ancestors, page_context, secure
+from widget_server import notify
+from widget_server.vocab import CITIZEN_REQUEST_KINDS
 from widget_server.web.problems import page_message
 
 @bp.route("/w/<site_key>/track", methods=["GET", "POST"])
@@ -40,6 +41,8 @@ def track(site_key: str) -> Response:
                     raise
                 message = t["code_mistyped"]
                 status = 422
+            if found is not None:
+                found["notify"] = notify.requests.state_for(found["tracking_code"])
         if found is None and status == 200:
             message = t["not_found"]
             status = 404
@@ -52,6 +55,7 @@ def track(site_key: str) -> Response:
             found=found,
             message=message,
             action=request.path,
+            fmt=fmt,
         ),
         status=status,
         content_type="text/html; charset=utf-8",
@@ -69,8 +73,11 @@ def _side_action(op: str, code: str, contact: str, t: dict[str, Any]) -> str:
             tracking.rate(code, contact, request.form.get("satisfied") == "1", comment)
             return t["rate_thanks"]
         kind = request.form.get("kind")
-        if kind not in DATA_REQUEST_KINDS:
+        if kind not in CITIZEN_REQUEST_KINDS:
             return t["err_choose"]
+        if kind == "withdraw_notify":  # the relay's own consent: nothing goes to the central system
+            notify.requests.withdraw(code, contact)
+            return t["notify_withdrawn"]
         tracking.data_request(code, contact, kind)
         return t["data_ok"]
     except DomainError as exc:

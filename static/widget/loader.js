@@ -24,6 +24,8 @@ const TEXTS = {
     unavailable: "Hiện chưa kết nối được. Vui lòng thử lại sau.",
     formTitle: "Gửi phản ánh, kiến nghị",
     lookupTitle: "Tra cứu phản ánh, kiến nghị",
+    resultsTitle: "Kết quả phản ánh, kiến nghị",
+    scoreboardTitle: "Cơ quan trả lời đúng hạn",
   },
   en: {
     title: "Feedback to the local government",
@@ -36,9 +38,12 @@ const TEXTS = {
     unavailable: "We cannot connect right now. Please try again later.",
     formTitle: "Send feedback",
     lookupTitle: "Look up your feedback",
+    resultsTitle: "Published answers",
+    scoreboardTitle: "Answers on time",
   },
 };
-const PAGES = ["form", "track"];
+// results and scoreboard: the public record, framed in a slot (data-variant), loaded near the viewport.
+const PAGES = ["form", "track", "results", "scoreboard"];
 const COLOUR = /^#[0-9a-f]{3,8}$/i;
 // The relay answered nothing that says the framed page works: say so instead of a blank frame.
 const FRAME_TIMEOUT_MS = 10000;
@@ -120,7 +125,7 @@ function start() {
 
   function addFrame(page, parent, extra) {
     const frame = element(parent, "iframe", `frame-${page}`);
-    frame.title = page === "track" ? text.lookupTitle : text.formTitle;
+    frame.title = page === "track" ? text.lookupTitle : text[page + "Title"] || text.formTitle;
     frame.setAttribute("allow", "geolocation; clipboard-write");
     frame.src = pageUrl(page, extra);
     frames[page] = frame;
@@ -265,7 +270,11 @@ function start() {
     shadowSheet(shadow, nonce, adopted)(bannerCss + (theme ? `:host{${theme}}` : ""));
     setFrameHeightRules = shadowSheet(shadow, nonce, adopted);
 
-    if (variant === "inline" && slot) {
+    let lazy;
+    if ((variant === "results" || variant === "scoreboard") && slot) {
+      const box = element(shadow, "div", "inline");
+      lazy = () => addFrame(variant, box, "");
+    } else if (variant === "inline" && slot) {
       const box = element(shadow, "div", "inline");
       addFrame("form", box, "&inline=1").addEventListener("load", () => { currentReady = true; });
     } else if (variant === "button") {
@@ -295,6 +304,18 @@ function start() {
       // so the bar never covers the last lines of the page's content.
       host.setAttribute("data-layout", "bar");
       document.body.appendChild(host);
+    }
+    if (lazy) {
+      // The page pays nothing for the public record until the reader scrolls near the slot
+      // (one target observed, so the last entry is its current state).
+      const near = typeof IntersectionObserver === "function" && new IntersectionObserver((entries) => {
+        if (entries[entries.length - 1].isIntersecting) {
+          near.disconnect();
+          lazy();
+        }
+      }, { rootMargin: "400px" });
+      if (near) near.observe(host);
+      else lazy();
     }
     for (let i = 0; i < pending.length; i++) run(pending[i]);
     pending = [];

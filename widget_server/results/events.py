@@ -10,6 +10,7 @@ and its texts emptied: an older publication arriving late cannot bring it back.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from typing import Any
 
@@ -146,7 +147,7 @@ def join_from_submission(conn: Connection, submission_id: str) -> None:
     title = scrub(row.title, known)
     answer = scrub(row.answer_text, known)
     now = db.utcnow()
-    result_id = row.central_id or row.id
+    result_id = row.central_id or public_id(row.id)
     values = {
         "origin": "relay", "central_id": row.central_id, "submission_id": row.id,
         "site_id": row.site_id, "title": title, "question": None, "answer": answer,
@@ -161,6 +162,11 @@ def join_from_submission(conn: Connection, submission_id: str) -> None:
         conn.execute(sa.update(results).where(results.c.id == result_id).values(**values))
     else:
         conn.execute(sa.insert(results).values(id=result_id, published_at=now, **values))
+
+
+def public_id(submission_id: str) -> str:
+    """A result id for a relay-only result that tells nothing about the submission's own id."""
+    return "r-" + hashlib.sha256(f"phanhoi.result:{submission_id}".encode()).hexdigest()[:20]
 
 
 def local_national_number(phone: str | None) -> str | None:

@@ -240,14 +240,28 @@ def facets() -> dict[str, dict[str, str]]:
     return public_cache().get("facets", _facets)
 
 
-def _facets() -> dict[str, dict[str, str]]:
+def present() -> dict[str, dict[str, str]]:
+    """The values published results actually have, code → name (a page's short lists)."""
+    return public_cache().get("present", _present)
+
+
+def _present() -> dict[str, dict[str, str]]:
     names = Names.current()
-    out = {"category": dict(names.categories), "agency": dict(names.agencies),
-           "commune": dict(names.communes)}
+    out: dict[str, dict[str, str]] = {"category": {}, "agency": {}, "commune": {}}
     c = results.c
     with db.read() as conn:
-        for name, column in (("category", c.category), ("agency", c.agency), ("commune", c.commune_code)):
+        for name, kind, column in (("category", "categories", c.category), ("agency", "agencies", c.agency),
+                                   ("commune", "communes", c.commune_code)):
             for (value,) in conn.execute(sa.select(column).where(
                     column.is_not(None), c.withdrawn_at.is_(None)).distinct()):
-                out[name].setdefault(value, value)
+                out[name][value] = getattr(names, kind).get(value, value)
     return out
+
+
+def _facets() -> dict[str, dict[str, str]]:
+    names = Names.current()
+    known = {"category": dict(names.categories), "agency": dict(names.agencies),
+             "commune": dict(names.communes)}
+    for name, values in present().items():
+        known[name].update(values)
+    return known

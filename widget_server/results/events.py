@@ -61,7 +61,8 @@ def _current(conn: Connection, result_id: str) -> Any:
 
 
 def _search_key(*parts: str | None) -> str:
-    return text.fold(" ".join(p for p in parts if p))
+    # " word word ": a search matches from the start of a word (listing.conditions).
+    return " " + " ".join(listing.words(" ".join(p for p in parts if p))) + " "
 
 
 def publish(conn: Connection, data: dict[str, Any], at: dt.datetime) -> bool:

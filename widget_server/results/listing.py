@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -112,6 +113,14 @@ def _bounds(day: dt.date, *, end: bool) -> dt.datetime:
 VN_TIME = dt.timezone(dt.timedelta(hours=7))
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words(value: str) -> list[str]:
+    """Folded words (letters and digits): case, tone placement and diacritics do not matter."""
+    return _WORD.findall(text.fold(value))
+
+
 def conditions(query: Query) -> list[Any]:
     c = results.c
     where: list[Any] = [c.withdrawn_at.is_(None)]
@@ -127,10 +136,13 @@ def conditions(query: Query) -> list[Any]:
         where.append(c.sort_at >= _bounds(query.since, end=False))
     if query.until:
         where.append(c.sort_at < _bounds(query.until, end=True))
-    for word in text.fold(query.q or "").split()[:10]:
-        # Searched as data: LIKE's own wildcards in the text are escaped, nothing is a pattern.
+    if query.q and not words(query.q):
+        where.append(sa.false())  # only punctuation: no word of any result is made of it
+    for word in words(query.q or "")[:10]:
+        # Each word matches from the start of a word, with or without diacritics. Searched as
+        # data: LIKE's own wildcards are escaped (and never survive ``words`` anyway).
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(c.search_key.like(f"%{escaped}%", escape="\\"))
+        where.append(c.search_key.like(f"% {escaped}%", escape="\\"))
     return where
 
 

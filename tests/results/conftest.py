@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from phanhoi.webhooks import sign_headers
+from werkzeug.serving import make_server
 
 Send = Callable[..., Any]
 
@@ -81,3 +83,17 @@ def submit_and_publish(client: Any, site: Any, submission_body: dict[str, Any], 
         return str(sid)
 
     return go
+
+
+@pytest.fixture
+def live_relay(app: Any) -> Iterator[str]:
+    """The relay on a loopback port, for clients that speak real HTTP."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

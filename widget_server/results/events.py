@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from widget_server.intake import text
 from widget_server.results import listing
 from widget_server.store import db
 from widget_server.store.published import results

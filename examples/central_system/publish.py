@@ -56,8 +56,9 @@ def record(conn: sqlite3.Connection, values: dict[str, Any], *, withdrawn: bool 
                "received_at", "answered_at", "deadline")
     row = {c: values.get(c) for c in columns}
     conn.execute(
-        f"INSERT INTO public_results ({', '.join(columns)}, withdrawn, msg_id, event_type, event_at)"
-        f" VALUES ({', '.join('?' * len(columns))}, ?, ?, ?, ?)"
+        "INSERT INTO public_results (result_id, central_id, title, question, answer, category, agency,"
+        " received_at, answered_at, deadline, withdrawn, msg_id, event_type, event_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT(result_id) DO UPDATE SET central_id = excluded.central_id, title = excluded.title,"
         " question = excluded.question, answer = excluded.answer, category = excluded.category,"
         " agency = excluded.agency, received_at = excluded.received_at, answered_at = excluded.answered_at,"

@@ -59,6 +59,11 @@ VARIANTS = {
     "pinned": replace(NEWS, scripts="{pinned}"),
     "twice": replace(NEWS, title="Tin tức — tải hai lần",
                      scripts="\n".join([loader(), loader(), loader(query="?again=1")])),
+    # The public record in a slot far below the fold: nothing of it loads before the reader nears it.
+    "results": replace(NEWS, title="Tin tức — kết quả công khai", before="<p>.</p>" * 120,
+                       slot='<div data-phanhoi-slot data-variant="results"></div>'),
+    "scoreboard": replace(NEWS, title="Tin tức — bảng xếp hạng", before="<p>.</p>" * 120,
+                          slot='<div data-phanhoi-slot data-variant="scoreboard"></div>'),
     "frame": Variant("Khung biểu mẫu trực tiếp", scripts="",
                      slot='<iframe id="direct" name="direct" title="Biểu mẫu" src="{relay}/w/{site}/form"'
                           ' width="600" height="600"></iframe>'),

@@ -9,6 +9,7 @@ only by the site's registered origins, under the same CSP as the form.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +24,24 @@ from widget_server.web.i18n import request_lang
 from widget_server.web.pages.blueprint import bp
 from widget_server.web.pages.common import fmt, frame_ancestors, parent_origin, secure
 from widget_server.web.public import cached
+
+SITE_SECONDS = 5.0  # how long a process trusts a site lookup (a renamed or deactivated site shows within it)
+
+
+def _require(site_key: str) -> sites.Site:
+    """``sites.require`` without a database round trip on every view of a public page."""
+    _sites: dict[str, tuple[float, sites.Site | None]] = current_app.extensions.setdefault(
+        "phanhoi_board_sites", {})
+    now = time.monotonic()
+    found = _sites.get(site_key)
+    if found is None or now - found[0] > SITE_SECONDS:
+        if len(_sites) > 1000:
+            _sites.clear()
+        found = _sites[site_key[:40]] = (now, sites.get_site(site_key))
+    if found[1] is None:
+        raise NotFoundError("Không tìm thấy trang đối tác này.", code="site-not-found")
+    return found[1]
+
 
 PAGE_ARGS = ("lang",)
 FRAME_ARGS = ("lang", "origin", "u", "inline", "n")
@@ -74,7 +93,7 @@ def _options(facets: dict[str, dict[str, str]], present: dict[str, dict[str, str
 @bp.get("/p/<site_key>")
 def board(site_key: str) -> Response:
     """The board: published results with filters, search and paging, working without JavaScript."""
-    site = sites.require(site_key)
+    site = _require(site_key)
     lang = request_lang(fallback=site.locale)
     query, problem = _parse(site, PAGE_ARGS)
 
@@ -102,7 +121,7 @@ def board(site_key: str) -> Response:
 @bp.get("/p/<site_key>/<result_id>")
 def board_result(site_key: str, result_id: str) -> Response:
     """One published result: the agency, the dates, whether it was answered on time."""
-    site = sites.require(site_key)
+    site = _require(site_key)
     lang = request_lang(fallback=site.locale)
     try:
         item = listing.get(result_id)
@@ -122,7 +141,7 @@ def board_result(site_key: str, result_id: str) -> Response:
 @bp.get("/p/<site_key>/feed.atom")
 def board_feed(site_key: str) -> Response:
     """The latest published results as an Atom feed (RFC 4287), with the board's filters."""
-    site = sites.require(site_key)
+    site = _require(site_key)
     query = listing.parse(request.args, also=PAGE_ARGS)  # a bad filter: plain 400, feed readers retry
     latest = listing.Query(**{**query.__dict__, "page": 1, "per_page": feed.ENTRIES})
 
@@ -152,7 +171,7 @@ def frame_scoreboard(site_key: str) -> Response:
 
 
 def _scoreboard(site_key: str, *, framed: bool) -> Response:
-    site = sites.require(site_key)
+    site = _require(site_key)
     lang = request_lang(fallback=site.locale)
     parent = parent_origin(site) if framed else None
     try:
@@ -174,7 +193,7 @@ def _scoreboard(site_key: str, *, framed: bool) -> Response:
 @bp.get("/w/<site_key>/results")
 def frame_results(site_key: str) -> Response:
     """The results variant: the latest answers, filterable, framed in a news page's slot."""
-    site = sites.require(site_key)
+    site = _require(site_key)
     lang = request_lang(fallback=site.locale)
     parent = parent_origin(site)
     query, problem = _parse(site, FRAME_ARGS)

@@ -24,7 +24,7 @@ from .operator import _events_secrets, check_csrf, get_db
 bp = Blueprint("publish", __name__)
 
 #: Published at the demo's start: PAKN the province handled without the relay.
-DEMO_RESULTS = [
+DEMO_RESULTS: list[dict[str, Any]] = [
     {"result_id": "TH-KQ-0001", "title": "Đèn chiếu sáng hỏng trên đại lộ Lê Lợi",
      "question": "Nhiều bóng đèn trên đại lộ Lê Lợi không sáng vào ban đêm, gây mất an toàn giao thông.",
      "answer": "Công ty Chiếu sáng đô thị đã kiểm tra, thay 14 bóng đèn hỏng và khắc phục xong.",

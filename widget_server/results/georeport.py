@@ -69,14 +69,13 @@ def requests(args: Mapping[str, str], now: dt.datetime | None = None) -> list[di
         if wanted and "closed" not in wanted:
             return []  # a published result is closed
         now = now or db.utcnow()
-        start = _w3c(args["start_date"], "start_date") if args.get("start_date") else None
+        given_start = _w3c(args["start_date"], "start_date") if args.get("start_date") else None
         end = _w3c(args["end_date"], "end_date") if args.get("end_date") else None
-        if start is None and end is None:
-            start, end = now - WINDOW, None
-        elif start is None:
-            start = end - WINDOW  # type: ignore[operator]
-        elif end is None:
-            end = start + WINDOW
+        if given_start is not None:
+            start = given_start
+            end = end or start + WINDOW
+        else:
+            start = (end or now) - WINDOW  # the spec's default: the most recent 90 days
         if end is not None and end - start > WINDOW:
             raise InvalidError("Khoảng ngày tối đa 90 ngày (GeoReport v2).", code="invalid-filter",
                                errors={"end_date": ["at most 90 days after start_date"]})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,7 +48,7 @@ def parse(args: dict[str, str], *, also: tuple[str, ...] = ()) -> tuple[sites.Si
     return site, since, until
 
 
-def _group(rows: list[Any]) -> dict[str, Any]:
+def _group(rows: Sequence[Any]) -> dict[str, Any]:
     timed = [r for r in rows if r.answered_at is not None and r.deadline is not None]
     on_time = sum(1 for r in timed if r.answered_at <= r.deadline)
     days = [d for r in rows if (d := days_between(r.received_at, r.answered_at)) is not None]

@@ -110,6 +110,8 @@ class ProblemSchema(Schema):
     detail = fields.String()
     instance = fields.String(allow_none=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    allowed = fields.List(fields.String(), metadata={
+        "description": "For a filter the list does not have, or a value outside it: what it accepts."})
 
 
 class StatsSchema(Schema):

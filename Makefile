@@ -62,6 +62,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/widget_size.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/results.py
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache node_modules

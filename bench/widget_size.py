@@ -26,6 +26,8 @@ BUDGETS = {
     "before click (loader.js)": (["loader.js"], 4 * 1024),
     "form page (form.js + form.css)": (["form.js", "form.css"], 12 * 1024),
     "form page with ALTCHA (+ altcha.js)": (["form.js", "form.css", "altcha.js"], 12 * 1024),
+    # The results and scoreboard variants' framed page, fetched only when the slot nears the viewport.
+    "variants (board.js + board.css)": (["board.js", "board.css"], 4 * 1024),
 }
 
 

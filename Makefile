@@ -1,6 +1,7 @@
 # Phản hồi Widget — the two commands of the quick start:
 #   make demo   set up and run the whole loop (relay + worker + reference central system)
-#   make test   set up and run the whole test suite (SQLite, then PostgreSQL)
+#   make test   set up and run the whole test suite (SQLite, then the database tests on PostgreSQL)
+#   make lint   ruff, mypy (--strict on the SDK) and ESLint
 # and, for the widget's browser code (Node.js ≥ 20.19 and npm):
 #   make widget   rebuild static/widget/build/ from the sources (commit the result)
 #   make lint-js  ESLint on static/widget
@@ -43,21 +44,23 @@ demo: $(STAMP)
 setup-test: $(STAMP) $(NODE_STAMP)
 	scripts/test-services
 
-test: setup-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	PHANHOI_TEST_DATABASE_URL=$${PHANHOI_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
-		$(BIN)/python -m pytest $(PYTEST_ARGS)
+PG_TEST_URL = $${PHANHOI_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
+
+# Every test runs on SQLite; the tests that use the relay's database (marked `db` at
+# collection, see tests/conftest.py) run again on PostgreSQL.
+test: test-sqlite test-postgres
 
 test-sqlite: setup-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-postgres: setup-test
-	PHANHOI_TEST_DATABASE_URL=$${PHANHOI_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
-		$(BIN)/python -m pytest $(PYTEST_ARGS)
+	PHANHOI_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -m db $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check widget_server sdk examples tests bench
 	$(BIN)/mypy --strict sdk/phanhoi
+	$(BIN)/mypy widget_server examples/central_system
+	npx --no-install eslint static/widget
 
 bench: $(STAMP)
 	$(BIN)/python bench/widget_size.py

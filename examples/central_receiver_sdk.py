@@ -1,9 +1,11 @@
 """A minimal central-system receiver built on the ``phanhoi`` SDK, standard library only.
 
-It accepts what the relay forwards (``POST /intake/v1/submissions``), verifies the
-Standard Webhooks signature, drops duplicates by ``webhook-id``, answers
-``{central_id, status}``, and then reports progress back to the relay
-(``submission.status_changed``) with ``EventSender``.
+It accepts what the relay forwards: new submissions on ``POST /intake/v1/submissions``,
+ratings and data requests (consent withdrawn, deletion asked) on ``POST
+/intake/v1/events``. It verifies the Standard Webhooks signature (401 when it does not
+match, so the relay pauses instead of dropping messages), remembers a ``webhook-id``
+only once the message is stored, answers ``{central_id, status}``, and reports
+progress back to the relay (``submission.status_changed``) with ``EventSender``.
 
     export PHANHOI_CENTRAL_SECRET=whsec_...         # the relay signs with it
     export PHANHOI_CENTRAL_EVENTS_SECRET=whsec_...  # we sign status events with it
@@ -25,16 +27,20 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from phanhoi import (
+    Event,
     EventSender,
     IntakeReceiver,
     PhanHoiError,
     SeenIds,
     SubmissionCreated,
+    SubmissionDataRequest,
+    SubmissionRated,
     WebhookVerificationError,
 )
 
 log = logging.getLogger("central_receiver")
 INTAKE_PATH = "/intake/v1/submissions"
+EVENTS_PATH = "/intake/v1/events"
 
 
 class Central:
@@ -45,6 +51,9 @@ class Central:
         self.receiver = receiver
         self.sender = sender
         self.central_ids: dict[str, str] = {}  # relay submission id -> our id
+        #: Ratings and data requests received (a real system files them for an officer:
+        #: a withdrawal or deletion must be acknowledged within 2 working days).
+        self.events: list[Event] = []
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -53,6 +62,11 @@ class Central:
             if event.submission_id not in self.central_ids:
                 self.central_ids[event.submission_id] = f"TH-{next(self._numbers):06d}"
             return self.central_ids[event.submission_id]
+
+    def record(self, event: SubmissionRated | SubmissionDataRequest) -> str | None:
+        with self._lock:
+            self.events.append(event)
+            return self.central_ids.get(event.submission_id, event.central_id)
 
     def report_accepted(self, submission_id: str, central_id: str) -> None:
         """Tell the relay we took the case in (sequence 1 for this submission)."""
@@ -74,32 +88,47 @@ class Central:
 def make_handler(central: Central) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            if self.path != INTAKE_PATH:
+            if self.path not in (INTAKE_PATH, EVENTS_PATH):
                 self._send(HTTPStatus.NOT_FOUND, {"title": "Not Found", "status": 404})
                 return
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             try:
-                event, duplicate = central.receiver.handle(body, self.headers)
+                # The id is remembered only if this block ends without an exception: had
+                # storing failed, the relay's retry would be processed, not skipped.
+                with central.receiver.receive(body, self.headers) as msg:
+                    status, payload = self._store(msg.event, msg.duplicate)
             except WebhookVerificationError as e:
-                self._send(
-                    HTTPStatus.BAD_REQUEST,
-                    {"title": "Invalid webhook", "status": 400, "detail": str(e)},
-                )
-                return
-            if not isinstance(event, SubmissionCreated):
-                # Other events (submission.rated, submission.data_request): acknowledge.
-                self._send(HTTPStatus.OK, {"status": "ignored"})
-                return
-            central_id = central.accept(event)
-            # Duplicates get the same answer as the first delivery (idempotent).
-            self._send(HTTPStatus.OK, {"central_id": central_id, "status": "received"})
-            if not duplicate:
-                log.info("new submission %s -> %s", event.tracking_code, central_id)
-                threading.Thread(
-                    target=central.report_accepted,
-                    args=(event.submission_id, central_id),
-                    daemon=True,
-                ).start()
+                # 401: not authentic (the relay pauses until an operator resumes it);
+                # 400 (WebhookPayloadError): authentic but unreadable, the sender's bug.
+                status = HTTPStatus(e.status_code)
+                payload = {"title": "Invalid webhook", "status": e.status_code, "detail": str(e)}
+            # Answer once the id is remembered: a redelivery is then seen as one.
+            self._send(status, payload)
+
+        def _store(self, event: Event, duplicate: bool) -> tuple[HTTPStatus, dict[str, object]]:
+            if isinstance(event, SubmissionCreated) and self.path == INTAKE_PATH:
+                central_id = central.accept(event)
+                if not duplicate:
+                    log.info("new submission %s -> %s", event.tracking_code, central_id)
+                    threading.Thread(
+                        target=central.report_accepted,
+                        args=(event.submission_id, central_id),
+                        daemon=True,
+                    ).start()
+                # Duplicates get the same answer as the first delivery (idempotent).
+                return HTTPStatus.OK, {"central_id": central_id, "status": "received"}
+            if isinstance(event, SubmissionRated | SubmissionDataRequest) and self.path == EVENTS_PATH:
+                found = central.record(event) if not duplicate else None
+                if not duplicate:
+                    what = event.kind if isinstance(event, SubmissionDataRequest) else "rating"
+                    log.info("%s for %s", what, event.tracking_code)
+                return HTTPStatus.OK, {"central_id": found, "status": "received"}
+            # Authentic, but not something this receiver takes on this path: refuse it for
+            # good (422) rather than pretend it was handled.
+            return HTTPStatus.UNPROCESSABLE_ENTITY, {
+                "title": f"{event.type} is not taken on {self.path}",
+                "status": 422,
+            }
 
         def _send(self, status: HTTPStatus, payload: dict[str, object]) -> None:
             data = json.dumps(payload, ensure_ascii=False).encode()
@@ -119,8 +148,8 @@ def make_handler(central: Central) -> type[BaseHTTPRequestHandler]:
 def make_server(
     host: str, port: int, intake_secret: str, events_secret: str | None, relay_url: str | None
 ) -> ThreadingHTTPServer:
-    receiver = IntakeReceiver(intake_secret.split(), mark_seen=SeenIds())
-    sender = EventSender(relay_url, events_secret.split()) if relay_url and events_secret else None
+    receiver = IntakeReceiver(intake_secret, seen=SeenIds())  # checks the secret now
+    sender = EventSender(relay_url, events_secret) if relay_url and events_secret else None
     return ThreadingHTTPServer((host, port), make_handler(Central(receiver, sender)))
 
 
@@ -133,7 +162,7 @@ def main() -> None:
         os.environ.get("PHANHOI_CENTRAL_EVENTS_SECRET"),
         os.environ.get("PHANHOI_RELAY_URL"),
     )
-    log.info("central receiver on http://%s:%s%s", *server.server_address[:2], INTAKE_PATH)
+    log.info("central receiver on http://%s:%s/intake/v1/", *server.server_address[:2])
     try:
         server.serve_forever()
     except KeyboardInterrupt:

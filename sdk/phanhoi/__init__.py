@@ -3,11 +3,12 @@
 from ._version import __version__
 from .central import Delivery, EventSender, IntakeReceiver, SeenIds
 from .client import Client
-from .embed import embed_snippet, qr_svg, standalone_url
+from .embed import embed_snippet, qr_svg, standalone_url, track_url
 from .errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    AttachmentIntegrityError,
     AuthenticationError,
     BadRequestError,
     ConflictError,
@@ -18,6 +19,7 @@ from .errors import (
     Problem,
     RateLimitError,
     UnprocessableEntityError,
+    WebhookPayloadError,
     WebhookVerificationError,
 )
 from .events import (
@@ -31,9 +33,11 @@ from .models import (
     STATUS_LABELS_VI,
     STATUSES,
     Answer,
+    Attachment,
     Choice,
     Consent,
     ConsentGiven,
+    ConsentRecord,
     HistoryEntry,
     Location,
     Rating,
@@ -45,7 +49,7 @@ from .models import (
     Submitter,
     status_label,
 )
-from .webhooks import generate_secret, sign, sign_headers, verify, verify_headers
+from .webhooks import generate_secret, parse_secrets, sign, sign_headers, verify, verify_headers
 
 __all__ = [
     "STATUSES",
@@ -54,6 +58,8 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "Answer",
+    "Attachment",
+    "AttachmentIntegrityError",
     "AuthenticationError",
     "BadRequestError",
     "Choice",
@@ -61,6 +67,7 @@ __all__ = [
     "ConflictError",
     "Consent",
     "ConsentGiven",
+    "ConsentRecord",
     "Delivery",
     "Event",
     "EventSender",
@@ -86,15 +93,18 @@ __all__ = [
     "SubmissionStatusChanged",
     "Submitter",
     "UnprocessableEntityError",
+    "WebhookPayloadError",
     "WebhookVerificationError",
     "__version__",
     "embed_snippet",
     "generate_secret",
+    "parse_secrets",
     "qr_svg",
     "sign",
     "sign_headers",
     "standalone_url",
     "status_label",
+    "track_url",
     "verify",
     "verify_headers",
 ]

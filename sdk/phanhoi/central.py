@@ -1,13 +1,14 @@
 """Building blocks for a central system (e.g. "Hệ thống Phản hồi Thanh Hóa").
 
 ``IntakeReceiver`` verifies what the relay sends to ``POST /intake/v1/submissions``
-and drops duplicates; ``EventSender`` signs and sends events to the relay's
-``POST /api/v1/central/events``: ``submission.status_changed`` (``send_status``),
-``result.published`` (``publish_result``: any PAKN the province publishes, whether
-it came through the relay or not, with public fields only) and ``result.withdrawn``
-(``withdraw_result``). For one result the relay keeps the newest event by the body's
-``timestamp``. Delivery is at-least-once in both
-directions with a stable ``webhook-id``, so both sides drop duplicates by it.
+and ``POST /intake/v1/events``; ``EventSender`` signs and sends events to the
+relay's ``POST /api/v1/central/events``: ``submission.status_changed``
+(``send_status``), ``result.published`` (``publish_result``: any PAKN the province
+publishes, whether it came through the relay or not, with public fields only) and
+``result.withdrawn`` (``withdraw_result``); for one result the relay keeps the newest
+event by the body's ``timestamp``. Delivery is at-least-once in both
+directions with a stable ``webhook-id``, so both sides drop duplicates by it, and
+an id counts as seen only once what it carries is stored.
 """
 
 from __future__ import annotations
@@ -16,27 +17,36 @@ import json
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
 from . import _http
 from .events import RESULT_PUBLISHED, RESULT_WITHDRAWN, SUBMISSION_STATUS_CHANGED, Event
 from .models import STATUSES
-from .webhooks import DEFAULT_TOLERANCE, HeadersLike, sign_headers, verify
+from .webhooks import DEFAULT_TOLERANCE, HeadersLike, parse_secrets, sign_headers, verify
 
-__all__ = ["Delivery", "EventSender", "IntakeReceiver", "SeenIds"]
+__all__ = ["Delivery", "EventSender", "IntakeReceiver", "Received", "SeenIds", "SeenStore"]
 
 EVENTS_PATH = "/api/v1/central/events"
 
 
-class SeenIds:
-    """A bounded, thread-safe, in-memory ``mark_seen`` callback for one process.
+class SeenStore(Protocol):
+    """Where message ids are remembered: ``msg_id in store`` and ``store.add(msg_id)``
+    (a ``set`` will do for a test; ``SeenIds`` for one process)."""
 
-    ``seen(msg_id)`` returns ``True`` the first time and ``False`` afterwards.
+    def __contains__(self, msg_id: object, /) -> bool: ...
+
+    def add(self, msg_id: str, /) -> None: ...
+
+
+class SeenIds:
+    """A bounded, thread-safe, in-memory ``SeenStore`` for one process.
+
     It forgets the oldest ids beyond ``max_size`` and everything on restart:
     production receivers should record ids in their own database, in the same
     transaction as the effect of the message."""
@@ -46,15 +56,12 @@ class SeenIds:
         self._max = max_size
         self._lock = threading.Lock()
 
-    def __call__(self, msg_id: str) -> bool:
+    def add(self, msg_id: str) -> None:
         with self._lock:
-            if msg_id in self._ids:
-                self._ids.move_to_end(msg_id)
-                return False
             self._ids[msg_id] = None
+            self._ids.move_to_end(msg_id)
             if len(self._ids) > self._max:
                 self._ids.popitem(last=False)
-            return True
 
     def __contains__(self, msg_id: object) -> bool:
         with self._lock:
@@ -65,36 +72,84 @@ class SeenIds:
             return len(self._ids)
 
 
+@dataclass(frozen=True)
+class Received:
+    """A verified message; ``duplicate`` when its id was stored before."""
+
+    event: Event
+    duplicate: bool
+
+
 class IntakeReceiver:
-    """Verify, parse and de-duplicate webhooks from the relay.
+    """Verify and parse webhooks from the relay; remember ids only once they are stored.
 
-    ``secret`` is the ``whsec_…`` shared with the relay (a list while rotating).
-    ``mark_seen(msg_id)`` records an id and returns ``False`` if it was already
-    recorded. It is called only after the signature checks out, so forged
-    requests cannot fill the store.
+    ``secret`` is the ``whsec_…`` shared with the relay: a list, or comma-separated
+    as in the relay's settings, while rotating. It is checked here, so a wrong
+    setting fails at start-up. Verifying and remembering are separate steps:
 
-    >>> receiver = IntakeReceiver(os.environ["INTAKE_SECRET"], mark_seen=SeenIds())
-    >>> event, duplicate = receiver.handle(request.get_data(), request.headers)
-    >>> if not duplicate: ...  # store it; answer 2xx either way
+    * ``verify(body, headers)`` returns the event; store it and its ``event.id`` in
+      your own database in one transaction (a unique key on the id drops duplicates);
+    * or pass ``seen=`` and use ``with receiver.receive(body, headers) as msg:``
+      the id is added to ``seen`` only when the block ends without an exception,
+      so a message whose storing failed is taken again when the relay retries it.
+
+    On ``WebhookVerificationError`` answer ``exc.status_code``: 401 for a message
+    that is not authentic (the relay pauses and an operator looks), 400 for an
+    authentic one it cannot read (``WebhookPayloadError``).
+
+    >>> receiver = IntakeReceiver(os.environ["INTAKE_SECRET"], seen=SeenIds())
+    >>> with receiver.receive(request.get_data(), request.headers) as msg:
+    ...     if not msg.duplicate:
+    ...         store(msg.event)  # raises: not remembered, the retry is processed
     """
 
     def __init__(
         self,
         secret: str | Sequence[str],
-        mark_seen: Callable[[str], bool],
         *,
+        seen: SeenStore | None = None,
+        mark_seen: Callable[[str], bool] | None = None,
         tolerance: int = DEFAULT_TOLERANCE,
     ) -> None:
-        self._secret = secret
+        if isinstance(mark_seen, SeenIds):
+            # The old pattern, which remembered an id before it was stored.
+            raise TypeError("SeenIds is a store: pass seen=SeenIds() and use receive()")
+        self._secret = parse_secrets(secret)
+        self.seen = seen
         self._mark_seen = mark_seen
         self.tolerance = tolerance
+
+    def __repr__(self) -> str:  # never show the secret
+        return f"IntakeReceiver(secrets={len(self._secret)}, tolerance={self.tolerance})"
+
+    def verify(self, body: bytes | str, headers: HeadersLike, *, now: int | None = None) -> Event:
+        """The authentic event; raises ``WebhookVerificationError`` (``status_code`` to
+        answer). Records nothing: storing the event and its ``id`` is up to you."""
+        return verify(body, headers, self._secret, tolerance=self.tolerance, now=now)
+
+    @contextmanager
+    def receive(
+        self, body: bytes | str, headers: HeadersLike, *, now: int | None = None
+    ) -> Iterator[Received]:
+        """Verify, tell whether the id was seen, and add it to ``seen`` only when the
+        ``with`` block finishes without an exception."""
+        if self.seen is None:
+            raise TypeError("receive() needs IntakeReceiver(..., seen=...)")
+        event = self.verify(body, headers, now=now)
+        duplicate = event.id in self.seen
+        yield Received(event, duplicate)
+        if not duplicate:
+            self.seen.add(event.id)
 
     def handle(
         self, body: bytes | str, headers: HeadersLike, *, now: int | None = None
     ) -> tuple[Event, bool]:
-        """Return ``(event, duplicate)``; raise ``WebhookVerificationError`` (answer 400)
-        when the message is not authentic or not parseable."""
-        event = verify(body, headers, self._secret, tolerance=self.tolerance, now=now)
+        """``(event, duplicate)`` with the ``mark_seen(msg_id) -> bool`` callback, which must
+        record the id in the same database transaction that stores the event (so a
+        failure rolls both back). With anything else use ``verify`` or ``receive``."""
+        if self._mark_seen is None:
+            raise TypeError("handle() needs IntakeReceiver(..., mark_seen=...); see receive()")
+        event = self.verify(body, headers, now=now)
         duplicate = not self._mark_seen(event.id)
         return event, duplicate
 
@@ -142,8 +197,8 @@ class EventSender(_http.SessionOwner):
         session: requests.Session | None = None,
     ) -> None:
         super().__init__(timeout=timeout, max_retries=max_retries, session=session)
-        self.relay_url = relay_url.rstrip("/")
-        self._secret = secret
+        self.relay_url = _http.checked_url(relay_url, sends_secret=False)
+        self._secret = parse_secrets(secret)
 
     def __repr__(self) -> str:
         return f"EventSender(relay_url={self.relay_url!r})"

@@ -43,7 +43,8 @@ class Client(_http.SessionOwner):
     ``PHANHOI_SITE_KEY``, ``PHANHOI_SITE_SECRET``) → default. ``timeout`` is
     ``(connect, read)`` seconds; ``max_retries`` counts retries after the first
     attempt. Use as a context manager or call ``close()``; a ``session`` passed
-    in is left open for its owner.
+    in is left open for its owner. The secret key is only ever sent over
+    ``https://`` or to this machine, unless ``allow_http=True``.
 
     >>> with Client("https://phananh.baothanhhoa.vn", "site_abc", "sk_...") as client:
     ...     receipt = client.submit(submission)
@@ -59,11 +60,14 @@ class Client(_http.SessionOwner):
         timeout: _http.Timeout = _http.DEFAULT_TIMEOUT,
         max_retries: int = _http.DEFAULT_MAX_RETRIES,
         session: requests.Session | None = None,
+        allow_http: bool = False,
     ) -> None:
         super().__init__(timeout=timeout, max_retries=max_retries, session=session)
         resolved = _setting(base_url, "PHANHOI_BASE_URL", DEFAULT_BASE_URL)
         assert resolved is not None
-        self.base_url = resolved.rstrip("/")
+        self.base_url = _http.checked_url(resolved, sends_secret=False)
+        #: Send the secret key over plain ``http://`` to another machine (a private network).
+        self.allow_http = allow_http
         self.site_key = _setting(site_key, "PHANHOI_SITE_KEY")
         self.secret_key = _setting(secret_key, "PHANHOI_SITE_SECRET")
 
@@ -93,6 +97,7 @@ class Client(_http.SessionOwner):
         ``files`` the request is multipart: a ``submission`` JSON part plus one
         ``files`` part per attachment."""
         secret = self._require(self.secret_key, "secret_key", "PHANHOI_SITE_SECRET")
+        _http.checked_url(self.base_url, sends_secret=True, allow_http=self.allow_http)
         body = (
             submission.to_dict() if isinstance(submission, SubmissionCreate) else dict(submission)
         )
@@ -123,26 +128,42 @@ class Client(_http.SessionOwner):
         return SubmissionStatus.from_dict(_json_object(response))
 
     def rate(
-        self, tracking_code: str, contact: str, satisfied: bool, comment: str | None = None
+        self,
+        tracking_code: str,
+        contact: str,
+        satisfied: bool,
+        comment: str | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        """Record the citizen's satisfaction with the answer; returns the relay's JSON."""
+        """Record the citizen's satisfaction with the answer; returns the relay's JSON
+        (the lookup shape). One ``Idempotency-Key`` covers every retry of the call, so a
+        retry after a lost answer gets the first answer, not "already rated"."""
         response = self._request(
             "POST",
             f"/api/v1/submissions/{_seg(tracking_code)}/rating",
+            headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())},
             json={"contact": contact, "satisfied": bool(satisfied), "comment": comment},
         )
         return _json_object(response, allow_empty=True)
 
     def data_request(
-        self, tracking_code: str, contact: str, kind: DataRequestKind
+        self,
+        tracking_code: str,
+        contact: str,
+        kind: DataRequestKind,
+        *,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """Withdraw consent (``withdraw_consent``) or ask for deletion (``delete``)
-        of the personal data in a submission; returns the relay's JSON."""
+        of the personal data in a submission; returns the relay's JSON. Retries carry
+        one ``Idempotency-Key``, so the central system is told once."""
         if kind not in _DATA_REQUEST_KINDS:
             raise ValueError(f"kind must be one of {_DATA_REQUEST_KINDS}")
         response = self._request(
             "POST",
             f"/api/v1/submissions/{_seg(tracking_code)}/data-request",
+            headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())},
             json={"contact": contact, "kind": kind},
         )
         return _json_object(response, allow_empty=True)

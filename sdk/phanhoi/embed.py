@@ -25,6 +25,7 @@ __all__ = [
     "fetch_manifest",
     "qr_svg",
     "standalone_url",
+    "track_url",
 ]
 
 VARIANTS = ("banner", "button", "inline")
@@ -174,3 +175,14 @@ def qr_svg(
         encoding="utf-8",
     )
     return buffer.getvalue().decode("utf-8")
+
+
+def track_url(relay_url: str, site_key: str, code: str | None = None) -> str:
+    """The status lookup page ``{relay}/w/{site_key}/track``, with the tracking code
+    filled in when given (the citizen still types their phone or email)."""
+    if not site_key:
+        raise ValueError("site_key is required")
+    url = f"{_relay(relay_url)}/w/{quote(site_key, safe='')}/track"
+    if code:
+        url += "?" + urlencode({"code": code})
+    return url

@@ -14,13 +14,16 @@
     │   ├── UnprocessableEntityError    422 (``errors``: field -> messages)
     │   ├── RateLimitError              429 (``retry_after``)
     │   └── InternalServerError         5xx
-    └── WebhookVerificationError    a webhook could not be verified or parsed
+    ├── WebhookVerificationError    a webhook is not authentic (answer 401)
+    │   └── WebhookPayloadError         authentic, but not an event we can read (answer 400)
+    └── AttachmentIntegrityError    a downloaded attachment does not match its sha256
 """
 
 from __future__ import annotations
 
 import email.utils
 import json
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AttachmentIntegrityError",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
@@ -42,6 +46,7 @@ __all__ = [
     "Problem",
     "RateLimitError",
     "UnprocessableEntityError",
+    "WebhookPayloadError",
     "WebhookVerificationError",
 ]
 
@@ -63,8 +68,23 @@ class APITimeoutError(APIConnectionError):
 
 class WebhookVerificationError(PhanHoiError):
     """A webhook failed verification: missing or malformed header, timestamp out of
-    tolerance, no matching signature, unusable secret, or a body that is not the
-    expected JSON. Answer such requests with 400 (or 401) and do not process them."""
+    tolerance, no matching signature or unusable secret. Do not process it and answer
+    ``status_code`` (401): the relay then pauses deliveries to you until an operator
+    runs ``outbox resume``, instead of dropping messages as it does for other 4xx.
+    (A 400 would tell the relay the message itself is bad, and it would give up on it.)"""
+
+    status_code = 401
+
+
+class WebhookPayloadError(WebhookVerificationError):
+    """The webhook is authentic but its body is not the expected JSON event: the sender's
+    bug, not an attacker's. Answer ``status_code`` (400); the relay stops retrying it."""
+
+    status_code = 400
+
+
+class AttachmentIntegrityError(PhanHoiError):
+    """An attachment's bytes do not match the ``sha256`` (or ``size``) the relay forwarded."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +170,8 @@ class RateLimitError(APIStatusError):
 
     @property
     def retry_after(self) -> float | None:
-        return parse_retry_after(self.headers.get("retry-after"))
+        """Seconds the relay asked to wait, uncapped (it may be 45 minutes)."""
+        return parse_retry_after(self.headers.get("retry-after"), cap=math.inf)
 
 
 class InternalServerError(APIStatusError):

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from .errors import WebhookVerificationError
-from .models import ConsentGiven, Location, SiteRef, Submitter, parse_datetime
+from .errors import WebhookPayloadError
+from .models import Attachment, ConsentRecord, Location, SiteRef, Submitter, parse_datetime
 
 __all__ = [
     "RESULT_PUBLISHED",
@@ -58,7 +58,12 @@ class Event:
 
 @dataclass(frozen=True)
 class SubmissionCreated(Event):
-    """``submission.created``: the relay forwards a new submission."""
+    """``submission.created``: the relay forwards a new submission.
+
+    ``consent`` is the record of what the citizen accepted (version, SHA-256 of the
+    text, when, recipient); ``deadline`` is when the answer is due; ``source_url`` the
+    article the citizen came from; ``src`` the campaign tag (``?src=`` of print and
+    TV QR codes); ``via`` how it reached the relay (``form``, ``page`` or ``api``)."""
 
     submission_id: str
     tracking_code: str
@@ -69,10 +74,14 @@ class SubmissionCreated(Event):
     location: Location | None
     submitter: Submitter
     confidential: bool
-    consent: ConsentGiven | None
+    consent: ConsentRecord | None
     site: SiteRef | None
     submitted_at: datetime | None
-    attachments: tuple[dict[str, Any], ...]
+    attachments: tuple[Attachment, ...]
+    deadline: datetime | None = None
+    source_url: str | None = None
+    src: str | None = None
+    via: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +129,7 @@ def parse_event(body: bytes | str | Mapping[str, Any], *, msg_id: str, timestamp
 
     ``msg_id`` and ``timestamp`` are the verified ``webhook-id`` and
     ``webhook-timestamp``. A body without a ``data`` object is exposed whole as
-    ``data``. Raises ``WebhookVerificationError`` for a body that is not a JSON
+    ``data``. Raises ``WebhookPayloadError`` for a body that is not a JSON
     object or a known event type with missing or malformed fields."""
     if isinstance(body, Mapping):
         payload: Any = body
@@ -128,9 +137,9 @@ def parse_event(body: bytes | str | Mapping[str, Any], *, msg_id: str, timestamp
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as e:
-            raise WebhookVerificationError("webhook body is not valid JSON") from e
+            raise WebhookPayloadError("webhook body is not valid JSON") from e
     if not isinstance(payload, Mapping):
-        raise WebhookVerificationError("webhook body is not a JSON object")
+        raise WebhookPayloadError("webhook body is not a JSON object")
     event_type = payload.get("type")
     event_type = event_type if isinstance(event_type, str) else ""
     data_value = payload.get("data")
@@ -148,7 +157,7 @@ def parse_event(body: bytes | str | Mapping[str, Any], *, msg_id: str, timestamp
     try:
         return builder(base, data)
     except (KeyError, TypeError, ValueError) as e:
-        raise WebhookVerificationError(f"malformed {event_type} event: {e!r}") from e
+        raise WebhookPayloadError(f"malformed {event_type} event: {e!r}") from e
 
 
 def _req_str(data: Mapping[str, Any], key: str) -> str:
@@ -178,14 +187,18 @@ def _submission_created(base: dict[str, Any], d: Mapping[str, Any]) -> Event:
         location=Location.from_dict(location) if isinstance(location, Mapping) else None,
         submitter=Submitter.from_dict(d.get("submitter") or {}),
         confidential=bool(d.get("confidential", True)),
-        consent=ConsentGiven.from_dict(consent) if isinstance(consent, Mapping) else None,
+        consent=ConsentRecord.from_dict(consent) if isinstance(consent, Mapping) else None,
         site=(
             SiteRef(key=str(site.get("key", "")), name=_opt_str(site.get("name")))
             if isinstance(site, Mapping)
             else None
         ),
         submitted_at=parse_datetime(d.get("submitted_at")),
-        attachments=tuple(dict(a) for a in attachments if isinstance(a, Mapping)),
+        attachments=tuple(Attachment.from_dict(a) for a in attachments if isinstance(a, Mapping)),
+        deadline=parse_datetime(d.get("deadline")),
+        source_url=_opt_str(d.get("source_url")),
+        src=_opt_str(d.get("src")),
+        via=_opt_str(d.get("via")),
     )
 
 

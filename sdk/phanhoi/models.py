@@ -7,20 +7,27 @@ the untouched JSON in ``raw`` so new server fields are never lost.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import requests
+
+from .errors import AttachmentIntegrityError
 from .statuses import STATUSES
 
 __all__ = [
     "STATUSES",
     "STATUS_LABELS_VI",
     "Answer",
+    "Attachment",
     "Choice",
     "Consent",
     "ConsentGiven",
+    "ConsentRecord",
     "HistoryEntry",
     "Location",
     "Rating",
@@ -74,6 +81,12 @@ def _opt_str(value: Any) -> str | None:
 
 def _opt_float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _opt_int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    return int(value)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -174,9 +187,11 @@ class SubmissionCreate:
     location: Location | None = None
     confidential: bool = True
     source_url: str | None = None
+    #: Where the citizen came from (``print``, ``tv``, ``facebook``…), sent only when set.
+    src: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "category": self.category,
             "agency": self.agency,
             "title": self.title,
@@ -187,6 +202,107 @@ class SubmissionCreate:
             "consent": self.consent.to_dict(),
             "source_url": self.source_url,
         }
+        if self.src is not None:
+            out["src"] = self.src
+        return out
+
+
+
+# --------------------------------------------------------------------------- forwarded
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """The proof of consent the relay forwards with ``submission.created``: which consent
+    text (``version``, and the SHA-256 of its exact wording) the citizen accepted, when,
+    and the recipient named in it (Law 91/2025/QH15: explicit, provable, naming who
+    receives the data). The relay refuses a submission without consent, so a record
+    means consent was given: ``accepted`` is always true for a parsed record."""
+
+    version: str
+    text_sha256: str | None
+    accepted_at: datetime | None
+    recipient: str | None
+
+    @property
+    def accepted(self) -> bool:
+        return bool(self.version)
+
+    def matches(self, text: str) -> bool:
+        """Whether ``text`` is the exact consent wording the citizen accepted."""
+        if not self.text_sha256:
+            return False
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return hmac.compare_digest(digest, self.text_sha256.lower())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ConsentRecord:
+        return cls(
+            version=str(data.get("version") or ""),
+            text_sha256=_opt_str(data.get("text_sha256")),
+            accepted_at=parse_datetime(data.get("accepted_at")),
+            recipient=_opt_str(data.get("recipient")),
+        )
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A photo or PDF forwarded with a submission. ``url`` is a signed link that expires
+    (the relay signs a fresh one on every delivery attempt): fetch the file when the
+    message arrives, and check it against ``sha256`` with :meth:`verify`."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int | None
+    sha256: str
+    url: str | None
+
+    def verify(self, content: bytes) -> bytes:
+        """Return ``content`` when its size and SHA-256 are the forwarded ones; raise
+        ``AttachmentIntegrityError`` otherwise (truncated, replaced or corrupted)."""
+        if self.size is not None and len(content) != self.size:
+            raise AttachmentIntegrityError(
+                f"attachment {self.id}: {len(content)} bytes, expected {self.size}"
+            )
+        digest = hashlib.sha256(content).hexdigest()
+        if not hmac.compare_digest(digest, self.sha256.lower()):
+            raise AttachmentIntegrityError(f"attachment {self.id}: sha256 does not match")
+        return content
+
+    def download(
+        self,
+        session: requests.Session | None = None,
+        *,
+        timeout: float | tuple[float, float] = (5.0, 30.0),
+    ) -> bytes:
+        """Fetch the file from ``url`` and :meth:`verify` it. Reads at most ``size`` + 1
+        bytes, so a wrong answer cannot fill memory."""
+        if not self.url:
+            raise AttachmentIntegrityError(f"attachment {self.id} has no url")
+        getter = session or requests
+        limit = (self.size if self.size is not None else 50 * 1024 * 1024) + 1
+        with getter.get(self.url, stream=True, timeout=timeout, allow_redirects=False) as response:
+            response.raise_for_status()
+            chunks: list[bytes] = []
+            received = 0
+            for chunk in response.iter_content(64 * 1024):
+                chunks.append(chunk)
+                received += len(chunk)
+                if received >= limit:
+                    break
+        return self.verify(b"".join(chunks))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Attachment:
+        return cls(
+            id=str(data.get("id") or ""),
+            filename=str(data.get("filename") or ""),
+            content_type=str(data.get("content_type") or "application/octet-stream"),
+            size=_opt_int(data.get("size")),
+            sha256=str(data.get("sha256") or ""),
+            url=_opt_str(data.get("url")),
+        )
 
 
 # --------------------------------------------------------------------------- output
@@ -351,12 +467,18 @@ class SubmissionStatus:
     submitted_at: datetime | None = None
     category: str | None = None
     title: str | None = None
+    #: The citizen withdrew consent to the processing of their personal data.
+    consent_withdrawn: bool = False
+    #: Personal data was removed (deletion request or retention period).
+    redacted: bool = False
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
     def status_label(self) -> str:
-        """Vietnamese label of ``status``."""
-        return status_label(self.status)
+        """The relay's label of ``status`` (in the language asked for), else the SDK's
+        Vietnamese one."""
+        given = self.raw.get("status_label")
+        return given if isinstance(given, str) and given else status_label(self.status)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SubmissionStatus:
@@ -378,5 +500,7 @@ class SubmissionStatus:
             submitted_at=parse_datetime(data.get("submitted_at")),
             category=_opt_str(data.get("category")),
             title=_opt_str(data.get("title")),
+            consent_withdrawn=bool(data.get("consent_withdrawn", False)),
+            redacted=bool(data.get("redacted", False)),
             raw=dict(data),
         )

@@ -16,6 +16,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets as _secrets
 import time
 from collections.abc import Iterable, Sequence
@@ -30,6 +31,7 @@ __all__ = [
     "HeadersLike",
     "WebhookVerificationError",
     "generate_secret",
+    "parse_secrets",
     "sign",
     "sign_headers",
     "verify",
@@ -71,8 +73,32 @@ def _secret_key(secret: str) -> bytes:
 
 def _secret_list(secret: str | Sequence[str]) -> list[str]:
     items = [secret] if isinstance(secret, str) else list(secret)
-    if not items:
+    # The relay's settings hold several secrets comma-separated while rotating (base64
+    # has neither commas nor spaces, so either separates them).
+    out = [part for item in items for part in re.split(r"[,\s]+", str(item)) if part]
+    if not out:
         raise ValueError("at least one webhook secret is required")
+    return out
+
+
+def parse_secrets(secret: str | Sequence[str]) -> list[str]:
+    """Check secrets up front: ``whsec_…`` (or bare base64) of at least 16 bytes, one or
+    several (a list, or comma-separated as in the relay's settings while rotating).
+
+    Raises ``ValueError`` naming which secret (by position, never its value) is unusable,
+    so a wrong setting stops the receiver at start-up instead of refusing every message."""
+    if secret is None or (not isinstance(secret, str) and not isinstance(secret, Sequence)):
+        raise ValueError("webhook secret must be a string or a list of strings")
+    items = _secret_list(secret)
+    for position, item in enumerate(items, start=1):
+        try:
+            key = _secret_key(item)
+        except ValueError as e:
+            raise ValueError(f"webhook secret #{position}: {e}") from None
+        if len(key) < 16:
+            raise ValueError(
+                f"webhook secret #{position} is too short ({len(key)} bytes; use generate_secret())"
+            )
     return items
 
 

@@ -4,6 +4,7 @@
 //
 // Browser target: the oldest browsers in which the widget still works (see README.md,
 // "Browser baseline"). esbuild lowers any newer syntax in our sources to what they parse.
+import { createHash } from "node:crypto";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,7 +13,8 @@ import * as esbuild from "esbuild";
 export const TARGET = ["chrome80", "edge80", "firefox98", "safari15.4"];
 
 const SOURCE_DIR = dirname(fileURLToPath(import.meta.url));
-const SCRIPTS = ["loader.js", "form.js", "altcha.js", "board.js"];
+// dialog.js first: the loader carries its versioned name and integrity hash.
+const SCRIPTS = ["dialog.js", "loader.js", "form.js", "altcha.js", "board.js"];
 const STYLESHEETS = ["form.css", "demo/demo.css", "board.css"];
 
 function outdirFromArgs(argv) {
@@ -47,13 +49,25 @@ export async function build(outdir) {
     logLevel: "warning",
     absWorkingDir: SOURCE_DIR,
   };
-  await esbuild.build({
+  const script = (name, define) => esbuild.build({
     ...common,
-    entryPoints: SCRIPTS.map((name) => join(SOURCE_DIR, name)),
+    entryPoints: [join(SOURCE_DIR, name)],
     outdir,
     format: "iife",
     plugins: [inlineMinifiedCss],
+    define,
   });
+  await script("dialog.js");
+  // The name the relay serves it under (widget_server/assets.py: sha256, 10 hex digits) and its
+  // Subresource Integrity hash, so a pinned loader always gets the dialog it was built with.
+  const dialog = await readFile(join(outdir, "dialog.js"));
+  const hash10 = createHash("sha256").update(dialog).digest("hex").slice(0, 10);
+  const integrity = "sha384-" + createHash("sha384").update(dialog).digest("base64");
+  await script("loader.js", {
+    DIALOG_FILE: JSON.stringify(`dialog.${hash10}.js`),
+    DIALOG_INTEGRITY: JSON.stringify(integrity),
+  });
+  for (const name of SCRIPTS.slice(2)) await script(name);
   await esbuild.build({
     ...common,
     entryPoints: STYLESHEETS.map((name) => ({ in: join(SOURCE_DIR, name), out: name.replace(/\.css$/, "") })),

@@ -1,16 +1,19 @@
 /*! Phản hồi widget loader · MIT */
-/* Banner + dialog. Budget: ≤ 4 KB gzip as served (bench/widget_size.py); built by build.mjs.
+/* The banner. Budget: ≤ 4 KB gzip as served (bench/widget_size.py); built by build.mjs.
  * Embed: <script async src="RELAY/static/widget/loader.js" data-site="KEY"></script>
  * No dependencies, no network before the banner paints, no cookies or storage,
  * never throws into the host page. The form itself lives in an iframe on the
- * relay's origin so host-page scripts cannot read what a citizen types.
+ * relay's origin so host-page scripts cannot read what a citizen types; the dialog that
+ * holds it (dialog.js) is fetched only when the reader shows intent.
  *
  * The host page is not ours and may be hostile: it can replace Array.prototype.push,
  * JSON.stringify, Array iterators or add enumerable properties to Object.prototype. So this
  * file appends with `list[list.length] = item`, walks arrays with index loops (no for…of,
- * spread or destructuring, which run the page's iterator), sends structured-clone messages
- * (no JSON), and keeps its lookups in objects without a prototype. */
+ * spread or destructuring of arrays, which run the page's iterator), sends structured-clone
+ * messages (no JSON), and keeps its lookups in objects without a prototype. */
 import bannerCss from "./banner.css";
+
+/* global DIALOG_FILE, DIALOG_INTEGRITY -- set by build.mjs: dialog.<hash>.js and its SRI hash */
 
 const TEXTS = {
   vi: {
@@ -19,13 +22,7 @@ const TEXTS = {
     send: "Gửi phản ánh",
     floatingButton: "Phản ánh, kiến nghị",
     lookUp: "Tra cứu",
-    close: "Đóng",
-    loading: "Đang tải…",
-    unavailable: "Hiện chưa kết nối được. Vui lòng thử lại sau.",
-    formTitle: "Gửi phản ánh, kiến nghị",
-    lookupTitle: "Tra cứu phản ánh, kiến nghị",
-    resultsTitle: "Kết quả phản ánh, kiến nghị",
-    scoreboardTitle: "Cơ quan trả lời đúng hạn",
+    hide: "Ẩn biểu ngữ phản ánh",
   },
   en: {
     title: "Feedback to the local government",
@@ -33,20 +30,10 @@ const TEXTS = {
     send: "Send feedback",
     floatingButton: "Feedback",
     lookUp: "Look up",
-    close: "Close",
-    loading: "Loading…",
-    unavailable: "We cannot connect right now. Please try again later.",
-    formTitle: "Send feedback",
-    lookupTitle: "Look up your feedback",
-    resultsTitle: "Published answers",
-    scoreboardTitle: "Answers on time",
+    hide: "Hide the feedback banner",
   },
 };
-// results and scoreboard: the public record, framed in a slot (data-variant), loaded near the viewport.
-const PAGES = ["form", "track", "results", "scoreboard"];
 const COLOUR = /^#[0-9a-f]{3,8}$/i;
-// The relay answered nothing that says the framed page works: say so instead of a blank frame.
-const FRAME_TIMEOUT_MS = 10000;
 
 function element(parent, tag, className, text) {
   const node = document.createElement(tag);
@@ -88,12 +75,13 @@ function start() {
   const lang = String(options.lang || document.documentElement.lang || "vi").slice(0, 2).toLowerCase() === "en"
     ? "en" : "vi";
   const text = TEXTS[lang];
+  const nonce = script.nonce || "";
   const handlers = { submitted: [], closed: [] };
-  const frames = Object.create(null);
-  const frameHeights = Object.create(null);
+  const adopted = [];
   let pending = [];
-  let shadow, dialog, dialogTitle, statusMessage, setFrameHeightRules, currentPage, opener;
-  let currentReady = false;
+  let shadow, host, setDockRule, barElement, dockedElement, dialog, dialogLoading;
+  let dockOffset = 0;
+  const dialogWaiters = [];
 
   function emit(name, detail) {
     const list = handlers[name];
@@ -107,97 +95,40 @@ function start() {
     }
   }
 
-  function pageUrl(page, extra = "") {
-    return `${relayOrigin}/w/${encodeURIComponent(siteKey)}/${page}?lang=${lang}` +
-      `&origin=${encodeURIComponent(location.origin)}` +
-      `&u=${encodeURIComponent(String(location.href).split("#")[0].slice(0, 500))}` + extra;
+  // dialog.js, fetched once, with the integrity hash of the build that made this loader.
+  function loadDialog() {
+    if (dialogLoading) return;
+    dialogLoading = true;
+    const tag = element(null, "script");
+    tag.src = `${relayOrigin}/static/widget/${DIALOG_FILE}`;
+    tag.integrity = DIALOG_INTEGRITY;
+    tag.crossOrigin = "anonymous";
+    if (nonce) tag.nonce = nonce;
+    tag.phanhoi = {
+      shadow, element, relayOrigin, siteKey, lang, emit,
+      sheet: () => shadowSheet(shadow, nonce, adopted),
+      activeElement: () => shadow.activeElement || document.activeElement,
+      attach(api) {
+        dialog = api;
+        for (let i = 0; i < dialogWaiters.length; i++) dialogWaiters[i](api);
+        dialogWaiters.length = 0;
+      },
+    };
+    document.head.appendChild(tag);
   }
 
-  // Frames grow to their page's height, told by the page itself ("resize" messages).
-  function applyFrameHeights() {
-    let rules = "";
-    for (let i = 0; i < PAGES.length; i++) {
-      const page = PAGES[i];
-      if (frameHeights[page]) rules += `iframe.frame-${page}{height:${frameHeights[page]}px}`;
-    }
-    setFrameHeightRules(rules);
-  }
-
-  function addFrame(page, parent, extra) {
-    const frame = element(parent, "iframe", `frame-${page}`);
-    frame.title = page === "track" ? text.lookupTitle : text[page + "Title"] || text.formTitle;
-    frame.setAttribute("allow", "geolocation; clipboard-write");
-    frame.src = pageUrl(page, extra);
-    frames[page] = frame;
-    return frame;
-  }
-
-  function ensureDialog() {
-    if (dialog) return;
-    dialog = element(shadow, "dialog");
-    dialog.setAttribute("aria-labelledby", "phanhoi-dialog-title");
-    const header = element(dialog, "div", "dialog-header");
-    dialogTitle = element(header, "h2", "", text.formTitle);
-    dialogTitle.id = "phanhoi-dialog-title";
-    const closeButton = element(header, "button", "secondary", text.close);
-    closeButton.type = "button";
-    closeButton.addEventListener("click", close);
-    statusMessage = element(dialog, "p", "dialog-status", text.loading);
-    statusMessage.setAttribute("role", "status");
-    dialog.addEventListener("close", () => {
-      try {
-        if (opener && opener.focus) opener.focus();
-      } catch {
-        // The element that opened the dialog may be gone; focus then stays where the browser puts it.
-      }
-      emit("closed", {});
-    });
-  }
-
-  function open(requested, code) {
-    if (!shadow) return;
-    const page = requested === "track" ? "track" : "form";
-    // Inline variant: the form is already on the page; take the reader there.
-    if (page === "form" && frames.form && frames.form.parentNode !== dialog) return frames.form.focus();
-    ensureDialog();
-    const extra = page === "track" && code ? `&code=${encodeURIComponent(code)}` : "";
-    if (!frames[page] || (extra && frames[page].src.indexOf(extra) < 0)) {
-      if (frames[page]) dialog.removeChild(frames[page]);
-      addFrame(page, dialog, extra).hidden = true;
-      currentReady = false;
-      statusMessage.hidden = false;
-      statusMessage.textContent = text.loading;
-      setTimeout(() => {
-        if (!currentReady) {
-          frames[page].hidden = true;
-          statusMessage.textContent = text.unavailable;
-        }
-      }, FRAME_TIMEOUT_MS);
-    }
-    for (let i = 0; i < PAGES.length; i++) {
-      const other = PAGES[i];
-      const frame = frames[other];
-      if (frame && frame.parentNode === dialog) frame.hidden = other !== page || !frame.ready;
-    }
-    currentPage = page;
-    dialogTitle.textContent = page === "track" ? text.lookupTitle : text.formTitle;
-    if (!dialog.open) {
-      opener = shadow.activeElement || document.activeElement || opener;
-      dialog.showModal();
-    }
-    if (frames[page].ready) frames[page].focus();
-  }
-
-  function close() {
-    if (dialog && dialog.open) dialog.close();
+  function withDialog(action) {
+    if (dialog) return action(dialog);
+    dialogWaiters[dialogWaiters.length] = action;
+    loadDialog();
   }
 
   function run(args) {
     try {
       const command = args[0], argument = args[1], handler = args[2];
-      if (command === "open") open("form");
-      else if (command === "track") open("track", argument);
-      else if (command === "close") close();
+      if (command === "open") withDialog((api) => api.open("form"));
+      else if (command === "track") withDialog((api) => api.open("track", argument));
+      else if (command === "close" && dialog) dialog.close();
       else if (command === "on" && handlers[argument] && typeof handler === "function") {
         const list = handlers[argument];
         list[list.length] = handler;
@@ -219,91 +150,119 @@ function start() {
   }
   window.PhanHoi = api;
 
-  window.addEventListener("message", (event) => {
-    try {
-      const message = event.data;
-      if (event.origin !== relayOrigin || !message || message.ph !== 1) return;
-      let page;
-      for (let i = 0; i < PAGES.length; i++) {
-        if (frames[PAGES[i]] && frames[PAGES[i]].contentWindow === event.source) page = PAGES[i];
+  function button(parent, className, label, action) {
+    const node = element(parent, "button", className, label);
+    node.type = "button";
+    node.addEventListener("click", action);
+    return node;
+  }
+
+  // The top of UI the host page pins along the window's bottom edge (a cookie notice, a
+  // player), or 0 when that edge is free. Our own element is skipped.
+  function hostBottomUiTop() {
+    const y = innerHeight - 2;
+    let top = innerHeight;
+    for (let i = 0; i < 3; i++) {
+      const stack = document.elementsFromPoint((innerWidth - 1) * i / 2, y);
+      for (let j = 0; j < stack.length; j++) {
+        const node = stack[j];
+        if (node === host || node === document.body || node === document.documentElement) continue;
+        const position = getComputedStyle(node).position;
+        if (position === "fixed" || position === "sticky") top = Math.min(top, node.getBoundingClientRect().top);
       }
-      if (!page) return;
-      const frame = frames[page];
-      if (message.type === "ready" && !frame.ready) {
-        frame.ready = true;
-        if (page === currentPage) {
-          currentReady = true;
-          statusMessage.hidden = true;
-          frame.hidden = false;
-          if (dialog.open) frame.focus();
-        }
-      } else if (message.type === "resize" && message.height > 0) {
-        frameHeights[page] = Math.min(Math.ceil(+message.height), 20000);
-        applyFrameHeights();
-      } else if (message.type === "close") {
-        close();
-      } else if (message.type === "track") {
-        // "Look up" on the success screen: the lookup opens in its own view; the form stays a form.
-        event.source.postMessage({ ph: 1, type: "ack" }, relayOrigin);
-        open("track", String(message.code || ""));
-      } else if (message.type === "submitted") {
-        emit("submitted", { tracking_code: String(message.code || "") });
-      }
-    } catch {
-      // Messages are untrusted input; a malformed one is dropped.
     }
-  });
+    return top < innerHeight ? top : 0;
+  }
+
+  // Without a slot: the bar, unless the host pins its own UI to the window's bottom edge; then
+  // the small button is docked above that UI instead of covering it.
+  function placeWithoutSlot(variant) {
+    if (host.hasAttribute("data-dismissed")) return;
+    const taken = hostBottomUiTop();
+    const docked = variant === "button" || taken > 0;
+    host.setAttribute("data-layout", docked ? "docked" : "bar");
+    if (barElement) barElement.hidden = docked;
+    dockedElement.hidden = !docked;
+    const offset = taken ? Math.ceil(innerHeight - taken) : 0;
+    if (offset !== dockOffset) {
+      dockOffset = offset;
+      setDockRule(`:host{--dock-offset:${offset}px}`);
+    }
+  }
 
   function paint() {
     const slot = document.querySelector("[data-phanhoi-slot]");
     const variant = options.variant || (slot && slot.getAttribute("data-variant")) || "banner";
-    const host = document.createElement("phanhoi-widget");
+    host = document.createElement("phanhoi-widget");
     host.setAttribute("data-site", siteKey);
     shadow = host.attachShadow({ mode: "open" });
-    const nonce = script.nonce || "";
     // Theme via data attributes; only plain colour values get through.
     let theme = "";
     if (COLOUR.test(options.accent || "")) theme += `--accent:${options.accent};`;
     if (COLOUR.test(options.bg || "")) theme += `--background:${options.bg};`;
     if (COLOUR.test(options.fg || "")) theme += `--foreground:${options.fg};`;
-    const adopted = [];
     shadowSheet(shadow, nonce, adopted)(bannerCss + (theme ? `:host{${theme}}` : ""));
-    setFrameHeightRules = shadowSheet(shadow, nonce, adopted);
+    setDockRule = shadowSheet(shadow, nonce, adopted);
 
-    let lazy;
+    // Without a slot the banner variant may dock as the floating button: both are built.
+    let banner, floating, lazy;
     if ((variant === "results" || variant === "scoreboard") && slot) {
+      // The public record in the slot, framed from the relay by dialog.js (see README.md).
       const box = element(shadow, "div", "inline");
-      lazy = () => addFrame(variant, box, "");
+      lazy = () => withDialog((api) => api.embed(variant, box));
     } else if (variant === "inline" && slot) {
       const box = element(shadow, "div", "inline");
-      addFrame("form", box, "&inline=1").addEventListener("load", () => { currentReady = true; });
-    } else if (variant === "button") {
-      const box = element(shadow, "div", slot ? "in-slot" : "");
-      const button = element(box, "button", "floating-button", text.floatingButton);
-      button.type = "button";
-      button.addEventListener("click", () => open("form"));
+      withDialog((api) => api.inline(box));
     } else {
-      const banner = element(shadow, "section", "banner");
-      banner.setAttribute("aria-label", text.title);
-      const words = element(banner, "div", "banner-text");
-      element(words, "h2", "", text.title);
-      element(words, "p", "", text.subtitle);
-      const actions = element(banner, "div", "banner-actions");
-      const send = element(actions, "button", "", text.send);
-      send.type = "button";
-      send.addEventListener("click", () => open("form"));
-      const lookUp = element(actions, "button", "secondary", text.lookUp);
-      lookUp.type = "button";
-      lookUp.addEventListener("click", () => open("track"));
+      if (variant !== "button") {
+        banner = element(shadow, "section", "banner");
+        banner.setAttribute("aria-label", text.title);
+        const words = element(banner, "div", "banner-text");
+        element(words, "h2", "banner-title", text.title);
+        element(words, "p", "banner-subtitle", text.subtitle);
+        const actions = element(banner, "div", "banner-actions");
+        button(actions, "", text.send, () => run(["open"]));
+        button(actions, "secondary", text.lookUp, () => run(["track"]));
+      }
+      if (variant === "button" || !slot) {
+        floating = element(shadow, "div", slot ? "in-slot" : "docked");
+        button(floating, "floating-button", text.floatingButton, () => run(["open"]));
+      }
+      // Intent: fetch the dialog while the pointer or focus is on its way to a button.
+      shadow.addEventListener("pointerover", loadDialog, { once: true });
+      shadow.addEventListener("focusin", loadDialog, { once: true });
     }
     if (slot) {
       slot.textContent = "";
       slot.appendChild(host);
     } else {
-      // No slot: an in-flow spacer at the end of the page holds a fixed bar,
-      // so the bar never covers the last lines of the page's content.
-      host.setAttribute("data-layout", "bar");
+      // Hidden for this page view only: nothing is stored.
+      if (banner) {
+        button(banner, "dismiss", "×", () => host.setAttribute("data-dismissed", ""))
+          .setAttribute("aria-label", text.hide);
+      }
+      barElement = banner;
+      dockedElement = floating;
+      placeWithoutSlot(variant);
       document.body.appendChild(host);
+      let scheduled = false;
+      const place = () => {
+        if (scheduled) return;
+        scheduled = true;
+        requestAnimationFrame(() => {
+          scheduled = false;
+          try {
+            placeWithoutSlot(variant);
+          } catch {
+            // Measuring failed: the widget stays where it is.
+          }
+        });
+      };
+      // Cookie notices and players often arrive after us: look again when the page has loaded,
+      // when the window changes size, and a little later.
+      window.addEventListener("resize", place);
+      window.addEventListener("load", place);
+      setTimeout(place, 2000);
     }
     if (lazy) {
       // The page pays nothing for the public record until the reader scrolls near the slot

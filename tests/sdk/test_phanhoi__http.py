@@ -37,7 +37,7 @@ def test_backoff_grows_with_jitter_and_cap() -> None:
     assert len({_http._backoff(3) for _ in range(20)}) > 1
 
 
-@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504])
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
 def test_retried_statuses(status: int, mocked: responses.RequestsMock, sleeps: list[float]) -> None:
     mocked.get(URL, status=status)
     mocked.get(URL, status=status)
@@ -49,7 +49,7 @@ def test_retried_statuses(status: int, mocked: responses.RequestsMock, sleeps: l
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(409, ConflictError), (429, RateLimitError), (503, InternalServerError)],
+    [(429, RateLimitError), (503, InternalServerError)],
 )
 def test_gives_up_after_max_retries(
     status: int, error: type[Exception], mocked: responses.RequestsMock, sleeps: list[float]
@@ -120,10 +120,70 @@ def test_no_retries_when_zero(mocked: responses.RequestsMock, sleeps: list[float
 
 def test_retry_after_seconds(mocked: responses.RequestsMock, sleeps: list[float]) -> None:
     mocked.get(URL, status=429, headers={"Retry-After": "7"})
-    mocked.get(URL, status=503, headers={"Retry-After": "3600"})
+    mocked.get(URL, status=503, headers={"Retry-After": "60"})
     mocked.get(URL, json={})
     call()
-    assert sleeps == [7.0, 60.0]  # capped
+    assert sleeps == [7.0, 60.0]
+
+
+def test_conflict_is_not_retried(mocked: responses.RequestsMock, sleeps: list[float]) -> None:
+    mocked.post(URL, status=409, json={"title": "Bạn đã đánh giá phản ánh này."})
+    with requests.Session() as session, pytest.raises(ConflictError):
+        _http.request(session, "POST", URL, timeout=1, max_retries=2)
+    assert len(mocked.calls) == 1 and sleeps == []
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_wait_longer_than_the_cap_raises_at_once_with_the_true_figure(
+    status: int, mocked: responses.RequestsMock, sleeps: list[float]
+) -> None:
+    mocked.get(URL, status=status, headers={"Retry-After": "2700"})
+    with pytest.raises(APIStatusError) as caught:
+        call()
+    assert len(mocked.calls) == 1 and sleeps == []
+    if status == 429:
+        assert isinstance(caught.value, RateLimitError)
+        assert caught.value.retry_after == 2700.0
+
+
+def test_retries_and_waits_are_logged_without_query_values(
+    mocked: responses.RequestsMock, sleeps: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    mocked.get(URL, status=503)
+    mocked.get(URL, json={})
+    caplog.set_level("INFO", logger="phanhoi")
+    with requests.Session() as session:
+        _http.request(session, "GET", URL, timeout=1, max_retries=2,
+                      params={"contact": "0912345678"})
+    [record] = [r for r in caplog.records if r.name == "phanhoi"]
+    assert "GET /x: HTTP 503; retry 1 of 2 in 0.1 s" == record.getMessage()
+    assert "0912345678" not in caplog.text
+
+
+def test_post_never_follows_a_redirect(mocked: responses.RequestsMock) -> None:
+    mocked.post(URL, status=307, headers={"Location": "https://elsewhere.test/x"})
+    with requests.Session() as session, pytest.raises(APIStatusError) as caught:
+        _http.request(session, "POST", URL, timeout=1, max_retries=2,
+                      headers={"Authorization": "Bearer sk_x"}, data=b"{}")
+    assert caught.value.status_code == 307 and "elsewhere.test" in str(caught.value)
+    assert len(mocked.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "refused"),
+    [("http://relay.example.vn", True), ("https://relay.example.vn", False),
+     ("http://127.0.0.1:5000", False), ("http://localhost:5000", False), ("http://[::1]:5000", False),
+     ("http://10.0.0.5:5000", True)],
+)
+def test_a_secret_is_not_sent_in_clear_text_to_another_machine(url: str, refused: bool) -> None:
+    from phanhoi.errors import PhanHoiError
+
+    if refused:
+        with pytest.raises(PhanHoiError, match="plain http"):
+            _http.checked_url(url, sends_secret=True)
+        assert _http.checked_url(url, sends_secret=True, allow_http=True) == url
+    else:
+        assert _http.checked_url(url, sends_secret=True) == url
 
 
 def test_retry_after_http_date(mocked: responses.RequestsMock, sleeps: list[float]) -> None:

@@ -12,63 +12,70 @@ import requests
 import responses
 import standardwebhooks
 from phanhoi.central import Delivery, EventSender, IntakeReceiver, SeenIds
-from phanhoi.errors import APIConnectionError, AuthenticationError, WebhookVerificationError
+from phanhoi.errors import (
+    APIConnectionError,
+    AuthenticationError,
+    WebhookPayloadError,
+    WebhookVerificationError,
+)
 from phanhoi.events import SubmissionCreated, SubmissionStatusChanged
 from phanhoi.webhooks import generate_secret, sign_headers, verify
+
+from tests.sdk import relay_fixtures
 
 RELAY = "https://relay.test"
 EVENTS_URL = RELAY + "/api/v1/central/events"
 SECRET = generate_secret()
 
-CREATED = json.dumps(
-    {
-        "type": "submission.created",
-        "timestamp": "2025-03-01T01:00:00Z",
-        "data": {
-            "id": "sub_01",
-            "tracking_code": "TH7K-Q2MX",
-            "category": "moi-truong",
-            "agency": None,
-            "title": "Rác thải tồn đọng ở chợ",
-            "content": "…",
-            "location": {"commune_code": "16000", "address": None, "lat": None, "lon": None},
-            "submitter": {"name": "Lê Văn A", "phone": "+84912345678", "email": None},
-            "confidential": True,
-            "consent": {"version": "2025-07", "accepted": True},
-            "site": {"key": "site_1", "name": "Báo Thanh Hóa"},
-            "submitted_at": "2025-03-01T01:00:00Z",
-            "attachments": [],
-        },
-    },
-    ensure_ascii=False,
-).encode()
+CREATED = relay_fixtures.body("submission_created")
+CREATED_DATA = relay_fixtures.load("submission_created")["data"]
 
 
 def test_seen_ids_bounded() -> None:
     seen = SeenIds(max_size=2)
-    assert seen("a") is True
-    assert seen("a") is False
-    assert seen("b") is True and seen("c") is True
+    seen.add("a")
+    assert "a" in seen
+    seen.add("b")
+    seen.add("c")
     assert "a" not in seen and len(seen) == 2
-    assert seen("a") is True
 
 
-def test_receiver_accepts_then_flags_duplicate() -> None:
-    seen = SeenIds()
-    receiver = IntakeReceiver(SECRET, mark_seen=seen)
-    headers = sign_headers(CREATED, SECRET, msg_id="evt_1")
-    event, duplicate = receiver.handle(CREATED, headers)
-    assert isinstance(event, SubmissionCreated)
-    assert event.tracking_code == "TH7K-Q2MX" and duplicate is False
+def test_receive_flags_a_duplicate_only_after_it_was_stored() -> None:
+    receiver = IntakeReceiver(SECRET, seen=SeenIds())
+    with receiver.receive(CREATED, sign_headers(CREATED, SECRET, msg_id="evt_1")) as msg:
+        assert isinstance(msg.event, SubmissionCreated) and msg.duplicate is False
+        assert msg.event.tracking_code == CREATED_DATA["tracking_code"]
     # A retry of the same message: fresh timestamp and signature, same id.
-    retry = sign_headers(CREATED, SECRET, msg_id="evt_1")
-    event2, duplicate2 = receiver.handle(CREATED, retry)
-    assert event2.id == "evt_1" and duplicate2 is True
-    _, other = receiver.handle(CREATED, sign_headers(CREATED, SECRET, msg_id="evt_2"))
-    assert other is False
+    with receiver.receive(CREATED, sign_headers(CREATED, SECRET, msg_id="evt_1")) as msg:
+        assert msg.event.id == "evt_1" and msg.duplicate is True
+    with receiver.receive(CREATED, sign_headers(CREATED, SECRET, msg_id="evt_2")) as msg:
+        assert msg.duplicate is False
 
 
-def test_receiver_with_caller_store_and_rotation() -> None:
+def test_a_message_whose_storing_failed_is_not_remembered() -> None:
+    seen = SeenIds()
+    receiver = IntakeReceiver(SECRET, seen=seen)
+    with pytest.raises(RuntimeError):
+        with receiver.receive(CREATED, sign_headers(CREATED, SECRET, msg_id="evt_1")) as msg:
+            assert not msg.duplicate
+            raise RuntimeError("the database is full")
+    assert "evt_1" not in seen
+    with receiver.receive(CREATED, sign_headers(CREATED, SECRET, msg_id="evt_1")) as msg:
+        assert msg.duplicate is False  # the relay's retry is processed, not skipped
+    assert "evt_1" in seen
+
+
+def test_verify_remembers_nothing_and_a_set_is_a_store() -> None:
+    store: set[str] = set()
+    receiver = IntakeReceiver(SECRET, seen=store)
+    event = receiver.verify(CREATED, sign_headers(CREATED, SECRET, msg_id="evt_1"))
+    assert event.id == "evt_1" and store == set()
+    with receiver.receive(CREATED, sign_headers(CREATED, SECRET, msg_id="evt_1")):
+        pass
+    assert store == {"evt_1"}
+
+
+def test_handle_with_a_transactional_callback_and_rotation() -> None:
     store: set[str] = set()
 
     def mark_seen(msg_id: str) -> bool:
@@ -78,23 +85,58 @@ def test_receiver_with_caller_store_and_rotation() -> None:
         return True
 
     old, new = generate_secret(), generate_secret()
-    receiver = IntakeReceiver([new, old], mark_seen=mark_seen)
+    receiver = IntakeReceiver(f"{new}, {old}", mark_seen=mark_seen)  # the relay's setting format
     receiver.handle(CREATED, sign_headers(CREATED, old, msg_id="m1"))
-    receiver.handle(CREATED, sign_headers(CREATED, new, msg_id="m2"))
-    assert store == {"m1", "m2"}
+    _, duplicate = receiver.handle(CREATED, sign_headers(CREATED, new, msg_id="m1"))
+    assert duplicate is True and store == {"m1"}
+    with pytest.raises(TypeError):
+        IntakeReceiver(SECRET).handle(CREATED, sign_headers(CREATED, SECRET))
+    with pytest.raises(TypeError, match="seen=SeenIds"):
+        IntakeReceiver(SECRET, mark_seen=SeenIds())  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        with IntakeReceiver(SECRET).receive(CREATED, sign_headers(CREATED, SECRET)):
+            pass
 
 
-def test_receiver_rejects_forgery_without_marking() -> None:
+def test_a_forgery_answers_401_and_is_not_remembered() -> None:
     seen = SeenIds()
-    receiver = IntakeReceiver(SECRET, mark_seen=seen)
+    receiver = IntakeReceiver(SECRET, seen=seen)
     forged = sign_headers(CREATED, generate_secret(), msg_id="evt_forged")
-    with pytest.raises(WebhookVerificationError):
-        receiver.handle(CREATED, forged)
-    assert "evt_forged" not in seen
+    with pytest.raises(WebhookVerificationError) as caught:
+        with receiver.receive(CREATED, forged):
+            pass
+    assert caught.value.status_code == 401 and "evt_forged" not in seen
     old = sign_headers(CREATED, SECRET, msg_id="evt_old", timestamp=int(time.time()) - 3600)
-    with pytest.raises(WebhookVerificationError):
-        receiver.handle(CREATED, old)
-    receiver.handle(CREATED, old, now=int(time.time()) - 3600)
+    with pytest.raises(WebhookVerificationError) as caught:
+        receiver.verify(CREATED, old)
+    assert caught.value.status_code == 401
+    receiver.verify(CREATED, old, now=int(time.time()) - 3600)
+
+
+def test_an_authentic_but_unreadable_body_answers_400() -> None:
+    body = b'{"type":"submission.created","data":{"tracking_code":"PH-0000-00000"}}'
+    with pytest.raises(WebhookPayloadError) as caught:
+        IntakeReceiver(SECRET).verify(body, sign_headers(body, SECRET))
+    assert caught.value.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["", "whsec_", "whsec_***", "whsec_" + "QUJD", [], f"{generate_secret()},whsec_***"],
+)
+def test_unusable_secrets_are_refused_when_the_receiver_is_made(secret: str | list[str]) -> None:
+    with pytest.raises(ValueError) as caught:
+        IntakeReceiver(secret)
+    assert "***" not in str(caught.value)
+    with pytest.raises(ValueError):
+        EventSender(RELAY, secret)
+
+
+def test_comma_separated_secrets_are_accepted_as_the_relay_writes_them() -> None:
+    a, b = generate_secret(), generate_secret()
+    receiver = IntakeReceiver(f"{a},{b}")
+    receiver.verify(CREATED, sign_headers(CREATED, b))
+    assert "whsec" not in repr(receiver)
 
 
 def test_send_status_body_and_signature(mocked: responses.RequestsMock) -> None:

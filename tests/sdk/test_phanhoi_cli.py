@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -11,14 +12,12 @@ import responses
 from phanhoi.cli import main
 from phanhoi.webhooks import generate_secret, sign_headers
 
+from tests.sdk import relay_fixtures
+
 BASE = "https://relay.test"
 SUBMIT_URL = BASE + "/api/v1/submissions"
-RECEIPT = {
-    "id": "sub_01",
-    "tracking_code": "TH7K-Q2MX",
-    "status": "received",
-    "status_url": BASE + "/w/site_1/track?code=TH7K-Q2MX",
-}
+RECEIPT = relay_fixtures.load("receipt")
+CODE = RECEIPT["tracking_code"]
 RELAY_ARGS = ["--base-url", BASE, "--site-key", "site_1", "--secret-key", "sk_test"]
 FLAGS = [
     "--category", "moi-truong",
@@ -47,7 +46,7 @@ def test_submit_from_flags(
     mocked.post(SUBMIT_URL, status=201, json=RECEIPT)
     assert main(["submit", *RELAY_ARGS, *FLAGS, "--commune", "16000"]) == 0
     out = capsys.readouterr().out
-    assert "Mã theo dõi: TH7K-Q2MX" in out
+    assert f"Mã theo dõi: {CODE}" in out
     assert "Trạng thái: Đã nhận phản ánh" in out
     body = json.loads(mocked.calls[1].request.body or b"")
     assert body["consent"] == {"version": "2025-07", "accepted": True}
@@ -70,7 +69,7 @@ def test_submit_from_json_with_files_and_json_output(
     )  # fmt: skip
     assert code == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["tracking_code"] == "TH7K-Q2MX" and out["replayed"] is True
+    assert out["tracking_code"] == CODE and out["replayed"] is True
     request = mocked.calls[0].request
     assert request.headers["Idempotency-Key"] == "cms-1"
     assert request.headers["Content-Type"].startswith("multipart/form-data")
@@ -139,28 +138,17 @@ def test_status_human(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PHANHOI_BASE_URL", BASE)
-    mocked.get(
-        BASE + "/api/v1/submissions/TH7K-Q2MX",
-        json={
-            "tracking_code": "TH7K-Q2MX",
-            "status": "answered",
-            "history": [
-                {"status": "received", "at": "2025-03-01T01:00:00Z", "note": None},
-                {"status": "answered", "at": "2025-03-05T03:30:00Z", "note": "Đã xử lý"},
-            ],
-            "answer": {"text": "Đã thu gom.", "agency": "UBND phường", "answered_at": None},
-            "deadline": "2025-03-18T00:00:00Z",
-            "overdue": True,
-            "rating": {"satisfied": True, "comment": None, "rated_at": None},
-        },
-    )
-    assert main(["status", "TH7K-Q2MX", "--contact", "0912345678"]) == 0
+    # The relay's answer after an answer and a rating (recorded by tests/contract), overdue.
+    found = {**relay_fixtures.load("rating_answer"), "overdue": True}
+    mocked.get(BASE + f"/api/v1/submissions/{CODE}", json=found)
+    assert main(["status", CODE, "--contact", "0912345678"]) == 0
     out = capsys.readouterr().out
     assert "Trạng thái: Đã trả lời" in out
-    assert "01/03/2025 08:00  Đã nhận phản ánh" in out
-    assert "Đã trả lời — Đã xử lý" in out
+    first = datetime.fromisoformat(found["history"][0]["at"]).astimezone(timezone(timedelta(hours=7)))
+    assert f"{first:%d/%m/%Y %H:%M}  Đã nhận phản ánh" in out
+    assert "Đang xử lý — Đã giao UBND phường Hạc Thành" in out
     assert "(quá hạn)" in out
-    assert "Đã thu gom." in out and "UBND phường" in out
+    assert found["answer"]["text"] in out and found["answer"]["agency"] in out
     assert "Đánh giá: Hài lòng" in out
 
 
@@ -196,21 +184,7 @@ def test_embed_usage_and_manifest_errors(
 
 
 def _webhook(tmp_path: Path, secret: str) -> tuple[Path, list[str]]:
-    body = json.dumps(
-        {
-            "type": "submission.rated",
-            "timestamp": "2025-03-06T01:00:00Z",
-            "data": {
-                "submission_id": "sub_01",
-                "central_id": "TH-1",
-                "tracking_code": "TH7K-Q2MX",
-                "satisfied": False,
-                "comment": "Chưa thỏa đáng",
-                "rated_at": "2025-03-06T01:00:00Z",
-            },
-        },
-        ensure_ascii=False,
-    ).encode()
+    body = relay_fixtures.body("submission_rated")
     path = tmp_path / "body.json"
     path.write_bytes(body)
     headers = sign_headers(body, secret, msg_id="msg_cli")
@@ -225,7 +199,7 @@ def test_verify_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "Chữ ký hợp lệ." in out and "msg_cli" in out and "submission.rated" in out
     assert main(["verify", str(path), *header_args, "--secret", secret, "--json"]) == 0
     out_json = json.loads(capsys.readouterr().out)
-    assert out_json["valid"] is True and out_json["data"]["satisfied"] is False
+    assert out_json["valid"] is True and out_json["data"]["satisfied"] is True
 
 
 def test_verify_secret_from_env_with_rotation(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -24,14 +24,13 @@ from phanhoi.client import DEFAULT_BASE_URL
 from phanhoi.errors import InternalServerError, UnprocessableEntityError
 from responses import matchers
 
+from tests.sdk import relay_fixtures
+
 BASE = "https://relay.test"
 SUBMIT_URL = BASE + "/api/v1/submissions"
-RECEIPT = {
-    "id": "sub_01",
-    "tracking_code": "TH7K-Q2MX",
-    "status": "received",
-    "status_url": BASE + "/w/site_1/track?code=TH7K-Q2MX",
-}
+RECEIPT = relay_fixtures.load("receipt")
+CODE = RECEIPT["tracking_code"]
+LOOKUP = relay_fixtures.load("lookup")
 
 
 def make_submission() -> SubmissionCreate:
@@ -118,8 +117,8 @@ def test_site_config_needs_site_key() -> None:
 def test_submit_json(client: Client, mocked: responses.RequestsMock) -> None:
     mocked.post(SUBMIT_URL, status=201, json=RECEIPT)
     receipt = client.submit(make_submission())
-    assert receipt.tracking_code == "TH7K-Q2MX"
-    assert receipt.id == "sub_01"
+    assert receipt.tracking_code == CODE
+    assert receipt.id == RECEIPT["id"]
     assert receipt.status == "received"
     assert receipt.replayed is False
     request = mocked.calls[0].request
@@ -223,41 +222,25 @@ def test_multipart_retry_resends_same_files(
 
 def test_status(client: Client, mocked: responses.RequestsMock) -> None:
     mocked.get(
-        BASE + "/api/v1/submissions/TH7K-Q2MX",
+        BASE + f"/api/v1/submissions/{CODE}",
         match=[matchers.query_param_matcher({"contact": "0912345678"})],
-        json={
-            "tracking_code": "TH7K-Q2MX",
-            "status": "answered",
-            "history": [
-                {"status": "received", "at": "2025-03-01T08:00:00Z", "note": None},
-                {"status": "answered", "at": "2025-03-05T10:30:00+07:00", "note": "Đã xử lý"},
-            ],
-            "answer": {
-                "text": "Đã thu gom.",
-                "agency": "UBND phường",
-                "answered_at": "2025-03-05T10:30:00+07:00",
-            },
-            "deadline": "2025-03-18T00:00:00Z",
-            "overdue": False,
-            "rating": None,
-            "can_rate": True,
-            "submitted_at": "2025-03-01T08:00:00Z",
-            "category": "moi-truong",
-            "title": "Rác",
-        },
+        json=LOOKUP,
     )
-    status = client.status("TH7K-Q2MX", "0912345678")
-    assert status.status == "answered"
-    assert status.status_label == "Đã trả lời"
-    assert status.history[0] == HistoryEntry("received", datetime(2025, 3, 1, 8, tzinfo=UTC), None)
-    assert status.history[1].at == datetime(2025, 3, 5, 3, 30, tzinfo=UTC)
+    status = client.status(CODE, "0912345678")
+    assert status.status == LOOKUP["status"] == "answered"
+    assert status.status_label == LOOKUP["status_label"] == "Đã trả lời"
+    first = LOOKUP["history"][0]
+    assert status.history[0] == HistoryEntry(first["status"], datetime.fromisoformat(first["at"]), None)
+    assert [h.note for h in status.history] == [h["note"] for h in LOOKUP["history"]]
     assert status.answer is not None and isinstance(status.answer, Answer)
-    assert status.answer.agency == "UBND phường"
-    assert status.deadline == datetime(2025, 3, 18, tzinfo=UTC)
-    assert status.overdue is False
-    assert status.rating is None
-    assert status.can_rate is True and status.category == "moi-truong"
-    assert status.submitted_at == datetime(2025, 3, 1, 8, tzinfo=UTC)
+    assert status.answer.text == LOOKUP["answer"]["text"]
+    assert status.answer.agency == LOOKUP["answer"]["agency"]
+    assert status.deadline == datetime.fromisoformat(LOOKUP["deadline"])
+    assert status.overdue is False and status.rating is None
+    assert status.can_rate is True and status.category == LOOKUP["category"]
+    assert status.submitted_at == datetime.fromisoformat(LOOKUP["submitted_at"])
+    assert status.submitted_at.tzinfo is not None
+    assert (status.consent_withdrawn, status.redacted) == (False, False)
 
 
 def test_status_without_answer(client: Client, mocked: responses.RequestsMock) -> None:
@@ -270,28 +253,63 @@ def test_status_without_answer(client: Client, mocked: responses.RequestsMock) -
 
 
 def test_rate(client: Client, mocked: responses.RequestsMock) -> None:
+    answer = relay_fixtures.load("rating_answer")
     mocked.post(
-        BASE + "/api/v1/submissions/TH7K-Q2MX/rating",
+        BASE + f"/api/v1/submissions/{CODE}/rating",
         match=[
             matchers.json_params_matcher(
                 {"contact": "0912345678", "satisfied": True, "comment": "Cảm ơn"}
             )
         ],
-        json={"ok": True},
+        json=answer,
     )
-    assert client.rate("TH7K-Q2MX", "0912345678", True, "Cảm ơn") == {"ok": True}
+    assert client.rate(CODE, "0912345678", True, "Cảm ơn") == answer
+    assert mocked.calls[0].request.headers["Idempotency-Key"]
 
 
 def test_data_request(client: Client, mocked: responses.RequestsMock) -> None:
+    answer = relay_fixtures.load("data_request_answer")
     mocked.post(
-        BASE + "/api/v1/submissions/TH7K-Q2MX/data-request",
+        BASE + f"/api/v1/submissions/{CODE}/data-request",
         match=[matchers.json_params_matcher({"contact": "a@b.vn", "kind": "delete"})],
         status=202,
-        body=b"",
+        json=answer,
     )
-    assert client.data_request("TH7K-Q2MX", "a@b.vn", "delete") == {}
+    assert client.data_request(CODE, "a@b.vn", "delete") == answer
     with pytest.raises(ValueError):
-        client.data_request("TH7K-Q2MX", "a@b.vn", "erase")  # type: ignore[arg-type]
+        client.data_request(CODE, "a@b.vn", "erase")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("path", ["rating", "data-request"])
+def test_citizen_actions_keep_one_idempotency_key_across_retries(
+    client: Client, mocked: responses.RequestsMock, sleeps: list[float], path: str
+) -> None:
+    url = BASE + f"/api/v1/submissions/{CODE}/{path}"
+    mocked.post(url, status=503)
+    mocked.post(url, json={})
+    if path == "rating":
+        client.rate(CODE, "0912345678", True)
+        client_call = lambda: client.rate(CODE, "0912345678", True)  # noqa: E731
+    else:
+        client.data_request(CODE, "0912345678", "delete")
+        client_call = lambda: client.data_request(CODE, "0912345678", "delete")  # noqa: E731
+    keys = [c.request.headers["Idempotency-Key"] for c in mocked.calls]
+    assert len(keys) == 2 and keys[0] == keys[1]
+    mocked.post(url, json={})
+    client_call()
+    assert mocked.calls[-1].request.headers["Idempotency-Key"] != keys[0]
+
+
+def test_the_secret_key_is_not_sent_over_plain_http_to_another_machine(
+    mocked: responses.RequestsMock,
+) -> None:
+    with pytest.raises(PhanHoiError, match="plain http"):
+        Client("http://relay.example.vn", "site_1", "sk_test").submit(make_submission())
+    assert len(mocked.calls) == 0
+    mocked.post("http://127.0.0.1:5000/api/v1/submissions", status=201, json=RECEIPT)
+    Client("http://127.0.0.1:5000", "site_1", "sk_test").submit(make_submission())
+    mocked.post("http://relay.internal/api/v1/submissions", status=201, json=RECEIPT)
+    Client("http://relay.internal", "site_1", "sk_test", allow_http=True).submit(make_submission())
 
 
 def test_non_json_success_raises(client: Client, mocked: responses.RequestsMock) -> None:

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from phanhoi.errors import WebhookVerificationError
+from phanhoi.errors import WebhookPayloadError
 from phanhoi.events import (
     Event,
     SubmissionCreated,
@@ -15,7 +15,9 @@ from phanhoi.events import (
     SubmissionStatusChanged,
     parse_event,
 )
-from phanhoi.models import ConsentGiven, Location, SiteRef, Submitter
+from phanhoi.models import Attachment, ConsentRecord, Location, SiteRef, Submitter
+
+from tests.sdk import relay_fixtures
 
 TS = 1_740_790_800  # 2025-03-01T01:00:00Z
 
@@ -25,43 +27,36 @@ def body(event_type: str, data: dict[str, object], **extra: object) -> bytes:
 
 
 def test_submission_created() -> None:
-    event = parse_event(
-        body(
-            "submission.created",
-            {
-                "id": "sub_01",
-                "tracking_code": "TH7K-Q2MX",
-                "category": "moi-truong",
-                "agency": None,
-                "title": "Rác",
-                "content": "Nội dung",
-                "location": {"commune_code": "16000", "address": "Chợ", "lat": 19.8, "lon": 105.7},
-                "submitter": {"name": "Lê Văn A", "phone": "+84912345678", "email": None},
-                "confidential": True,
-                "consent": {
-                    "version": "v1",
-                    "accepted": True,
-                    "accepted_at": "2025-03-01T01:00:00Z",
-                },
-                "site": {"key": "site_1", "name": "Báo Thanh Hóa"},
-                "submitted_at": "2025-03-01T01:00:00Z",
-                "attachments": [{"filename": "a.jpg", "size": 10}],
-            },
-            timestamp="2025-03-01T01:00:05Z",
-        ),
-        msg_id="evt_1",
-        timestamp=TS,
-    )
+    """The relay's own ``submission.created`` (recorded by tests/contract)."""
+    sent = relay_fixtures.load("submission_created")
+    data = sent["data"]
+    event = parse_event(relay_fixtures.body("submission_created"), msg_id="evt_1", timestamp=TS)
     assert isinstance(event, SubmissionCreated)
     assert event.id == "evt_1" and event.type == "submission.created"
-    assert event.timestamp == datetime(2025, 3, 1, 1, 0, 5, tzinfo=UTC)
-    assert event.submission_id == "sub_01"
-    assert event.location == Location("16000", "Chợ", 19.8, 105.7)
-    assert event.submitter == Submitter("Lê Văn A", "+84912345678", None)
-    assert event.consent == ConsentGiven("v1", True, datetime(2025, 3, 1, 1, tzinfo=UTC))
-    assert event.site == SiteRef("site_1", "Báo Thanh Hóa")
-    assert event.attachments == ({"filename": "a.jpg", "size": 10},)
-    assert event.data["tracking_code"] == "TH7K-Q2MX"
+    assert event.timestamp == datetime.fromisoformat(sent["timestamp"])
+    assert event.submission_id == data["id"] and event.tracking_code == data["tracking_code"]
+    assert event.location == Location(**data["location"])
+    assert event.submitter == Submitter(**data["submitter"])
+    assert event.consent == ConsentRecord(
+        version=data["consent"]["version"],
+        text_sha256=data["consent"]["text_sha256"],
+        accepted_at=datetime.fromisoformat(data["consent"]["accepted_at"]),
+        recipient=data["consent"]["recipient"],
+    )
+    assert event.consent.accepted is True  # the relay forwards only consented submissions
+    assert event.site == SiteRef(data["site"]["key"], data["site"]["name"])
+    assert event.deadline == datetime.fromisoformat(data["deadline"])
+    assert (event.source_url, event.src, event.via) == (data["source_url"], data["src"], data["via"])
+    [attachment] = event.attachments
+    assert attachment == Attachment(**data["attachments"][0])
+    assert event.data == data
+
+
+def test_a_consent_record_without_a_version_is_not_consent() -> None:
+    data = dict(relay_fixtures.load("submission_created")["data"], consent={"version": ""})
+    event = parse_event(body("submission.created", data), msg_id="m", timestamp=TS)
+    assert isinstance(event, SubmissionCreated)
+    assert event.consent is not None and event.consent.accepted is False
 
 
 def test_status_changed_accepts_answer_object() -> None:
@@ -86,39 +81,24 @@ def test_status_changed_accepts_answer_object() -> None:
 
 
 def test_rated_and_data_request() -> None:
-    rated = parse_event(
-        body(
-            "submission.rated",
-            {
-                "submission_id": "s",
-                "central_id": "c",
-                "tracking_code": "T",
-                "satisfied": True,
-                "comment": None,
-                "rated_at": "2025-03-06T00:00:00Z",
-            },
-        ),
-        msg_id="m",
-        timestamp=TS,
-    )
-    assert isinstance(rated, SubmissionRated) and rated.satisfied is True
-    request = parse_event(
-        body(
-            "submission.data_request",
-            {
-                "submission_id": "s",
-                "central_id": None,
-                "tracking_code": "T",
-                "kind": "withdraw_consent",
-                "requested_at": "2025-03-07T00:00:00Z",
-            },
-        ),
-        msg_id="m",
-        timestamp=TS,
-    )
+    rated_data = relay_fixtures.load("submission_rated")["data"]
+    rated = parse_event(relay_fixtures.body("submission_rated"), msg_id="m", timestamp=TS)
+    assert isinstance(rated, SubmissionRated)
+    assert rated.satisfied is rated_data["satisfied"] and rated.comment == rated_data["comment"]
+    assert rated.central_id == rated_data["central_id"]
+    assert rated.rated_at == datetime.fromisoformat(rated_data["rated_at"])
+    asked = relay_fixtures.load("submission_data_request")["data"]
+    request = parse_event(relay_fixtures.body("submission_data_request"), msg_id="m", timestamp=TS)
     assert isinstance(request, SubmissionDataRequest)
-    assert request.kind == "withdraw_consent" and request.central_id is None
-    assert request.requested_at == datetime(2025, 3, 7, tzinfo=UTC)
+    assert request.kind == asked["kind"] and request.tracking_code == asked["tracking_code"]
+    assert request.requested_at == datetime.fromisoformat(asked["requested_at"])
+
+
+def test_status_event_as_the_sdk_sends_it() -> None:
+    sent = relay_fixtures.load("status_event")["data"]
+    event = parse_event(relay_fixtures.body("status_event"), msg_id="m", timestamp=TS)
+    assert isinstance(event, SubmissionStatusChanged)
+    assert (event.status, event.sequence, event.answer) == (sent["status"], sent["sequence"], sent["answer"])
 
 
 def test_unknown_type_is_generic_event() -> None:
@@ -144,7 +124,7 @@ def test_bad_timestamp_falls_back_to_header() -> None:
     ],
 )
 def test_malformed_known_events(event_type: str, data: dict[str, object]) -> None:
-    with pytest.raises(WebhookVerificationError, match="malformed"):
+    with pytest.raises(WebhookPayloadError, match="malformed"):
         parse_event(body(event_type, data), msg_id="m", timestamp=TS)
 
 

@@ -18,6 +18,8 @@ import submit_server_side
 from news_site.app import create_app
 from phanhoi.webhooks import generate_secret, sign_headers, verify
 
+from tests.sdk import relay_fixtures
+
 RELAY = "https://relay.test"
 
 
@@ -65,10 +67,11 @@ def test_submit_script(
     mocked.post(
         RELAY + "/api/v1/submissions",
         status=201,
-        json={"id": "s1", "tracking_code": "TH7K-Q2MX", "status": "received", "status_url": None},
+        json=relay_fixtures.load("receipt"),
     )
     assert submit_server_side.main([]) == 0
-    assert "Mã theo dõi: TH7K-Q2MX" in capsys.readouterr().out
+    code = relay_fixtures.load("receipt")["tracking_code"]
+    assert f"Mã theo dõi: {code}" in capsys.readouterr().out
     sent = json.loads(mocked.calls[1].request.body or b"")
     assert sent["category"] == "moi-truong" and sent["consent"]["version"] == "2025-07"
 
@@ -80,7 +83,7 @@ EVENTS_SECRET = generate_secret()
 @pytest.fixture
 def receiver() -> Iterator[ThreadingHTTPServer]:
     server = central_receiver_sdk.make_server("127.0.0.1", 0, INTAKE_SECRET, EVENTS_SECRET, RELAY)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server
     server.shutdown()
@@ -88,11 +91,12 @@ def receiver() -> Iterator[ThreadingHTTPServer]:
 
 
 def _post(
-    server: ThreadingHTTPServer, body: bytes, headers: dict[str, str]
+    server: ThreadingHTTPServer, body: bytes, headers: dict[str, str],
+    path: str = "/intake/v1/submissions",
 ) -> tuple[int, dict[str, object]]:
     host, port = server.server_address[:2]
     request = urllib.request.Request(
-        f"http://{host!s}:{port}/intake/v1/submissions", data=body, headers=headers, method="POST"
+        f"http://{host!s}:{port}{path}", data=body, headers=headers, method="POST"
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
@@ -105,20 +109,15 @@ def _post(
 def test_central_receiver(receiver: ThreadingHTTPServer, mocked: responses.RequestsMock) -> None:
     mocked.add_passthru("http://127.0.0.1")
     mocked.post(RELAY + "/api/v1/central/events", json={"ok": True})
-    body = json.dumps(
-        {
-            "type": "submission.created",
-            "timestamp": "2025-03-01T01:00:00Z",
-            "data": {"id": "sub_01", "tracking_code": "TH7K-Q2MX", "submitter": {"name": "A"}},
-        }
-    ).encode()
+    body = relay_fixtures.body("submission_created")
     status, answer = _post(receiver, body, sign_headers(body, INTAKE_SECRET, msg_id="evt_1"))
     assert status == 200 and answer == {"central_id": "TH-000001", "status": "received"}
     # Redelivery of the same event: same answer, no second status event.
     status, again = _post(receiver, body, sign_headers(body, INTAKE_SECRET, msg_id="evt_1"))
     assert (status, again) == (200, answer)
+    # A wrong secret is 401: the relay pauses the destination instead of dropping the message.
     status, problem = _post(receiver, body, sign_headers(body, generate_secret()))
-    assert status == 400 and problem["status"] == 400
+    assert status == 401 and problem["status"] == 401
 
     deadline = time.monotonic() + 5
     while not any((c.request.url or "").startswith(RELAY) for c in mocked.calls):
@@ -128,3 +127,21 @@ def test_central_receiver(receiver: ThreadingHTTPServer, mocked: responses.Reque
     event = verify(call.request.body or b"", dict(call.request.headers), EVENTS_SECRET)
     assert event.data["status"] == "accepted" and event.data["central_id"] == "TH-000001"
     assert event.id == "evt_TH-000001_1"
+
+
+@pytest.mark.parametrize("name", ["submission_data_request", "submission_rated"])
+def test_central_receiver_takes_data_requests_and_ratings(
+    receiver: ThreadingHTTPServer, name: str
+) -> None:
+    body = relay_fixtures.body(name)
+    headers = sign_headers(body, INTAKE_SECRET, msg_id="evt_" + name)
+    status, answer = _post(receiver, body, headers, "/intake/v1/events")
+    assert status == 200 and answer["status"] == "received"
+    # Not a submission: refused for good on the submissions path, not acknowledged.
+    status, _ = _post(receiver, body, sign_headers(body, INTAKE_SECRET), "/intake/v1/submissions")
+    assert status == 422
+
+
+def test_central_receiver_refuses_an_unusable_secret_at_start() -> None:
+    with pytest.raises(ValueError):
+        central_receiver_sdk.make_server("127.0.0.1", 0, "not-a-secret", None, None)

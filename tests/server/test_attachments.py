@@ -227,12 +227,19 @@ def test_links_expire_and_are_signed(app: Any, client: Any, site: Any,
     assert client.get(f"/api/v1/attachments/{token}").status_code == 200
 
 
-def test_refresh_urls(app: Any, client: Any, site: Any, submission_body: dict[str, Any]) -> None:
+def test_refresh_urls(app: Any, client: Any, site: Any, submission_body: dict[str, Any],
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # itsdangerous stamps links to the second: hold its clock, then move it on by one.
+    from itsdangerous.timed import TimestampSigner
+
+    clock = [int(time.time())]
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: clock[0])
     post_multipart(client, site[1], submission_body, [(PDF, "a.pdf")])
     data = forwarded(app)
-    time.sleep(1.1)
+    clock[0] += 1
     fresh = attachments.refresh_urls(data)
     assert fresh["attachments"][0]["url"] != data["attachments"][0]["url"]
+    assert client.get(fresh["attachments"][0]["url"]).status_code == 200
     assert fresh["attachments"][0]["id"] == data["attachments"][0]["id"]
     assert {k: v for k, v in fresh.items() if k != "attachments"} == \
         {k: v for k, v in data.items() if k != "attachments"}

@@ -112,8 +112,8 @@ def test_form_token_submissions_counted_per_site(app_config: dict[str, Any],
 def test_lookup_limited(limited: Any) -> None:
     client = limited.test_client()
     for _ in range(3):
-        assert_problem(client.get("/api/v1/submissions/PH-AAAA-AAAAA?contact=0912345678"), 404)
-    r = client.get("/api/v1/submissions/PH-AAAA-AAAAA?contact=0912345678")
+        assert_problem(client.get("/api/v1/submissions/PH-AAAA-AAAAT?contact=0912345678"), 404)
+    r = client.get("/api/v1/submissions/PH-AAAA-AAAAT?contact=0912345678")
     assert_problem(r, 429, "rate-limited")
     assert int(r.headers["Retry-After"]) >= 1
 
@@ -123,9 +123,9 @@ def test_lookup_limited_per_code(app_config: dict[str, Any]) -> None:
     with app.app_context():
         client = app.test_client()
         for i in range(2):
-            assert_problem(client.get(f"/api/v1/submissions/PH-BBBB-BBBBB?contact=09123456{i}0",
+            assert_problem(client.get(f"/api/v1/submissions/PH-BBBB-BBBBJ?contact=09123456{i}0",
                                       environ_base={"REMOTE_ADDR": f"10.3.0.{i}"}), 404)
-        r = client.get("/api/v1/submissions/ph-bbbb-bbbbb?contact=0912345699",
+        r = client.get("/api/v1/submissions/ph-bbbb-bbbbj?contact=0912345699",
                        environ_base={"REMOTE_ADDR": "10.3.0.50"})
         assert_problem(r, 429, "rate-limited")
 
@@ -136,8 +136,8 @@ def test_rating_and_data_request_limited(limited: Any, path: str) -> None:
     body = {"contact": "0912345678", "satisfied": True} if path == "rating" else {
         "contact": "0912345678", "kind": "delete"}
     for _ in range(2):
-        assert_problem(client.post(f"/api/v1/submissions/PH-CCCC-CCCCC/{path}", json=body), 404)
-    assert_problem(client.post(f"/api/v1/submissions/PH-CCCC-CCCCC/{path}", json=body), 429,
+        assert_problem(client.post(f"/api/v1/submissions/PH-CCCC-CCCCF/{path}", json=body), 404)
+    assert_problem(client.post(f"/api/v1/submissions/PH-CCCC-CCCCF/{path}", json=body), 429,
                    "rate-limited")
 
 
@@ -163,7 +163,7 @@ def test_proxy_hops_take_client_from_forwarded_for(app_config: dict[str, Any]) -
                 RATELIMIT_LOOKUP_CODE="100 per hour")
     with app.app_context():
         client = app.test_client()
-        url = "/api/v1/submissions/PH-DDDD-DDDDD?contact=0912345678"
+        url = "/api/v1/submissions/PH-DDDD-DDDD7?contact=0912345678"
         assert_problem(client.get(url, headers={"X-Forwarded-For": "203.0.113.1"}), 404)
         assert_problem(client.get(url, headers={"X-Forwarded-For": "203.0.113.1"}), 429)
         assert_problem(client.get(url, headers={"X-Forwarded-For": "203.0.113.2"}), 404)
@@ -173,7 +173,7 @@ def test_forwarded_for_ignored_without_proxy_hops(app_config: dict[str, Any]) ->
     app = _make(app_config, RATELIMIT_LOOKUP="1 per minute", RATELIMIT_LOOKUP_CODE="100 per hour")
     with app.app_context():
         client = app.test_client()
-        url = "/api/v1/submissions/PH-DDDD-DDDDD?contact=0912345678"
+        url = "/api/v1/submissions/PH-DDDD-DDDD7?contact=0912345678"
         assert_problem(client.get(url, headers={"X-Forwarded-For": "203.0.113.1"}), 404)
         # Spoofing the header does not buy a fresh budget.
         assert_problem(client.get(url, headers={"X-Forwarded-For": "203.0.113.2"}), 429)
@@ -181,7 +181,7 @@ def test_forwarded_for_ignored_without_proxy_hops(app_config: dict[str, Any]) ->
 
 def test_disabled_by_config(app: Any, client: Any) -> None:
     for _ in range(15):
-        assert_problem(client.get("/api/v1/submissions/PH-EEEE-EEEEE?contact=0912345678"), 404)
+        assert_problem(client.get("/api/v1/submissions/PH-EEEE-EEEEZ?contact=0912345678"), 404)
 
 
 @pytest.mark.redis
@@ -199,7 +199,7 @@ def test_redis_storage_shared_between_instances(app_config: dict[str, Any]) -> N
     one, two = create_app(common), create_app(common)
     _APPS.extend([one, two])
     try:
-        url_ = "/api/v1/submissions/PH-FFFF-FFFFF?contact=0912345678"
+        url_ = "/api/v1/submissions/PH-FFFF-FFFFQ?contact=0912345678"
         with one.app_context():
             assert_problem(one.test_client().get(url_), 404)
         with two.app_context():

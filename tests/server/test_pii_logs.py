@@ -43,7 +43,7 @@ def _png() -> bytes:
 @pytest.fixture
 def server(app: Any) -> Any:
     srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{srv.server_port}"

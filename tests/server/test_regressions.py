@@ -148,6 +148,27 @@ def _in_thread(app: Any, fn: Any, *args: Any) -> tuple[Any, list[Any]]:
     return thread, out
 
 
+def _blocked(engine: Any, waiting: int) -> None:
+    """Return once ``waiting`` other sessions on this database wait for a lock: the threads
+    have reached the row the test holds, so the race runs every time, not only when the
+    scheduler happens to let them get there first."""
+    import time
+
+    import sqlalchemy as sa
+
+    deadline = time.monotonic() + 10
+    with engine.connect() as conn:
+        while True:
+            n = conn.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'")).scalar_one()
+            conn.rollback()
+            if n >= waiting:
+                return
+            assert time.monotonic() < deadline, f"{n} of {waiting} sessions reached the lock"
+            time.sleep(0.01)
+
+
 def _status_data(created: dict[str, Any], status: str, sequence: int) -> dict[str, Any]:
     return {"submission_id": created["id"], "central_id": "C-1", "status": status, "note": None,
             "answer": None, "agency": None, "deadline": None, "sequence": sequence,
@@ -156,8 +177,6 @@ def _status_data(created: dict[str, Any], status: str, sequence: int) -> dict[st
 
 def test_concurrent_status_events_keep_the_newest_sequence(app: Any, client: Any, site: Any,
                                                            submission_body: dict[str, Any]) -> None:
-    import time
-
     import sqlalchemy as sa
 
     from widget_server.store import db
@@ -173,7 +192,7 @@ def test_concurrent_status_events_keep_the_newest_sequence(app: Any, client: Any
         other.execute(sa.select(db.submissions).where(s.id == created["id"]).with_for_update())
         thread, out = _in_thread(app, status_events.apply_status_event, "msg_old",
                                  _status_data(created, "accepted", 3))
-        time.sleep(0.5)
+        _blocked(engine, 1)
         other.execute(sa.update(db.submissions).where(s.id == created["id"]).values(
             status="answered", status_sequence=7))
         tx.commit()
@@ -186,8 +205,6 @@ def test_concurrent_status_events_keep_the_newest_sequence(app: Any, client: Any
 
 def test_the_same_event_twice_at_once_is_a_duplicate(app: Any, client: Any, site: Any,
                                                      submission_body: dict[str, Any]) -> None:
-    import time
-
     import sqlalchemy as sa
 
     from widget_server.store import db
@@ -203,7 +220,7 @@ def test_the_same_event_twice_at_once_is_a_duplicate(app: Any, client: Any, site
                       .with_for_update())
         t1, out1 = _in_thread(app, status_events.apply_status_event, "msg_same", data)
         t2, out2 = _in_thread(app, status_events.apply_status_event, "msg_same", data)
-        time.sleep(0.5)
+        _blocked(engine, 2)
         tx.commit()
     t1.join(10)
     t2.join(10)
@@ -213,8 +230,6 @@ def test_the_same_event_twice_at_once_is_a_duplicate(app: Any, client: Any, site
 def test_acknowledgement_does_not_undo_an_earlier_status_event(app: Any, client: Any, site: Any,
                                                                 submission_body: dict[str, Any]) -> None:
     """The central system's first status event can arrive before the worker records the 2xx."""
-    import time
-
     import sqlalchemy as sa
 
     from widget_server.store import db
@@ -233,7 +248,7 @@ def test_acknowledgement_does_not_undo_an_earlier_status_event(app: Any, client:
         tx = other.begin()
         other.execute(sa.select(db.submissions).where(s.id == created["id"]).with_for_update())
         thread, out = _in_thread(app, acknowledge)
-        time.sleep(0.5)
+        _blocked(engine, 1)
         other.execute(sa.update(db.submissions).where(s.id == created["id"]).values(
             status="accepted", status_sequence=1))
         tx.commit()
@@ -292,8 +307,6 @@ def test_withdrawal_after_a_status_event_is_told_to_the_central_system(
 def test_deletion_does_not_cancel_a_forward_being_claimed(app: Any, client: Any, site: Any,
                                                           submission_body: dict[str, Any]) -> None:
     import datetime as dt
-    import time
-
     import sqlalchemy as sa
 
     from widget_server.store import db
@@ -312,7 +325,7 @@ def test_deletion_does_not_cancel_a_forward_being_claimed(app: Any, client: Any,
         worker.execute(sa.select(db.outbox).where(o.submission_id == created["id"])
                        .with_for_update(skip_locked=True))
         thread, out = _in_thread(app, retention.run)
-        time.sleep(0.5)
+        _blocked(engine, 1)
         lease = db.utcnow() + dt.timedelta(minutes=1)
         worker.execute(sa.update(db.outbox).where(o.submission_id == created["id"]).values(
             lease_owner="w1", lease_until=lease, next_attempt_at=lease, attempts=1))

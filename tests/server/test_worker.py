@@ -32,7 +32,7 @@ def slow_central(delay: float):
         return jsonify(central_id="TH-SLOW", status="received"), 201
 
     server = make_server("127.0.0.1", 0, central, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     return server, arrived
 
 

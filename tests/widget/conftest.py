@@ -26,6 +26,18 @@ from widget_server.store import db
 from widget_server.intake import sites
 
 PAGES = Path(__file__).parent / "pages"
+WIDGET_README = Path(__file__).resolve().parents[2] / "static" / "widget" / "README.md"
+
+
+def readme_block(heading: str, language: str) -> str:
+    """The first fenced block of that language under a heading of static/widget/README.md:
+    fixture pages use the documented snippets as they are, so the docs are what is tested."""
+    text = WIDGET_README.read_text(encoding="utf-8").split(heading, 1)[1]
+    return text.split(f"```{language}\n", 1)[1].split("```", 1)[0]
+
+
+RESERVE_CSS = readme_block("### Reserve the banner's height", "css")
+AFTER_LOAD = readme_block("## Never hold up the page's `load` event", "html")
 
 
 @dataclass(frozen=True)
@@ -36,9 +48,9 @@ class Variant:
     slot: str = '<div data-phanhoi-slot></div>'
     scripts: str = ""
     style: str = ("body{margin:0 auto;max-width:860px;padding:16px;font:18px/1.6 Georgia,serif;color:#222;"
-                  "background:#fff}[data-phanhoi-slot]{display:block;min-height:72px;margin:16px 0}"
-                  "[data-phanhoi-slot][data-variant=inline]{min-height:900px}a{color:#8a1414}")
+                  "background:#fff}[data-phanhoi-slot]{margin:16px 0}a{color:#8a1414}" + RESERVE_CSS)
     head: str = ""
+    referrer_policy: str = ""
     top: str = ""
     before: str = ""
 
@@ -59,6 +71,20 @@ VARIANTS = {
     "pinned": replace(NEWS, scripts="{pinned}"),
     "twice": replace(NEWS, title="Tin tức — tải hai lần",
                      scripts="\n".join([loader(), loader(), loader(query="?again=1")])),
+    "buttonslot": replace(NEWS, title="Tin tức — nút trong chỗ đặt",
+                          slot='<div data-phanhoi-slot data-variant="button"></div>'),
+    "cookiebar": replace(
+        NEWS, title="Tin tức — thanh cookie", slot="",
+        style=NEWS.style + ".cookies{position:fixed;left:0;right:0;bottom:0;padding:12px 16px;background:#222;"
+                           "color:#fff;display:flex;gap:12px;align-items:center;justify-content:space-between}",
+        before='<div class="cookies"><span>Trang dùng cookie.</span><button id="agree" type="button">Đồng ý'
+               '</button></div>'),
+    "afterload": replace(NEWS, title="Tin tức — nạp sau load",
+                         scripts=AFTER_LOAD.replace("https://RELAY", "{relay}").replace("SITE_KEY", "{site}")
+                         .replace('nonce="RANDOM"', 'nonce="{nonce}"')),
+    "noreferrer": replace(NEWS, title="Tin tức — không gửi referrer", referrer_policy="no-referrer"),
+    "metanoreferrer": replace(NEWS, title="Tin tức — meta referrer",
+                              head='<meta name="referrer" content="no-referrer">'),
     # The public record in a slot far below the fold: nothing of it loads before the reader nears it.
     "results": replace(NEWS, title="Tin tức — kết quả công khai", before="<p>.</p>" * 120,
                        slot='<div data-phanhoi-slot data-variant="results"></div>'),
@@ -83,6 +109,21 @@ def render_variant(name: str) -> str:
     for part in ("title", "style", "head", "top", "before", "slot", "scripts"):
         html = html.replace("{" + part + "}", getattr(variant, part))
     return html
+def after_pending_timers(target: Any) -> None:
+    """Return once timers already queued in ``target``'s document (a page or frame) have run:
+    a zero-delay timer set now fires after those, and a second one after anything they queued.
+    Use before asserting that something did *not* happen in a deferred handler."""
+    target.evaluate("() => new Promise(r => setTimeout(() => setTimeout(r)))")
+
+
+def after_rendering(page: Any) -> None:
+    """Return once the page has rendered twice more: layout shifts of what is already in the
+    DOM have been measured, and ``window.__cls`` has taken in every queued entry."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.evaluate("""() => { const o = window.__clsObserver; if (o) o.takeRecords().forEach(
+        e => { if (!e.hadRecentInput) window.__cls += e.value; }); }""")
+
+
 CHROMIUM = os.environ.get("PHANHOI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
@@ -96,7 +137,8 @@ class LiveServer:
         self._srv = make_server(host, 0, self._dispatch, threaded=True)
         self.port = self._srv.server_port
         self.url = f"http://{name}:{self.port}"
-        self._thread = threading.Thread(target=self._srv.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for the loop to notice (0.5 s by default).
+        self._thread = threading.Thread(target=self._srv.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def _dispatch(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -121,6 +163,8 @@ def host_pages(relay_url: str, site_key: str) -> Callable[..., Any]:
         relay = request.args.get("relay", relay_url)
         html = render_variant(name)
         html = html.replace("{relay}", relay).replace("{site}", request.args.get("site", site_key))
+        if request.args.get("lang") == "en":  # the loader follows <html lang> without data-lang
+            html = html.replace('<html lang="vi">', '<html lang="en">', 1)
         if "{pinned}" in html:
             # The partner SDK's pinned snippet: versioned loader with SRI, fetched from the manifest.
             from phanhoi.embed import embed_snippet
@@ -134,6 +178,8 @@ def host_pages(relay_url: str, site_key: str) -> Callable[..., Any]:
             f"default-src 'self'; script-src 'nonce-{nonce}' {relay}; style-src 'nonce-{nonce}'; "
             f"frame-src {relay}; img-src 'self' data:; object-src 'none'; base-uri 'none'"
         )
+        if VARIANTS[name].referrer_policy:
+            resp.headers["Referrer-Policy"] = VARIANTS[name].referrer_policy
         return resp
 
     return app

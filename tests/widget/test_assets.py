@@ -75,7 +75,7 @@ def test_misses_are_404(client: Any, path: str) -> None:
 def test_served_files_are_the_committed_build(client: Any) -> None:
     """The relay serves esbuild's output byte for byte: no rewriting on the way out."""
     build = assets.build_dir()
-    for name in ("loader.js", "form.js", "form.css", "altcha.js", "demo/demo.css"):
+    for name in ("loader.js", "dialog.js", "form.js", "form.css", "altcha.js", "demo/demo.css"):
         assert client.get(f"/static/widget/{name}").data == (build / name).read_bytes(), name
     # The readable sources are not served.
     assert client.get("/static/widget/banner.css").status_code == 404
@@ -94,6 +94,8 @@ def _served_gzip(client: Any, *names: str) -> int:
 def test_budgets_on_served_compressed_bytes(client: Any) -> None:
     loader = _served_gzip(client, "loader.js")
     assert loader <= 4096, f"loader.js: {loader} B gzip > 4096 B"
+    dialog = loader + _served_gzip(client, "dialog.js")
+    assert dialog <= 6 * 1024, f"loader.js + dialog.js: {dialog} B gzip > 6 KB"
     form = _served_gzip(client, "form.js", "form.css")
     assert form <= 12 * 1024, f"form page: {form} B gzip > 12 KB"
     altcha = form + _served_gzip(client, "altcha.js")

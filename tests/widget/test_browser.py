@@ -9,6 +9,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from tests.widget.conftest import after_rendering
+
 pytestmark = pytest.mark.browser
 
 CONTENT = "Rác thải tồn đọng ở cổng phụ chợ nhiều ngày sau mưa lớn, chưa được thu gom."
@@ -118,6 +120,18 @@ def test_track_command_prefills_code(relay: Any, page: Any) -> None:
     expect(page.locator("phanhoi-widget dialog")).to_be_hidden()
 
 
+def test_a_mistyped_code_is_told_apart_from_a_wrong_contact(relay: Any, page: Any) -> None:
+    page.goto(relay.host_url + "/news")
+    expect(page.locator("phanhoi-widget section")).to_be_visible()
+    page.evaluate("PhanHoi('track')")
+    track = page.frame_locator("phanhoi-widget iframe.frame-track")
+    lookup(track, "PH-AAAA-AAAAA")  # the check character of AAAAAAAA is T, not A
+    expect(track.get_by_role("alert")).to_contain_text("Mã theo dõi có vẻ bị gõ nhầm")
+    lookup(track, "PH-AAAA-AAAAT")  # well formed, no such submission
+    expect(track.get_by_role("alert")).to_contain_text("Không tìm thấy")
+    assert page.page_errors == []
+
+
 def test_hostile_page(relay: Any, page: Any) -> None:
     page.goto(relay.host_url + "/hostile")
     host = page.locator("phanhoi-widget")
@@ -137,7 +151,7 @@ def test_hostile_page(relay: Any, page: Any) -> None:
     )
     # (a string, not an array: this page broke Array.prototype.push for everyone)
     assert style == "17px|none|normal|rgb(27, 27, 27)"
-    page.wait_for_timeout(300)
+    after_rendering(page)
     assert page.evaluate("window.__cls") == 0
 
     frame = open_form(page)
@@ -161,7 +175,10 @@ def test_hostile_page(relay: Any, page: Any) -> None:
 def test_variants_render_once(relay: Any, page: Any, path: str, visible: str) -> None:
     page.goto(relay.host_url + path)
     expect(page.locator(visible)).to_be_visible()
-    page.wait_for_timeout(200)
+    # Every async loader on the page has run by the load event (a second copy returns at
+    # once, and the banner paints without the network).
+    page.wait_for_load_state("load")
+    after_rendering(page)
     assert page.locator("phanhoi-widget").count() == 1
     assert page.evaluate("window.__cls") == 0
     assert page.page_errors == []
@@ -187,21 +204,17 @@ def test_inline_variant_shows_the_form(relay: Any, page: Any) -> None:
 
 def test_relay_down_shows_nothing(relay: Any, page: Any) -> None:
     page.goto(relay.host_url + "/news?relay=http://127.0.0.1:9")
-    page.wait_for_load_state("load")
-    page.wait_for_timeout(300)
+    page.wait_for_load_state("load")  # the loader's request has failed by then
     assert page.locator("phanhoi-widget").count() == 0
     assert page.page_errors == []
 
 
 def test_unregistered_origin_cannot_frame_the_form(relay: Any, page: Any) -> None:
-    messages: list[str] = []
-    page.on("console", lambda m: messages.append(m.text))
-    page.goto(relay.other_url + "/frame")
-    page.wait_for_timeout(500)
+    with page.expect_console_message(lambda m: "frame-ancestors" in m.text):
+        page.goto(relay.other_url + "/frame")
     child = page.frame(name="direct")
     assert child is not None
     assert child.locator("#ph-form").count() == 0
-    assert any("frame-ancestors" in m for m in messages)
 
 
 def test_registered_origin_can_frame_the_form(relay: Any, page: Any) -> None:
@@ -392,7 +405,7 @@ def test_relay_down_after_the_banner_painted(relay: Any, page: Any) -> None:
     dialog = page.locator("phanhoi-widget dialog")
     expect(dialog).to_be_visible()
     page.clock.run_for(11_000)
-    expect(dialog.get_by_role("status")).to_have_text("Hiện chưa kết nối được. Vui lòng thử lại sau.")
+    expect(dialog.get_by_role("status")).to_contain_text("Hiện chưa kết nối được. Vui lòng thử lại sau.")
     expect(page.locator("phanhoi-widget iframe.frame-form")).to_be_hidden()
     dialog.get_by_role("button", name="Đóng").click()
     expect(dialog).to_be_hidden()

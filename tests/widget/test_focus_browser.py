@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.widget.conftest import after_pending_timers
 from tests.widget.test_browser import _tab_to, wait_until
 
 pytestmark = pytest.mark.browser
@@ -119,7 +120,7 @@ def test_tab_into_frame_is_not_overridden(relay: Any, page: Any) -> None:
         page.keyboard.press("Shift+Tab")
     assert page.evaluate(BANNER) == "Đóng"
     page.keyboard.press("Tab")
-    page.wait_for_timeout(200)
+    after_pending_timers(frame)  # the frame's focus handler defers its move by one timer
     assert frame.evaluate("document.activeElement.className") == "lang"
 
 
@@ -129,10 +130,10 @@ def test_no_focus_move_inline_or_full_page(relay: Any, page: Any) -> None:
     expect(frame_loc.locator("#f-title")).to_be_visible()
     frame = page.locator("phanhoi-widget iframe.frame-form").element_handle().content_frame()
     page.locator("phanhoi-widget iframe.frame-form").focus()
-    page.wait_for_timeout(300)
+    after_pending_timers(frame)
     assert frame.evaluate("document.activeElement === document.body")
 
     page.goto(f"{relay.url}/s/{relay.site.key}")
     expect(page.locator("#f-category")).to_be_visible()
-    page.wait_for_timeout(300)
+    after_pending_timers(page)
     assert page.evaluate("document.activeElement === document.body")

@@ -114,7 +114,16 @@ def test_offline_send_keeps_the_draft_and_one_click_sends_once(relay: Any, page:
     inner.evaluate("() => { const f = document.getElementById('ph-form'); f.requestSubmit(); f.requestSubmit(); }")
     expect(frame.locator("#send")).to_be_disabled()
     expect(frame.locator("#send")).to_have_text("Đang gửi…")
-    page.wait_for_timeout(300)
+    # A second submission would have gone out before a request the frame makes after both
+    # requestSubmit() calls: once that one is seen, the count is final.
+    probed: list[Any] = []
+    page.route(relay.url + "/readyz?probe=1", lambda r: (probed.append(r), r.fulfill(status=204)))
+    inner.evaluate("() => { fetch('/readyz?probe=1').catch(() => {}); }")
+    for _ in range(200):
+        if probed:
+            break
+        page.wait_for_timeout(50)
+    assert probed
     assert len(held) == 1
     held[0].continue_()
     expect(frame.locator("#ok-code")).to_be_visible()

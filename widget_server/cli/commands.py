@@ -282,7 +282,7 @@ def serve(host: str, port: int, workers: int) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     db.upgrade(db.get_engine(app))
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--access-logfile", "-", "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
+            "--access-logfile", "-", "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss %({x-request-id}o)s',
             "widget_server.wsgi:app"]
     # The access log prints paths without query strings: lookups carry contacts in ?contact=.
     os.execvp(argv[0], argv)  # noqa: S606 - replaces this process with gunicorn, no shell

@@ -12,6 +12,7 @@ from marshmallow import ValidationError
 from sqlalchemy.engine import Connection
 
 from widget_server.config import secret_keys
+from widget_server.errors import InvalidError
 from widget_server.intake import codes, text
 from widget_server.intake.schemas import parse_email, parse_phone
 from widget_server.store import db
@@ -46,8 +47,17 @@ def contact_digests(contact: str) -> list[str]:
 _DUMMY_DIGEST = "0" * 64
 
 
+MISTYPED = "Mã theo dõi có vẻ bị gõ nhầm: ký tự kiểm tra không khớp. Vui lòng kiểm tra lại từng ký tự."
+
+
 def find(conn: Connection, tracking_code: str, contact: str) -> Any:
-    """The submission row when code and contact match; the same None for either miss."""
+    """The submission row when code and contact match; the same None for either miss.
+
+    Raises InvalidError (``tracking-code-mistyped``) when the code's check character is
+    wrong: that says nothing about which submissions exist, and it tells the citizen what
+    to fix."""
+    if codes.verdict(tracking_code or "") == "mistyped":
+        raise InvalidError(MISTYPED, code="tracking-code-mistyped")
     canonical = codes.normalise(tracking_code or "")
     row = None
     if canonical:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from widget_server.errors import ConflictError, NotFoundError
 from widget_server.i18n import status_label
-from widget_server.intake import retention, sites
+from widget_server.intake import actions, retention, sites
 from widget_server.intake.contacts import find
 from widget_server.store import db, outbox
 from widget_server.vocab import ANSWERED, FINAL
@@ -72,12 +72,17 @@ def lookup(tracking_code: str, contact: str, lang: str = "vi") -> dict[str, Any]
 
 
 def rate(tracking_code: str, contact: str, satisfied: bool, comment: str | None,
-         lang: str = "vi") -> dict[str, Any]:
+         lang: str = "vi", *, idempotency_key: str | None = None) -> dict[str, Any]:
+    """Record the rating; a retry with the same ``idempotency_key`` gets the answer again
+    instead of "already rated"."""
     now = db.utcnow()
+    req_hash = actions.request_hash({"satisfied": satisfied, "comment": comment})
     with db.write() as conn:
         row = find(conn, tracking_code, contact)
         if row is None:
             raise not_found()
+        if actions.replay(conn, row, "rating", idempotency_key, req_hash) is not None:
+            return describe(conn, row, lang)  # the state now, which holds this rating
         if row.status not in ANSWERED:
             raise ConflictError("Chỉ có thể đánh giá sau khi phản ánh đã được trả lời.", code="rating-not-allowed")
         if row.rated_at is not None:
@@ -90,6 +95,7 @@ def rate(tracking_code: str, contact: str, satisfied: bool, comment: str | None,
                            "submission_id": row.id, "central_id": row.central_id,
                            "tracking_code": row.tracking_code, "satisfied": satisfied,
                            "comment": comment, "rated_at": now.isoformat()})
+        actions.remember(conn, row, "rating", idempotency_key, req_hash, 200, {})
         fresh = conn.execute(sa.select(db.submissions).where(db.submissions.c.id == row.id)).one()
         return describe(conn, fresh, lang)
 
@@ -102,13 +108,20 @@ DATA_REQUEST_MESSAGES = {
 }
 
 
-def data_request(tracking_code: str, contact: str, kind: str) -> dict[str, Any]:
-    """Withdraw consent or ask for deletion (Law 91/2025/QH15); forwarded as an event."""
+def data_request(tracking_code: str, contact: str, kind: str, *,
+                 idempotency_key: str | None = None) -> dict[str, Any]:
+    """Withdraw consent or ask for deletion (Law 91/2025/QH15); forwarded as an event.
+
+    A retry with the same ``idempotency_key`` gets the first answer and is forwarded once."""
     now = db.utcnow()
+    req_hash = actions.request_hash({"kind": kind})
     with db.write() as conn:
         row = find(conn, tracking_code, contact)
         if row is None:
             raise not_found()
+        previous = actions.replay(conn, row, "data-request", idempotency_key, req_hash)
+        if previous is not None:
+            return {**previous, "requested_at": dt.datetime.fromisoformat(previous["requested_at"])}
         column = "consent_withdrawn_at" if kind == "withdraw_consent" else "deletion_requested_at"
         conn.execute(sa.update(db.submissions).where(db.submissions.c.id == row.id)
                      .values(**{column: now, "updated_at": now}))
@@ -118,8 +131,10 @@ def data_request(tracking_code: str, contact: str, kind: str) -> dict[str, Any]:
                            "submission_id": row.id, "central_id": row.central_id,
                            "tracking_code": row.tracking_code, "kind": kind,
                            "requested_at": now.isoformat()})
+        answer = {"tracking_code": row.tracking_code, "kind": kind,
+                  "requested_at": now.isoformat(), "message": DATA_REQUEST_MESSAGES[kind]}
+        actions.remember(conn, row, "data-request", idempotency_key, req_hash, 202, answer)
     # Deletion (and a withdrawal before the forward) takes effect now, not at the next
     # retention run; see retention.py for what is cancelled and what is kept.
     retention.apply_data_request(row.tracking_code)
-    return {"tracking_code": row.tracking_code, "kind": kind, "requested_at": now,
-            "message": DATA_REQUEST_MESSAGES[kind]}
+    return {**answer, "requested_at": now}

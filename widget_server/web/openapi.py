@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify
 from widget_server.intake import schemas as requests_
 from widget_server.results import schemas as result_events
 from widget_server.web import schemas
+from widget_server.web.schemas import respond
 
 bp = Blueprint("openapi", __name__)
 
@@ -31,6 +32,9 @@ CACHE_HEADERS = {"ETag": {"schema": {"type": "string"}},
                  "Cache-Control": {"schema": {"type": "string"}, "description": "public, max-age=…"}}
 LANG = {"name": "lang", "in": "query", "required": False,
         "schema": {"type": "string", "enum": ["vi", "en"]}}
+ACTION_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+              "schema": {"type": "string", "maxLength": 255},
+              "description": "A retry with the same key and body gets the first answer; applied once."}
 
 # (path, method, view endpoint) → operation; every API route must appear here (tested).
 OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
@@ -78,14 +82,14 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("/api/v1/submissions/{tracking_code}/rating", "post"): {
         "endpoint": "api.rate_submission",
-        "parameters": [CODE, LANG],
+        "parameters": [CODE, LANG, ACTION_KEY],
         "requestBody": {"required": True, "content": _json("RatingCreate")},
         "responses": {"200": {"description": "Rated", "content": _json("SubmissionStatus")},
                       **_problems(400, 404, 409, 415, 422, 429)},
     },
     ("/api/v1/submissions/{tracking_code}/data-request", "post"): {
         "endpoint": "api.data_request",
-        "parameters": [CODE],
+        "parameters": [CODE, ACTION_KEY],
         "requestBody": {"required": True, "content": _json("DataRequestCreate")},
         "responses": {"202": {"description": "Recorded and forwarded", "content": _json("DataRequest")},
                       **_problems(400, 404, 415, 422, 429)},
@@ -239,7 +243,7 @@ def openapi_json() -> Response:
 @bp.get("/healthz")
 def healthz() -> Response:
     """Liveness: the process answers."""
-    return jsonify({"status": "ok"})
+    return respond(schemas.HealthSchema(), {"status": "ok"})
 
 
 @bp.get("/readyz")
@@ -255,4 +259,4 @@ def readyz() -> Response:
             conn.execute(sa.text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         raise Problem(503, "Cơ sở dữ liệu không phản hồi.", type="not-ready") from exc
-    return jsonify({"status": "ready"})
+    return respond(schemas.HealthSchema(), {"status": "ready"})

@@ -89,6 +89,12 @@ STATUS_BY_CODE: dict[str, int] = {
 }
 
 
+# Titles more telling than the status's own, for the codes that need one.
+TITLE_BY_CODE: dict[str, str] = {
+    "tracking-code-mistyped": "Mã có vẻ bị gõ nhầm (Mistyped tracking code)",
+}
+
+
 def status_for(exc: errors.DomainError) -> int:
     if exc.code in STATUS_BY_CODE:
         return STATUS_BY_CODE[exc.code]
@@ -100,7 +106,8 @@ def status_for(exc: errors.DomainError) -> int:
 
 def from_domain(exc: errors.DomainError) -> Problem:
     """The problem+json answer for a domain error (the pages use ``page_message`` instead)."""
-    return Problem(status_for(exc), exc.message or None, type=exc.code, errors=exc.errors, **exc.details)
+    return Problem(status_for(exc), exc.message or None, type=exc.code, errors=exc.errors,
+                   title=TITLE_BY_CODE.get(exc.code), **exc.details)
 
 
 def page_message(t: dict[str, Any], exc: errors.DomainError) -> str:

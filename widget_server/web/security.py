@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 
 from flask import Flask, Response, request
 
@@ -89,11 +90,26 @@ class QueryValueFilter(logging.Filter):
         return True
 
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
+
+
+def request_id() -> str:
+    """The caller's ``X-Request-Id`` when it is a plain token (a proxy's), else a new one:
+    every answer carries one, and the access log of ``serve`` prints it."""
+    incoming = request.headers.get("X-Request-Id", "")
+    return incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
 def init_app(app: Flask) -> None:
     hsts = str(app.config.get("PUBLIC_URL", "")).startswith("https://")
     access_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, QueryValueFilter) for f in access_log.filters):
         access_log.addFilter(QueryValueFilter())
+
+    @app.after_request
+    def _request_id(resp: Response) -> Response:
+        resp.headers["X-Request-Id"] = request_id()
+        return resp
 
     @app.after_request
     def _security_headers(resp: Response) -> Response:

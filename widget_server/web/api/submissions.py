@@ -57,6 +57,14 @@ def authenticate_submission() -> tuple[sites.Site, str, str | None]:
     return sites.require(parsed.site_key), "form", "form:" + parsed.nonce
 
 
+def action_key() -> str | None:
+    """The optional Idempotency-Key of a rating or data request (the SDK always sends one)."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 255:
+        raise Problem(400, "Idempotency-Key dài tối đa 255 ký tự.", type="idempotency-key-invalid")
+    return key or None
+
+
 @bp.post("/submissions")
 @limits.rate("submit")
 def create_submission() -> Response:
@@ -93,7 +101,7 @@ def rate_submission(tracking_code: str) -> Response:
     """The citizen's satisfaction (hài lòng / không hài lòng) once answered."""
     data = load(RatingCreateSchema(), json_body())
     out = tracking.rate(tracking_code, data["contact"], data["satisfied"], data.get("comment"),
-                        request_lang())
+                        request_lang(), idempotency_key=action_key())
     return respond(SubmissionStatusSchema(), out)
 
 
@@ -102,5 +110,5 @@ def rate_submission(tracking_code: str) -> Response:
 def data_request(tracking_code: str) -> Response:
     """Withdraw consent or ask for deletion of personal data; forwarded to the central system."""
     data = load(DataRequestCreateSchema(), json_body())
-    out = tracking.data_request(tracking_code, data["contact"], data["kind"])
+    out = tracking.data_request(tracking_code, data["contact"], data["kind"], idempotency_key=action_key())
     return respond(DataRequestSchema(), out, 202)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Response, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
@@ -123,13 +123,19 @@ def _source_url(site: sites.Site) -> str | None:
     url = request.values.get("u") or request.values.get("source_url")
     if not url or len(url) > 500:
         return None
+    # `u` comes from the loader on the host page. The browser sends the frame's request with a
+    # Referer unless the host page's referrer policy forbids it (a header the loader cannot
+    # read): then the page asked to be kept out of other sites' records, and so it is.
+    if request.args.get("u") and not request.referrer:
+        return None
     try:
         parts = urlsplit(url)
     except ValueError:  # "http://[x": not a URL at all
         return None
     if parts.scheme not in {"http", "https"} or not sites.origin_allowed(site, f"{parts.scheme}://{parts.netloc}"):
         return None
-    return url
+    # Origin and path only: query strings carry e-mail addresses, tokens and session ids.
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 def _src() -> str | None:

@@ -29,10 +29,16 @@ def track(site_key: str) -> Response:
     op = request.form.get("op", "lookup")
     if request.method == "POST":
         if code and contact:
-            if op in {"rate", "data"}:
-                message = _side_action(op, code, contact, t)
-            found = tracking.lookup(code, contact, ctx["lang"])
-        if found is None:
+            try:
+                if op in {"rate", "data"}:
+                    message = _side_action(op, code, contact, t)
+                found = tracking.lookup(code, contact, ctx["lang"])
+            except DomainError as exc:
+                if exc.code != "tracking-code-mistyped":
+                    raise
+                message = t["code_mistyped"]
+                status = 422
+        if found is None and status == 200:
             message = t["not_found"]
             status = 404
     resp = Response(
@@ -66,4 +72,6 @@ def _side_action(op: str, code: str, contact: str, t: dict[str, Any]) -> str:
         tracking.data_request(code, contact, kind)
         return t["data_ok"]
     except DomainError as exc:
+        if exc.code == "tracking-code-mistyped":
+            raise
         return t["not_found"] if exc.code == "submission-not-found" else page_message(t, exc)

@@ -65,6 +65,7 @@ lint: $(STAMP) $(NODE_STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/widget_size.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/results.py
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache node_modules

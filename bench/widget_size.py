@@ -40,6 +40,8 @@ BUDGETS = {
     # Issue 10, item 6: the page itself, and everything the framed form downloads.
     "form page HTML": ([FORM_HTML], 9 * 1024),
     "form page, all of it (HTML + form.js + form.css)": ([FORM_HTML, "form.js", "form.css"], 20 * 1024),
+    # The results and scoreboard variants' framed page, fetched only when the slot nears the viewport.
+    "variants (board.js + board.css)": (["board.js", "board.css"], 4 * 1024),
 }
 
 

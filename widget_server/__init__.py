@@ -29,7 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from widget_server.cli import commands as cli
     from widget_server.store import db
-    from widget_server.web import api, assets, openapi, pages, problems
+    from widget_server.web import api, assets, open311, openapi, pages, problems
 
     from widget_server import notify
 
@@ -40,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(assets.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(open311.bp)
     cli.init_app(app)
 
     from widget_server.web import compress, limits, security

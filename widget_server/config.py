@@ -144,6 +144,12 @@ SETTINGS: dict[str, Setting] = {
         0, "Reverse proxies in front of the relay whose `X-Forwarded-For` is trusted (0 = none)."
     ),
     "LOG_LEVEL": Setting("INFO", "Logging level for the relay and the worker."),
+    "RESULTS_MAX_AGE": Setting(
+        60, "Seconds browsers and CDNs may keep public results (board, API, feed, Open311) before revalidating."
+    ),
+    "RESULTS_CACHE_SECONDS": Setting(
+        1.0, "Seconds each relay process serves public results from memory before checking for changes."
+    ),
     "DEMO": Setting(False, "Demo mode: generated secrets, `/demo` page. Never in production."),
 }
 

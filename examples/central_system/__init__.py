@@ -9,7 +9,10 @@ demo``) and in end-to-end tests:
 * ``GET /intake/v1/reference`` — categories and agencies;
 * ``/`` and ``/submissions/<central_id>`` — a Vietnamese operator page that
   accepts, rejects, answers and publishes, sending signed
-  ``submission.status_changed`` events back to the relay.
+  ``submission.status_changed`` events back to the relay;
+* ``/results`` — "Công khai kết quả": results published with edited public text
+  (``result.published``), also for PAKN that never came through the relay, and
+  withdrawn (``result.withdrawn``).
 
 Settings (``create_app`` mapping, or ``CENTRAL_*`` environment variables):
 ``DATABASE`` (SQLite path), ``SECRET_KEY`` (signs the operator forms' CSRF
@@ -50,12 +53,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["DATABASE"] = os.path.join(app.instance_path, "central.sqlite3")
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from . import intake, operator, store
+    from . import intake, operator, publish, store
 
     store.init(app.config["DATABASE"])
     app.teardown_appcontext(operator.close_db)
     app.register_blueprint(intake.bp)
     app.register_blueprint(operator.bp)
+    app.register_blueprint(publish.bp)
 
     @app.after_request
     def _headers(resp: Response) -> Response:

@@ -158,6 +158,11 @@ def act(central_id: str) -> BaseResponse:
         flash("Cần nhập nội dung trả lời.", "error")
         return redirect(url_for(".detail", central_id=central_id), 303)
     agency = reference.AGENCY_NAMES.get(agency_code) if agency_code else None
+    from . import publish
+
+    public = publish.public_text(request.form) if action == "publish" else None
+    if action == "publish" and public is None:
+        return redirect(url_for(".detail", central_id=central_id), 303)
 
     conn = get_db()
     now = store.now_iso()
@@ -183,7 +188,17 @@ def act(central_id: str) -> BaseResponse:
                      " VALUES (?, ?, ?, ?, ?, ?)",
                      ("msg_" + secrets.token_urlsafe(18), central_id, sequence, status,
                       json.dumps(data, ensure_ascii=False), now))
+        if public is not None:
+            # "Công khai kết quả": the edited public text goes to the relay's public record.
+            answered = conn.execute("SELECT created_at FROM outgoing WHERE central_id = ? AND status ="
+                                    " 'answered' ORDER BY sequence DESC LIMIT 1", (central_id,)).fetchone()
+            publish.record(conn, {"result_id": central_id, "central_id": central_id, **public,
+                                  "category": row["category"], "agency": answer_agency,
+                                  "received_at": row["received_at"], "deadline": row["deadline"],
+                                  "answered_at": answered["created_at"] if answered else now})
     sent, failed = send_pending(central_id)
+    if public is not None and not failed:
+        failed = publish.send_unsent(conn)[1]
     if failed:
         flash("Đã lưu, nhưng chưa gửi được tới hệ thống của báo. Bấm “Gửi lại” sau.", "error")
     else:

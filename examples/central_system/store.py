@@ -63,6 +63,24 @@ CREATE TABLE IF NOT EXISTS outgoing (      -- status events for the relay, kept 
     error      TEXT
 );
 CREATE INDEX IF NOT EXISTS ix_outgoing_central ON outgoing (central_id, sequence);
+CREATE TABLE IF NOT EXISTS public_results (  -- "công khai kết quả": public text only, kept until sent
+    result_id   TEXT PRIMARY KEY,
+    central_id  TEXT,                      -- set when the PAKN came through the relay
+    title       TEXT NOT NULL,
+    question    TEXT,
+    answer      TEXT NOT NULL,
+    category    TEXT,
+    agency      TEXT,
+    received_at TEXT,
+    answered_at TEXT,
+    deadline    TEXT,
+    withdrawn   INTEGER NOT NULL DEFAULT 0,
+    msg_id      TEXT NOT NULL,             -- the event to send (a new one on every change)
+    event_type  TEXT NOT NULL,
+    event_at    TEXT NOT NULL,             -- the event's timestamp: the relay keeps the newest
+    sent_at     TEXT,
+    error       TEXT
+);
 """
 
 

@@ -1,8 +1,12 @@
 """Building blocks for a central system (e.g. "Hệ thống Phản hồi Thanh Hóa").
 
 ``IntakeReceiver`` verifies what the relay sends to ``POST /intake/v1/submissions``
-and ``POST /intake/v1/events``; ``EventSender`` signs and sends status events to the
-relay's ``POST /api/v1/central/events``. Delivery is at-least-once in both
+and ``POST /intake/v1/events``; ``EventSender`` signs and sends events to the
+relay's ``POST /api/v1/central/events``: ``submission.status_changed``
+(``send_status``), ``result.published`` (``publish_result``: any PAKN the province
+publishes, whether it came through the relay or not, with public fields only) and
+``result.withdrawn`` (``withdraw_result``); for one result the relay keeps the newest
+event by the body's ``timestamp``. Delivery is at-least-once in both
 directions with a stable ``webhook-id``, so both sides drop duplicates by it, and
 an id counts as seen only once what it carries is stored.
 """
@@ -22,7 +26,7 @@ from typing import Any, Protocol
 import requests
 
 from . import _http
-from .events import SUBMISSION_STATUS_CHANGED, Event
+from .events import RESULT_PUBLISHED, RESULT_WITHDRAWN, SUBMISSION_STATUS_CHANGED, Event
 from .models import STATUSES
 from .webhooks import DEFAULT_TOLERANCE, HeadersLike, parse_secrets, sign_headers, verify
 
@@ -234,6 +238,51 @@ class EventSender(_http.SessionOwner):
             "updated_at": _iso(updated_at) or _iso(datetime.now(UTC)),
         }
         return self.send(SUBMISSION_STATUS_CHANGED, data, msg_id=msg_id)
+
+    def publish_result(
+        self,
+        result_id: str,
+        *,
+        title: str,
+        answer: str,
+        question: str | None = None,
+        central_id: str | None = None,
+        category: str | None = None,
+        agency: str | None = None,
+        commune_code: str | None = None,
+        received_at: datetime | str | None = None,
+        answered_at: datetime | str | None = None,
+        deadline: datetime | date | str | None = None,
+        url: str | None = None,
+        msg_id: str | None = None,
+    ) -> Delivery:
+        """Send ``result.published``: the public record of one PAKN. Only public text belongs
+        here (edited for publication): never the citizen's name, contact or attachments.
+        ``central_id`` links it to a submission that came through the relay, if one did;
+        sending it again with the same ``result_id`` replaces the earlier version."""
+        if not result_id or not title or not answer:
+            raise ValueError("result_id, title and answer are required")
+        data = {
+            "result_id": result_id,
+            "central_id": central_id,
+            "title": title,
+            "question": question,
+            "answer": answer,
+            "category": category,
+            "agency": agency,
+            "commune_code": commune_code,
+            "received_at": _iso(received_at),
+            "answered_at": _iso(answered_at),
+            "deadline": _iso(deadline),
+            "url": url,
+        }
+        return self.send(RESULT_PUBLISHED, data, msg_id=msg_id)
+
+    def withdraw_result(self, result_id: str, *, msg_id: str | None = None) -> Delivery:
+        """Send ``result.withdrawn``: the result leaves the relay's lists, pages, feeds and caches."""
+        if not result_id:
+            raise ValueError("result_id is required")
+        return self.send(RESULT_WITHDRAWN, {"result_id": result_id}, msg_id=msg_id)
 
     def send(
         self, event_type: str, data: Mapping[str, Any], *, msg_id: str | None = None

@@ -8,6 +8,7 @@ import mimetypes
 import os
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -168,6 +169,48 @@ class Client(_http.SessionOwner):
         )
         return _json_object(response, allow_empty=True)
 
+    def results(
+        self,
+        *,
+        site: str | None = None,
+        category: str | None = None,
+        agency: str | None = None,
+        commune: str | None = None,
+        q: str | None = None,
+        since: date | str | None = None,
+        until: date | str | None = None,
+        page: int = 1,
+        per_page: int = 20,
+    ) -> dict[str, Any]:
+        """Published results, newest answer first: ``{items, page, per_page, total, pages}``.
+        ``q`` matches words with or without diacritics; a page past the end is empty."""
+        params = {"site": site, "category": category, "agency": agency, "commune": commune,
+                  "q": q, "since": _day(since), "until": _day(until),
+                  "page": str(page), "per_page": str(per_page)}
+        response = self._request(
+            "GET", "/api/v1/results", params={k: v for k, v in params.items() if v}
+        )
+        return _json_object(response)
+
+    def result(self, result_id: str) -> dict[str, Any]:
+        """One published result (``NotFoundError`` when there is none, or it was withdrawn)."""
+        return _json_object(self._request("GET", f"/api/v1/results/{_seg(result_id)}"))
+
+    def scoreboard(
+        self,
+        *,
+        site: str | None = None,
+        since: date | str | None = None,
+        until: date | str | None = None,
+    ) -> dict[str, Any]:
+        """Per agency and per category over published results: answered, on-time rate, median
+        days, satisfaction where known, and the ``basis`` the figures are counted on."""
+        params = {"site": site, "since": _day(since), "until": _day(until)}
+        response = self._request(
+            "GET", "/api/v1/scoreboard", params={k: v for k, v in params.items() if v}
+        )
+        return _json_object(response)
+
     # -- plumbing ----------------------------------------------------------------
 
     def _request(
@@ -199,6 +242,10 @@ class Client(_http.SessionOwner):
         if not value:
             raise PhanHoiError(f"{name} is required: pass it to Client(...) or set {env}")
         return value
+
+
+def _day(value: date | str | None) -> str | None:
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _seg(value: str) -> str:

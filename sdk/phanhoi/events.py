@@ -17,6 +17,8 @@ from .errors import WebhookPayloadError
 from .models import Attachment, ConsentRecord, Location, SiteRef, Submitter, parse_datetime
 
 __all__ = [
+    "RESULT_PUBLISHED",
+    "RESULT_WITHDRAWN",
     "SUBMISSION_CREATED",
     "SUBMISSION_DATA_REQUEST",
     "SUBMISSION_RATED",
@@ -34,6 +36,10 @@ SUBMISSION_CREATED = "submission.created"
 SUBMISSION_STATUS_CHANGED = "submission.status_changed"
 SUBMISSION_RATED = "submission.rated"
 SUBMISSION_DATA_REQUEST = "submission.data_request"
+#: Central system → relay: a PAKN's result made public ("công khai kết quả"), public fields only.
+RESULT_PUBLISHED = "result.published"
+#: Central system → relay: a published result taken back; it leaves every public output.
+RESULT_WITHDRAWN = "result.withdrawn"
 
 DataRequestKind = Literal["withdraw_consent", "delete"]
 

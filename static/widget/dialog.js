@@ -17,6 +17,8 @@ const TEXTS = {
     fullPage: "Mở ở trang riêng",
     formTitle: "Gửi phản ánh, kiến nghị",
     lookupTitle: "Tra cứu phản ánh, kiến nghị",
+    resultsTitle: "Kết quả giải quyết phản ánh, kiến nghị",
+    scoreboardTitle: "Cơ quan trả lời đúng hạn",
   },
   en: {
     close: "Close",
@@ -25,9 +27,12 @@ const TEXTS = {
     fullPage: "Open it on its own page",
     formTitle: "Send feedback",
     lookupTitle: "Look up your feedback",
+    resultsTitle: "Answers to citizens' feedback",
+    scoreboardTitle: "Agencies answering on time",
   },
 };
-const PAGES = ["form", "track"];
+// results and scoreboard: the public record in a slot (data-variant), framed like the form.
+const PAGES = ["form", "track", "results", "scoreboard"];
 // The relay answered nothing that says the framed page works: say so instead of a blank frame.
 const FRAME_TIMEOUT_MS = 10000;
 // A frame that loaded but never said "ready" was refused (frame-ancestors: the page's origin is
@@ -76,7 +81,7 @@ function createDialog(context) {
 
   function addFrame(page, parent, extra) {
     const frame = element(parent, "iframe", `frame-${page}`);
-    frame.title = page === "track" ? text.lookupTitle : text.formTitle;
+    frame.title = text[page === "track" ? "lookupTitle" : page === "form" ? "formTitle" : page + "Title"];
     frame.setAttribute("allow", "geolocation; clipboard-write");
     frame.src = pageUrl(page, extra);
     frames[page] = frame;
@@ -202,6 +207,7 @@ function createDialog(context) {
     open,
     close,
     inline(box) { addFrame("form", box, "&inline=1"); },
+    embed(page, box) { addFrame(page, box, ""); },
   };
 }
 

@@ -205,8 +205,12 @@ function start() {
     setDockRule = shadowSheet(shadow, nonce, adopted);
 
     // Without a slot the banner variant may dock as the floating button: both are built.
-    let banner, floating;
-    if (variant === "inline" && slot) {
+    let banner, floating, lazy;
+    if ((variant === "results" || variant === "scoreboard") && slot) {
+      // The public record in the slot, framed from the relay by dialog.js (see README.md).
+      const box = element(shadow, "div", "inline");
+      lazy = () => withDialog((api) => api.embed(variant, box));
+    } else if (variant === "inline" && slot) {
       const box = element(shadow, "div", "inline");
       withDialog((api) => api.inline(box));
     } else {
@@ -259,6 +263,18 @@ function start() {
       window.addEventListener("resize", place);
       window.addEventListener("load", place);
       setTimeout(place, 2000);
+    }
+    if (lazy) {
+      // The page pays nothing for the public record until the reader scrolls near the slot
+      // (one target observed, so the last entry is its current state).
+      const near = typeof IntersectionObserver === "function" && new IntersectionObserver((entries) => {
+        if (entries[entries.length - 1].isIntersecting) {
+          near.disconnect();
+          lazy();
+        }
+      }, { rootMargin: "400px" });
+      if (near) near.observe(host);
+      else lazy();
     }
     for (let i = 0; i < pending.length; i++) run(pending[i]);
     pending = [];

@@ -169,13 +169,20 @@ def test_actions_send_signed_status_events(client, secrets_):
     client.post(url, data={"action": "answer", "answer": "Đã thu gom.", "agency": "so-xd",
                            "csrf_token": _token(client, central_id)})
     token = _token(client, central_id)
+    # "Công khai kết quả" needs the public text, edited; then the result follows the status.
     client.post(url, data={"action": "publish", "csrf_token": token})
+    assert len(responses.calls) == 2
+    client.post(url, data={"action": "publish", "csrf_token": token, "public_title": "Rác ở chợ",
+                           "public_answer": "Đã thu gom."})
     sent = []
     for call in responses.calls:
         headers = dict(call.request.headers)
         assert headers["Idempotency-Key"] == headers["webhook-id"]
         sent.append(Webhook(secrets_["events"]).verify(call.request.body, headers))
-    assert [e["type"] for e in sent] == ["submission.status_changed"] * 3
+    assert [e["type"] for e in sent] == ["submission.status_changed"] * 3 + ["result.published"]
+    assert sent[3]["data"]["title"] == "Rác ở chợ" and sent[3]["data"]["result_id"] == central_id
+    assert "name" not in sent[3]["data"] and "phone" not in sent[3]["data"]
+    sent = sent[:3]
     assert [(e["data"]["status"], e["data"]["sequence"]) for e in sent] == [
         ("accepted", 1), ("answered", 2), ("published", 3)]
     answered = sent[1]["data"]
@@ -185,7 +192,7 @@ def test_actions_send_signed_status_events(client, secrets_):
     assert sent[2]["data"]["answer"] == "Đã thu gom."
     # Not allowed from "published": nothing is sent.
     client.post(url, data={"action": "accept", "csrf_token": token})
-    assert len(responses.calls) == 3
+    assert len(responses.calls) == 4
 
 
 @responses.activate

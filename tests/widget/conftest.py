@@ -85,6 +85,11 @@ VARIANTS = {
     "noreferrer": replace(NEWS, title="Tin tức — không gửi referrer", referrer_policy="no-referrer"),
     "metanoreferrer": replace(NEWS, title="Tin tức — meta referrer",
                               head='<meta name="referrer" content="no-referrer">'),
+    # The public record in a slot far below the fold: nothing of it loads before the reader nears it.
+    "results": replace(NEWS, title="Tin tức — kết quả công khai", before="<p>.</p>" * 120,
+                       slot='<div data-phanhoi-slot data-variant="results"></div>'),
+    "scoreboard": replace(NEWS, title="Tin tức — bảng xếp hạng", before="<p>.</p>" * 120,
+                          slot='<div data-phanhoi-slot data-variant="scoreboard"></div>'),
     "frame": Variant("Khung biểu mẫu trực tiếp", scripts="",
                      slot='<iframe id="direct" name="direct" title="Biểu mẫu" src="{relay}/w/{site}/form"'
                           ' width="600" height="600"></iframe>'),

@@ -187,6 +187,13 @@ def demo_command(port: int, instance_path: str | None) -> None:
     signal.signal(signal.SIGTERM, _stop)
     for thread in threads:
         thread.start()
+    try:
+        # The province's published results, so the board, scoreboard and feed show something.
+        from central_system import publish
+
+        publish.seed_demo(central)
+    except Exception:  # noqa: BLE001 - the demo runs on without them; the operator page can resend
+        log.warning("could not publish the demo's results yet", exc_info=True)
 
     click.echo(f"""
 Phản hồi Widget — chế độ demo / demo mode   (dữ liệu / data: {instance})
@@ -194,6 +201,10 @@ Phản hồi Widget — chế độ demo / demo mode   (dữ liệu / data: {ins
   Trang báo mẫu có banner / sample news page:   http://localhost:{port}/demo
   Hệ thống tỉnh (trang cán bộ) / central operator page:   http://127.0.0.1:{port + 1}/
   Relay API:   http://127.0.0.1:{port}/api/v1   (site_key {app.config["DEMO_SITE_KEY"]})
+  Kết quả công khai / public results:   http://localhost:{port}/p/{app.config["DEMO_SITE_KEY"]}
+    bảng xếp hạng / scoreboard:   http://localhost:{port}/p/{app.config["DEMO_SITE_KEY"]}/scoreboard
+    Atom:   http://localhost:{port}/p/{app.config["DEMO_SITE_KEY"]}/feed.atom
+    Open311:   http://localhost:{port}/open311/v2/requests.json
 
 Gửi một phản ánh trên trang báo, xử lý và trả lời trên trang cán bộ, rồi tra cứu
 bằng mã theo dõi. / Submit on the news page, answer it on the operator page, then

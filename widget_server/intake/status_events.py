@@ -7,6 +7,7 @@ so events may arrive twice, late or out of order (docs/protocol.md).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,15 +20,18 @@ from widget_server.store import db, outbox
 from widget_server.vocab import Status
 
 
-def apply_status_event(msg_id: str, data: dict[str, Any]) -> tuple[bool, bool]:
+def apply_status_event(msg_id: str, data: dict[str, Any],
+                       after: Callable[[Connection, str], None] | None = None) -> tuple[bool, bool]:
     """Apply a status event; returns (duplicate, applied).
 
     Duplicate webhook ids are dropped; an event older than the newest sequence
     already applied is recorded as seen but changes nothing (docs/protocol.md).
+    ``after(conn, submission_id)`` runs in the same transaction once the change is
+    applied (the results layer lists a submission that became ``published``).
     """
     now = db.utcnow()
     try:
-        return _apply_status_event(msg_id, data, now)
+        return _apply_status_event(msg_id, data, now, after)
     except IntegrityError:
         # The same webhook id was being applied at the same moment and committed first.
         with db.read() as conn:
@@ -37,7 +41,8 @@ def apply_status_event(msg_id: str, data: dict[str, Any]) -> tuple[bool, bool]:
         raise
 
 
-def _apply_status_event(msg_id: str, data: dict[str, Any], now: dt.datetime) -> tuple[bool, bool]:
+def _apply_status_event(msg_id: str, data: dict[str, Any], now: dt.datetime,
+                        after: Callable[[Connection, str], None] | None) -> tuple[bool, bool]:
     with db.write() as conn:
         query = sa.select(db.submissions).where(db.submissions.c.id == data["submission_id"])
         if db.is_postgres(conn):
@@ -82,6 +87,8 @@ def _apply_status_event(msg_id: str, data: dict[str, Any], now: dt.datetime) -> 
             sequence=data["sequence"], at=data.get("updated_at") or now))
         for hook in hooks.current().on_status:
             hook(conn, row, data["status"], now)  # a notice, if one was asked for (notify)
+        if after is not None:
+            after(conn, row.id)
     return False, True
 
 

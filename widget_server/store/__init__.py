@@ -1,3 +1,7 @@
 """The store: tables, engine, migrations and blob storage. Imports nothing above it."""
 
-from widget_server.store import notices as notices  # its table joins db.metadata on import
+# Every table belongs to ``db.metadata`` as soon as the store is imported (tests truncate by it).
+from widget_server.store import notices as notices
+from widget_server.store import published as published
+
+__all__ = ["notices", "published"]

@@ -9,6 +9,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
 from widget_server.intake import schemas as requests_
+from widget_server.results import schemas as result_events
 from widget_server.web import schemas
 from widget_server.web.schemas import respond
 
@@ -27,6 +28,8 @@ def _problems(*codes: int) -> dict[str, Any]:
 
 CODE = {"name": "tracking_code", "in": "path", "required": True, "schema": {"type": "string"},
         "description": "Tracking code, e.g. PH-7K3M-9XQDZ (case, spaces and dashes are ignored)."}
+CACHE_HEADERS = {"ETag": {"schema": {"type": "string"}},
+                 "Cache-Control": {"schema": {"type": "string"}, "description": "public, max-age=…"}}
 LANG = {"name": "lang", "in": "query", "required": False,
         "schema": {"type": "string", "enum": ["vi", "en"]}}
 ACTION_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
@@ -103,9 +106,53 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "endpoint": "api.central_events",
         "parameters": [{"name": n, "in": "header", "required": True, "schema": {"type": "string"}}
                        for n in ("webhook-id", "webhook-timestamp", "webhook-signature")],
-        "requestBody": {"required": True, "content": _json("StatusEvent")},
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
+            {"$ref": "#/components/schemas/StatusEvent"}, {"$ref": "#/components/schemas/ResultPublished"},
+            {"$ref": "#/components/schemas/ResultWithdrawn"}]}}}},
         "responses": {"200": {"description": "Accepted (or a dropped duplicate)", "content": _json("EventAck")},
                       **_problems(400, 401, 404, 413, 415, 422, 503)},
+    },
+    ("/api/v1/results", "get"): {
+        "endpoint": "api.list_results",
+        "parameters": [
+            {"name": "site", "in": "query", "schema": {"type": "string"},
+             "description": "Only results that came through this news site (its site key)."},
+            {"name": "category", "in": "query", "schema": {"type": "string"}},
+            {"name": "agency", "in": "query", "schema": {"type": "string"}},
+            {"name": "commune", "in": "query", "schema": {"type": "string"}},
+            {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100},
+             "description": "Words in the title, question or answer; with or without diacritics."},
+            {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"}},
+            {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"}},
+            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100000}},
+            {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+        ],
+        "responses": {"200": {"description": "One page of published results (a page past the end is empty)",
+                              "content": _json("ResultPage"), "headers": CACHE_HEADERS},
+                      "304": {"description": "Not modified (If-None-Match)"},
+                      **_problems(400, 404)},
+    },
+    ("/api/v1/results/{result_id}", "get"): {
+        "endpoint": "api.get_result",
+        "parameters": [{"name": "result_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "A published result", "content": _json("Result"),
+                              "headers": CACHE_HEADERS},
+                      "304": {"description": "Not modified (If-None-Match)"},
+                      **_problems(404)},
+    },
+    ("/api/v1/scoreboard", "get"): {
+        "endpoint": "api.get_scoreboard",
+        "parameters": [
+            {"name": "site", "in": "query", "schema": {"type": "string"}},
+            {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"},
+             "description": "Default: a year before until."},
+            {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"},
+             "description": "Default: today (Vietnam time)."},
+        ],
+        "responses": {"200": {"description": "Figures per agency and per category, with their basis",
+                              "content": _json("Scoreboard"), "headers": CACHE_HEADERS},
+                      "304": {"description": "Not modified (If-None-Match)"},
+                      **_problems(400, 404)},
     },
     ("/api/v1/sites/{site_key}/altcha", "get"): {
         "endpoint": "api.altcha_challenge",
@@ -157,6 +204,11 @@ SCHEMAS = {
     "Problem": schemas.ProblemSchema,
     "Health": schemas.HealthSchema,
     "Stats": schemas.StatsSchema,
+    "ResultPublished": result_events.ResultPublishedSchema,
+    "ResultWithdrawn": result_events.ResultWithdrawnSchema,
+    "Result": schemas.ResultSchema,
+    "ResultPage": schemas.ResultPageSchema,
+    "Scoreboard": schemas.ScoreboardSchema,
 }
 
 

@@ -84,6 +84,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "too-many-attachments": 422,
     # The form token says the form was sent faster than a person can fill it in.
     "too-fast": 422,
+    # A list asked with a filter it does not have, or a value outside it: the allowed ones come back.
+    "unknown-filter": 400,
+    "invalid-filter": 400,
 }
 
 

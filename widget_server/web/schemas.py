@@ -122,6 +122,8 @@ class ProblemSchema(Schema):
     detail = fields.String()
     instance = fields.String(allow_none=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    allowed = fields.List(fields.String(), metadata={
+        "description": "For a filter the list does not have, or a value outside it: what it accepts."})
 
 
 class StatsSchema(Schema):
@@ -140,6 +142,71 @@ class StatsSchema(Schema):
     satisfaction_rate = fields.Float(allow_none=True, required=True)
     by_category = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     by_channel = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class SiteRefSchema(Schema):
+    key = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ResultSchema(Schema):
+    """A published result: public fields only (no submitter, contact, address or attachment)."""
+
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    question = fields.String(allow_none=True, required=True,
+                             metadata={"description": "The public question, when the central system published one."})
+    answer = fields.String(required=True)
+    category = fields.Nested(ChoiceSchema, allow_none=True, required=True)
+    agency = fields.Nested(ChoiceSchema, allow_none=True, required=True)
+    commune = fields.Nested(ChoiceSchema, allow_none=True, required=True)
+    received_at = fields.DateTime(allow_none=True, required=True)
+    answered_at = fields.DateTime(allow_none=True, required=True)
+    deadline = fields.DateTime(allow_none=True, required=True)
+    on_time = fields.Boolean(allow_none=True, required=True,
+                             metadata={"description": "answered_at ≤ deadline; null when either is unknown."})
+    days_to_answer = fields.Float(allow_none=True, required=True)
+    published_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    url = fields.String(allow_none=True, required=True,
+                        metadata={"description": "The central system's own page for it, if any."})
+    site = fields.Nested(SiteRefSchema, allow_none=True, required=True,
+                         metadata={"description": "The news site it came through, if it did."})
+
+
+class ResultPageSchema(Schema):
+    items = fields.List(fields.Nested(ResultSchema), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+
+
+class ScoreFiguresSchema(Schema):
+    answered = fields.Integer(required=True)
+    with_deadline = fields.Integer(required=True)
+    on_time = fields.Integer(required=True)
+    on_time_rate = fields.Float(allow_none=True, required=True)
+    median_days = fields.Float(allow_none=True, required=True)
+    rated = fields.Integer(required=True)
+    satisfaction_rate = fields.Float(allow_none=True, required=True)
+
+
+class ScoreRowSchema(ScoreFiguresSchema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ScoreboardSchema(Schema):
+    """Per agency and per category, over published results; ``basis`` says how they are counted."""
+
+    since = fields.String(required=True)
+    until = fields.String(required=True)
+    site = fields.String(allow_none=True, required=True)
+    basis = fields.String(required=True)
+    total = fields.Nested(ScoreFiguresSchema, required=True)
+    agencies = fields.List(fields.Nested(ScoreRowSchema), required=True)
+    categories = fields.List(fields.Nested(ScoreRowSchema), required=True)
 
 
 class HealthSchema(Schema):

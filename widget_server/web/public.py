@@ -1,0 +1,28 @@
+"""Public answers that every reader gets alike: made once per version of the results, ETag'd,
+and cacheable by browsers and CDNs for ``RESULTS_MAX_AGE`` seconds (default 60)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Response, current_app, request
+
+from widget_server.results.cache import public_cache
+
+
+def cached(key: str, make: Callable[[], bytes], mimetype: str, *, cors: bool = False) -> Response:
+    """``make()``'s bytes, or 304 when the reader already holds this version."""
+    cache = public_cache()
+    etag = cache.etag(f"{key}|{mimetype}")
+    if request.if_none_match.contains(etag):
+        resp = Response(status=304)
+    else:
+        resp = Response(cache.get(f"{key}|{mimetype}", make), mimetype=mimetype)
+    resp.set_etag(etag)
+    max_age = int(current_app.config.get("RESULTS_MAX_AGE", 60))
+    # Public for everyone, never personal; revalidated after max-age, so a withdrawal
+    # reaches a CDN's copy within it.
+    resp.headers["Cache-Control"] = f"public, max-age={max_age}, stale-if-error=600"
+    if cors:
+        resp.headers["Access-Control-Allow-Origin"] = "*"  # the public record, readable by any page
+    return resp

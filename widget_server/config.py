@@ -78,6 +78,15 @@ SETTINGS: dict[str, Setting] = {
     "RATELIMIT_LOOKUP_CODE": Setting(
         "20 per hour", "Lookup, rating and data-request limit per tracking code, over all clients."
     ),
+    "RATELIMIT_BEACON": Setting("120 per minute", "Reach beacons counted per client IP."),
+    "RATELIMIT_BEACON_SITE": Setting(
+        "30000 per minute", "Reach beacons counted per site, over all readers (bounds the database's work)."
+    ),
+    "RATELIMIT_SIGN_IN": Setting("10 per hour;5 per minute", "Console sign-in attempts per client IP."),
+    "RATELIMIT_SIGN_IN_ACCOUNT": Setting("20 per hour", "Console sign-in attempts per account, over all clients."),
+    "CONSOLE_SESSION_MINUTES": Setting(
+        60, "Minutes of inactivity after which a console session ends (sessions last 12 hours at most)."
+    ),
     "ALTCHA_MAX_NUMBER": Setting(
         50000, "ALTCHA proof-of-work difficulty (largest secret number) for sites that turn it on."
     ),

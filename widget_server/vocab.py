@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from phanhoi.statuses import ANSWERED, FINAL, IN_PROGRESS, STATUSES, Status
 
-__all__ = ["ANSWERED", "DATA_REQUEST_KINDS", "DESTINATIONS", "FINAL", "IN_PROGRESS", "STATUSES", "Status", "VIAS"]
+__all__ = ["ANSWERED", "CONSOLE_ROLES", "DATA_REQUEST_KINDS", "DESTINATIONS", "FINAL", "IN_PROGRESS",
+           "REACH_EVENTS", "STATUSES", "Status", "VIAS"]
 
 #: How a submission reached the relay: the framed form, the full page (/s/), or a partner's server.
 VIAS: tuple[str, ...] = ("form", "page", "api")
 #: What a citizen may ask about their personal data (Law 91/2025/QH15).
 DATA_REQUEST_KINDS: tuple[str, ...] = ("withdraw_consent", "delete")
+#: What the widget counts with a beacon: a viewable impression of the banner (≥ 50 % visible for
+#: one continuous second, the IAB rule), an opened form, an opened lookup (results) view.
+REACH_EVENTS: tuple[str, ...] = ("impression", "open", "results_view")
+#: Console accounts: a province admin manages every site, a site editor their own.
+CONSOLE_ROLES: tuple[str, ...] = ("admin", "editor")
 
 #: Where the outbox delivers: destination name → the adapter class (``module:Class``). The one
 #: registry: ``sites`` validates names against it and the worker builds adapters from it. A new

@@ -92,6 +92,13 @@ def tracking_code_key() -> str:
     return "code:" + (codes.normalise(raw[:40]) or "invalid")
 
 
+def sign_in_key() -> str:
+    """The account a sign-in is for, as a digest: guessing one account's password from many
+    addresses spends one budget."""
+    email = (request.form.get("email") or "").strip().lower()[:320]
+    return "account:" + hashlib.sha256(email.encode()).hexdigest()[:16]
+
+
 POST = ["POST"]
 # Budget → its limits: (setting, key, scope, methods). Per client IP and per site for
 # submissions; per IP and per tracking code for lookups (guessing the contact for one known
@@ -101,6 +108,11 @@ BUDGETS: dict[str, list[tuple[str, Callable[[], str], str, list[str] | None]]] =
                ("RATELIMIT_SUBMIT_SITE", site_key, "submit-site", POST)],
     "lookup": [("RATELIMIT_LOOKUP", client_ip, "lookup-ip", None),
                ("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code", None)],
+    # Beacons: per reader's address and per site, so a flood costs a bounded number of upserts.
+    "beacon": [("RATELIMIT_BEACON", client_ip, "beacon-ip", POST),
+               ("RATELIMIT_BEACON_SITE", site_key, "beacon-site", POST)],
+    "sign_in": [("RATELIMIT_SIGN_IN", client_ip, "sign-in-ip", POST),
+                ("RATELIMIT_SIGN_IN_ACCOUNT", sign_in_key, "sign-in-account", POST)],
     "citizen_action": [("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code", None),
                        ("RATELIMIT_RATING", client_ip, "rating-ip", POST)],
 }

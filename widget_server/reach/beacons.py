@@ -1,0 +1,114 @@
+"""Beacons from the widget, counted without keeping anything about the reader.
+
+A beacon says "the banner was seen" (a viewable impression), "the form was opened" or "the
+lookup was opened", for one site and one channel. It adds 1 to a counter row keyed by site,
+channel, event and hour (an upsert: the table grows by at most one row per counter and hour,
+however many beacons arrive). No cookie is read, no IP address, user agent or identifier is
+kept. Beacons from bots (by user agent, the crawler-user-agents list) and from origins that
+are not registered for the site are not counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import re
+from dataclasses import dataclass
+
+import crawleruseragents
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from widget_server.errors import InvalidError, RefusedError
+from widget_server.intake import sites
+from widget_server.store import db, operations
+from widget_server.vocab import REACH_EVENTS
+
+#: A channel is a short slug: web, tv, print, qr, radio, facebook…
+CHANNEL = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+DEFAULT_CHANNEL = "web"
+MAX_BODY = 256
+
+
+@dataclass(frozen=True)
+class Beacon:
+    event: str
+    channel: str
+
+
+def parse(body: bytes) -> Beacon:
+    """``{"e": "impression", "ch": "web"}``, as ``navigator.sendBeacon`` sends it (text/plain)."""
+    if len(body) > MAX_BODY:
+        raise InvalidError("Beacon quá dài. / Beacon too long.", code="beacon-invalid")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidError("Beacon không phải JSON. / Beacon is not JSON.", code="beacon-invalid") from exc
+    if not isinstance(data, dict):
+        raise InvalidError("Beacon không hợp lệ. / Invalid beacon.", code="beacon-invalid")
+    event, channel = data.get("e"), data.get("ch", DEFAULT_CHANNEL)
+    errors: dict[str, list[str]] = {}
+    if event not in REACH_EVENTS:
+        errors["e"] = [f"one of {', '.join(REACH_EVENTS)}"]
+    if not isinstance(channel, str) or not CHANNEL.match(channel):
+        errors["ch"] = ["a channel slug: a-z, 0-9, '-', at most 32 characters"]
+    if errors:
+        raise InvalidError("Beacon không hợp lệ. / Invalid beacon.", code="beacon-invalid", errors=errors)
+    return Beacon(str(event), str(channel))
+
+
+@functools.lru_cache(maxsize=4096)
+def is_bot(user_agent: str) -> bool:
+    """Crawlers, previews, headless browsers and scripts: not readers. Cached, because matching
+    the list's patterns costs about a millisecond and the same few user agents come again and
+    again."""
+    if not user_agent.strip():
+        return True  # every browser that sends beacons sends a user agent
+    return bool(crawleruseragents.is_crawler(user_agent))
+
+
+def hour_of(when: dt.datetime) -> dt.datetime:
+    return when.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def count(site: sites.Site, beacon: Beacon, *, origin: str | None, user_agent: str,
+          now: dt.datetime | None = None) -> bool:
+    """Add the beacon to its counter; False when it is not counted (a bot).
+
+    An origin not registered for the site is refused (``origin-not-allowed``): a page that
+    is not the partner's cannot inflate its figures.
+    """
+    if not sites.origin_allowed(site, origin):
+        raise RefusedError("Nguồn không được đăng ký cho trang này. / Origin not registered.",
+                           code="origin-not-allowed")
+    if is_bot(user_agent[:512]):
+        return False
+    add(site.id, beacon.channel, beacon.event, hour_of(now or db.utcnow()))
+    return True
+
+
+def add(site_id: int, channel: str, event: str, hour: dt.datetime, n: int = 1) -> None:
+    """``count = count + n`` on the counter's row, made if missing: one statement, no read."""
+    table = operations.reach_counters
+    values = {"site_id": site_id, "channel": channel, "event": event, "hour": hour, "count": n}
+    with db.write() as conn:
+        insert = (postgresql.insert(table) if db.is_postgres(conn) else sqlite.insert(table)).values(**values)
+        conn.execute(insert.on_conflict_do_update(
+            index_elements=["site_id", "channel", "event", "hour"],
+            set_={"count": table.c.count + insert.excluded.count}))
+
+
+def counters(site_ids: list[int] | None, since: dt.datetime | None = None,
+             until: dt.datetime | None = None) -> list[tuple[int, str, str, dt.datetime, int]]:
+    """The counter rows in a period: (site_id, channel, event, hour, count)."""
+    t = operations.reach_counters.c
+    query = sa.select(t.site_id, t.channel, t.event, t.hour, t["count"])
+    if site_ids is not None:
+        query = query.where(t.site_id.in_(site_ids))
+    if since is not None:
+        query = query.where(t.hour >= since)
+    if until is not None:
+        query = query.where(t.hour < until)
+    with db.read() as conn:
+        return [tuple(r) for r in conn.execute(query).all()]  # type: ignore[misc]

@@ -83,6 +83,8 @@ function start() {
   const lang = String(options.lang || document.documentElement.lang || "vi").slice(0, 2).toLowerCase() === "en"
     ? "en" : "vi";
   const text = TEXTS[lang];
+  // Reach (README.md, "Reach"): the channel this page counts under; a slug, else "web".
+  const channel = /^[a-z0-9][a-z0-9-]{0,31}$/.test(options.channel || "") ? options.channel : "web";
   const handlers = { submitted: [], closed: [] };
   const frames = Object.create(null);
   const frameHeights = Object.create(null);
@@ -100,6 +102,35 @@ function start() {
         setTimeout(() => { throw error; });
       }
     }
+  }
+
+  // One beacon per event: no cookie, no storage, no identifier; the relay keeps counters only.
+  function beacon(event) {
+    try {
+      // siteKey is checked against /^[\w-]{1,64}$/ above: nothing to encode.
+      navigator.sendBeacon(`${relayOrigin}/api/v1/sites/${siteKey}/beacon`,
+        `{"e":"${event}","ch":"${channel}"}`);
+    } catch {
+      // No beacon is worth an error in the host page.
+    }
+  }
+
+  /* A viewable impression (IAB): at least half of the banner in view for one continuous second,
+   * on a visible tab. Observed only after it painted; counted once per page view. */
+  function countImpression(target) {
+    if (!window.IntersectionObserver) return;
+    let timer;
+    const observer = new IntersectionObserver((entries) => {
+      clearTimeout(timer);
+      if (entries[entries.length - 1].intersectionRatio >= 0.5) {
+        timer = setTimeout(() => {
+          if (document.hidden) return;
+          observer.disconnect();
+          beacon("impression");
+        }, 1000);
+      }
+    }, { threshold: 0.5 });
+    observer.observe(target);
   }
 
   function pageUrl(page, extra = "") {
@@ -155,6 +186,7 @@ function start() {
     // Inline variant: the form is already on the page; take the reader there.
     if (page === "form" && frames.form && frames.form.parentNode !== dialog) return frames.form.focus();
     ensureDialog();
+    if (!dialog.open || page !== currentPage) beacon(page === "track" ? "results_view" : "open");
     const extra = page === "track" && code ? `&code=${encodeURIComponent(code)}` : "";
     if (!frames[page] || (extra && frames[page].src.indexOf(extra) < 0)) {
       if (frames[page]) dialog.removeChild(frames[page]);
@@ -265,16 +297,17 @@ function start() {
     shadowSheet(shadow, nonce, adopted)(bannerCss + (theme ? `:host{${theme}}` : ""));
     setFrameHeightRules = shadowSheet(shadow, nonce, adopted);
 
+    let seen;
     if (variant === "inline" && slot) {
-      const box = element(shadow, "div", "inline");
+      const box = seen = element(shadow, "div", "inline");
       addFrame("form", box, "&inline=1").addEventListener("load", () => { currentReady = true; });
     } else if (variant === "button") {
       const box = element(shadow, "div", slot ? "in-slot" : "");
-      const button = element(box, "button", "floating-button", text.floatingButton);
+      const button = seen = element(box, "button", "floating-button", text.floatingButton);
       button.type = "button";
       button.addEventListener("click", () => open("form"));
     } else {
-      const banner = element(shadow, "section", "banner");
+      const banner = seen = element(shadow, "section", "banner");
       banner.setAttribute("aria-label", text.title);
       const words = element(banner, "div", "banner-text");
       element(words, "h2", "", text.title);
@@ -296,6 +329,7 @@ function start() {
       host.setAttribute("data-layout", "bar");
       document.body.appendChild(host);
     }
+    countImpression(seen);
     for (let i = 0; i < pending.length; i++) run(pending[i]);
     pending = [];
   }

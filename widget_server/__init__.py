@@ -32,6 +32,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(assets.bp)
     app.register_blueprint(pages.bp)
+    from widget_server.web import console
+
+    console.init_app(app)
     cli.init_app(app)
 
     from widget_server.web import limits, security

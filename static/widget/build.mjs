@@ -13,7 +13,7 @@ export const TARGET = ["chrome80", "edge80", "firefox98", "safari15.4"];
 
 const SOURCE_DIR = dirname(fileURLToPath(import.meta.url));
 const SCRIPTS = ["loader.js", "form.js", "altcha.js"];
-const STYLESHEETS = ["form.css", "demo/demo.css"];
+const STYLESHEETS = ["form.css", "demo/demo.css", "console.css"];
 
 function outdirFromArgs(argv) {
   const at = argv.indexOf("--outdir");

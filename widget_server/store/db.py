@@ -25,11 +25,6 @@ def status_in(column: str) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in STATUSES)})"
 
 
-def one_of(column: str, values: tuple[str, ...]) -> str:
-    """The CHECK that keeps a column within one of the vocabularies in ``vocab``."""
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -232,6 +227,7 @@ reference_lists = sa.Table(
     sa.Column("entries", sa.JSON, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+
 
 
 # --------------------------------------------------------------------------- engine

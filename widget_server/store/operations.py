@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from widget_server.store.db import UTCDateTime, metadata, one_of
+from widget_server.store.db import UTCDateTime, metadata
 from widget_server.vocab import CONSOLE_ROLES, REACH_EVENTS
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """The CHECK that keeps a column within one of the vocabularies in ``vocab``."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 reach_counters = sa.Table(
     "reach_counters",

@@ -60,8 +60,11 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict sdk/phanhoi
 
 bench: $(STAMP)
+	# wrk drives the beacon benchmark; Debian's package, installed when missing.
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/widget_size.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/beacons.py
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache node_modules

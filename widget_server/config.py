@@ -79,8 +79,8 @@ SETTINGS: dict[str, Setting] = {
         "20 per hour", "Lookup, rating and data-request limit per tracking code, over all clients."
     ),
     "RATELIMIT_BEACON": Setting("120 per minute", "Reach beacons counted per client IP."),
-    "RATELIMIT_BEACON_SITE": Setting(
-        "30000 per minute", "Reach beacons counted per site, over all readers (bounds the database's work)."
+    "REACH_FLUSH_SECONDS": Setting(
+        2.0, "Seconds each relay process holds beacon counts before writing them in one transaction (0: at once)."
     ),
     "RATELIMIT_SIGN_IN": Setting("10 per hour;5 per minute", "Console sign-in attempts per client IP."),
     "RATELIMIT_SIGN_IN_ACCOUNT": Setting("20 per hour", "Console sign-in attempts per account, over all clients."),

@@ -26,6 +26,7 @@ def _beacon(client, site_key, body, *, origin=ORIGIN, ua=READER):
 
 
 def _counters(app):
+    beacons.flush(app)
     with db.read() as conn:
         return [tuple(r) for r in conn.execute(sa.select(operations.reach_counters).order_by(
             operations.reach_counters.c.event, operations.reach_counters.c.channel)).all()]
@@ -121,3 +122,23 @@ def test_stats_command_prints_the_funnel(app, runner, site):
     assert "Phễu / funnel" in out and "print" in out
     data = json.loads(runner.invoke(args=["stats", "--json"]).output)
     assert data["funnel"]["totals"]["opens"] == 3
+
+
+def test_counts_are_held_briefly_then_written_together(app, client, site):
+    for _ in range(3):
+        _beacon(client, site[0].key, {"e": "open", "ch": "qr"})
+    with db.read() as conn:  # nothing written yet: one transaction will carry all three
+        assert conn.execute(sa.select(sa.func.count()).select_from(operations.reach_counters)).scalar() == 0
+    buffer = app.extensions["phanhoi_reach_buffer"]
+    assert buffer.timer is not None and buffer.timer.daemon
+    buffer.timer.join(timeout=10)  # the timer writes them out by itself
+    with db.read() as conn:
+        assert conn.execute(sa.select(operations.reach_counters.c["count"])).scalar_one() == 3
+
+
+def test_with_no_hold_each_beacon_is_written_at_once(app, client, site):
+    app.config["REACH_FLUSH_SECONDS"] = 0
+    _beacon(client, site[0].key, {"e": "open"})
+    assert "phanhoi_reach_buffer" not in app.extensions
+    with db.read() as conn:
+        assert conn.execute(sa.select(operations.reach_counters.c["count"])).scalar_one() == 1

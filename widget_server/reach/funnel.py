@@ -41,6 +41,9 @@ def compute(site_ids: list[int] | None = None, since: dt.date | None = None,
     ``site_ids`` None means every site; ``until`` is inclusive; the default period is the last
     30 days.
     """
+    from flask import current_app
+
+    beacons.flush(current_app)  # what this process holds, so a page shows the latest counts
     now = now or db.utcnow()
     until = until or now.astimezone(VN).date()
     since = since or until - dt.timedelta(days=29)

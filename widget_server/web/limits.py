@@ -10,6 +10,7 @@ thing declare the same budget, so they share it. The client IP is ``request.remo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import time
@@ -108,14 +109,52 @@ BUDGETS: dict[str, list[tuple[str, Callable[[], str], str, list[str] | None]]] =
                ("RATELIMIT_SUBMIT_SITE", site_key, "submit-site", POST)],
     "lookup": [("RATELIMIT_LOOKUP", client_ip, "lookup-ip", None),
                ("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code", None)],
-    # Beacons: per reader's address and per site, so a flood costs a bounded number of upserts.
-    "beacon": [("RATELIMIT_BEACON", client_ip, "beacon-ip", POST),
-               ("RATELIMIT_BEACON_SITE", site_key, "beacon-site", POST)],
     "sign_in": [("RATELIMIT_SIGN_IN", client_ip, "sign-in-ip", POST),
                 ("RATELIMIT_SIGN_IN_ACCOUNT", sign_in_key, "sign-in-account", POST)],
     "citizen_action": [("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code", None),
                        ("RATELIMIT_RATING", client_ip, "rating-ip", POST)],
 }
+
+
+def per_ip(setting: str) -> Callable[[F], F]:
+    """A per-address limit checked with one storage hit, for endpoints that must stay cheap.
+
+    Beacons arrive by the thousand: Flask-Limiter's per-request work (resolving, filtering and
+    checking every declared limit) costs more than the beacon itself, so such a view is exempt
+    from it and spends its budget here, in the same storage (memory or Redis) with the same
+    ``limits`` strategy. A flood's cost on the database is bounded anyway: counts are summed in
+    memory and written as one upsert per counter (``reach/beacons.py``).
+    """
+
+    def mark(view: F) -> F:
+        @functools.wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            config = current_app.config
+            if config.get("RATELIMIT_ENABLED", True):
+                limiter: Limiter = current_app.extensions["phanhoi_limiter"]
+                try:
+                    for item in _parsed(str(config[setting])):
+                        if not limiter.limiter.hit(item, "phanhoi", setting, client_ip()):
+                            reset = limiter.limiter.get_window_stats(item, "phanhoi", setting, client_ip())
+                            wait = max(1, math.ceil(reset.reset_time - time.time()))
+                            return problem_response(Problem(
+                                429, RATE_LIMITED_DETAIL.format(wait=_wait_text(wait)), type="rate-limited",
+                                headers={"Retry-After": str(wait), "Cache-Control": "no-store"}))
+                except Exception:  # noqa: BLE001 - a limit store that is down must not stop the endpoint
+                    current_app.logger.warning("rate-limit storage unavailable for %s", setting)
+            return view(*args, **kwargs)
+
+        checked.__dict__["phanhoi_exempt"] = True
+        return checked  # type: ignore[return-value]
+
+    return mark
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(value: str) -> list[Any]:
+    from limits import parse_many
+
+    return list(parse_many(value))
 
 
 def _wait_text(seconds: int) -> str:
@@ -167,6 +206,13 @@ def init_app(app: Flask) -> Limiter:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter = Limiter(key_func=client_ip, app=app)
     app.extensions["phanhoi_limiter"] = limiter
+    light = {endpoint for endpoint, view in app.view_functions.items() if getattr(view, "phanhoi_exempt", False)}
+
+    @limiter.request_filter
+    def _spends_its_own_budget() -> bool:
+        # Checked first by Flask-Limiter: the cheap endpoints (``per_ip``) skip all its work.
+        return request.endpoint in light
+
     for endpoint, view in list(app.view_functions.items()):
         for kind, methods in getattr(view, "phanhoi_limits", ()):
             app.view_functions[endpoint] = _apply(limiter, app.view_functions[endpoint], kind, methods)

@@ -1,6 +1,7 @@
 """The relay's folders are its layers, and imports run one way (docs/architecture.md).
 
-web → intake → store; delivery → intake → store; nothing imports web or cli except
+web → intake → store; delivery, reach and accounts → intake → store (web may use them
+too); nothing imports web or cli except
 the app factory (``widget_server/__init__.py``) and the CLI. The vocabulary modules
 (config, errors, vocab, i18n) import no layer. Function-local imports count too.
 """

@@ -125,7 +125,7 @@ def build(port: int, instance: Path) -> tuple[Flask, Flask, dict[str, Any]]:
     })
     db.upgrade(db.get_engine(app))
     app.config["DEMO_SITE_KEY"] = ensure_site(app, instance, stored, port)
-    app.config["DEMO_ADMIN"] = ensure_admin(app, stored)
+    ensure_admin(app, stored)
     central = central_system.create_app({
         "DATABASE": str(instance / "central.sqlite3"),
         "SECRET_KEY": stored["central_app_secret_key"],
@@ -183,7 +183,7 @@ Phản hồi Widget — chế độ demo / demo mode   (dữ liệu / data: {ins
   Hệ thống tỉnh (trang cán bộ) / central operator page:   http://127.0.0.1:{port + 1}/
   Relay API:   http://127.0.0.1:{port}/api/v1   (site_key {app.config["DEMO_SITE_KEY"]})
   Bảng điều khiển / console:   http://127.0.0.1:{port}/console/
-    đăng nhập / sign in:   {app.config["DEMO_ADMIN"]}   mật khẩu / password: {stored["console_password"]}
+    đăng nhập / sign in:   {DEMO_ADMIN}   mật khẩu / password: {stored["console_password"]}
 
 Gửi một phản ánh trên trang báo, xử lý và trả lời trên trang cán bộ, rồi tra cứu
 bằng mã theo dõi. / Submit on the news page, answer it on the operator page, then

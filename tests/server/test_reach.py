@@ -142,3 +142,13 @@ def test_with_no_hold_each_beacon_is_written_at_once(app, client, site):
     assert "phanhoi_reach_buffer" not in app.extensions
     with db.read() as conn:
         assert conn.execute(sa.select(operations.reach_counters.c["count"])).scalar_one() == 1
+
+
+@pytest.mark.parametrize("src,ua,counted", [
+    ("tv", READER, True), ("print", READER, True), ("TV!", READER, False),
+    ("tv", "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", False),
+])
+def test_a_qr_scan_opening_the_full_page_form_is_an_open_of_its_channel(app, client, site, src, ua, counted):
+    r = client.get(f"/s/{site[0].key}?src={src}", headers={"User-Agent": ua})
+    assert r.status_code == 200
+    assert [(c[1], c[2], c[4]) for c in _counters(app)] == ([(src, "open", 1)] if counted else [])

@@ -108,8 +108,7 @@ def hour_of(when: dt.datetime) -> dt.datetime:
     return when.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def count(site: sites.Site, beacon: Beacon, *, origin: str | None, user_agent: str,
-          now: dt.datetime | None = None) -> bool:
+def count(site: sites.Site, beacon: Beacon, *, origin: str | None, user_agent: str) -> bool:
     """Add the beacon to its counter; False when it is not counted (a bot).
 
     An origin not registered for the site is refused (``origin-not-allowed``): a page that
@@ -120,16 +119,36 @@ def count(site: sites.Site, beacon: Beacon, *, origin: str | None, user_agent: s
                            code="origin-not-allowed")
     if is_bot(user_agent[:512]):
         return False
-    key = (site.id, beacon.channel, beacon.event, hour_of(now or db.utcnow()))
+    _hold(site.id, beacon.channel, beacon.event)
+    return True
+
+
+def count_visit(site_key: str, channel: str, user_agent: str) -> bool:
+    """An ``open`` for a reader who came to the full-page form from print, TV or a QR code
+    (``/s/KEY?src=tv``): the relay serves that page itself, so no beacon and no origin. False
+    (and nothing counted) for a bot, an unknown site or a channel that is not a slug."""
+    if not CHANNEL.match(channel or ""):
+        return False
+    try:
+        site = site_for_beacon(site_key)
+    except NotFoundError:
+        return False
+    if is_bot(user_agent[:512]):
+        return False
+    _hold(site.id, channel, "open")
+    return True
+
+
+def _hold(site_id: int, channel: str, event: str) -> None:
+    key = (site_id, channel, event, hour_of(db.utcnow()))
     seconds = float(current_app.config["REACH_FLUSH_SECONDS"])
     if seconds <= 0:
         add(*key)
-    else:
-        buffer = current_app.extensions.get("phanhoi_reach_buffer")
-        if buffer is None:
-            buffer = current_app.extensions.setdefault("phanhoi_reach_buffer", Buffer(db.get_engine(), seconds))
-        buffer.count(key)
-    return True
+        return
+    buffer = current_app.extensions.get("phanhoi_reach_buffer")
+    if buffer is None:
+        buffer = current_app.extensions.setdefault("phanhoi_reach_buffer", Buffer(db.get_engine(), seconds))
+    buffer.count(key)
 
 
 class Buffer:

@@ -82,8 +82,6 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--ratelimit-storage", default="memory://",
-                        help="Flask-Limiter storage, e.g. redis://127.0.0.1:6379/0 (as with several workers)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -111,8 +109,7 @@ def main() -> int:
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("PHANHOI_")},
                "PHANHOI_DATABASE_URL": url, "PHANHOI_SECRET_KEY": secret_key,
                # The limits would stop a benchmark from one address; they are measured, not skipped.
-               "PHANHOI_RATELIMIT_BEACON": "100000000 per minute",
-               "PHANHOI_RATELIMIT_STORAGE_URI": args.ratelimit_storage}
+               "PHANHOI_RATELIMIT_BEACON": "100000000 per minute"}
         relay_port, bare_port = free_port(), free_port()
         relay = gunicorn("widget_server.wsgi:app", relay_port, env, str(Path(__file__).resolve().parent.parent))
         bare = gunicorn("bare_app:app", bare_port, env, tmp)
@@ -139,7 +136,7 @@ def main() -> int:
     counted = sum(r.count for r in rows) - before
     result = {
         "database": "postgresql" if url.startswith("postgres") else "sqlite",
-        "ratelimit_storage": args.ratelimit_storage.split("://")[0], "gunicorn_workers": 2, "wrk": {"seconds": args.seconds, "connections": args.connections,
+        "gunicorn_workers": 2, "wrk": {"seconds": args.seconds, "connections": args.connections,
                                        "threads": args.threads},
         "relay": relay_figures, "bare_flask": bare_figures,
         "ratio": round(relay_figures["per_second"] / bare_figures["per_second"], 3),
@@ -149,8 +146,7 @@ def main() -> int:
         print(json.dumps(result, indent=2))
     else:
         print(f"beacons/s  relay {relay_figures['per_second']:>9}   bare Flask {bare_figures['per_second']:>9}"
-              f"   ratio {result['ratio']}   ({result['database']}, limits in {result['ratelimit_storage']}, "
-              f"gunicorn 2 workers, wrk "
+              f"   ratio {result['ratio']}   ({result['database']}, gunicorn 2 workers, wrk "
               f"-t{args.threads} -c{args.connections} {args.seconds}s)")
         print(f"counter rows after the run: {len(rows)} (one per site, channel, event and hour); "
               f"beacons counted in the run: {counted}; relay non-2xx: {relay_figures['non_2xx']}")

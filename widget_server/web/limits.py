@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -117,31 +118,32 @@ BUDGETS: dict[str, list[tuple[str, Callable[[], str], str, list[str] | None]]] =
 
 
 def per_ip(setting: str) -> Callable[[F], F]:
-    """A per-address limit checked with one storage hit, for endpoints that must stay cheap.
+    """A per-address limit counted in this process, for endpoints that must stay cheap (beacons).
 
-    Beacons arrive by the thousand: Flask-Limiter's per-request work (resolving, filtering and
-    checking every declared limit) costs more than the beacon itself, so such a view is exempt
-    from it and spends its budget here, in the same storage (memory or Redis) with the same
-    ``limits`` strategy. A flood's cost on the database is bounded anyway: counts are summed in
-    memory and written as one upsert per counter (``reach/beacons.py``).
+    Measured (bench/beacons.py): Flask-Limiter's per-request work and its memory storage (which
+    starts a timer thread to expire keys) cost more than a beacon itself, halving the endpoint's
+    rate. So such a view is left out of Flask-Limiter and counts its budget in a fixed window
+    held in the process: a dictionary increment. The window is per process (as ``memory://``
+    is); with several processes a flood from one address gets at most that many times the
+    limit, and its cost on the database is bounded anyway: counts are summed in memory and
+    written as one upsert per counter (``reach/beacons.py``). Addresses live only in memory,
+    for one window.
     """
+    windows: dict[str, _Window] = {}
 
     def mark(view: F) -> F:
         @functools.wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:
             config = current_app.config
             if config.get("RATELIMIT_ENABLED", True):
-                limiter: Limiter = current_app.extensions["phanhoi_limiter"]
-                try:
-                    for item in _parsed(str(config[setting])):
-                        if not limiter.limiter.hit(item, "phanhoi", setting, client_ip()):
-                            reset = limiter.limiter.get_window_stats(item, "phanhoi", setting, client_ip())
-                            wait = max(1, math.ceil(reset.reset_time - time.time()))
-                            return problem_response(Problem(
-                                429, RATE_LIMITED_DETAIL.format(wait=_wait_text(wait)), type="rate-limited",
-                                headers={"Retry-After": str(wait), "Cache-Control": "no-store"}))
-                except Exception:  # noqa: BLE001 - a limit store that is down must not stop the endpoint
-                    current_app.logger.warning("rate-limit storage unavailable for %s", setting)
+                for item in _parsed(str(config[setting])):
+                    name = f"{setting}/{item}"
+                    window = windows.get(name) or windows.setdefault(name, _Window())
+                    wait = window.hit(client_ip(), item.amount, item.get_expiry())
+                    if wait:
+                        return problem_response(Problem(
+                            429, RATE_LIMITED_DETAIL.format(wait=_wait_text(wait)), type="rate-limited",
+                            headers={"Retry-After": str(wait), "Cache-Control": "no-store"}))
             return view(*args, **kwargs)
 
         checked.__dict__["phanhoi_exempt"] = True
@@ -150,8 +152,28 @@ def per_ip(setting: str) -> Callable[[F], F]:
     return mark
 
 
+class _Window:
+    """Hits per key in the current fixed window of ``period`` seconds; all forgotten when it ends."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.ends = 0.0
+        self.hits: dict[str, int] = {}
+
+    def hit(self, key: str, amount: int, period: int) -> int:
+        """0 when allowed, else the seconds until the window ends."""
+        now = time.monotonic()
+        with self.lock:
+            if now >= self.ends:
+                self.ends, self.hits = now + period, {}
+            n = self.hits.get(key, 0) + 1
+            self.hits[key] = n
+            return 0 if n <= amount else max(1, math.ceil(self.ends - now))
+
+
 @functools.lru_cache(maxsize=32)
 def _parsed(value: str) -> list[Any]:
+    # Flask-Limiter's own syntax ("120 per minute;1000 per hour"), parsed by its ``limits`` library.
     from limits import parse_many
 
     return list(parse_many(value))

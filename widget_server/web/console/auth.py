@@ -17,7 +17,8 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import Flask, Request, Response, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from widget_server.accounts import audit, users
 from widget_server.errors import RefusedError
@@ -178,7 +179,18 @@ def _refused(exc: Refusal) -> Response:
     return render("console/refused.html", exc.status, message=exc.message)
 
 
+class ConsoleSessions(SecureCookieSessionInterface):
+    """Sessions exist under ``/console`` only: every other page and the API is stateless, and a
+    beacon or a form post does not pay for a session signer it never uses."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not request.path.startswith("/console"):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = ConsoleSessions()
     app.config.update(
         SESSION_COOKIE_NAME="phanhoi_console",
         SESSION_COOKIE_PATH="/console",

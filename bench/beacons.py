@@ -5,10 +5,11 @@ Both get the same request, the one ``navigator.sendBeacon`` sends from a registe
 (``text/plain`` body ``{"e":"impression","ch":"web"}``, ``Origin``, a browser's user agent).
 The bare endpoint parses the JSON and answers 204; the relay also checks the site, the origin,
 the user agent and its rate limits, and adds 1 to the counter row of the hour (an upsert).
-The load generator is wrk (Debian's package; ``make bench`` installs it when missing). After
-the run, the counter table must hold one row whose count equals the beacons answered 204.
+The load generator is wrk (Debian's package; ``make bench`` installs it when missing), in short
+runs interleaved relay/bare; the ratio is the median of the rounds' ratios. After the run, the
+counter table must hold one row whose count equals the beacons answered 204.
 
-    python bench/beacons.py                     # SQLite in a temp folder (about half a minute)
+    python bench/beacons.py                     # SQLite in a temp folder (about a minute)
     python bench/beacons.py --database-url postgresql://postgres@127.0.0.1:5432/phanhoi_bench
     python bench/beacons.py --json
 """
@@ -21,6 +22,7 @@ import os
 import re
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -79,7 +81,8 @@ def run_wrk(url: str, script: Path, seconds: int, connections: int, threads: int
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=4, help="length of each wrk run")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved relay/bare pairs")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true")
@@ -122,10 +125,16 @@ def main() -> int:
             run_wrk(f"http://127.0.0.1:{bare_port}{path}", script, 2, 4, 1)
             with app.app_context(), db.read() as conn:
                 before = conn.execute(sa.select(sa.func.sum(operations.reach_counters.c["count"]))).scalar() or 0
-            relay_figures = run_wrk(f"http://127.0.0.1:{relay_port}{path}", script, args.seconds,
-                                    args.connections, args.threads)
-            bare_figures = run_wrk(f"http://127.0.0.1:{bare_port}{path}", script, args.seconds,
-                                   args.connections, args.threads)
+            # Short runs, interleaved and in alternating order: on a shared machine the load
+            # drifts, and two long runs one after the other would compare different moments.
+            rounds = []
+            for n in range(args.rounds):
+                targets = [("relay", relay_port), ("bare", bare_port)]
+                figures = {}
+                for name, port in targets if n % 2 == 0 else targets[::-1]:
+                    figures[name] = run_wrk(f"http://127.0.0.1:{port}{path}", script, args.seconds,
+                                            args.connections, args.threads)
+                rounds.append(figures)
         finally:
             for proc in (relay, bare):
                 proc.terminate()
@@ -134,22 +143,31 @@ def main() -> int:
             rows = conn.execute(sa.select(operations.reach_counters)).all()
         engine.dispose()
     counted = sum(r.count for r in rows) - before
+    ratios = [r["relay"]["per_second"] / r["bare"]["per_second"] for r in rounds]
+    relay_figures = {"per_second": statistics.median(r["relay"]["per_second"] for r in rounds),
+                     "requests": sum(r["relay"]["requests"] for r in rounds),
+                     "non_2xx": sum(r["relay"]["non_2xx"] for r in rounds)}
+    bare_figures = {"per_second": statistics.median(r["bare"]["per_second"] for r in rounds),
+                    "requests": sum(r["bare"]["requests"] for r in rounds)}
     result = {
         "database": "postgresql" if url.startswith("postgres") else "sqlite",
-        "gunicorn_workers": 2, "wrk": {"seconds": args.seconds, "connections": args.connections,
-                                       "threads": args.threads},
+        "gunicorn_workers": 2, "wrk": {"seconds": args.seconds, "rounds": args.rounds,
+                                       "connections": args.connections, "threads": args.threads},
         "relay": relay_figures, "bare_flask": bare_figures,
-        "ratio": round(relay_figures["per_second"] / bare_figures["per_second"], 3),
+        "ratio": round(statistics.median(ratios), 3), "ratios": [round(r, 3) for r in ratios],
         "counter_rows": len(rows), "counted_in_run": counted,
     }
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"beacons/s  relay {relay_figures['per_second']:>9}   bare Flask {bare_figures['per_second']:>9}"
-              f"   ratio {result['ratio']}   ({result['database']}, gunicorn 2 workers, wrk "
-              f"-t{args.threads} -c{args.connections} {args.seconds}s)")
+        print(f"beacons/s (median of {args.rounds} rounds)  relay {relay_figures['per_second']:>8.1f}   "
+              f"bare Flask {bare_figures['per_second']:>8.1f}   ratio {result['ratio']} "
+              f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
+        print(f"  {result['database']}, gunicorn 2 workers, wrk -t{args.threads} -c{args.connections} "
+              f"{args.seconds}s per run")
         print(f"counter rows after the run: {len(rows)} (one per site, channel, event and hour); "
-              f"beacons counted in the run: {counted}; relay non-2xx: {relay_figures['non_2xx']}")
+              f"beacons counted in the run: {counted} of {relay_figures['requests']} answered; "
+              f"relay non-2xx: {relay_figures['non_2xx']}")
     return 0
 
 

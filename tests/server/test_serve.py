@@ -38,7 +38,8 @@ def test_serve_answers_and_stops_on_sigterm(app_config, tmp_path):
             try:
                 ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Not listening yet, or listening while the worker still imports the app.
                 assert proc.poll() is None, proc.stdout.read().decode()
                 assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.2)

@@ -12,7 +12,7 @@ import * as esbuild from "esbuild";
 export const TARGET = ["chrome80", "edge80", "firefox98", "safari15.4"];
 
 const SOURCE_DIR = dirname(fileURLToPath(import.meta.url));
-const SCRIPTS = ["loader.js", "form.js", "altcha.js"];
+const SCRIPTS = ["loader.js", "form.js", "altcha.js", "console.js"];
 const STYLESHEETS = ["form.css", "demo/demo.css", "console.css"];
 
 function outdirFromArgs(argv) {

@@ -90,6 +90,8 @@ def test_a_key_rotation_shows_the_new_key_once(relay: Any, accounts: Any, page: 
     page.get_by_label("Số ngày khoá cũ còn hiệu lực").select_option("1")
     page.get_by_role("button", name="Đổi khoá").click()
     secret = page.get_by_test_id("secret").input_value()
+    # console.js (under script-src 'self') adds a copy button beside the key.
+    expect(page.get_by_role("button", name="Chép · Copy")).to_be_visible()
     assert secret.startswith("sk_") and secret != relay.secret_key
     with relay.app.app_context():
         assert sites.site_for_secret(secret).key == relay.site.key

@@ -44,7 +44,8 @@ class Refusal(Exception):
 
 def render(template: str, status: int = 200, **values: Any) -> Response:
     resp = Response(render_template(template, user=g.get("user"), csrf=csrf_token(),
-                                    css_url=versioned_url("console.css"), **values),
+                                    css_url=versioned_url("console.css"), js_url=versioned_url("console.js"),
+                                    **values),
                     status=status, content_type="text/html; charset=utf-8")
     return resp
 

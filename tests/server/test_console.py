@@ -391,3 +391,13 @@ def test_the_audit_page_shows_an_editor_only_their_site(client, admin, editor, s
     sign_in(client, editor.email)
     page = client.get("/console/audit").get_data(as_text=True)
     assert other_site[0].key not in page and "sign-in" in page
+
+
+def test_a_password_can_come_from_standard_input(app, runner):
+    result = runner.invoke(args=["users", "add", "nhap@tinh.example", "--admin", "--password-stdin"],
+                           input=PASSWORD + "\n")
+    assert result.exit_code == 0 and PASSWORD not in result.output  # typed, so not echoed
+    assert users.authenticate("nhap@tinh.example", PASSWORD).is_admin
+    short = runner.invoke(args=["users", "add", "ngan@tinh.example", "--admin", "--password-stdin"],
+                          input="ngan\n")
+    assert short.exit_code != 0 and len(users.list_all()) == 1

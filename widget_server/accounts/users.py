@@ -167,6 +167,7 @@ def authenticate(email: str, password: str, code: str | None = None) -> User:
         audit.record(email or "?", "sign-in.refused", email or None,
                      site_id=row.site_id if row is not None else None)
         raise RefusedError(REFUSED, code="sign-in-refused")
+    assert row is not None
     with db.write() as conn:
         conn.execute(sa.update(u).where(u.c.id == row.id).values(last_sign_in_at=db.utcnow()))
         audit.record(email, "sign-in", email, site_id=row.site_id, conn=conn)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 from flask.cli import with_appcontext
@@ -13,8 +14,9 @@ from widget_server.errors import DomainError
 users_group = click.Group("users", help="Console accounts: province admins and site editors.")
 
 
-def _show_once(password: str, uri: str | None) -> None:
-    click.echo(f"  mật khẩu / password: {password}   (chỉ hiển thị một lần / shown once)")
+def _show_once(password: str | None, uri: str | None) -> None:
+    if password:
+        click.echo(f"  mật khẩu / password: {password}   (chỉ hiển thị một lần / shown once)")
     if uri:
         import segno
 
@@ -34,17 +36,19 @@ def _show_once(password: str, uri: str | None) -> None:
 def users_add(email: str, admin: bool, site_key: str | None, totp: bool, password_stdin: bool,
               as_json: bool) -> None:
     """Make an account; prints its password (generated unless --password-stdin) once."""
-    password = click.get_text_stream("stdin").readline().rstrip("\n") if password_stdin else None
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     try:
         user, password, uri = users.add(email, admin=admin, site_key=site_key, password=password, totp=totp)
     except DomainError as exc:
         raise click.UsageError(str(exc)) from exc
     if as_json:
         click.echo(json.dumps({"email": user.email, "role": user.role, "site_key": user.site_key,
-                               "password": password, "totp_uri": uri}, ensure_ascii=False))
+                               "password": None if password_stdin else password, "totp_uri": uri},
+                              ensure_ascii=False))
         return
     click.echo(f"{user.email}  ({user.role}{' · ' + user.site_key if user.site_key else ''})")
-    _show_once(password, uri)
+    # A password the operator typed is not echoed back; a generated one is shown this once.
+    _show_once(None if password_stdin else password, uri)
 
 
 @users_group.command("list")

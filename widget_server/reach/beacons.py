@@ -199,10 +199,9 @@ def add_many(counts: dict[tuple[int, str, str, dt.datetime], int], engine: Engin
     with db.write(engine) as conn:
         # Imported here, as in delivery/queue.py: the PostgreSQL dialect costs a fraction of a
         # second at start-up on SQLite installations that never use it.
-        if db.is_postgres(conn):
-            from sqlalchemy.dialects import postgresql as dialect
-        else:
-            from sqlalchemy.dialects import sqlite as dialect
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect: Any = postgresql if db.is_postgres(conn) else sqlite
         for (site_id, channel, event, hour), n in sorted(counts.items()):
             insert = dialect.insert(table).values(site_id=site_id, channel=channel, event=event, hour=hour,
                                                   count=n)

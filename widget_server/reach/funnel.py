@@ -53,8 +53,8 @@ def compute(site_ids: list[int] | None = None, since: dt.date | None = None,
     for site_id, channel, event, hour, n in beacons.counters(site_ids, start, end):
         rows[(vn_day(hour), keys.get(site_id, "?"), channel)][EVENT_FIGURE[event]] += n
     s = db.submissions.c
-    channel = sa.func.coalesce(s.src, sa.case((s.via == "api", "api"), else_="web"))
-    query = sa.select(s.site_id, channel, s.submitted_at, s.status, s.answered_at, s.deadline,
+    channel_of = sa.func.coalesce(s.src, sa.case((s.via == "api", "api"), else_="web"))
+    query = sa.select(s.site_id, channel_of, s.submitted_at, s.status, s.answered_at, s.deadline,
                       s.rating_satisfied, s.rated_at).where(s.submitted_at >= start, s.submitted_at < end)
     if site_ids is not None:
         query = query.where(s.site_id.in_(site_ids))

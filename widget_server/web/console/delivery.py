@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, g, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 
 from widget_server.accounts import audit
 from widget_server.delivery import queue
@@ -22,7 +23,7 @@ def delivery() -> Response:
 
 
 @bp.post("/delivery/replay")
-def replay() -> Response:
+def replay() -> ResponseReturnValue:
     """Put dead rows (the ones ticked, or all) back in the queue with a fresh attempt budget."""
     require_admin()
     engine = db.get_engine()
@@ -39,7 +40,7 @@ def replay() -> Response:
 
 
 @bp.post("/delivery/resume")
-def resume() -> Response:
+def resume() -> ResponseReturnValue:
     """Close a destination's breaker and make it active again."""
     require_admin()
     name = (request.form.get("destination") or "")[:40]

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import segno
 from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from phanhoi.embed import VARIANTS, Manifest, embed_snippet, qr_svg, standalone_url
 
 from widget_server.accounts import audit
@@ -93,7 +94,7 @@ def site_add() -> Response:
 
 
 @bp.route("/sites/<site_key>", methods=["GET", "POST"])
-def site_page(site_key: str) -> Response:
+def site_page(site_key: str) -> ResponseReturnValue:
     """Settings, preview, embed snippet and QR codes of one site."""
     site = site_for(site_key)
     errors: dict[str, Any] = {}

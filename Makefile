@@ -63,9 +63,12 @@ lint: $(STAMP) $(NODE_STAMP)
 	npx --no-install eslint static/widget
 
 bench: $(STAMP)
+	# wrk drives the beacon benchmark; Debian's package, installed when missing.
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/widget_size.py
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/results.py
+	$(BIN)/python bench/beacons.py
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache node_modules

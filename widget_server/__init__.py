@@ -41,6 +41,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(assets.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(open311.bp)
+    from widget_server.web import console
+
+    console.init_app(app)
     cli.init_app(app)
 
     from widget_server.web import compress, limits, security

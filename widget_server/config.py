@@ -100,6 +100,15 @@ SETTINGS: dict[str, Setting] = {
     "STATS_CACHE_SECONDS": Setting(
         300, "Seconds a site's figures (`/api/v1/sites/{key}/stats`) are kept before they are counted again."
     ),
+    "RATELIMIT_BEACON": Setting("120 per minute", "Reach beacons counted per client IP."),
+    "REACH_FLUSH_SECONDS": Setting(
+        2.0, "Seconds each relay process holds beacon counts before writing them in one transaction (0: at once)."
+    ),
+    "RATELIMIT_SIGN_IN": Setting("10 per hour;5 per minute", "Console sign-in attempts per client IP."),
+    "RATELIMIT_SIGN_IN_ACCOUNT": Setting("20 per hour", "Console sign-in attempts per account, over all clients."),
+    "CONSOLE_SESSION_MINUTES": Setting(
+        60, "Minutes of inactivity after which a console session ends (sessions last 12 hours at most)."
+    ),
     "ALTCHA_MAX_NUMBER": Setting(
         50000, "ALTCHA proof-of-work difficulty (largest secret number) for sites that turn it on."
     ),

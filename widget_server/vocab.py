@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from phanhoi.statuses import ANSWERED, FINAL, IN_PROGRESS, STATUSES, Status
 
-__all__ = ["ANSWERED", "CITIZEN_REQUEST_KINDS", "DATA_REQUEST_KINDS", "DESTINATIONS", "FINAL", "IN_PROGRESS",
-           "NOTICE_CHANNELS", "NOTICE_DESTINATIONS", "SITE_DESTINATIONS", "STATUSES", "Status", "VIAS"]
+__all__ = ["ANSWERED", "CITIZEN_REQUEST_KINDS", "CONSOLE_ROLES", "DATA_REQUEST_KINDS", "DESTINATIONS", "FINAL",
+           "IN_PROGRESS", "NOTICE_CHANNELS", "NOTICE_DESTINATIONS", "REACH_EVENTS", "SITE_DESTINATIONS",
+           "STATUSES", "Status", "VIAS"]
 
 #: How a submission reached the relay: the framed form, the full page (/s/), or a partner's server.
 VIAS: tuple[str, ...] = ("form", "page", "api")
@@ -26,6 +27,11 @@ NOTICE_CHANNELS: dict[str, str] = {"email": "notify-email", "sms": "notify-sms"}
 #: The outbox destinations of notices: not part of a submission's ordered conversation with its
 #: central system (neither waits for the other), never a site's destination.
 NOTICE_DESTINATIONS: tuple[str, ...] = tuple(NOTICE_CHANNELS.values())
+#: What the widget counts with a beacon: a viewable impression of the banner (≥ 50 % visible for
+#: one continuous second, the IAB rule), an opened form, an opened lookup (results) view.
+REACH_EVENTS: tuple[str, ...] = ("impression", "open", "results_view")
+#: Console accounts: a province admin manages every site, a site editor their own.
+CONSOLE_ROLES: tuple[str, ...] = ("admin", "editor")
 
 #: Where the outbox delivers: destination name → the adapter class (``module:Class``). The one
 #: registry: ``sites`` validates names against it and the worker builds adapters from it. A new

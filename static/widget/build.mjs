@@ -14,8 +14,8 @@ export const TARGET = ["chrome80", "edge80", "firefox98", "safari15.4"];
 
 const SOURCE_DIR = dirname(fileURLToPath(import.meta.url));
 // dialog.js first: the loader carries its versioned name and integrity hash.
-const SCRIPTS = ["dialog.js", "loader.js", "form.js", "altcha.js", "board.js"];
-const STYLESHEETS = ["form.css", "demo/demo.css", "board.css"];
+const SCRIPTS = ["dialog.js", "loader.js", "form.js", "altcha.js", "board.js", "console.js"];
+const STYLESHEETS = ["form.css", "demo/demo.css", "board.css", "console.css"];
 
 function outdirFromArgs(argv) {
   const at = argv.indexOf("--outdir");

@@ -76,6 +76,8 @@ function start() {
     ? "en" : "vi";
   const text = TEXTS[lang];
   const nonce = script.nonce || "";
+  // Reach (README.md, "Reach"): the channel this page counts under; a slug, else "web".
+  const channel = /^[a-z0-9][a-z0-9-]{0,31}$/.test(options.channel || "") ? options.channel : "web";
   const handlers = { submitted: [], closed: [] };
   const adopted = [];
   let pending = [];
@@ -123,11 +125,45 @@ function start() {
     loadDialog();
   }
 
+  // One beacon per event: no cookie, no storage, no identifier; the relay keeps counters only.
+  function beacon(event) {
+    try {
+      // siteKey is checked against /^[\w-]{1,64}$/ above: nothing to encode.
+      navigator.sendBeacon(`${relayOrigin}/api/v1/sites/${siteKey}/beacon`,
+        `{"e":"${event}","ch":"${channel}"}`);
+    } catch {
+      // No beacon is worth an error in the host page.
+    }
+  }
+
+  /* A viewable impression (IAB): at least half of the banner in view for one continuous second,
+   * on a visible tab. Observed only after it painted; counted once per page view. */
+  function countImpression(target) {
+    if (!window.IntersectionObserver) return;
+    let timer;
+    const observer = new IntersectionObserver((entries) => {
+      clearTimeout(timer);
+      if (entries[entries.length - 1].intersectionRatio >= 0.5) {
+        timer = setTimeout(() => {
+          if (document.hidden) return;
+          observer.disconnect();
+          beacon("impression");
+        }, 1000);
+      }
+    }, { threshold: 0.5 });
+    observer.observe(target);
+  }
+
   function run(args) {
     try {
       const command = args[0], argument = args[1], handler = args[2];
-      if (command === "open") withDialog((api) => api.open("form"));
-      else if (command === "track") withDialog((api) => api.open("track", argument));
+      if (command === "open") {
+        beacon("open");
+        withDialog((api) => api.open("form"));
+      } else if (command === "track") {
+        beacon("results_view");
+        withDialog((api) => api.open("track", argument));
+      }
       else if (command === "close" && dialog) dialog.close();
       else if (command === "on" && handlers[argument] && typeof handler === "function") {
         const list = handlers[argument];
@@ -264,12 +300,14 @@ function start() {
       window.addEventListener("load", place);
       setTimeout(place, 2000);
     }
+    if (banner || floating) countImpression(banner || floating);
     if (lazy) {
       // The page pays nothing for the public record until the reader scrolls near the slot
       // (one target observed, so the last entry is its current state).
       const near = typeof IntersectionObserver === "function" && new IntersectionObserver((entries) => {
         if (entries[entries.length - 1].isIntersecting) {
           near.disconnect();
+          beacon("results_view");
           lazy();
         }
       }, { rootMargin: "400px" });

@@ -94,6 +94,11 @@ def test_demo_runs_the_whole_chain_and_stops_on_ctrl_c(tmp_path):
         assert code in http.get(central + "/", timeout=5).text
         demo_page = http.get(f"http://localhost:{port}/demo", timeout=5)
         assert demo_page.status_code == 200
+        sign_in = http.get(f"{relay}/console/sign-in", timeout=5)
+        token = sign_in.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        signed_in = http.post(f"{relay}/console/sign-in", timeout=10, data={
+            "csrf": token, "email": "quantri@phanhoi.demo", "password": secrets["console_password"]})
+        assert signed_in.status_code == 200 and "Tổng quan" in signed_in.text
     finally:
         http.close()
         started = time.monotonic()
@@ -103,6 +108,9 @@ def test_demo_runs_the_whole_chain_and_stops_on_ctrl_c(tmp_path):
     text = output.decode()
     assert f"http://localhost:{port}/demo" in text and f"http://127.0.0.1:{port + 1}/" in text
     assert "0383456789" not in text
+    # The demo made a province admin and says how to sign in to the console.
+    assert f"http://127.0.0.1:{port}/console/" in text
+    assert "quantri@phanhoi.demo" in text and secrets["console_password"] in text
 
     # A restart keeps the secrets, the site and the data.
     proc = start(port, tmp_path)

@@ -176,7 +176,7 @@ def host_pages(relay_url: str, site_key: str) -> Callable[..., Any]:
         # Exactly the directives the README tells a host page to add for the widget.
         resp.headers["Content-Security-Policy"] = (
             f"default-src 'self'; script-src 'nonce-{nonce}' {relay}; style-src 'nonce-{nonce}'; "
-            f"frame-src {relay}; img-src 'self' data:; object-src 'none'; base-uri 'none'"
+            f"frame-src {relay}; connect-src {relay}; img-src 'self' data:; object-src 'none'; base-uri 'none'"
         )
         if VARIANTS[name].referrer_policy:
             resp.headers["Referrer-Policy"] = VARIANTS[name].referrer_policy

@@ -30,7 +30,7 @@ def _create_app() -> Flask:
 
 
 @click.group(cls=RelayGroup, create_app=_create_app, add_default_commands=False,
-             help="Phản hồi Widget relay: demo, serve, worker, db, sites, outbox.")
+             help="Phản hồi Widget relay: demo, serve, worker, db, sites, outbox, users, stats.")
 def main() -> None:
     pass
 
@@ -244,11 +244,14 @@ def reference_show(as_json: bool) -> None:
 @click.command("stats")
 @click.option("--site", "site_key", default=None, help="One site (default: all).")
 @click.option("--since", default=None, help="From this day, YYYY-MM-DD.")
+@click.option("--until", default=None, help="The funnel up to this day, YYYY-MM-DD (default today).")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-def stats_command(site_key: str | None, since: str | None, as_json: bool) -> None:
-    """Received, answered, overdue, on-time and satisfaction figures (SIPAS reporting)."""
+def stats_command(site_key: str | None, since: str | None, until: str | None, as_json: bool) -> None:
+    """SIPAS figures, then the reach funnel per site, channel and day (last 30 days by default)."""
+    from widget_server.cli.reach import echo_funnel
     from widget_server.intake import stats
+    from widget_server.reach import funnel
 
     site_id = None
     if site_key:
@@ -258,10 +261,12 @@ def stats_command(site_key: str | None, since: str | None, as_json: bool) -> Non
         site_id = site.id
     try:
         figures = stats.compute(site_id, stats.parse_since(since))
+        reach = funnel.compute(None if site_id is None else [site_id], funnel.parse_day(since),
+                               funnel.parse_day(until))
     except DomainError as exc:
         raise click.UsageError(str(exc)) from exc
     if as_json:
-        _echo_json(figures)
+        _echo_json({**figures, "funnel": reach})
         return
 
     def pct(value: float | None) -> str:
@@ -272,6 +277,7 @@ def stats_command(site_key: str | None, since: str | None, as_json: bool) -> Non
     click.echo(f"Đang xử lý:              {figures['in_progress']}   (quá hạn {figures['overdue']})")
     click.echo(f"Không tiếp nhận:         {figures['rejected']}")
     click.echo(f"Hài lòng:                {pct(figures['satisfaction_rate'])} của {figures['rated']} đánh giá")
+    echo_funnel(reach)
 
 
 def init_app(app: Flask) -> None:
@@ -282,9 +288,9 @@ def init_app(app: Flask) -> None:
 
 
 def _worker_commands() -> tuple[click.Command, ...]:
-    from widget_server.cli import demo, outbox, retention, serve
+    from widget_server.cli import demo, outbox, retention, serve, users
 
-    return (serve.serve, *outbox.COMMANDS, demo.demo_command, retention.retention_group)
+    return (serve.serve, *outbox.COMMANDS, demo.demo_command, retention.retention_group, users.users_group)
 
 
 for _command in (db_group, sites_group, reference_group, stats_command, *_worker_commands()):

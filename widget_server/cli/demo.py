@@ -69,6 +69,7 @@ def load_secrets(instance: Path) -> dict[str, Any]:
         "central_secret": generate_secret,
         "central_events_secret": generate_secret,
         "central_app_secret_key": lambda: _secrets.token_urlsafe(32),
+        "console_password": lambda: _secrets.token_urlsafe(12),
     }
     changed = False
     for name, make in wanted.items():
@@ -111,6 +112,19 @@ def ensure_site(app: Flask, instance: Path, stored: dict[str, Any], port: int) -
         return existing.key
 
 
+DEMO_ADMIN = "quantri@phanhoi.demo"
+
+
+def ensure_admin(app: Flask, stored: dict[str, Any]) -> str:
+    """The demo's province admin for ``/console/``, made once with the stored password."""
+    from widget_server.accounts import users
+
+    with app.app_context():
+        if not any(u.email == DEMO_ADMIN for u in users.list_all()):
+            users.add(DEMO_ADMIN, admin=True, password=stored["console_password"], actor="demo")
+    return DEMO_ADMIN
+
+
 def build(port: int, instance: Path) -> tuple[Flask, Flask, dict[str, Any]]:
     """The relay and central apps, migrated and wired to each other."""
     import central_system
@@ -138,6 +152,7 @@ def build(port: int, instance: Path) -> tuple[Flask, Flask, dict[str, Any]]:
     })
     db.upgrade(db.get_engine(app))
     app.config["DEMO_SITE_KEY"] = ensure_site(app, instance, stored, port)
+    ensure_admin(app, stored)
     central = central_system.create_app({
         "DATABASE": str(instance / "central.sqlite3"),
         "SECRET_KEY": stored["central_app_secret_key"],
@@ -205,6 +220,8 @@ Phản hồi Widget — chế độ demo / demo mode   (dữ liệu / data: {ins
     bảng xếp hạng / scoreboard:   http://localhost:{port}/p/{app.config["DEMO_SITE_KEY"]}/scoreboard
     Atom:   http://localhost:{port}/p/{app.config["DEMO_SITE_KEY"]}/feed.atom
     Open311:   http://localhost:{port}/open311/v2/requests.json
+  Bảng điều khiển / console:   http://127.0.0.1:{port}/console/
+    đăng nhập / sign in:   {DEMO_ADMIN}   mật khẩu / password: {stored["console_password"]}
 
 Gửi một phản ánh trên trang báo, xử lý và trả lời trên trang cán bộ, rồi tra cứu
 bằng mã theo dõi. / Submit on the news page, answer it on the operator page, then

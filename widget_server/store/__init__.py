@@ -2,6 +2,7 @@
 
 # Every table belongs to ``db.metadata`` as soon as the store is imported (tests truncate by it).
 from widget_server.store import notices as notices
+from widget_server.store import operations as operations
 from widget_server.store import published as published
 
-__all__ = ["notices", "published"]
+__all__ = ["notices", "operations", "published"]

@@ -10,8 +10,10 @@ thing declare the same budget, so they share it. The client IP is ``request.remo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -92,6 +94,13 @@ def tracking_code_key() -> str:
     return "code:" + (codes.normalise(raw[:40]) or "invalid")
 
 
+def sign_in_key() -> str:
+    """The account a sign-in is for, as a digest: guessing one account's password from many
+    addresses spends one budget."""
+    email = (request.form.get("email") or "").strip().lower()[:320]
+    return "account:" + hashlib.sha256(email.encode()).hexdigest()[:16]
+
+
 POST = ["POST"]
 # Budget → its limits: (setting, key, scope, methods). Per client IP and per site for
 # submissions; per IP and per tracking code for lookups (guessing the contact for one known
@@ -101,9 +110,73 @@ BUDGETS: dict[str, list[tuple[str, Callable[[], str], str, list[str] | None]]] =
                ("RATELIMIT_SUBMIT_SITE", site_key, "submit-site", POST)],
     "lookup": [("RATELIMIT_LOOKUP", client_ip, "lookup-ip", None),
                ("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code", None)],
+    "sign_in": [("RATELIMIT_SIGN_IN", client_ip, "sign-in-ip", POST),
+                ("RATELIMIT_SIGN_IN_ACCOUNT", sign_in_key, "sign-in-account", POST)],
     "citizen_action": [("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code", None),
                        ("RATELIMIT_RATING", client_ip, "rating-ip", POST)],
 }
+
+
+def per_ip(setting: str) -> Callable[[F], F]:
+    """A per-address limit counted in this process, for endpoints that must stay cheap (beacons).
+
+    Measured (bench/beacons.py): Flask-Limiter's per-request work and its memory storage (which
+    starts a timer thread to expire keys) cost more than a beacon itself, halving the endpoint's
+    rate. So such a view is left out of Flask-Limiter and counts its budget in a fixed window
+    held in the process: a dictionary increment. The window is per process (as ``memory://``
+    is); with several processes a flood from one address gets at most that many times the
+    limit, and its cost on the database is bounded anyway: counts are summed in memory and
+    written as one upsert per counter (``reach/beacons.py``). Addresses live only in memory,
+    for one window.
+    """
+    windows: dict[str, _Window] = {}
+
+    def mark(view: F) -> F:
+        @functools.wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            config = current_app.config
+            if config.get("RATELIMIT_ENABLED", True):
+                for item in _parsed(str(config[setting])):
+                    name = f"{setting}/{item}"
+                    window = windows.get(name) or windows.setdefault(name, _Window())
+                    wait = window.hit(client_ip(), item.amount, item.get_expiry())
+                    if wait:
+                        return problem_response(Problem(
+                            429, RATE_LIMITED_DETAIL.format(wait=_wait_text(wait)), type="rate-limited",
+                            headers={"Retry-After": str(wait), "Cache-Control": "no-store"}))
+            return view(*args, **kwargs)
+
+        checked.__dict__["phanhoi_exempt"] = True
+        return checked  # type: ignore[return-value]
+
+    return mark
+
+
+class _Window:
+    """Hits per key in the current fixed window of ``period`` seconds; all forgotten when it ends."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.ends = 0.0
+        self.hits: dict[str, int] = {}
+
+    def hit(self, key: str, amount: int, period: int) -> int:
+        """0 when allowed, else the seconds until the window ends."""
+        now = time.monotonic()
+        with self.lock:
+            if now >= self.ends:
+                self.ends, self.hits = now + period, {}
+            n = self.hits.get(key, 0) + 1
+            self.hits[key] = n
+            return 0 if n <= amount else max(1, math.ceil(self.ends - now))
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(value: str) -> list[Any]:
+    # Flask-Limiter's own syntax ("120 per minute;1000 per hour"), parsed by its ``limits`` library.
+    from limits import parse_many
+
+    return list(parse_many(value))
 
 
 def _wait_text(seconds: int) -> str:
@@ -155,6 +228,13 @@ def init_app(app: Flask) -> Limiter:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter = Limiter(key_func=client_ip, app=app)
     app.extensions["phanhoi_limiter"] = limiter
+    light = {endpoint for endpoint, view in app.view_functions.items() if getattr(view, "phanhoi_exempt", False)}
+
+    @limiter.request_filter
+    def _spends_its_own_budget() -> bool:
+        # Checked first by Flask-Limiter: the cheap endpoints (``per_ip``) skip all its work.
+        return request.endpoint in light
+
     for endpoint, view in list(app.view_functions.items()):
         for kind, methods in getattr(view, "phanhoi_limits", ()):
             app.view_functions[endpoint] = _apply(limiter, app.view_functions[endpoint], kind, methods)

@@ -154,6 +154,22 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                       "304": {"description": "Not modified (If-None-Match)"},
                       **_problems(400, 404)},
     },
+    ("/api/v1/sites/{site_key}/beacon", "post"): {
+        "endpoint": "api.beacon",
+        "parameters": [{"name": "site_key", "in": "path", "required": True, "schema": {"type": "string"}},
+                       {"name": "Origin", "in": "header", "required": True, "schema": {"type": "string"},
+                        "description": "One of the site's registered origins (browsers send it)."}],
+        "requestBody": {"required": True, "content": {
+            # What navigator.sendBeacon sends for a string body; JSON inside.
+            "text/plain": {"schema": {"type": "string", "maxLength": 256,
+                                      "example": '{"e": "impression", "ch": "web"}'}},
+            "application/json": {"schema": {"type": "object", "required": ["e"], "properties": {
+                "e": {"type": "string", "enum": ["impression", "open", "results_view"]},
+                "ch": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,31}$", "default": "web"}}}},
+        }},
+        "responses": {"204": {"description": "Received (counted unless the user agent is a bot)"},
+                      **_problems(403, 404, 422, 429)},
+    },
     ("/api/v1/sites/{site_key}/altcha", "get"): {
         "endpoint": "api.altcha_challenge",
         "parameters": [{"name": "site_key", "in": "path", "required": True, "schema": {"type": "string"}}],

@@ -280,4 +280,9 @@ def form(site_key: str) -> Response:
 @limits.rate("submit")
 def standalone(site_key: str) -> Response:
     """The same form as a full page, for links, print and TV QR codes (``?src=`` kept)."""
+    if request.method == "GET" and request.args.get("src"):
+        # A scan of a print or TV QR code opens the form here: the channel's "open" (README, Reach).
+        from widget_server.reach.beacons import count_visit
+
+        count_visit(site_key, request.args["src"], request.headers.get("User-Agent", ""))
     return _form_page(site_key, embedded=False)

@@ -1,0 +1,403 @@
+"""The console: accounts, sign-in, sessions, CSRF, who sees which site, and what each page changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import time
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+
+from widget_server import create_app
+from widget_server.accounts import audit, passwords, users
+from widget_server.intake import sites
+from widget_server.reach import beacons
+from widget_server.store import db
+from widget_server.store.outbox import enqueue
+
+PASSWORD = "mật-khẩu-đủ-dài-2026"
+
+
+@pytest.fixture(autouse=True)
+def quick_hashes(monkeypatch):
+    """scrypt at a lower cost for speed here; the cost travels in each hash, so verifying is unchanged."""
+    monkeypatch.setattr(passwords, "N", 2**12)
+
+
+@pytest.fixture
+def other_site(app):
+    return sites.create_site("Đài Phát thanh và Truyền hình", ["https://truyenhinh.example"])
+
+
+@pytest.fixture
+def admin(app):
+    return users.add("quantri@tinh.example", admin=True, password=PASSWORD)[0]
+
+
+@pytest.fixture
+def editor(app, site):
+    return users.add("bientap@bao.example", site_key=site[0].key, password=PASSWORD)[0]
+
+
+def csrf_of(resp) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', resp.get_data(as_text=True)).group(1)
+
+
+def sign_in(client, email, password=PASSWORD, **extra):
+    token = csrf_of(client.get("/console/sign-in"))
+    return client.post("/console/sign-in", data={"csrf": token, "email": email, "password": password, **extra})
+
+
+def entries(action):
+    return [e for e in audit.recent(limit=500) if e["action"] == action]
+
+
+# --------------------------------------------------------------------------- passwords and accounts
+
+
+def test_passwords_are_scrypt_with_a_salt_and_verify_only_themselves():
+    monkey_n = passwords.N
+    one, two = passwords.hash_password(PASSWORD), passwords.hash_password(PASSWORD)
+    assert one != two and one.startswith(f"scrypt${monkey_n}$8$1$")
+    assert passwords.verify_password(PASSWORD, one)
+    assert not passwords.verify_password(PASSWORD + "x", one)
+    assert not passwords.verify_password(PASSWORD, "md5$abc")
+
+
+def test_the_default_cost_is_owasp_s_scrypt_minimum(monkeypatch):
+    monkeypatch.undo()
+    assert (passwords.N, passwords.R, passwords.P) == (2**17, 8, 1)
+
+
+def test_users_command_adds_lists_disables_and_resets(app, runner, site):
+    out = runner.invoke(args=["users", "add", "QuanTri@Tinh.Example", "--admin", "--json"])
+    made = json.loads(out.output)
+    assert made["email"] == "quantri@tinh.example" and made["role"] == "admin" and len(made["password"]) >= 12
+    out = runner.invoke(args=["users", "add", "bientap@bao.example", "--site", site[0].key])
+    assert "editor" in out.output and "shown once" in out.output
+    listing = runner.invoke(args=["users", "list"]).output
+    assert "quantri@tinh.example" in listing and site[0].key in listing and made["password"] not in listing
+    assert users.authenticate("quantri@tinh.example", made["password"]).is_admin
+
+    assert runner.invoke(args=["users", "disable", "quantri@tinh.example"]).exit_code == 0
+    with pytest.raises(Exception, match="Wrong email"):
+        users.authenticate("quantri@tinh.example", made["password"])
+    reset = runner.invoke(args=["users", "reset", "quantri@tinh.example"]).output
+    new_password = re.search(r"password: (\S+)", reset).group(1)
+    assert users.authenticate("quantri@tinh.example", new_password)
+    with pytest.raises(Exception, match="Wrong email"):
+        users.authenticate("quantri@tinh.example", made["password"])
+    actions = [e["action"] for e in audit.recent()]
+    assert {"user.add", "user.disable", "user.reset"} <= set(actions)
+    assert made["password"] not in json.dumps(audit.recent(), default=str)
+
+
+@pytest.mark.parametrize("args", [
+    ["users", "add", "a@b.example"],  # neither --admin nor --site
+    ["users", "add", "a@b.example", "--admin", "--site", "pk_x"],
+    ["users", "add", "not-an-email", "--admin"],
+    ["users", "add", "a@b.example", "--site", "pk_nothing"],
+])
+def test_users_add_refuses_bad_arguments(app, runner, args):
+    result = runner.invoke(args=args)
+    assert result.exit_code != 0
+    assert users.list_all() == []
+
+
+def test_an_account_is_made_once(app, runner, admin):
+    result = runner.invoke(args=["users", "add", admin.email, "--admin"])
+    assert result.exit_code != 0 and "exists" in result.output
+
+
+# --------------------------------------------------------------------------- sign-in and sessions
+
+
+def test_pages_need_a_session(client):
+    r = client.get("/console/sites")
+    assert r.status_code == 303 and r.headers["Location"].startswith("/console/sign-in?next=/console/sites")
+
+
+def test_sign_in_sets_a_strict_cookie_and_opens_the_console(client, admin):
+    r = sign_in(client, admin.email)
+    assert r.status_code == 303 and r.headers["Location"] == "/console/"
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
+    assert "Secure" not in cookie  # the test relay's public URL is http
+    page = client.get("/console/")
+    assert page.status_code == 200 and "Phễu" in page.get_data(as_text=True)
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+
+
+def test_the_cookie_is_secure_behind_https(app_config, admin):
+    app = create_app({**app_config, "PUBLIC_URL": "https://relay.example"})
+    client = app.test_client()
+    with app.app_context():
+        r = sign_in(client, admin.email)
+    assert "Secure" in r.headers["Set-Cookie"]
+    db.get_engine(app).dispose()
+
+
+def test_plain_http_sign_in_is_refused_off_loopback(app_config, admin):
+    app = create_app({**app_config, "TESTING": False, "PUBLIC_URL": "https://relay.example"})
+    client = app.test_client()
+    with app.app_context():
+        r = client.get("/console/sign-in", base_url="http://relay.example")
+        assert r.status_code == 403 and "HTTPS" in r.get_data(as_text=True)
+        assert client.get("/console/sign-in", base_url="https://relay.example").status_code == 200
+        assert client.get("/console/sign-in", base_url="http://127.0.0.1:5000").status_code == 200
+    db.get_engine(app).dispose()
+
+
+def test_a_wrong_password_is_401_logged_and_opens_nothing(client, admin):
+    r = sign_in(client, admin.email, "sai-mat-khau-roi")
+    assert r.status_code == 401 and "Wrong email" in r.get_data(as_text=True)
+    assert client.get("/console/").status_code == 303
+    refused = entries("sign-in.refused")
+    assert [e["target"] for e in refused] == [admin.email]
+    assert "sai-mat-khau-roi" not in json.dumps(audit.recent(), default=str)
+
+
+def test_an_unknown_email_gets_the_same_answer(client, admin):
+    r = sign_in(client, "ai-do@khong.example")
+    assert r.status_code == 401 and "Wrong email" in r.get_data(as_text=True)
+
+
+def test_sign_in_without_csrf_is_refused(client, admin):
+    client.get("/console/sign-in")
+    r = client.post("/console/sign-in", data={"email": admin.email, "password": PASSWORD})
+    assert r.status_code == 403
+    assert client.get("/console/").status_code == 303
+    assert entries("csrf.refused")
+
+
+def test_the_next_page_is_a_console_page_only(client, admin):
+    token = csrf_of(client.get("/console/sign-in"))
+    r = client.post("/console/sign-in", data={"csrf": token, "email": admin.email, "password": PASSWORD,
+                                              "next": "//evil.example/console/"})
+    assert r.headers["Location"] == "/console/"
+
+
+def test_a_second_factor_is_asked_for_when_the_account_has_one(client, app):
+    user, password, uri = users.add("hai-buoc@tinh.example", admin=True, totp=True)
+    secret = pyotp.parse_uri(uri).secret
+    assert sign_in(client, user.email, password).status_code == 401
+    assert sign_in(client, user.email, password, code="000000").status_code in {401}
+    assert sign_in(client, user.email, password, code=pyotp.TOTP(secret).now()).status_code == 303
+
+
+def test_sign_in_is_rate_limited(app_config, admin):
+    app = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_SIGN_IN": "3 per minute"})
+    client = app.test_client()
+    with app.app_context():
+        codes = [sign_in(client, admin.email, "sai-mat-khau-roi").status_code for _ in range(5)]
+    assert codes == [401, 401, 401, 429, 429]
+    db.get_engine(app).dispose()
+
+
+def test_an_idle_session_ends_and_a_post_with_it_changes_nothing(client, admin, site):
+    sign_in(client, admin.email)
+    token = csrf_of(client.get(f"/console/sites/{site[0].key}"))
+    with client.session_transaction("/console/") as s:
+        s["seen"] = int(time.time()) - 2 * 3600
+    r = client.post(f"/console/sites/{site[0].key}", data={
+        "csrf": token, "name": "Đổi tên", "origins": "https://baothanhhoa.example"})
+    assert r.status_code == 401 and "hết hạn" in r.get_data(as_text=True)
+    assert sites.get_site(site[0].key).name == "Báo Thanh Hóa"
+    assert entries("session.refused")
+    assert client.get("/console/").status_code == 303
+
+
+def test_a_reset_or_a_disable_ends_open_sessions(client, admin):
+    sign_in(client, admin.email)
+    assert client.get("/console/").status_code == 200
+    users.disable(admin.email)
+    assert client.get("/console/").status_code == 303
+
+
+def test_sign_out_ends_the_session(client, admin):
+    sign_in(client, admin.email)
+    token = csrf_of(client.get("/console/"))
+    assert client.post("/console/sign-out", data={"csrf": token}).status_code == 303
+    assert client.get("/console/").status_code == 303
+
+
+# --------------------------------------------------------------------------- who sees what
+
+
+def test_an_editor_sees_only_their_site(client, editor, site, other_site):
+    beacons.add(other_site[0].id, "web", "impression", beacons.hour_of(dt.datetime.now(dt.UTC)), 9)
+    sign_in(client, editor.email)
+    listing = client.get("/console/sites").get_data(as_text=True)
+    assert site[0].key in listing and other_site[0].key not in listing
+    overview = client.get("/console/").get_data(as_text=True)
+    assert other_site[0].key not in overview
+    assert "Thêm trang" not in listing  # adding sites is an admin's
+
+
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/console/sites/{other}"),
+    ("POST", "/console/sites/{other}"),
+    ("POST", "/console/sites/{other}/rotate"),
+    ("GET", "/console/sites/{other}/qr-print.svg"),
+    ("GET", "/console/?site={other}"),
+    ("GET", "/console/export.csv?site={other}"),
+    ("GET", "/console/delivery"),
+    ("POST", "/console/delivery/replay"),
+    ("POST", "/console/sites"),
+])
+def test_an_editor_opening_another_site_or_an_admin_page_gets_403(client, editor, other_site, method, path):
+    sign_in(client, editor.email)
+    token = csrf_of(client.get("/console/"))
+    url = path.format(other=other_site[0].key)
+    data = {"csrf": token, "name": "Chiếm quyền", "origins": "https://evil.example", "id": "x", "all": "1"}
+    r = client.get(url) if method == "GET" else client.post(url, data=data)
+    assert r.status_code == 403
+    assert sites.get_site(other_site[0].key).name == "Đài Phát thanh và Truyền hình"
+    assert len(sites.list_sites()) == 2
+    assert {e["action"] for e in audit.recent()} & {"site.forbidden", "page.forbidden"}
+
+
+# --------------------------------------------------------------------------- sites and keys
+
+
+@pytest.mark.parametrize("origin", [
+    "https://bao.example/path", "https://*.bao.example", "ftp://bao.example", "http://bao.example",
+    "https://user@bao.example", "https://bao.example?x=1", "https://bao.example#top", "https://bao",
+    "javascript:alert(1)", "bao.example",
+])
+def test_origins_are_validated_strictly(client, admin, site, origin):
+    sign_in(client, admin.email)
+    token = csrf_of(client.get(f"/console/sites/{site[0].key}"))
+    r = client.post(f"/console/sites/{site[0].key}", data={"csrf": token, "name": "Báo Thanh Hóa",
+                                                           "origins": f"https://baothanhhoa.example\n{origin}"})
+    assert r.status_code == 422 and 'aria-invalid="true"' in r.get_data(as_text=True)
+    assert sites.get_site(site[0].key).origins == ["https://baothanhhoa.example"]
+
+
+def test_site_settings_are_saved_and_logged(client, editor, site):
+    sign_in(client, editor.email)
+    token = csrf_of(client.get(f"/console/sites/{site[0].key}"))
+    r = client.post(f"/console/sites/{site[0].key}", data={
+        "csrf": token, "name": "Báo Thanh Hóa điện tử", "accent": "#8A1414",
+        "origins": "https://baothanhhoa.example\nhttps://Báo.example\nhttp://localhost:8080"})
+    assert r.status_code == 303
+    saved = sites.get_site(site[0].key)
+    assert saved.name == "Báo Thanh Hóa điện tử" and saved.theme["accent"] == "#8a1414"
+    idn = sites.normalise_origin("https://Báo.example")
+    assert idn.startswith("https://xn--") and saved.origins == ["http://localhost:8080", "https://baothanhhoa.example", idn]
+    assert entries("site.update")[0]["actor"] == editor.email
+
+
+def test_a_low_contrast_accent_is_refused(client, admin, site):
+    sign_in(client, admin.email)
+    token = csrf_of(client.get(f"/console/sites/{site[0].key}"))
+    r = client.post(f"/console/sites/{site[0].key}", data={
+        "csrf": token, "name": "Báo Thanh Hóa", "origins": "https://baothanhhoa.example", "accent": "#ffff00"})
+    assert r.status_code == 422 and sites.get_site(site[0].key).theme == {}
+
+
+def test_the_embed_snippet_pins_the_loader_with_sri(client, admin, site):
+    from widget_server.web import assets
+
+    sign_in(client, admin.email)
+    raw = client.get(f"/console/sites/{site[0].key}?variant=button&channel=tv&nonce=1").get_data(as_text=True)
+    page = html.unescape(raw)  # the snippet sits escaped in a textarea
+    assert "<script async" not in raw
+    loader = assets.get_asset("loader.js")
+    assert f"/static/widget/{loader.versioned}" in page and loader.integrity in page
+    assert 'data-channel="tv"' in page and 'data-variant="button"' in page and "NONCE_CUA_TRANG" in page
+
+
+@pytest.mark.parametrize("kind,ctype,magic", [("svg", "image/svg+xml", b"<svg"), ("png", "image/png", b"\x89PNG")])
+def test_qr_codes_for_print_and_tv(client, admin, site, kind, ctype, magic):
+    sign_in(client, admin.email)
+    r = client.get(f"/console/sites/{site[0].key}/qr-tv.{kind}")
+    assert r.status_code == 200 and r.mimetype == ctype and magic in r.data[:200]
+
+
+def test_a_key_rotation_shows_the_secret_once_and_keeps_the_old_one_for_the_grace(client, admin, site):
+    sign_in(client, admin.email)
+    token = csrf_of(client.get(f"/console/sites/{site[0].key}"))
+    r = client.post(f"/console/sites/{site[0].key}/rotate", data={"csrf": token, "grace_days": "7"})
+    new = re.search(r'value="(sk_[^"]+)"', r.get_data(as_text=True)).group(1)
+    assert sites.site_for_secret(new).key == site[0].key
+    assert sites.site_for_secret(site[1]).key == site[0].key  # the old one, within the grace
+    assert new not in client.get(f"/console/sites/{site[0].key}").get_data(as_text=True)
+    logged = entries("site.key-rotated")
+    assert logged[0]["details"] == {"grace_days": 7} and new not in json.dumps(audit.recent(), default=str)
+
+
+def test_an_admin_adds_a_site_and_sees_its_secret_once(client, admin):
+    sign_in(client, admin.email)
+    token = csrf_of(client.get("/console/sites"))
+    r = client.post("/console/sites", data={"csrf": token, "name": "Báo Mới", "origins": "https://baomoi.example"})
+    assert r.status_code == 201
+    secret = re.search(r'value="(sk_[^"]+)"', r.get_data(as_text=True)).group(1)
+    assert sites.site_for_secret(secret).name == "Báo Mới"
+
+
+def test_a_post_without_csrf_changes_nothing(client, admin, site):
+    sign_in(client, admin.email)
+    r = client.post(f"/console/sites/{site[0].key}/rotate", data={"grace_days": "0"})
+    assert r.status_code == 403
+    assert sites.site_for_secret(site[1]) is not None
+    with db.read() as conn:
+        row = conn.execute(sa.select(db.sites.c.previous_secret_hash).where(db.sites.c.id == site[0].id)).one()
+    assert row.previous_secret_hash is None
+
+
+# --------------------------------------------------------------------------- delivery and export
+
+
+def test_dead_rows_are_listed_with_their_error_and_replayed(client, admin, site):
+    with db.write() as conn:
+        row_id = enqueue(conn, destination="central", event_type="submission.created", data={})
+        conn.execute(sa.update(db.outbox).where(db.outbox.c.id == row_id).values(
+            state="dead", attempts=20, last_status=503, last_error="central: 503 Service Unavailable"))
+    sign_in(client, admin.email)
+    page = client.get("/console/delivery")
+    assert "503 Service Unavailable" in page.get_data(as_text=True)
+    r = client.post("/console/delivery/replay", data={"csrf": csrf_of(page), "id": row_id})
+    assert r.status_code == 303
+    with db.read() as conn:
+        state, attempts = conn.execute(sa.select(db.outbox.c.state, db.outbox.c.attempts)
+                                       .where(db.outbox.c.id == row_id)).one()
+    assert (state, attempts) == ("pending", 0)
+    assert entries("outbox.replay")[0]["details"] == {"rows": 1}
+
+
+def test_export_is_csv_of_the_funnel(client, admin, site):
+    beacons.add(site[0].id, "tv", "impression", beacons.hour_of(dt.datetime.now(dt.UTC)), 7)
+    sign_in(client, admin.email)
+    r = client.get("/console/export.csv")
+    lines = r.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert r.mimetype == "text/csv" and lines[0].startswith("day,site,channel,impressions,opens")
+    assert f",{site[0].key},tv,7,0,0,0,0,0" in lines[1]
+
+
+def test_a_bad_period_is_400_with_a_message(client, admin):
+    sign_in(client, admin.email)
+    assert client.get("/console/?since=hôm-qua").status_code == 400
+    assert client.get("/console/?since=2026-11-20&until=2026-11-01").status_code == 400
+
+
+def test_the_audit_page_shows_an_editor_only_their_site(client, admin, editor, site, other_site):
+    audit.record(admin.email, "site.update", other_site[0].key, site_id=other_site[0].id)
+    sign_in(client, editor.email)
+    page = client.get("/console/audit").get_data(as_text=True)
+    assert other_site[0].key not in page and "sign-in" in page
+
+
+def test_a_password_can_come_from_standard_input(app, runner):
+    result = runner.invoke(args=["users", "add", "nhap@tinh.example", "--admin", "--password-stdin"],
+                           input=PASSWORD + "\n")
+    assert result.exit_code == 0 and PASSWORD not in result.output  # typed, so not echoed
+    assert users.authenticate("nhap@tinh.example", PASSWORD).is_admin
+    short = runner.invoke(args=["users", "add", "ngan@tinh.example", "--admin", "--password-stdin"],
+                          input="ngan\n")
+    assert short.exit_code != 0 and len(users.list_all()) == 1

@@ -1,0 +1,1 @@
+"""Console accounts and the audit log: who may operate the relay, and what they did."""

@@ -32,7 +32,7 @@ from marshmallow import ValidationError
 from widget_server.delivery.destinations.open311 import UNRESOLVED_PREFIX, Open311Destination, RemoteStatus
 from widget_server.errors import NotFoundError
 from widget_server.intake import status_events
-from widget_server.intake.schemas import StatusEventDataSchema
+from widget_server.intake.event_schemas import StatusEventDataSchema
 from widget_server.store import db
 
 log = logging.getLogger("widget_server.open311")

@@ -11,7 +11,6 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from marshmallow import (
-    EXCLUDE,
     RAISE,
     Schema,
     ValidationError,
@@ -24,7 +23,7 @@ from marshmallow import (
 
 from widget_server.intake import text
 from widget_server.intake.reference import LIMITS
-from widget_server.vocab import CITIZEN_REQUEST_KINDS, NOTICE_CHANNELS, STATUSES
+from widget_server.vocab import CITIZEN_REQUEST_KINDS, NOTICE_CHANNELS
 
 
 MSG_REQUIRED = "Vui lòng nhập thông tin này."
@@ -262,44 +261,6 @@ class DataRequestCreateSchema(BaseSchema):
     contact = CleanString(required=True, validate=_length(3, 254))
     kind = fields.String(required=True, validate=validate.OneOf(
         CITIZEN_REQUEST_KINDS, error="Loại yêu cầu không hợp lệ."))
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _printable(value: str) -> None:
-    if _CONTROL.search(value):
-        raise ValidationError("Không được chứa ký tự điều khiển.")
-
-
-class StatusEventDataSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    # Identifiers are compared, not shown: a control character (NUL among them) is refused,
-    # the same on SQLite and PostgreSQL; texts a citizen reads are cleaned like theirs.
-    submission_id = fields.String(required=True, validate=[validate.Length(1, 36), _printable])
-    central_id = fields.String(allow_none=True, load_default=None,
-                               validate=[validate.Length(max=100), _printable])
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    note = CleanString(multiline=True, allow_none=True, load_default=None, validate=validate.Length(max=5000))
-    answer = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=20000))
-    agency = CleanString(allow_none=True, load_default=None, validate=validate.Length(max=200))
-    deadline = fields.AwareDateTime(allow_none=True, load_default=None, default_timezone=None)
-    # The column is a 32-bit INTEGER on PostgreSQL: a larger number is invalid, not a 500.
-    sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
-    updated_at = fields.AwareDateTime(allow_none=True, load_default=None)
-
-
-class StatusEventSchema(Schema):
-    """A ``submission.status_changed`` event from the central system (Standard Webhooks signed)."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    type = fields.String(required=True, validate=validate.Equal("submission.status_changed"))
-    timestamp = fields.String(load_default=None, allow_none=True)
-    data = fields.Nested(StatusEventDataSchema, required=True)
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:

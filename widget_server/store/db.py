@@ -11,7 +11,6 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +19,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from widget_server.errors import StoreUnavailableError
 from widget_server.store import sqlite
+# Migrations live in migrate.py; ``db.upgrade`` stays the one call the app and its tests make.
+from widget_server.store.migrate import upgrade as upgrade
 from widget_server.vocab import STATUSES
 
 STATS_COLUMNS = ("site_id", "status", "category", "via", "src", "submitted_at", "answered_at",
@@ -295,26 +296,6 @@ def _available() -> Iterator[None]:
 
 def is_postgres(conn_or_engine: Connection | Engine) -> bool:
     return conn_or_engine.dialect.name == "postgresql"
-
-
-# --------------------------------------------------------------------------- migrations
-
-MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def alembic_config(engine: Engine) -> Any:
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["engine"] = engine
-    return cfg
-
-
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    from alembic import command
-
-    command.upgrade(alembic_config(engine), revision)
 
 
 def init_app(app: Flask) -> None:

@@ -8,6 +8,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
+from widget_server.intake import event_schemas
 from widget_server.intake import schemas as requests_
 from widget_server.results import schemas as result_events
 from widget_server.web import schemas
@@ -214,7 +215,7 @@ SCHEMAS = {
     "RatingCreate": requests_.RatingCreateSchema,
     "DataRequestCreate": requests_.DataRequestCreateSchema,
     "DataRequest": schemas.DataRequestSchema,
-    "StatusEvent": requests_.StatusEventSchema,
+    "StatusEvent": event_schemas.StatusEventSchema,
     "EventAck": schemas.EventAckSchema,
     "SiteConfig": schemas.SiteConfigSchema,
     "Problem": schemas.ProblemSchema,

@@ -9,7 +9,7 @@ from phanhoi.webhooks import WebhookVerificationError, verify_headers
 
 from widget_server.config import secret_list
 from widget_server.intake import status_events
-from widget_server.intake.schemas import StatusEventSchema
+from widget_server.intake.event_schemas import StatusEventSchema
 from widget_server.results import events as result_events
 from widget_server.results.cache import public_cache
 from widget_server.results.schemas import EVENT_SCHEMAS

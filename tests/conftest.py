@@ -170,3 +170,21 @@ def submission_body(app: Any, site: tuple[sites.Site, str]) -> dict[str, Any]:
     body = valid_submission()
     body["consent"]["version"] = reference.consent_for(site[0].name).version
     return body
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One Chromium for the whole run, shared by every folder's browser tests (two sync
+    Playwright instances cannot be open at once)."""
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.helpers import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()

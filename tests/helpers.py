@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 
@@ -34,3 +35,9 @@ def assert_problem(resp: Any, status: int, type_suffix: str | None = None) -> di
     if "errors" in body:
         assert all(isinstance(k, str) and isinstance(v, list) and v for k, v in body["errors"].items())
     return body
+
+
+# Debian's Chromium, as the browser tests launch it (tests/conftest.py, fixture ``browser``).
+CHROMIUM = os.environ.get("PHANHOI_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]

@@ -42,7 +42,7 @@ def test_status_labels_have_one_wording_everywhere():
     import json
 
     from phanhoi.models import STATUS_LABELS_VI
-    from widget_server.intake.schemas import STATUSES
+    from widget_server.vocab import STATUSES
 
     vi = json.loads((ROOT / "static/widget/i18n/vi.json").read_text("utf-8"))["statuses"]
     en = json.loads((ROOT / "static/widget/i18n/en.json").read_text("utf-8"))["statuses"]

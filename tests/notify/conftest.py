@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.e2e.conftest import LiveServer, make_loop, pinned_backoff  # noqa: F401 - fixtures
-from tests.widget.conftest import browser, context, page, relay  # noqa: F401 - fixtures
+from tests.widget.conftest import context, page, relay  # noqa: F401 - fixtures
 
 USER, PASSWORD = "relay", "s3cret/pass:word"
 

@@ -8,7 +8,6 @@ filled in from ``VARIANTS``; ``{relay}``, ``{site}`` and ``{nonce}`` are filled 
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -124,9 +123,7 @@ def after_rendering(page: Any) -> None:
         e => { if (!e.hadRecentInput) window.__cls += e.value; }); }""")
 
 
-CHROMIUM = os.environ.get("PHANHOI_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS  # noqa: E402,F401 - the launch settings, for modules that import them from here
 
 
 class LiveServer:
@@ -240,18 +237,6 @@ def relay(app_config: dict[str, Any]) -> Iterator[Relay]:
         for srv in (host_srv, other_srv, relay_srv):
             srv.stop()
         db.get_engine(application).dispose()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -65,7 +65,7 @@ def users_list(as_json: bool) -> None:
     if not everyone:
         click.echo("Chưa có tài khoản. / No accounts: phanhoi-widget users add EMAIL --admin")
     for u in everyone:
-        flags = [u.role, u.site_key or "", "TOTP" if u.totp else "", "đã khoá/disabled" if u.disabled else ""]
+        flags = [u.role, u.site_key or "", "TOTP" if u.totp else "", "đã khóa/disabled" if u.disabled else ""]
         click.echo(f"{u.email:<40} {' '.join(f for f in flags if f)}")
 
 
@@ -78,7 +78,7 @@ def users_disable(email: str) -> None:
         user = users.disable(email)
     except DomainError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Đã khoá {user.email}; mọi phiên đã kết thúc. / Disabled; signed out everywhere.")
+    click.echo(f"Đã khóa {user.email}; mọi phiên đã kết thúc. / Disabled; signed out everywhere.")
 
 
 @users_group.command("reset")

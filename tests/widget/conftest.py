@@ -123,7 +123,6 @@ def after_rendering(page: Any) -> None:
         e => { if (!e.hadRecentInput) window.__cls += e.value; }); }""")
 
 
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS  # noqa: E402,F401 - the launch settings, for modules that import them from here
 
 
 class LiveServer:

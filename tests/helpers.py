@@ -34,3 +34,16 @@ def assert_problem(resp: Any, status: int, type_suffix: str | None = None) -> di
     if "errors" in body:
         assert all(isinstance(k, str) and isinstance(v, list) and v for k, v in body["errors"].items())
     return body
+
+
+def post_large(client: Any, path: str, **kwargs: Any) -> Any:
+    """``client.post`` for bodies werkzeug spools to a temporary file: the file is closed after."""
+    from flask.testing import EnvironBuilder
+
+    builder = EnvironBuilder(client.application, path, method="POST", **kwargs)
+    environ = builder.get_environ()
+    try:
+        return client.open(environ)
+    finally:
+        environ["wsgi.input"].close()
+        builder.close()

@@ -82,7 +82,9 @@ def test_submissions_with_files_keep_their_larger_limit(client: Any, site: Any,
     png = io.BytesIO()
     noise.save(png, "PNG")
     assert png.tell() > 1024 * 1024  # more than the app-wide limit
-    r = client.post("/api/v1/submissions", data={
+    from tests.helpers import post_large
+
+    r = post_large(client, "/api/v1/submissions", data={
         "submission": json.dumps(submission_body), "files": (io.BytesIO(png.getvalue()), "anh.png")},
         headers={"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "big-file"})
     assert r.status_code == 201, r.get_data(as_text=True)

@@ -118,7 +118,7 @@ def test_submit_validation_error_exit_1(
 def test_json_error_output(
     mocked: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    mocked.get(BASE + "/api/v1/submissions/X", status=404, json={"title": "Not Found"})
+    mocked.post(BASE + "/api/v1/submissions/X/lookup", status=404, json={"title": "Not Found"})
     assert main(["status", "X", "--contact", "a@b.vn", "--base-url", BASE, "--json"]) == 1
     err = json.loads(capsys.readouterr().err)
     assert err["error"] == "NotFoundError" and err["status_code"] == 404
@@ -128,7 +128,7 @@ def test_connection_error_exit_3(
     mocked: responses.RequestsMock, sleeps: list[float], capsys: pytest.CaptureFixture[str]
 ) -> None:
     for _ in range(3):
-        mocked.get(BASE + "/api/v1/submissions/X", body=requests.ConnectionError("refused"))
+        mocked.post(BASE + "/api/v1/submissions/X/lookup", body=requests.ConnectionError("refused"))
     assert main(["status", "X", "--contact", "0912345678", "--base-url", BASE]) == 3
     assert "Không kết nối được" in capsys.readouterr().err
 
@@ -139,8 +139,8 @@ def test_status_human(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PHANHOI_BASE_URL", BASE)
-    mocked.get(
-        BASE + "/api/v1/submissions/TH7K-Q2MX",
+    mocked.post(
+        BASE + "/api/v1/submissions/TH7K-Q2MX/lookup",
         json={
             "tracking_code": "TH7K-Q2MX",
             "status": "answered",

@@ -308,8 +308,21 @@
      page load, so it is usually done before the reader presses Send; when the relay asks for
      it (an altcha-* problem) it is solved then, and a refused proof gets one fresh try. */
   var ach = form && form.getAttribute("data-altcha"), need = form && form.hasAttribute("data-altcha-now"), pow;
+  function solver() {
+    // Loaded with the page where proof is wanted from the start; else only when the relay asks.
+    var src = form.getAttribute("data-altcha-js");
+    if (window.PhanHoiAltcha || !src) return Promise.resolve();
+    return new Promise(function (ok) {
+      var s = d.createElement("script");
+      s.src = src;
+      s.onload = s.onerror = ok;
+      d.head.appendChild(s);
+    });
+  }
   function solve() {
-    pow = window.PhanHoiAltcha ? window.PhanHoiAltcha.fetchAndSolve(ach) : Promise.reject(new Error("altcha"));
+    pow = solver().then(function () {
+      return window.PhanHoiAltcha ? window.PhanHoiAltcha.fetchAndSolve(ach) : Promise.reject(new Error("altcha"));
+    });
     pow.catch(function () {});
     return pow;
   }

@@ -298,12 +298,14 @@ def _altcha_site() -> Any:
 
 def test_altcha_only_where_turned_on(app: Any, client: Any, site: Any) -> None:
     plain = _form(client, site[0].key)
-    # The solver is on every form (a busy address may be asked for proof) but starts only where on.
+    # The solver loads with the page only where proof is wanted (form.js loads it if asked later).
+    assert '<script src="/static/widget/altcha.' not in plain
     assert "data-altcha-now" not in plain and "<noscript>" not in plain
+    assert re.search(r'data-altcha-js="/static/widget/altcha\.[0-9a-f]{10}\.js"', plain)
     on = _altcha_site()
     html = _form(client, on.key)
     assert re.search(r'<script src="/static/widget/altcha\.[0-9a-f]{10}\.js" defer></script>', html)
-    assert f'data-altcha="/api/v1/sites/{on.key}/altcha" data-altcha-now' in html
+    assert f'data-altcha="/api/v1/sites/{on.key}/altcha"' in html and " data-altcha-now" in html
     assert "<noscript><p class=\"msg bad\">Trang này cần bật JavaScript" in html
 
 

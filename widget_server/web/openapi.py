@@ -78,7 +78,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "endpoint": "api.lookup_by_get",
         "parameters": [CODE],
         "deprecated": True,
-        "responses": _problems(410),
+        "responses": _problems(404, 410),
     },
     ("/api/v1/submissions/{tracking_code}/rating", "post"): {
         "endpoint": "api.rate_submission",

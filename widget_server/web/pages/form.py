@@ -204,8 +204,9 @@ def _form_page(site_key: str, *, embedded: bool) -> Response:
             fmt=fmt,
             required=_required(cfg),
             action=request.path,
-            # The solver is always there: a busy address (carrier NAT) is asked for proof of work
-            # even on sites without ALTCHA; ``altcha_now`` starts it as the page loads.
+            # A busy address (carrier NAT) is asked for proof of work even on sites without ALTCHA:
+            # ``altcha_now`` loads and starts the solver with the page; otherwise form.js loads it
+            # when the relay asks (an altcha-required problem).
             altcha_url=versioned_url("altcha.js"),
             altcha_challenge=url_for("api.altcha_challenge", site_key=site.key),
             altcha_now=bool(cfg["altcha"]) or limits.ip_busy(),

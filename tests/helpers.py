@@ -41,3 +41,16 @@ def assert_problem(resp: Any, status: int, type_suffix: str | None = None) -> di
 CHROMIUM = os.environ.get("PHANHOI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
+
+
+def post_large(client: Any, path: str, **kwargs: Any) -> Any:
+    """``client.post`` for bodies werkzeug spools to a temporary file: the file is closed after."""
+    from flask.testing import EnvironBuilder
+
+    builder = EnvironBuilder(client.application, path, method="POST", **kwargs)
+    environ = builder.get_environ()
+    try:
+        return client.open(environ)
+    finally:
+        environ["wsgi.input"].close()
+        builder.close()

@@ -87,10 +87,23 @@ SETTINGS: dict[str, Setting] = {
         "memory://", "Flask-Limiter storage, e.g. `redis://127.0.0.1:6379/0` for several instances."
     ),
     "RATELIMIT_SUBMIT": Setting(
-        "10 per hour;3 per minute", "Submission limit per client IP (Flask-Limiter syntax)."
+        "200 per hour;30 per minute",
+        "Accepted browser submissions per client IP (Flask-Limiter syntax); generous, as many citizens "
+        "share one carrier-NAT address.",
+    ),
+    "RATELIMIT_SUBMIT_BUSY": Setting(
+        "5 per 10 minutes",
+        "Accepted browser submissions per client IP after which the next ones need ALTCHA proof of work.",
+    ),
+    "RATELIMIT_SUBMIT_CONTACT": Setting(
+        "3 per 10 minutes;10 per day", "Accepted browser submissions per phone number or email."
     ),
     "RATELIMIT_SUBMIT_SITE": Setting(
-        "600 per hour", "Submission limit per site, over all clients."
+        "600 per hour", "Accepted browser submissions per site, over all clients."
+    ),
+    "RATELIMIT_PARTNER": Setting(
+        "120 per minute;3000 per hour",
+        "Accepted submissions per site from its server (`Authorization: Bearer`), instead of the browser limits.",
     ),
     "RATELIMIT_LOOKUP": Setting("30 per hour;10 per minute", "Status lookup limit per client IP."),
     "RATELIMIT_RATING": Setting("10 per hour", "Rating and data-request limit per client IP."),

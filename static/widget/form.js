@@ -339,19 +339,33 @@
     });
   }
 
-  /* ALTCHA (sites that turn it on): solved in the background from page load, so it is
-     usually done before the reader presses Send; a refused proof gets one fresh try. */
-  var ach = form && form.getAttribute("data-altcha"), pow;
+  /* ALTCHA (sites that turn it on, or asked of a busy address): solved in the background from
+     page load, so it is usually done before the reader presses Send; when the relay asks for
+     it (an altcha-* problem) it is solved then, and a refused proof gets one fresh try. */
+  var ach = form && form.getAttribute("data-altcha"), need = form && form.hasAttribute("data-altcha-now"), pow;
+  function solver() {
+    // Loaded with the page where proof is wanted from the start; else only when the relay asks.
+    var src = form.getAttribute("data-altcha-js");
+    if (window.PhanHoiAltcha || !src) return Promise.resolve();
+    return new Promise(function (ok) {
+      var s = d.createElement("script");
+      s.src = src;
+      s.onload = s.onerror = ok;
+      d.head.appendChild(s);
+    });
+  }
   function solve() {
-    pow = window.PhanHoiAltcha ? window.PhanHoiAltcha.fetchAndSolve(ach) : Promise.reject(new Error("altcha"));
+    pow = solver().then(function () {
+      return window.PhanHoiAltcha ? window.PhanHoiAltcha.fetchAndSolve(ach) : Promise.reject(new Error("altcha"));
+    });
     pow.catch(function () {});
     return pow;
   }
   function proof() {
-    if (!ach) return Promise.resolve(null);
+    if (!ach || !need) return Promise.resolve(null);
     return (pow || solve()).catch(solve).catch(function () { return null; });
   }
-  if (ach) solve();
+  if (ach && need) solve();
 
   if (form) {
     form.noValidate = true;
@@ -387,6 +401,7 @@
         var s = slug(res.body);
         if (!retried && res.status >= 400 && res.status < 500 && (s === "form-token-expired" || /^altcha-/.test(s))) {
           retried = true;
+          if (s !== "form-token-expired") need = true;
           return (s === "form-token-expired" ? refreshToken() : solve().catch(function () {})).then(go);
         }
         return res;

@@ -72,12 +72,12 @@ def test_sdk_errors_carry_the_problem(make_loop):
 
 
 def test_sdk_submit_with_files_reaches_the_central_system(make_loop, tmp_path):
-    from tests.server.test_attachments import png_bytes
+    from tests.server.test_attachments import PDF, png_bytes
 
     loop = make_loop()
     loop.start_worker()
     pdf = tmp_path / "don-kien-nghi.pdf"
-    pdf.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    pdf.write_bytes(PDF)
     with _client(loop) as client:
         config = client.site_config()
         receipt = client.submit(_submission(config), files=[("ảnh.png", png_bytes(), "image/png"), str(pdf)])

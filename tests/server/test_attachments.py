@@ -42,8 +42,18 @@ def webp_bytes() -> bytes:
     return out.getvalue()
 
 
-PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-       b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+def _pdf() -> bytes:
+    """A real one-page PDF (the relay parses PDFs: a sketch of one is refused)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+PDF = _pdf()
 
 
 def post_multipart(client: Any, secret: str, body: dict[str, Any], files: list[tuple[bytes, str]],
@@ -279,3 +289,108 @@ def test_an_empty_file_input_is_no_file(app: Any, client: Any, site: Any,
     assert r.status_code == 201, r.get_json()
     assert counts() == (1, 1, 0)
     assert forwarded(app)["attachments"] == []
+
+
+# --------------------------------------------------------------------------- image cost
+
+
+def _solid(kind: str, size: tuple[int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("1" if kind == "PNG" else "RGB", size).save(out, kind)
+    return out.getvalue()
+
+
+def test_a_png_just_under_the_old_pixel_limit_is_refused_from_its_header(client, site, submission_body):
+    crafted = _solid("PNG", (6300, 6300))  # 39.7 megapixels in a few tens of KB
+    assert len(crafted) < 200_000
+    r = post_multipart(client, site[1], submission_body, [(crafted, "bom.png")])
+    body = assert_problem(r, 422, "attachment-too-many-pixels")
+    assert body["errors"]["files"]
+
+
+def test_the_pixels_of_one_request_are_bounded(client, site, submission_body):
+    # Five photos, each within the per-photo limit, 70 megapixels in all.
+    from tests.helpers import post_large
+
+    photos = [(io.BytesIO(_solid("JPEG", (4000, 3500))), f"p{i}.jpg") for i in range(5)]
+    r = post_large(client, "/api/v1/submissions", data={
+        "submission": json.dumps(submission_body), "files": photos},
+        headers={"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "many-pixels"})
+    assert_problem(r, 422, "attachment-too-many-pixels")
+
+
+def test_a_large_phone_photo_is_kept_at_a_readable_size(client, site, submission_body):
+    r = post_multipart(client, site[1], submission_body, [(_solid("JPEG", (6000, 4000)), "anh.jpg")])
+    assert r.status_code == 201, r.get_data(as_text=True)
+    with db.read() as conn:
+        key = conn.execute(sa.select(db.attachments.c.storage_key)).scalar_one()
+    from widget_server.store.blobs import get_storage
+
+    with Image.open(io.BytesIO(get_storage().get(key))) as kept:
+        assert max(kept.size) == 3072 and kept.size[0] > kept.size[1]
+
+
+# --------------------------------------------------------------------------- PDFs, parsed
+
+
+def _objstm_pdf(objects: list[bytes]) -> bytes:
+    """A PDF 1.5 whose objects all sit in one compressed object stream, found by an xref stream.
+
+    Nothing in its bytes says ``/JavaScript``: a reader sees it only after FlateDecode.
+    """
+    import struct
+    import zlib
+
+    body, offsets = b"", []
+    for obj in objects:
+        offsets.append(len(body))
+        body += obj + b"\n"
+    header = b" ".join(b"%d %d" % (i + 1, off) for i, off in enumerate(offsets)) + b"\n"
+    packed = zlib.compress(header + body)
+    n = len(objects)
+    out = b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n"
+    stm_off = len(out)
+    out += (b"%d 0 obj\n<< /Type /ObjStm /N %d /First %d /Filter /FlateDecode /Length %d >>\nstream\n"
+            % (n + 1, n, len(header), len(packed))) + packed + b"\nendstream\nendobj\n"
+    xref_off = len(out)
+    rows = [struct.pack(">BHH", 0, 0, 65535), *[struct.pack(">BHH", 2, n + 1, i) for i in range(n)],
+            struct.pack(">BHH", 1, stm_off, 0), struct.pack(">BHH", 1, xref_off, 0)]
+    xref = zlib.compress(b"".join(rows))
+    out += (b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 2 2] /Root 1 0 R /Filter /FlateDecode /Length %d >>\n"
+            b"stream\n" % (n + 2, n + 3, len(xref))) + xref + b"\nendstream\nendobj\n"
+    return out + b"startxref\n%d\n%%%%EOF\n" % xref_off
+
+
+_PAGES = [b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+          b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"]
+
+
+@pytest.mark.parametrize(("name", "objects"), [
+    ("javascript", [b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>", *_PAGES,
+                    b"<< /S /JavaScript /JS (app.alert\\(1\\)) >>"]),
+    ("launch", [b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>", *_PAGES,
+                b"<< /S /Launch /F (cmd.exe) >>"]),
+    ("embedded file", [b"<< /Type /Catalog /Pages 2 0 R /Names << /EmbeddedFiles 4 0 R >> >>", *_PAGES,
+                       b"<< /Names [(x.exe) << /Type /Filespec /F (x.exe) >>] >>"]),
+    ("page action", [b"<< /Type /Catalog /Pages 2 0 R >>", _PAGES[0],
+                     b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 9 9] /AA << /O 4 0 R >> >>",
+                     b"<< /S /URI /URI (https://evil.example) >>"]),
+    ("escaped name", [b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>", *_PAGES,
+                      b"<< /S /J#61vaScript /J#53 (x) >>"]),
+])
+def test_pdfs_hiding_code_in_compressed_object_streams_are_refused(client, site, submission_body, name, objects):
+    crafted = _objstm_pdf(objects)
+    assert b"JavaScript" not in crafted and b"Launch" not in crafted and b"Embedded" not in crafted
+    r = post_multipart(client, site[1], submission_body, [(crafted, "don.pdf")])
+    assert_problem(r, 422, "attachment-unsafe")
+
+
+def test_a_plain_pdf_with_object_streams_is_kept_as_sent(client, site, submission_body):
+    plain = _objstm_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", *_PAGES])
+    r = post_multipart(client, site[1], submission_body, [(plain, "don.pdf")])
+    assert r.status_code == 201, r.get_data(as_text=True)
+    with db.read() as conn:
+        key = conn.execute(sa.select(db.attachments.c.storage_key)).scalar_one()
+    from widget_server.store.blobs import get_storage
+
+    assert get_storage().get(key) == plain

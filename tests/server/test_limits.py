@@ -53,26 +53,35 @@ def limited(app_config: dict[str, Any]) -> Any:
         yield app
 
 
-def test_submissions_limited_per_ip(limited: Any, submission_body: dict[str, Any]) -> None:
-    site, secret = sites.create_site("Báo A", ["https://a.example"])
-    submission_body = body_for(site)
+def form_post(app: Any, client: Any, site: sites.Site, body: dict[str, Any], ip: str = "127.0.0.1",
+              phone: str = "0912345678") -> Any:
+    """A browser's submission: a fresh form token, as the form page gives one."""
+    with app.test_request_context():
+        token = tokens.issue_form_token(site.key)
+    body = {**body, "submitter": {**body["submitter"], "phone": phone}}
+    return client.post("/api/v1/submissions", json=body, environ_base={"REMOTE_ADDR": ip},
+                       headers={"X-Form-Token": token, "Origin": "http://relay.test"})
+
+
+def test_submissions_limited_per_ip(limited: Any) -> None:
+    site, _secret = sites.create_site("Báo A", ["https://a.example"])
     client = limited.test_client()
     for i in range(2):
-        r = client.post("/api/v1/submissions", json=submission_body, headers=_auth(secret, f"k{i}"))
+        r = form_post(limited, client, site, body_for(site), phone=f"091234567{i}")
         assert r.status_code == 201, r.get_json()
-    r = client.post("/api/v1/submissions", json=submission_body, headers=_auth(secret, "k3"))
+    r = form_post(limited, client, site, body_for(site), phone="0912345679")
     body = assert_problem(r, 429, "rate-limited")
     retry = int(r.headers["Retry-After"])
     assert 1 <= retry <= 61
     assert "thử lại" in body["detail"] and "Too Many" in body["title"]
     # Another address still gets through.
-    r = client.post("/api/v1/submissions", json=submission_body, headers=_auth(secret, "k4"),
-                    environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    r = form_post(limited, client, site, body_for(site), ip="10.0.0.9", phone="0912345679")
     assert r.status_code == 201
 
 
 def test_submissions_limited_per_site(app_config: dict[str, Any], submission_body: dict[str, Any]) -> None:
-    app = _make(app_config, RATELIMIT_SUBMIT="100 per minute", RATELIMIT_SUBMIT_SITE="2 per hour")
+    # A partner's server has its site's quota (RATELIMIT_PARTNER), whatever addresses it uses.
+    app = _make(app_config, RATELIMIT_PARTNER="2 per hour")
     with app.app_context():
         site_a, secret_a = sites.create_site("Báo A", ["https://a.example"])
         _b, secret_b = sites.create_site("Báo B", ["https://b.example"])
@@ -146,9 +155,11 @@ def test_page_posts_limited_with_vietnamese_page(limited: Any) -> None:
         pytest.skip("form page not present")
     site, _secret = sites.create_site("Báo A", ["https://a.example"])
     client = limited.test_client()
-    for _ in range(2):
+    for _ in range(3):  # failed posts do not count
         r = client.post(f"/w/{site.key}/form", data={"title": "x"})
-        assert r.status_code != 429
+        assert r.status_code == 422
+    for i in range(2):  # accepted ones do, the API's and the page's alike
+        assert form_post(limited, client, site, body_for(site), phone=f"091234567{i}").status_code == 201
     r = client.post(f"/w/{site.key}/form", data={"title": "x"})
     assert r.status_code == 429
     assert r.mimetype == "text/html"
@@ -224,3 +235,69 @@ def test_environment_selects_storage(monkeypatch: pytest.MonkeyPatch, app_config
     assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/15"
     limiter = app.extensions["phanhoi_limiter"]
     assert type(limiter._storage).__name__.lower().startswith("redis")
+
+
+# --------------------------------------------------------------------------- partners, shared IPs
+
+
+def test_a_partner_server_submits_30_in_a_minute_from_one_ip(app_config: dict[str, Any]) -> None:
+    """The browser limits are not a partner's: its site has a quota of its own (defaults here)."""
+    app = _make(app_config)
+    with app.app_context():
+        site, secret = sites.create_site("Báo điện tử", ["https://bao.example"])
+        client = app.test_client()
+        answers = [client.post("/api/v1/submissions", json=body_for(site), headers=_auth(secret, f"cms-{i}"),
+                               environ_base={"REMOTE_ADDR": "203.0.113.10"}).status_code for i in range(30)]
+    assert answers == [201] * 30
+
+
+def test_failed_submissions_do_not_count(app_config: dict[str, Any]) -> None:
+    app = _make(app_config, RATELIMIT_SUBMIT="2 per minute")
+    with app.app_context():
+        site, _secret = sites.create_site("Báo A", ["https://a.example"])
+        client = app.test_client()
+        bad = {**body_for(site), "title": ""}
+        for _ in range(5):
+            assert_problem(form_post(app, client, site, bad), 422)
+        for i in range(2):
+            assert form_post(app, client, site, body_for(site), phone=f"09123456{i}0").status_code == 201
+        assert_problem(form_post(app, client, site, body_for(site), phone="0912345699"), 429)
+
+
+def test_submissions_limited_per_contact_whatever_the_address(app_config: dict[str, Any]) -> None:
+    app = _make(app_config, RATELIMIT_SUBMIT_CONTACT="2 per hour")
+    with app.app_context():
+        site, _secret = sites.create_site("Báo A", ["https://a.example"])
+        client = app.test_client()
+        for i, phone in enumerate(["0912345678", "+84 912 345 678"]):  # one number, written two ways
+            assert form_post(app, client, site, body_for(site), ip=f"10.5.0.{i}", phone=phone).status_code == 201
+        assert_problem(form_post(app, client, site, body_for(site), ip="10.5.0.9", phone="0912345678"), 429)
+        assert form_post(app, client, site, body_for(site), ip="10.5.0.9", phone="0987654321").status_code == 201
+
+
+def test_many_citizens_behind_one_address_prove_work_instead_of_being_refused(app_config: dict[str, Any]) -> None:
+    """Carrier NAT: dozens of people share one public IP. Past the busy threshold they are asked for
+    ALTCHA proof of work (the form page starts it), never turned away."""
+    from tests.server.test_altcha import solve
+
+    app = _make(app_config, RATELIMIT_SUBMIT_BUSY="3 per minute")
+    nat = "100.64.0.1"
+    with app.app_context():
+        site, _secret = sites.create_site("Báo A", ["https://a.example"])
+        client = app.test_client()
+        for i in range(3):
+            r = form_post(app, client, site, body_for(site), ip=nat, phone=f"09120000{i:02d}")
+            assert r.status_code == 201, r.get_json()
+        # The next citizen's form asks for proof of work from the start.
+        page = client.get(f"/s/{site.key}", environ_base={"REMOTE_ADDR": nat}).get_data(as_text=True)
+        assert "data-altcha-now" in page
+        assert "data-altcha-now" not in client.get(f"/s/{site.key}", environ_base={
+            "REMOTE_ADDR": "198.51.100.7"}).get_data(as_text=True)
+        # Without it the API answers the problem the form's script solves and retries on.
+        r = form_post(app, client, site, body_for(site), ip=nat, phone="0912000099")
+        assert_problem(r, 403, "altcha-required")
+        for i in range(20):
+            challenge = client.get(f"/api/v1/sites/{site.key}/altcha").get_json()
+            body = {**body_for(site), "altcha": solve(challenge)}
+            r = form_post(app, client, site, body, ip=nat, phone=f"09130000{i:02d}")
+            assert r.status_code == 201, r.get_json()

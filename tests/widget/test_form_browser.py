@@ -236,3 +236,30 @@ def test_without_javascript_uploads_a_file(relay: Any, browser: Any, tmp_path: A
         assert relay.row(code).via == "page"
     finally:
         ctx.close()
+
+
+def test_an_ordinary_form_solves_altcha_when_the_relay_asks(relay: Any, page: Any) -> None:
+    """A busy address (carrier NAT) is asked for proof of work on any site: the form loads the
+    solver then, solves and sends again, and the reader sees the receipt."""
+    relay.app.config["ALTCHA_MAX_NUMBER"] = 3000
+    site = relay.site
+    urls: list[str] = []
+    page.on("request", lambda r: urls.append(r.url))
+    bodies: list[dict[str, Any]] = []
+
+    def busy_once(route: Any) -> None:
+        bodies.append(json.loads(route.request.post_data))
+        if len(bodies) == 1:
+            route.fulfill(status=403, content_type="application/problem+json", body=json.dumps(
+                {"type": "https://phanhoi.invalid/problems/altcha-required", "status": 403, "title": "x"}))
+        else:
+            route.continue_()
+
+    page.route(f"{relay.url}/api/v1/submissions", busy_once)
+    page.goto(f"{relay.url}/w/{site.key}/form")
+    page.wait_for_load_state("load")
+    assert not [u for u in urls if "altcha" in u]
+    code = fill_and_send(page)
+    assert len(bodies) == 2 and "altcha" not in bodies[0] and bodies[1].get("altcha")
+    assert any(re.search(r"/static/widget/altcha\.[0-9a-f]{10}\.js$", u) for u in urls)
+    assert relay.row(code).via == "form"

@@ -298,11 +298,14 @@ def _altcha_site() -> Any:
 
 def test_altcha_only_where_turned_on(app: Any, client: Any, site: Any) -> None:
     plain = _form(client, site[0].key)
-    assert "altcha." not in plain and "data-altcha" not in plain and "<noscript>" not in plain
+    # The solver loads with the page only where proof is wanted (form.js loads it if asked later).
+    assert '<script src="/static/widget/altcha.' not in plain
+    assert "data-altcha-now" not in plain and "<noscript>" not in plain
+    assert re.search(r'data-altcha-js="/static/widget/altcha\.[0-9a-f]{10}\.js"', plain)
     on = _altcha_site()
     html = _form(client, on.key)
     assert re.search(r'<script src="/static/widget/altcha\.[0-9a-f]{10}\.js" defer></script>', html)
-    assert f'data-altcha="/api/v1/sites/{on.key}/altcha"' in html
+    assert f'data-altcha="/api/v1/sites/{on.key}/altcha"' in html and " data-altcha-now" in html
     assert "<noscript><p class=\"msg bad\">Trang này cần bật JavaScript" in html
 
 
@@ -354,6 +357,19 @@ def test_contrast_ratio() -> None:
     assert contrast_with_white("nope") is None
 
 
+def _accepted_browser_submission(client: Any, key: str) -> None:
+    from tests.helpers import valid_submission
+    from widget_server.intake import reference, sites, tokens
+
+    site = sites.get_site(key)
+    body = valid_submission()
+    body["consent"]["version"] = reference.consent_for(site.name).version
+    with client.application.test_request_context():
+        token = tokens.issue_form_token(key)
+    r = client.post("/api/v1/submissions", json=body, headers={"X-Form-Token": token})
+    assert r.status_code == 201, r.get_json()
+
+
 @pytest.fixture
 def limited_client(app_config: dict[str, Any]) -> Any:
     from widget_server import create_app
@@ -374,7 +390,10 @@ def test_rate_limited_posts_get_a_page(limited_client: Any, path: str, lang: str
     # The English form says so in a hidden field, the way a plain form post does.
     url = path.format(key=key) + ("?lang=en" if lang == "en" and "track" in path else "")
     body = {"code": "PH-AAAA-BBBB", "contact": "0912345678", "lang": lang}
-    limited_client.post(url, data=body)
+    if "track" in path:
+        limited_client.post(url, data=body)  # lookups count, found or not
+    else:
+        _accepted_browser_submission(limited_client, key)  # submissions count when accepted
     resp = limited_client.post(url, data=body)
     assert resp.status_code == 429
     assert resp.mimetype == "text/html"

@@ -94,9 +94,10 @@ def spend(challenge_hex: str, expires_at: dt.datetime, used_by: str | None) -> N
     raise RefusedError(MSG_INVALID, code="altcha-replayed")
 
 
-def require(site: sites.Site, payload: Any, idempotency_key: str | None) -> None:
-    """For sites with ALTCHA on: a valid, unexpired, unused solution in ``payload["altcha"]``."""
-    if not site.altcha:
+def require(site: sites.Site, payload: Any, idempotency_key: str | None, *, busy: bool = False) -> None:
+    """For sites with ALTCHA on, and from a busy address (``busy``): a valid, unexpired,
+    unused solution in ``payload["altcha"]``."""
+    if not (site.altcha or busy):
         return
     value = payload.get("altcha") if isinstance(payload, dict) else None
     challenge_hex, expires_at = verify(site, value)

@@ -1,10 +1,11 @@
 """Attachments: photos (JPEG, PNG, WebP) and PDF documents sent with a submission.
 
 The type comes from the bytes, never from the name or the declared content type.
-Images are decoded and encoded again with Pillow: that drops EXIF (GPS position,
-camera serial) and anything smuggled after the image data, and a decompression
-bomb fails while decoding instead of filling the memory. PDFs are kept as sent
-but must look like one document without encryption, scripts or embedded files.
+Images are decoded within a memory bound and encoded again (``images.py``): that
+drops EXIF (GPS position, camera serial) and anything smuggled after the image data,
+and an image larger than a phone photo is refused from its header. PDFs are parsed
+with pypdf (``pdfs.py``) and kept as sent, if they are one document without
+encryption, scripts, actions or embedded files.
 
 Files are written to storage before the submission's transaction and deleted
 again when it fails; the forwarded body gets signed, expiring relay links
@@ -15,11 +16,9 @@ time with :func:`refresh_urls`.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import unicodedata
 import uuid
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired
-from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.engine import Connection
 
 from widget_server.errors import (
@@ -39,15 +37,13 @@ from widget_server.errors import (
     TooLargeError,
     UnsupportedError,
 )
-from widget_server.intake import text
+from widget_server.intake import images, pdfs, text
 from widget_server.intake.tokens import serializer
 from widget_server.store import db
 from widget_server.store.blobs import get_storage
 
 URL_PREFIX = "at1."
 URL_SALT = "phanhoi.attachment-url.v1"
-# Pixels decoded at most (about 40 megapixels: any phone photo, no bomb).
-MAX_PIXELS = 40_000_000
 MAX_SUBMISSION_JSON = 256 * 1024
 
 TYPES = {
@@ -56,15 +52,6 @@ TYPES = {
     "webp": ("image/webp", ".webp"),
     "pdf": ("application/pdf", ".pdf"),
 }
-PILLOW_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
-
-# Names that make a PDF run code, hide files or need a password (ISO 32000-1 §7.6, §12.6).
-_PDF_FORBIDDEN = re.compile(
-    rb"/(JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA|Encrypt|SubmitForm|ImportData)"
-    rb"(?![A-Za-z0-9])"
-)
-_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-
 
 def _file_error(kind: type[DomainError], message: str, code: str) -> DomainError:
     """A refused file: the message goes with the form's file input (``files``)."""
@@ -112,56 +99,28 @@ def clean_filename(name: str | None, kind: str) -> str:
 
 
 def _reencode_image(data: bytes, kind: str) -> bytes:
-    fmt = PILLOW_FORMATS[kind]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        previous = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-        try:
-            with Image.open(io.BytesIO(data), formats=[fmt]) as probe:
-                probe.verify()
-            with Image.open(io.BytesIO(data), formats=[fmt]) as im:
-                im.load()
-                # Apply the EXIF orientation before EXIF is dropped, so photos stay upright.
-                upright = ImageOps.exif_transpose(im)
-                clean = upright.copy()
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise _file_error(InvalidError, "Ảnh quá lớn (quá nhiều điểm ảnh).", "attachment-too-many-pixels") from exc
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise _file_error(InvalidError, "Tệp ảnh bị hỏng hoặc không đọc được.", "attachment-invalid") from exc
-        finally:
-            Image.MAX_IMAGE_PIXELS = previous
-    clean.info = {}
-    out = io.BytesIO()
-    if kind == "jpeg":
-        if clean.mode not in {"RGB", "L"}:
-            clean = clean.convert("RGB")
-        clean.save(out, "JPEG", quality=88, optimize=True)
-    elif kind == "png":
-        if clean.mode not in {"RGB", "RGBA", "L", "LA", "P"}:
-            clean = clean.convert("RGBA")
-        clean.save(out, "PNG", optimize=True)
-    else:
-        if clean.mode not in {"RGB", "RGBA"}:
-            clean = clean.convert("RGBA")
-        clean.save(out, "WEBP", quality=88)
-    return out.getvalue()
+    try:
+        return images.reencode(data, kind)
+    except images.TooManyPixels as exc:
+        raise _file_error(InvalidError, "Ảnh quá lớn (quá nhiều điểm ảnh).", "attachment-too-many-pixels") from exc
+    except images.BadImage as exc:
+        raise _file_error(InvalidError, "Tệp ảnh bị hỏng hoặc không đọc được.", "attachment-invalid") from exc
 
 
 def _check_pdf(data: bytes) -> bytes:
     if not re.match(rb"%PDF-[12]\.[0-9]", data[:8]):
         raise _file_error(InvalidError, "Tệp PDF không hợp lệ.", "attachment-invalid")
-    if b"%%EOF" not in data[-1024:]:
-        raise _file_error(InvalidError, "Tệp PDF không đầy đủ.", "attachment-invalid")
-    names = _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
-    if _PDF_FORBIDDEN.search(names):
+    try:
+        pdfs.check(data)
+    except pdfs.UnsafePdf as exc:
         raise _file_error(InvalidError, "Không nhận tệp PDF có mật khẩu, mã lệnh hoặc tệp đính kèm bên trong.",
-            "attachment-unsafe")
+                          "attachment-unsafe") from exc
+    except pdfs.BadPdf as exc:
+        raise _file_error(InvalidError, "Tệp PDF bị hỏng hoặc không đọc được.", "attachment-invalid") from exc
     return data
 
 
-def prepare(upload: Any) -> Prepared:
-    """One uploaded file checked and cleaned, or a DomainError."""
+def _read(upload: Any) -> tuple[bytes, str]:
     limit = int(current_app.config["MAX_ATTACHMENT_BYTES"])
     data = upload.stream.read(limit + 1)
     if len(data) > limit:
@@ -171,6 +130,15 @@ def prepare(upload: Any) -> Prepared:
     kind = sniff(data)
     if kind is None:
         raise _file_error(UnsupportedError, "Chỉ nhận ảnh JPEG, PNG, WebP hoặc tệp PDF.", "attachment-type-not-allowed")
+    return data, kind
+
+
+def prepare(upload: Any) -> Prepared:
+    """One uploaded file checked and cleaned, or a DomainError."""
+    return _clean(upload, *_read(upload))
+
+
+def _clean(upload: Any, data: bytes, kind: str) -> Prepared:
     clean = _check_pdf(data) if kind == "pdf" else _reencode_image(data, kind)
     return Prepared(
         filename=clean_filename(upload.filename, kind),
@@ -181,12 +149,24 @@ def prepare(upload: Any) -> Prepared:
 
 
 def prepare_all(uploads: list[Any]) -> list[Prepared]:
+    """Every file read and sized first: the images' declared pixels are bounded per request
+    before any of them is decoded."""
     most = int(current_app.config["MAX_ATTACHMENTS"])
     # An empty file input still sends a part (no file name, application/octet-stream): not a file.
     uploads = [u for u in uploads if u.filename]
     if len(uploads) > most:
         raise _file_error(InvalidError, f"Tối đa {most} tệp đính kèm.", "too-many-attachments")
-    return [prepare(u) for u in uploads]
+    read = [(u, *_read(u)) for u in uploads]
+    try:
+        total = sum(images.pixels(data, kind) for _u, data, kind in read if kind != "pdf")
+    except images.TooManyPixels as exc:
+        raise _file_error(InvalidError, "Ảnh quá lớn (quá nhiều điểm ảnh).", "attachment-too-many-pixels") from exc
+    except images.BadImage as exc:
+        raise _file_error(InvalidError, "Tệp ảnh bị hỏng hoặc không đọc được.", "attachment-invalid") from exc
+    if total > images.MAX_REQUEST_PIXELS:
+        raise _file_error(InvalidError, "Các ảnh quá lớn so với một lần gửi: gửi ít ảnh hơn hoặc ảnh nhỏ hơn.",
+                          "attachment-too-many-pixels")
+    return [_clean(u, data, kind) for u, data, kind in read]
 
 
 def recorder(stored: list[Stored], ran: list[bool]) -> Callable[[Connection, str], list[dict[str, Any]]]:

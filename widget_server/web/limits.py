@@ -1,4 +1,4 @@
-"""Rate limits: per client IP and per site, on every endpoint a stranger can write to.
+"""Rate limits: per client IP, per contact and per site, on every endpoint a stranger can write to.
 
 Flask-Limiter with the storage named by ``RATELIMIT_STORAGE_URI`` (memory for one
 process, Redis for several). A route declares which budgets it spends with
@@ -6,20 +6,30 @@ process, Redis for several). A route declares which budgets it spends with
 thing declare the same budget, so they share it. The client IP is ``request.remote_addr``; behind
 ``PROXY_HOPS`` trusted reverse proxies, werkzeug's ProxyFix takes it from
 ``X-Forwarded-For`` first.
+
+Submissions count when they are accepted, never when they fail. Browsers are limited per IP
+(generously: many citizens share one carrier-NAT address), per contact (the keyed digest of the
+phone or email) and per site; an IP past ``RATELIMIT_SUBMIT_BUSY`` accepted submissions must send
+ALTCHA proof of work with the next ones instead of being refused. A partner's server
+(``Authorization: Bearer``) has its site's quota, ``RATELIMIT_PARTNER``, instead of all of these.
 """
 
 from __future__ import annotations
 
 import functools
+import contextlib
 import hashlib
+import json
 import math
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
+from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from widget_server.intake import sites
@@ -53,6 +63,52 @@ def client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
+def is_partner() -> bool:
+    """A request with a valid site secret (a partner's server), as resolved for the site key."""
+    _site_key_for_request()
+    return bool(request.environ.get("phanhoi.limit_partner"))
+
+
+def is_browser() -> bool:
+    return not is_partner()
+
+
+def accepted(resp: Any) -> bool:
+    """Only an accepted submission counts (201 from the API, 200 from a form page's post)."""
+    return resp.status_code in {200, 201} and resp.headers.get("Idempotent-Replayed") != "true"
+
+
+def contact_key() -> str:
+    """The keyed digest of the submission's phone (or email): one person behind any address."""
+    value = _submission_contact()
+    if not value:
+        return "contact:none"
+    from widget_server.intake import contacts
+
+    return "contact:" + contacts.contact_digests(value[:254])[-1]
+
+
+def _submission_contact() -> str | None:
+    from widget_server.web.api.body import upload_room
+
+    if request.mimetype == "multipart/form-data":
+        request.max_content_length = upload_room()  # as the views allow; the body is parsed once
+        form = request.form
+        if "submission" not in form:  # the no-JavaScript page posts its fields by name
+            return form.get("submitter.phone") or form.get("submitter.email")
+        try:
+            payload = json.loads(form["submission"])
+        except ValueError:
+            return None
+    else:
+        payload = request.get_json(silent=True)
+    submitter = payload.get("submitter") if isinstance(payload, dict) else None
+    if not isinstance(submitter, dict):
+        return None
+    value = submitter.get("phone") or submitter.get("email")
+    return value if isinstance(value, str) else None
+
+
 def _site_key_for_request() -> str:
     """The site a submission is for, resolved without trusting anything unsigned."""
     # Cached on the request (not ``g``: an app context may outlive one request).
@@ -71,6 +127,7 @@ def _site_key_for_request() -> str:
             site = sites.site_for_secret(token)
             # Wrong secrets share one bucket per digest prefix: they are refused anyway.
             key = site.key if site else "bad-secret:" + hashlib.sha256(token.encode()).hexdigest()[:8]
+            request.environ["phanhoi.limit_partner"] = site is not None
         else:
             from widget_server.intake.tokens import FormTokenError, verify_form_token
 
@@ -102,19 +159,66 @@ def sign_in_key() -> str:
 
 
 POST = ["POST"]
-# Budget → its limits: (setting, key, scope, methods). Per client IP and per site for
-# submissions; per IP and per tracking code for lookups (guessing the contact for one known
-# code from many addresses); per IP and per code for ratings and data requests.
-BUDGETS: dict[str, list[tuple[str, Callable[[], str], str, list[str] | None]]] = {
-    "submit": [("RATELIMIT_SUBMIT", client_ip, "submit-ip", POST),
-               ("RATELIMIT_SUBMIT_SITE", site_key, "submit-site", POST)],
-    "lookup": [("RATELIMIT_LOOKUP", client_ip, "lookup-ip", None),
-               ("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code", None)],
-    "sign_in": [("RATELIMIT_SIGN_IN", client_ip, "sign-in-ip", POST),
-                ("RATELIMIT_SIGN_IN_ACCOUNT", sign_in_key, "sign-in-account", POST)],
-    "citizen_action": [("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code", None),
-                       ("RATELIMIT_RATING", client_ip, "rating-ip", POST)],
+
+
+@dataclass(frozen=True)
+class Limit:
+    setting: str
+    key: Callable[[], str]
+    scope: str
+    methods: list[str] | None = None
+    exempt: Callable[[], bool] | None = None  # not counted at all for these requests
+    deduct: Callable[[Any], bool] | None = None  # counted only for these answers
+
+
+# Budget → its limits. Submissions: browsers per IP, per contact and per site, partners per site;
+# accepted ones only. Lookups per IP and per tracking code (guessing the contact for one known
+# code from many addresses), failures included; ratings and data requests per IP and per code.
+BUDGETS: dict[str, list[Limit]] = {
+    "submit": [Limit("RATELIMIT_SUBMIT", client_ip, "submit-ip", POST, is_partner, accepted),
+               Limit("RATELIMIT_SUBMIT_CONTACT", contact_key, "submit-contact", POST, is_partner, accepted),
+               Limit("RATELIMIT_SUBMIT_SITE", site_key, "submit-site", POST, is_partner, accepted),
+               Limit("RATELIMIT_PARTNER", site_key, "submit-partner", POST, is_browser, accepted)],
+    "lookup": [Limit("RATELIMIT_LOOKUP", client_ip, "lookup-ip"),
+               Limit("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code")],
+    "sign_in": [Limit("RATELIMIT_SIGN_IN", client_ip, "sign-in-ip", POST),
+                Limit("RATELIMIT_SIGN_IN_ACCOUNT", sign_in_key, "sign-in-account", POST)],
+    "citizen_action": [Limit("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code"),
+                       Limit("RATELIMIT_RATING", client_ip, "rating-ip", POST)],
 }
+SUBMIT_ENDPOINTS: set[str] = set()
+
+
+def _busy_items() -> list[Any]:
+    return list(parse_many(str(current_app.config["RATELIMIT_SUBMIT_BUSY"])))
+
+
+def _busy_identifiers() -> tuple[str, ...]:
+    return (str(current_app.extensions.get("phanhoi_limit_prefix", "")), "submit-busy", client_ip())
+
+
+def ip_busy() -> bool:
+    """True when this browser's IP has had more accepted submissions than ``RATELIMIT_SUBMIT_BUSY``:
+    its next submissions need ALTCHA proof of work (carrier NAT: busy is not guilty)."""
+    limiter = current_app.extensions.get("phanhoi_limiter")
+    if limiter is None or not limiter.enabled or is_partner():
+        return False
+    try:
+        return any(not limiter.limiter.test(item, *_busy_identifiers()) for item in _busy_items())
+    except Exception:  # noqa: BLE001 - limit store trouble: no extra friction
+        return False
+
+
+def _count_busy(resp: Any) -> Any:
+    if request.endpoint in SUBMIT_ENDPOINTS and request.method == "POST" and accepted(resp) \
+            and not is_partner():
+        limiter = current_app.extensions["phanhoi_limiter"]
+        if limiter.enabled:
+            # Limit store trouble loses a count, never a submission.
+            with contextlib.suppress(Exception):
+                for item in _busy_items():
+                    limiter.limiter.hit(item, *_busy_identifiers())
+    return resp
 
 
 def per_ip(setting: str) -> Callable[[F], F]:
@@ -210,12 +314,14 @@ def _too_many(exc: RateLimitExceeded) -> Any:
 
 
 def _apply(limiter: Limiter, view: Any, kind: str, methods: list[str] | None) -> Any:
-    for setting, key_func, scope, default_methods in BUDGETS[kind]:
+    for lim in BUDGETS[kind]:
         # A callable limit reads the setting per request, so tests and operators can change it.
-        def value(name: str = setting) -> str:
+        def value(name: str = lim.setting) -> str:
             return str(current_app.config[name])
 
-        view = limiter.limit(value, key_func=key_func, methods=methods or default_methods, scope=scope)(view)
+        # Shared: the API and the page that do the same thing spend one budget.
+        view = limiter.shared_limit(value, lim.scope, key_func=lim.key, methods=methods or lim.methods,
+                                    exempt_when=lim.exempt, deduct_when=lim.deduct)(view)
     return view
 
 
@@ -223,7 +329,7 @@ def init_app(app: Flask) -> Limiter:
     hops = int(app.config.get("PROXY_HOPS") or 0)
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "phanhoi")
+    app.extensions["phanhoi_limit_prefix"] = app.config.setdefault("RATELIMIT_KEY_PREFIX", "phanhoi")
     # A citizen's submission must not fail because the limit store is down.
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter = Limiter(key_func=client_ip, app=app)
@@ -238,5 +344,8 @@ def init_app(app: Flask) -> Limiter:
     for endpoint, view in list(app.view_functions.items()):
         for kind, methods in getattr(view, "phanhoi_limits", ()):
             app.view_functions[endpoint] = _apply(limiter, app.view_functions[endpoint], kind, methods)
+            if kind == "submit":
+                SUBMIT_ENDPOINTS.add(endpoint)
+    app.after_request(_count_busy)
     app.register_error_handler(RateLimitExceeded, _too_many)
     return limiter

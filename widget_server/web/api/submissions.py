@@ -75,7 +75,8 @@ def create_submission() -> Response:
     # JSON, or multipart/form-data with a ``submission`` JSON part and ``files`` parts.
     payload, uploads = submission_body()
     if via == "form":
-        altcha.require(site, payload, key)
+        # Proof of work for sites that want it, and from an address busy with submissions.
+        altcha.require(site, payload, key, busy=limits.ip_busy())
     created = submissions.create_with_files(site, payload, uploads, via=via, idempotency_key=key)
     resp = respond(SubmissionReceiptSchema(), created.body, created.status_code)
     resp.headers["Location"] = created.body["status_url"]

@@ -224,8 +224,12 @@ def _form_page(site_key: str, *, embedded: bool) -> Response:
             qr_url=url_for("pages.track_qr", site_key=site.key) + "?lang=" + ctx["lang"] + "&code=",
             required=_required(cfg),
             action=request.path,
-            altcha_url=versioned_url("altcha.js") if cfg["altcha"] else None,
-            altcha_challenge=url_for("api.altcha_challenge", site_key=site.key) if cfg["altcha"] else None,
+            # A busy address (carrier NAT) is asked for proof of work even on sites without ALTCHA:
+            # ``altcha_now`` loads and starts the solver with the page; otherwise form.js loads it
+            # when the relay asks (an altcha-required problem).
+            altcha_url=versioned_url("altcha.js"),
+            altcha_challenge=url_for("api.altcha_challenge", site_key=site.key),
+            altcha_now=bool(cfg["altcha"]) or limits.ip_busy(),
         ),
         status=status,
         content_type="text/html; charset=utf-8",
@@ -251,7 +255,7 @@ def _create(site: sites.Site, payload: dict[str, Any], uploads: list[FileStorage
     key = "form:" + token.nonce
     try:
         # Proof of work needs JavaScript: the page says so up front; a plain post is refused here.
-        altcha.require(site, payload, key)
+        altcha.require(site, payload, key, busy=limits.ip_busy())
         return submissions.create_with_files(
             site, payload, uploads, via="page" if request.path.startswith("/s/") else "form",
             idempotency_key=key, src=src if src and SRC_PATTERN.match(src) else None).body

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import functools
 import contextlib
-import hashlib
-import json
 import math
 import threading
 import time
@@ -32,7 +30,16 @@ from flask_limiter import Limiter, RateLimitExceeded
 from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from widget_server.intake import sites
+from widget_server.web.limit_keys import (
+    accepted,
+    client_ip,
+    contact_key,
+    is_browser,
+    is_partner,
+    sign_in_key,
+    site_key,
+    tracking_code_key,
+)
 from widget_server.web.problems import Problem, problem_response
 
 RATE_LIMITED_DETAIL = (
@@ -57,105 +64,6 @@ def rate(kind: str, *, methods: list[str] | None = None) -> Callable[[F], F]:
         return view
 
     return mark
-
-
-def client_ip() -> str:
-    return request.remote_addr or "unknown"
-
-
-def is_partner() -> bool:
-    """A request with a valid site secret (a partner's server), as resolved for the site key."""
-    _site_key_for_request()
-    return bool(request.environ.get("phanhoi.limit_partner"))
-
-
-def is_browser() -> bool:
-    return not is_partner()
-
-
-def accepted(resp: Any) -> bool:
-    """Only an accepted submission counts (201 from the API, 200 from a form page's post)."""
-    return resp.status_code in {200, 201} and resp.headers.get("Idempotent-Replayed") != "true"
-
-
-def contact_key() -> str:
-    """The keyed digest of the submission's phone (or email): one person behind any address."""
-    value = _submission_contact()
-    if not value:
-        return "contact:none"
-    from widget_server.intake import contacts
-
-    return "contact:" + contacts.contact_digests(value[:254])[-1]
-
-
-def _submission_contact() -> str | None:
-    from widget_server.web.api.body import upload_room
-
-    if request.mimetype == "multipart/form-data":
-        request.max_content_length = upload_room()  # as the views allow; the body is parsed once
-        form = request.form
-        if "submission" not in form:  # the no-JavaScript page posts its fields by name
-            return form.get("submitter.phone") or form.get("submitter.email")
-        try:
-            payload = json.loads(form["submission"])
-        except ValueError:
-            return None
-    else:
-        payload = request.get_json(silent=True)
-    submitter = payload.get("submitter") if isinstance(payload, dict) else None
-    if not isinstance(submitter, dict):
-        return None
-    value = submitter.get("phone") or submitter.get("email")
-    return value if isinstance(value, str) else None
-
-
-def _site_key_for_request() -> str:
-    """The site a submission is for, resolved without trusting anything unsigned."""
-    # Cached on the request (not ``g``: an app context may outlive one request).
-    cached = request.environ.get("phanhoi.limit_site")
-    if cached is not None:
-        return str(cached)
-    key = "unknown"
-    view_args = request.view_args or {}
-    if view_args.get("site_key"):
-        key = str(view_args["site_key"])[:40]
-    else:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() == "bearer" and token:
-            site = sites.site_for_secret(token)
-            # Wrong secrets share one bucket per digest prefix: they are refused anyway.
-            key = site.key if site else "bad-secret:" + hashlib.sha256(token.encode()).hexdigest()[:8]
-            request.environ["phanhoi.limit_partner"] = site is not None
-        else:
-            from widget_server.intake.tokens import FormTokenError, verify_form_token
-
-            try:
-                key = verify_form_token(request.headers.get("X-Form-Token"), None,
-                                        check_fill_time=False).site_key
-            except FormTokenError:
-                key = "bad-form-token"
-    request.environ["phanhoi.limit_site"] = key
-    return key
-
-
-def site_key() -> str:
-    return "site:" + _site_key_for_request()
-
-
-def tracking_code_key() -> str:
-    from widget_server.intake import codes
-
-    raw = str((request.view_args or {}).get("tracking_code") or request.values.get("code") or "")
-    return "code:" + (codes.normalise(raw[:40]) or "invalid")
-
-
-def sign_in_key() -> str:
-    """The account a sign-in is for, as a digest: guessing one account's password from many
-    addresses spends one budget."""
-    email = (request.form.get("email") or "").strip().lower()[:320]
-    return "account:" + hashlib.sha256(email.encode()).hexdigest()[:16]
 
 
 POST = ["POST"]

@@ -388,6 +388,8 @@ class SubmissionReceipt:
     status: str
     status_url: str | None
     replayed: bool = False
+    #: When the answer is due (the relay's deadline, 17 days by default).
+    deadline: datetime | None = None
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @classmethod
@@ -398,6 +400,7 @@ class SubmissionReceipt:
             status=str(data.get("status", "received")),
             status_url=_opt_str(data.get("status_url")),
             replayed=replayed,
+            deadline=parse_datetime(data.get("deadline")),
             raw=dict(data),
         )
 

@@ -112,6 +112,7 @@ def test_a_forwarded_submission_parses_with_every_field_the_relay_sends(
     receipt = submit(relay, site, app, files=[("cho.png", png(), "image/png")])
     assert CODE.match(receipt.tracking_code) and receipt.status == "received"
     assert receipt.status_url and receipt.status_url.startswith(relay)
+    assert receipt.deadline is not None and receipt.deadline.tzinfo is not None
     same_as_fixture("receipt", receipt.raw)
 
     assert deliver() == 1

@@ -87,8 +87,8 @@ def test_an_editor_sees_their_own_site_only(relay: Any, accounts: Any, page: Any
 def test_a_key_rotation_shows_the_new_key_once(relay: Any, accounts: Any, page: Any) -> None:
     sign_in(page, relay, "quantri@tinh.example")
     page.goto(f"{relay.url}/console/sites/{relay.site.key}")
-    page.get_by_label("Số ngày khoá cũ còn hiệu lực").select_option("1")
-    page.get_by_role("button", name="Đổi khoá").click()
+    page.get_by_label("Số ngày khóa cũ còn hiệu lực").select_option("1")
+    page.get_by_role("button", name="Đổi khóa").click()
     secret = page.get_by_test_id("secret").input_value()
     # console.js (under script-src 'self') adds a copy button beside the key.
     expect(page.get_by_role("button", name="Chép · Copy")).to_be_visible()

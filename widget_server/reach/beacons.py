@@ -11,6 +11,7 @@ are not registered for the site are not counted.
 from __future__ import annotations
 
 import atexit
+import logging
 import datetime as dt
 import functools
 import json
@@ -34,6 +35,8 @@ from widget_server.vocab import REACH_EVENTS
 CHANNEL = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 DEFAULT_CHANNEL = "web"
 MAX_BODY = 256
+
+log = logging.getLogger("widget_server.reach")
 
 
 @dataclass(frozen=True)
@@ -177,8 +180,14 @@ class Buffer:
     def flush(self) -> None:
         with self.lock:
             counts, self.counts, self.timer = self.counts, {}, None
-        if counts:
+        if not counts:
+            return
+        try:
             add_many(counts, self.engine)
+        except Exception as exc:  # noqa: BLE001 - a timer thread has no caller to tell
+            # Counts only (no reader is in them): a store that refuses them (down, or a site
+            # deleted meanwhile) loses these few seconds of counting, never anything else.
+            log.warning("reach: %d counter(s) not written (%s)", len(counts), type(exc).__name__)
 
 
 def flush(app: Any) -> None:

@@ -63,10 +63,10 @@ lint: $(STAMP) $(NODE_STAMP)
 	npx --no-install eslint static/widget
 
 bench: $(STAMP)
-	# wrk drives the beacon benchmark; Debian's package, installed when missing.
-	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	# wrk drives the load (Debian's package, installed by bench/setup when missing).
+	bench/setup
 	$(BIN)/python bench/widget_size.py
-	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/throughput.py --database-url sqlite --database-url $(PG_TEST_URL)
 	$(BIN)/python bench/results.py
 	$(BIN)/python bench/beacons.py
 

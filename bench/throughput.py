@@ -1,21 +1,28 @@
-"""Relay throughput and forwarding latency.
+"""Relay throughput against bare Flask, backlog drain time and forwarding latency.
 
-1. **Latency**: relay (gunicorn, 2 workers) + ``phanhoi-widget worker`` + the
-   reference central system, healthy. Submissions are sent one at a time; for
-   each, the time from the client receiving ``201`` to the worker recording the
-   central system's acknowledgement (``outbox.delivered_at``). Median and p90,
-   once per worker poll interval.
-2. **Throughput**: accepted submissions per second (``201`` after commit) under
-   gunicorn with 2 workers, against a bare Flask JSON endpoint served and loaded
-   the same way in the same run; the ratio is the figure to watch, because
-   absolute numbers depend on the machine. The worker is stopped meanwhile.
+Everything runs on loopback, bounded in time (about three minutes per database):
 
-The load generator is a separate process (threads, one ``requests.Session``
-each), bounded by a request count and a time limit.
+1. **Throughput.** ``wrk`` (2 threads, 16 connections, 8 s per path) against gunicorn
+   with 2 sync workers: a bare Flask app (``GET /`` and a ``POST`` of JSON) and the
+   relay (the loader gzip, a site's configuration, the form page, a status lookup, a
+   durable submission), served the same way in the same run. Ratios are to bare
+   ``GET /`` for the reader paths and to bare ``POST`` for the submission: absolute
+   numbers move with the machine and its load, the ratio is what the relay costs.
+2. **Memory.** Each relay path is run until it has served at least 10,000 requests;
+   then the resident size (RSS) of each gunicorn worker.
+3. **Backlog drain.** 10,000 pending submissions, a stub central system answering every
+   delivery after 20 ms, and one ``phanhoi-widget worker`` with its default settings:
+   the seconds until the last is acknowledged (and how many the stub saw twice).
+4. **201 → acknowledgement.** With that worker running, submissions one at a time; the
+   median from the client's ``201`` to ``outbox.delivered_at``.
 
-    python bench/throughput.py                       # SQLite in a temp folder
-    python bench/throughput.py --database-url postgresql://postgres@127.0.0.1/bench
-    python bench/throughput.py --json                # figures for scripts
+    bench/setup                                     # installs wrk (Debian) when missing
+    python bench/throughput.py                      # SQLite in a temp folder
+    python bench/throughput.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
+    python bench/throughput.py --json               # the figures for scripts
+
+With a PostgreSQL URL, a throwaway database is created beside the one named and
+dropped afterwards.
 """
 
 from __future__ import annotations
@@ -23,13 +30,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -37,21 +45,83 @@ from typing import Any
 import requests
 import sqlalchemy as sa
 
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
 BARE_APP = '''
 from flask import Flask, jsonify, request
 
 app = Flask(__name__)
 
 
+@app.get("/")
+def index():
+    return "Xin chào"
+
+
 @app.post("/api/v1/submissions")
 def create():
     body = request.get_json()
     return jsonify(id="x", tracking_code="PA000000", status="received", size=len(body)), 201
+'''
+
+# The central system, stubbed: every delivery acknowledged after ``DELAY`` seconds.
+STUB_CENTRAL = '''
+import json, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DELAY = float(sys.argv[2])
+seen, lock = {}, threading.Lock()
 
 
-@app.get("/healthz")
-def healthz():
-    return jsonify(status="ok")
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with lock:
+            seen[self.headers.get("webhook-id")] = seen.get(self.headers.get("webhook-id"), 0) + 1
+        time.sleep(DELAY)
+        body = json.dumps({"central_id": "C-1", "status": "received"}).encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        with lock:
+            body = json.dumps({"ids": len(seen), "twice": sum(1 for n in seen.values() if n > 1)}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+server.daemon_threads = True
+server.request_queue_size = 128
+server.serve_forever()
+'''
+
+# wrk scripts. Each wrk thread numbers its requests apart, so idempotency keys never repeat.
+POST_LUA = '''
+counter = 0
+local ids = 0
+function setup(thread) ids = ids + 1; thread:set("tid", ids) end
+wrk.method = "POST"
+wrk.body = {body}
+wrk.headers["Content-Type"] = "application/json"
+{headers}
+request = function()
+  counter = counter + 1
+  {per_request}
+  return wrk.format(nil, nil, nil, nil)
+end
 '''
 
 
@@ -61,28 +131,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30) -> None:
+def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"{url}: server exited with {proc.returncode}")
         try:
-            if requests.get(url, timeout=5).ok:
-                return
+            requests.get(url, timeout=5)
+            return
         except requests.RequestException:  # not listening yet, or still importing
-            pass
-        time.sleep(0.1)
+            time.sleep(0.1)
     raise RuntimeError(f"{url} not ready")
 
 
 def gunicorn(app_path: str, port: int, env: dict[str, str], cwd: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", app_path],
+        [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app_path],
         env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def submission(consent_version: str, n: int) -> dict[str, Any]:
+def submission(consent_version: str, n: int | str) -> dict[str, Any]:
     return {
         "category": "moi-truong", "agency": None,
         "title": f"Rác thải tồn đọng ở chợ ({n})",
@@ -91,212 +160,376 @@ def submission(consent_version: str, n: int) -> dict[str, Any]:
                      "lon": 105.77},
         "submitter": {"name": "Lê Văn A", "phone": "0912345678", "email": None},
         "confidential": True, "consent": {"version": consent_version, "accepted": True},
-        "source_url": "https://baothanhhoa.example/bai-viet",
+        "source_url": "https://bench.example/bai-viet",
     }
 
 
-# --------------------------------------------------------------------------- load generator
+def lua_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
 
 
-def load(url: str, token: str, consent: str, count: int, seconds: float, threads: int) -> dict[str, Any]:
-    """Runs in its own process: POST until ``count`` answers or ``seconds`` pass."""
-    lock = threading.Lock()
-    issued = 0
-    ok = errors = 0
-    latencies: list[float] = []
-    stop_at = time.monotonic() + seconds
-
-    def run() -> None:
-        nonlocal issued, ok, errors
-        with requests.Session() as http:
-            while True:
-                with lock:
-                    if issued >= count or time.monotonic() > stop_at:
-                        return
-                    issued += 1
-                    n = issued
-                started = time.perf_counter()
-                try:
-                    r = http.post(url, json=submission(consent, n), timeout=30, headers={
-                        "Authorization": f"Bearer {token}", "Idempotency-Key": f"bench-{n}-{os.getpid()}"})
-                    good = r.status_code == 201
-                except requests.RequestException:
-                    good = False
-                elapsed = time.perf_counter() - started
-                with lock:
-                    if good:
-                        ok += 1
-                        latencies.append(elapsed)
-                    else:
-                        errors += 1
-
-    # Warm both gunicorn workers up before the clock starts.
-    with requests.Session() as http:
-        for n in range(40):
-            http.post(url, json=submission(consent, -n), timeout=30, headers={
-                "Authorization": f"Bearer {token}", "Idempotency-Key": f"warm-{n}-{os.getpid()}"})
-    began = time.perf_counter()
-    workers = [threading.Thread(target=run) for _ in range(threads)]
-    for t in workers:
-        t.start()
-    for t in workers:
-        t.join()
-    elapsed = time.perf_counter() - began
-    latencies.sort()
-    return {
-        "ok": ok, "errors": errors, "seconds": round(elapsed, 3),
-        "per_second": round(ok / elapsed, 1) if elapsed else 0.0,
-        "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1) if latencies else None,
-        "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1) if latencies else None,
-    }
+def post_script(tmp: Path, name: str, body: Any, headers: dict[str, str], per_request: str = "") -> Path:
+    path = tmp / f"{name}.lua"
+    path.write_text(POST_LUA.replace("{body}", lua_string(json.dumps(body, ensure_ascii=False)))
+                    .replace("{headers}", "\n".join(f"wrk.headers[{lua_string(k)}] = {lua_string(v)}"
+                                                    for k, v in headers.items()))
+                    .replace("{per_request}", per_request))
+    return path
 
 
-def run_load(url: str, token: str, consent: str, args: argparse.Namespace) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--load", url, "--token", token, "--consent", consent,
-         "--count", str(args.count), "--seconds", str(args.seconds), "--threads", str(args.threads)],
-        check=True, capture_output=True, text=True)
-    return json.loads(out.stdout)
+def get_script(tmp: Path, name: str, headers: dict[str, str]) -> Path:
+    path = tmp / f"{name}.lua"
+    path.write_text("\n".join(f"wrk.headers[{lua_string(k)}] = {lua_string(v)}" for k, v in headers.items()))
+    return path
 
 
-# --------------------------------------------------------------------------- the run
+def wrk(url: str, script: Path | None, seconds: float, args: argparse.Namespace) -> dict[str, Any]:
+    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    if script:
+        cmd += ["-s", str(script)]
+    out = subprocess.run([*cmd, url], check=True, capture_output=True, text=True).stdout
+    per_second = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    return {"per_second": round(per_second, 1), "requests": total,
+            "non_2xx": int(bad.group(1)) if bad else 0,
+            "socket_errors": errors.group(0) if errors else None,
+            "p50_ms": round(float(p50.group(1)) * scale[p50.group(2)], 2) if p50 else None}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default=None, help="default: SQLite in a temp folder")
-    parser.add_argument("--count", type=int, default=3000, help="most requests per load run")
-    parser.add_argument("--seconds", type=float, default=15.0, help="longest load run")
-    parser.add_argument("--threads", type=int, default=8, help="concurrent clients")
-    parser.add_argument("--latency-samples", type=int, default=40)
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--load", help=argparse.SUPPRESS)
-    parser.add_argument("--token", help=argparse.SUPPRESS)
-    parser.add_argument("--consent", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.load:
-        print(json.dumps(load(args.load, args.token, args.consent, args.count, args.seconds,
-                              args.threads)))
-        return
+def fsyncs_per_second(folder: Path, seconds: float = 2.0) -> float:
+    """How many small write + fsync rounds the disk under ``folder`` takes a second: the
+    ceiling of durable commits for one writer (SQLite's WAL with ``synchronous=FULL``)."""
+    path = folder / "fsync.probe"
+    count = 0
+    with path.open("wb") as f:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            f.write(b"x" * 512)
+            f.flush()
+            os.fsync(f.fileno())
+            count += 1
+    path.unlink()
+    return round(count / seconds, 1)
 
-    import logging
 
-    from werkzeug.serving import make_server
+def worker_rss_mb(master: subprocess.Popen[bytes]) -> list[float]:
+    """Resident size of each gunicorn worker (the master's children), in MB."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == str(master.pid):
+            out.append(round(int(fields["VmRSS"].split()[0]) / 1024, 1))
+    return sorted(out)
 
-    import central_system
-    from phanhoi.webhooks import generate_secret
-    from widget_server import create_app
+
+# --------------------------------------------------------------------------- databases
+
+
+def throwaway_database(admin_url: str) -> tuple[str, Any]:
+    """A new PostgreSQL database beside ``admin_url``'s, and a function that drops it."""
     from widget_server.store import db
-    from widget_server.intake import reference, sites
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    name = "phanhoi_bench_" + secrets.token_hex(4)
+    admin = sa.create_engine(db.normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.engine.make_url(db.normalise_url(admin_url)).set(database=name)
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return url.render_as_string(hide_password=False), drop
+
+
+def backlog(app: Any, site: Any, consent: str, count: int) -> None:
+    """``count`` accepted submissions with their pending outbox rows, stored as the relay stores them."""
+    from widget_server.intake import submissions
+    from widget_server.store import db
+
+    with app.test_request_context():
+        site_data = submissions.validate(site, submission(consent, "backlog"))
+        done = 0
+        while done < count:
+            with db.write() as conn:
+                for _ in range(min(1000, count - done)):
+                    submissions._insert(conn, site, site_data, via="api", src=None, store_attachments=None)
+                    done += 1
+
+
+def pending(app: Any) -> int:
+    from widget_server.store import db
+
+    with db.read(db.get_engine(app)) as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(db.outbox)
+                                .where(db.outbox.c.state == "pending")).scalar_one())
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
+    from phanhoi.webhooks import generate_secret
+
+    from widget_server import create_app
+    from widget_server.intake import reference, sites, submissions
+    from widget_server.store import db
+
     tmp = Path(tempfile.mkdtemp(prefix="phanhoi-bench-"))
-    relay_port, bare_port = free_port(), free_port()
+    drop = None
+    if database_url:
+        database_url, drop = throwaway_database(database_url)
+    relay_port, bare_port, central_port = free_port(), free_port(), free_port()
     relay_url = f"http://127.0.0.1:{relay_port}"
-    central_secret, events_secret = generate_secret(), generate_secret()
-
-    central = central_system.create_app({
-        "DATABASE": str(tmp / "central.sqlite3"), "SECRET_KEY": secrets.token_urlsafe(32),
-        "INTAKE_SECRET": central_secret, "EVENTS_SECRET": events_secret, "RELAY_URL": relay_url})
-    central_server = make_server("127.0.0.1", 0, central, threaded=True)
-    threading.Thread(target=central_server.serve_forever, args=(0.1,), daemon=True).start()
-
+    bare_url = f"http://127.0.0.1:{bare_port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHANHOI_")}
     env.update({
         "PHANHOI_SECRET_KEY": secrets.token_urlsafe(32),
-        "PHANHOI_DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'relay.sqlite3'}",
+        "PHANHOI_DATABASE_URL": database_url or f"sqlite:///{tmp / 'relay.sqlite3'}",
         "PHANHOI_PUBLIC_URL": relay_url,
-        "PHANHOI_CENTRAL_URL": f"http://127.0.0.1:{central_server.server_port}",
-        "PHANHOI_CENTRAL_SECRET": central_secret,
-        "PHANHOI_CENTRAL_EVENTS_SECRET": events_secret,
+        "PHANHOI_CENTRAL_URL": f"http://127.0.0.1:{central_port}",
+        "PHANHOI_CENTRAL_SECRET": generate_secret(),
+        "PHANHOI_CENTRAL_EVENTS_SECRET": generate_secret(),
+        "PHANHOI_ATTACHMENT_DIR": str(tmp / "attachments"),
         "PHANHOI_RATELIMIT_ENABLED": "false",
         "PHANHOI_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
     })
+    saved_env = dict(os.environ)
     os.environ.update({k: v for k, v in env.items() if k.startswith("PHANHOI_")})
     app = create_app()
+    os.environ.clear()
+    os.environ.update(saved_env)
     db.upgrade(db.get_engine(app))
-    with app.app_context():
+    with app.test_request_context():
         site, token = sites.create_site("Báo Thanh Hóa (bench)", ["https://bench.example"])
         consent = reference.consent_for(site.name).version
+        tracked = submissions.create_submission(site, submission(consent, "tracked"), via="api")
     (tmp / "bare_app.py").write_text(BARE_APP)
+    (tmp / "stub_central.py").write_text(STUB_CENTRAL)
+
+    lookup_post = any(r.rule.endswith("/lookup") for r in app.url_map.iter_rules())
+    code = tracked["tracking_code"]
+    json_headers = {"Accept": "application/json"}
+    submit_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    key_line = 'wrk.headers["Idempotency-Key"] = "b-" .. tid .. "-" .. counter'
+    paths: dict[str, tuple[str, Path | None, str]] = {
+        "bare_get": (bare_url + "/", None, "bare"),
+        "bare_post": (bare_url + "/api/v1/submissions",
+                      post_script(tmp, "bare_post", submission(consent, 1), {}), "bare"),
+        "loader_gzip": (relay_url + "/static/widget/loader.js",
+                        get_script(tmp, "gzip", {"Accept-Encoding": "gzip"}), "reader"),
+        "site_config": (f"{relay_url}/api/v1/sites/{site.key}/config",
+                        get_script(tmp, "json", json_headers), "reader"),
+        "form_page": (f"{relay_url}/w/{site.key}/form?origin=https://bench.example", None, "reader"),
+        "status_lookup": (
+            (f"{relay_url}/api/v1/submissions/{code}/lookup",
+             post_script(tmp, "lookup", {"contact": "0912345678"}, json_headers), "reader")
+            if lookup_post else
+            (f"{relay_url}/api/v1/submissions/{code}?contact=0912345678",
+             get_script(tmp, "lookup", json_headers), "reader")),
+        "submission": (relay_url + "/api/v1/submissions",
+                       post_script(tmp, "submit", submission(consent, 2), submit_headers, key_line),
+                       "write"),
+    }
 
     procs: list[subprocess.Popen[bytes]] = []
-    results: dict[str, Any] = {"database": "postgresql" if args.database_url else "sqlite",
-                               "cpus": os.cpu_count()}
+    results: dict[str, Any] = {"database": "postgresql" if database_url else "sqlite",
+                               "cpus": os.cpu_count(), "lookup": "POST" if lookup_post else "GET",
+                               "paths": {}}
     try:
-        relay = gunicorn("widget_server.wsgi:app", relay_port, env, os.getcwd())
-        procs.append(relay)
-        wait_ready(relay_url + "/healthz", relay)
-
-        # 1. latency, healthy central system
-        results["latency"] = {}
-        http = requests.Session()
-        for poll in ("0.25", "1.0"):  # the default, and a slow poll (PostgreSQL wakes on NOTIFY)
-            worker = subprocess.Popen(
-                [str(Path(sys.executable).parent / "phanhoi-widget"), "worker", "--id", "bench"],
-                env={**env, "PHANHOI_OUTBOX_POLL_SECONDS": poll},
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            procs.append(worker)
-            time.sleep(2.0)
-            acked_at: dict[str, float] = {}
-            for n in range(args.latency_samples):
-                r = http.post(relay_url + "/api/v1/submissions", json=submission(consent, n),
-                              timeout=10, headers={"Authorization": f"Bearer {token}",
-                                                   "Idempotency-Key": f"lat-{poll}-{n}"})
-                assert r.status_code == 201, r.text
-                acked_at[r.json()["id"]] = time.time()
-                time.sleep(0.137)  # off the poll grid
-            deadline = time.monotonic() + 30
-            delays: list[float] = []
-            while time.monotonic() < deadline:
-                with db.read(db.get_engine(app)) as conn:
-                    done = conn.execute(sa.select(db.outbox.c.submission_id, db.outbox.c.delivered_at)
-                                        .where(db.outbox.c.submission_id.in_(list(acked_at)),
-                                               db.outbox.c.state == "delivered")).all()
-                if len(done) == len(acked_at):
-                    delays = sorted(row.delivered_at.timestamp() - acked_at[row.submission_id]
-                                    for row in done)
-                    break
-                time.sleep(0.2)
-            worker.terminate()
-            worker.wait(10)
-            results["latency"][f"poll_{poll}s"] = {
-                "samples": len(delays),
-                "median_ms": round(statistics.median(delays) * 1000, 1) if delays else None,
-                "p90_ms": round(delays[int(len(delays) * 0.9)] * 1000, 1) if delays else None,
-            }
-        http.close()
-
-        # 2. throughput, relay vs bare Flask, same server and load
         bare = gunicorn("bare_app:app", bare_port, env, str(tmp))
-        procs.append(bare)
-        wait_ready(f"http://127.0.0.1:{bare_port}/healthz", bare)
-        results["bare_flask"] = run_load(f"http://127.0.0.1:{bare_port}/api/v1/submissions",
-                                         token, consent, args)
-        results["relay"] = run_load(relay_url + "/api/v1/submissions", token, consent, args)
-        results["ratio"] = round(results["relay"]["per_second"]
-                                 / results["bare_flask"]["per_second"], 3)
+        relay = gunicorn("widget_server.wsgi:app", relay_port, env, str(ROOT))
+        procs += [bare, relay]
+        wait_ready(bare_url + "/", bare)
+        wait_ready(relay_url + "/healthz", relay)
+        results["fsync_per_second"] = fsyncs_per_second(tmp)
+        results["load_before"] = os.getloadavg()
+        for name, (url, script, _kind) in paths.items():
+            if "http" not in args.parts:
+                break
+            wrk(url, script, 1, args)  # warm both workers up
+            results["paths"][name] = wrk(url, script, args.seconds, args)
+            print(f"  {results['database']} {name}: {results['paths'][name]}", file=sys.stderr)
+        results["load_after"] = os.getloadavg()
+        for name in paths:
+            if "http" not in args.parts:
+                results["paths"][name] = {"per_second": 1.0, "requests": 0, "non_2xx": 0,
+                                          "socket_errors": None}
+        bare_get = results["paths"]["bare_get"]["per_second"]
+        bare_post = results["paths"]["bare_post"]["per_second"]
+        for name, (_url, _script, kind) in paths.items():
+            base = bare_post if kind in ("write", "bare") and name != "bare_get" else bare_get
+            results["paths"][name]["ratio"] = round(results["paths"][name]["per_second"] / base, 2)
+        # Memory after at least 10,000 requests of each kind (or as many as --memory-seconds allow).
+        served = {}
+        for name, (url, script, kind) in paths.items():
+            r = results["paths"][name]
+            served[name] = r["requests"]
+            short = args.memory_requests - r["requests"]
+            if kind != "bare" and short > 0 and "http" in args.parts:
+                served[name] += wrk(url, script, min(short / max(r["per_second"], 1.0) + 1,
+                                                     args.memory_seconds), args)["requests"]
+        results["worker_rss_mb"] = worker_rss_mb(relay)
+        results["served"] = {k: v for k, v in served.items() if not k.startswith("bare")}
+        bare.terminate()
+        bare.wait(10)
+
+        if "drain" not in args.parts:
+            results["backlog"] = {"rows": 0, "seconds": None, "left": 0, "central_twice": 0,
+                                  "load": os.getloadavg()}
+            results["ack"] = {"samples": 0, "median_ms": None, "p90_ms": None}
+            return results
+        # Backlog drain: the stub central system, then one worker with its defaults.
+        central = subprocess.Popen([sys.executable, str(tmp / "stub_central.py"), str(central_port),
+                                    str(args.central_delay)])
+        procs.append(central)
+        wait_ready(f"http://127.0.0.1:{central_port}/", central)
+        missing = args.backlog - pending(app)
+        if missing > 0:
+            backlog(app, site, consent, missing)
+        results["backlog"] = {"rows": pending(app)}
+        started = time.monotonic()
+        worker = subprocess.Popen([str(Path(sys.executable).parent / "phanhoi-widget"), "worker",
+                                   "--id", "bench"], env=env, cwd=str(ROOT),
+                                  stdout=subprocess.DEVNULL, stderr=(tmp / "worker.log").open("wb"))
+        procs.append(worker)
+        deadline = started + args.drain_limit
+        rows = left = results["backlog"]["rows"]
+        # The memory top-ups may leave more than --backlog pending: the figure is the time
+        # until --backlog of them are delivered.
+        target = max(0, rows - args.backlog)
+        while left > target and time.monotonic() < deadline:
+            time.sleep(0.25)
+            left = pending(app)
+        drained_at = time.monotonic()
+        while left and time.monotonic() < deadline:  # the rest, so the 201 → ack samples start idle
+            time.sleep(0.25)
+            left = pending(app)
+        seen = requests.get(f"http://127.0.0.1:{central_port}/", timeout=5).json()
+        if left:
+            print((tmp / "worker.log").read_text()[-2000:], file=sys.stderr)
+        results["backlog"].update({
+            "seconds": round(drained_at - started, 1) if drained_at < deadline else None,
+            "delivered": rows - left,
+            "left": left, "central_ids": seen["ids"], "central_twice": seen["twice"],
+            "load": os.getloadavg()})
+
+        # 201 → acknowledgement, one submission at a time, the worker idle in between.
+        http = requests.Session()
+        acked_at: dict[str, float] = {}
+        for n in range(args.latency_samples):
+            r = http.post(relay_url + "/api/v1/submissions", json=submission(consent, n), timeout=10,
+                          headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"lat-{n}"})
+            assert r.status_code == 201, r.text
+            acked_at[r.json()["id"]] = time.time()
+            time.sleep(0.137)  # off the poll grid
+        http.close()
+        delays: list[float] = []
+        until = time.monotonic() + 30
+        while time.monotonic() < until:
+            with db.read(db.get_engine(app)) as conn:
+                done = conn.execute(sa.select(db.outbox.c.submission_id, db.outbox.c.delivered_at)
+                                    .where(db.outbox.c.submission_id.in_(list(acked_at)),
+                                           db.outbox.c.state == "delivered")).all()
+            if len(done) == len(acked_at):
+                delays = sorted(row.delivered_at.timestamp() - acked_at[row.submission_id] for row in done)
+                break
+            time.sleep(0.2)
+        results["ack"] = {"samples": len(delays),
+                          "median_ms": round(statistics.median(delays) * 1000, 1) if delays else None,
+                          "p90_ms": round(delays[int(len(delays) * 0.9)] * 1000, 1) if delays else None}
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.terminate()
-                proc.wait(10)
-        central_server.shutdown()
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
         db.get_engine(app).dispose()
+        if drop:
+            drop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return results
 
+
+LABELS = {
+    "bare_get": "bare Flask `GET /`",
+    "bare_post": "bare Flask `POST` JSON",
+    "loader_gzip": "`loader.js` (gzip)",
+    "site_config": "site config",
+    "form_page": "form page",
+    "status_lookup": "status lookup",
+    "submission": "submission (durable)",
+}
+
+
+def table(runs: list[dict[str, Any]]) -> str:
+    head = "| path | " + " | ".join(f"{r['database']} req/s | ratio" for r in runs) + " |"
+    lines = [head, "|---|" + "---|---|" * len(runs)]
+    for name, label in LABELS.items():
+        if name == "status_lookup":
+            label += f" ({runs[0]['lookup']})"
+        cells = " | ".join(f"{r['paths'][name]['per_second']:,.0f} | {r['paths'][name]['ratio']:.2f}"
+                           for r in runs)
+        lines.append(f"| {label} | {cells} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", action="append", default=None,
+                        help="'sqlite' (a temp file) or a PostgreSQL URL; repeat for several runs")
+    parser.add_argument("--seconds", type=float, default=8.0, help="wrk duration per path")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--memory-requests", type=int, default=10_000)
+    parser.add_argument("--memory-seconds", type=float, default=40.0,
+                        help="longest top-up run per path before the RSS is read")
+    parser.add_argument("--backlog", type=int, default=10_000)
+    parser.add_argument("--central-delay", type=float, default=0.020)
+    parser.add_argument("--drain-limit", type=float, default=120.0, help="longest wait for the drain")
+    parser.add_argument("--latency-samples", type=int, default=40)
+    parser.add_argument("--parts", default="http,drain",
+                        help="what to run: http (wrk and memory), drain (backlog and 201 → ack)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: run bench/setup first")
+    sys.path.insert(0, str(ROOT))
+    runs = [run(None if url == "sqlite" else url, args) for url in (args.database_url or ["sqlite"])]
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps(runs, indent=2))
         return
-    print(f"database: {results['database']}, cpus: {results['cpus']}, "
-          f"load: {args.threads} threads, ≤{args.count} requests, ≤{args.seconds}s")
-    for name in ("bare_flask", "relay"):
-        r = results[name]
-        print(f"{name:>10}: {r['per_second']:>7} req/s  ({r['ok']} ok, {r['errors']} errors, "
-              f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms)")
-    print(f"     ratio: {results['ratio']} (relay / bare Flask)")
-    for name, r in results["latency"].items():
-        print(f"201 → central ack ({name}): median {r['median_ms']} ms, p90 {r['p90_ms']} ms, "
-              f"{r['samples']} samples")
+    print(f"wrk -t{args.threads} -c{args.connections} -d{args.seconds:g}s; gunicorn, 2 sync workers each; "
+          f"{os.cpu_count()} CPUs")
+    print(table(runs))
+    for r in runs:
+        b, a = r["backlog"], r["ack"]
+        drained = (f"{args.backlog:,} delivered in {b['seconds']} s" if b["seconds"] is not None
+                   else f"{b.get('delivered', 0):,} delivered in {args.drain_limit:g} s")
+        print(f"{r['database']}: load {r['load_before'][0]:.2f} → {r['load_after'][0]:.2f}; "
+              f"disk {r['fsync_per_second']:,.0f} fsync/s; "
+              f"worker RSS {r['worker_rss_mb']} MB after ≥{min(r['served'].values(), default=0):,} "
+              f"requests per path; "
+              f"backlog of {b['rows']:,}: {drained} (load {b['load'][0]:.2f}; "
+              f"{b['central_twice']} delivered twice); 201 → ack median {a['median_ms']} ms "
+              f"(p90 {a['p90_ms']} ms, {a['samples']} samples)")
+        for name, p in r["paths"].items():
+            if p["non_2xx"] or p["socket_errors"]:
+                print(f"  {name}: {p['non_2xx']} non-2xx answers; {p['socket_errors'] or ''}")
 
 
 if __name__ == "__main__":

@@ -246,7 +246,12 @@ def test_disabled_rating_button_looks_disabled(relay: Any, page: Any) -> None:
     send.click()
     expect(page.get_by_text("Cảm ơn bạn đã đánh giá.")).to_be_visible()
     expect(send).to_be_disabled()
-    looks = send.evaluate("b => [getComputedStyle(b).backgroundColor, getComputedStyle(b).cursor]")
+    # Polled: the busy state (aria-busy) ends a moment after the answer, and with it the spinner look.
+    for _ in range(100):
+        looks = send.evaluate("b => [getComputedStyle(b).backgroundColor, getComputedStyle(b).cursor]")
+        if looks[0] != active and looks[1] == "not-allowed":
+            break
+        page.wait_for_timeout(50)
     assert looks[0] != active and looks[1] == "not-allowed", looks
 
 

@@ -64,6 +64,8 @@ def test_missing_secret_key_is_one_clear_line(tmp_path):
     from pathlib import Path
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHANHOI_")}
+    # An instance folder of its own: the checkout's instance/ may hold a demo's secrets.
+    env["PHANHOI_INSTANCE_PATH"] = str(tmp_path)
     exe = Path(sys.executable).parent / "phanhoi-widget"
     result = subprocess.run([str(exe), "sites", "list"], env=env, cwd=tmp_path,
                             capture_output=True, text=True)

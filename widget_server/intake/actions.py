@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,12 +19,6 @@ from sqlalchemy.engine import Connection
 from widget_server.errors import ConflictError
 from widget_server.intake.submissions import IDEMPOTENCY_CONFLICT
 from widget_server.store import db
-
-
-def request_hash(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(
-        json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-    ).hexdigest()
 
 
 def _stored_key(action: str, submission_id: str, key: str) -> str:

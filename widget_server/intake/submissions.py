@@ -43,7 +43,7 @@ def status_url(code: str) -> str:
     return f"{current_app.config['PUBLIC_URL']}/api/v1/submissions/{code}"
 
 
-def _request_hash(payload: dict[str, Any]) -> str:
+def hash_request(payload: dict[str, Any]) -> str:
     return hashlib.sha256(
         json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
     ).hexdigest()
@@ -140,7 +140,7 @@ def create_idempotent(
     ``data``, when given, is ``payload`` already validated by :func:`validate`.
     """
     data = data if data is not None else validate(site, payload)
-    req_hash = request_hash or _request_hash(payload)
+    req_hash = request_hash or hash_request(payload)
     if idempotency_key:
         previous = _replay(site, idempotency_key, req_hash)
         if previous:
@@ -266,7 +266,7 @@ def create_with_files(site: Site, payload: Any, uploads: Sequence[Any], *, via: 
         return create_idempotent(site, payload, via=via, src=src, idempotency_key=idempotency_key,
                                  data=data)
     prepared = attachments.prepare_all(list(uploads))
-    request_hash = _request_hash({"submission": payload, "files": [p.sha256 for p in prepared]})
+    request_hash = hash_request({"submission": payload, "files": [p.sha256 for p in prepared]})
     storage = get_storage()
     stored: list[attachments.Stored] = []
     ran: list[bool] = []

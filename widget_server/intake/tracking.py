@@ -15,6 +15,7 @@ from widget_server.errors import ConflictError, NotFoundError
 from widget_server.i18n import status_label
 from widget_server.intake import actions, retention, sites
 from widget_server.intake.contacts import find
+from widget_server.intake.submissions import hash_request
 from widget_server.store import db, outbox
 from widget_server.vocab import ANSWERED, FINAL
 
@@ -76,7 +77,7 @@ def rate(tracking_code: str, contact: str, satisfied: bool, comment: str | None,
     """Record the rating; a retry with the same ``idempotency_key`` gets the answer again
     instead of "already rated"."""
     now = db.utcnow()
-    req_hash = actions.request_hash({"satisfied": satisfied, "comment": comment})
+    req_hash = hash_request({"satisfied": satisfied, "comment": comment})
     with db.write() as conn:
         row = find(conn, tracking_code, contact)
         if row is None:
@@ -114,7 +115,7 @@ def data_request(tracking_code: str, contact: str, kind: str, *,
 
     A retry with the same ``idempotency_key`` gets the first answer and is forwarded once."""
     now = db.utcnow()
-    req_hash = actions.request_hash({"kind": kind})
+    req_hash = hash_request({"kind": kind})
     with db.write() as conn:
         row = find(conn, tracking_code, contact)
         if row is None:

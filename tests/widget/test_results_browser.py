@@ -77,7 +77,14 @@ def test_variant_loads_only_near_the_viewport(relay: Any, page: Any, variant: st
     page.goto(f"{relay.host_url}/{variant}")
     page.wait_for_load_state("load")
     _poll(page, lambda: page.locator("phanhoi-widget").count())  # the loader ran and painted
-    page.wait_for_timeout(300)  # give a wrongly eager loader the chance to show itself
+    # An observer of our own, made after the loader's, reports once: IntersectionObserver
+    # callbacks run in the order the observers were made, so the loader's first look at its
+    # slot (out of view, 400 px margin or not) is over when ours has run.
+    page.evaluate("""() => new Promise((resolve) => {
+      const own = new IntersectionObserver(() => { own.disconnect(); resolve(); });
+      own.observe(document.querySelector("phanhoi-widget"));
+    })""")
+    assert page.locator(f"phanhoi-widget iframe.frame-{variant}").count() == 0
     assert not [u for u in asked if f"/w/{relay.site.key}/{variant}" in u], asked
     page.locator("#after").scroll_into_view_if_needed()
     frame_el = page.locator(f"phanhoi-widget iframe.frame-{variant}")

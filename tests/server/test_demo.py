@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -33,35 +34,50 @@ def free_port_pair() -> int:
     raise RuntimeError("no free port pair")
 
 
-def wait_for(predicate, timeout=20.0):
+def wait_for(predicate, timeout=60.0, proc=None):
+    """Poll until ``predicate`` is true; a busy machine may answer slowly, so any request error
+    (refused, timed out) only means "not yet". On timeout, say what the demo printed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             value = predicate()
-        except requests.ConnectionError:
+        except requests.RequestException:
             value = None
         if value:
             return value
+        if proc is not None and proc.poll() is not None:
+            break
         time.sleep(0.1)
-    raise AssertionError("timed out")
+    printed = b"".join(proc.printed).decode(errors="replace")[-3000:] if proc is not None else ""
+    raise AssertionError(f"timed out; the demo printed:\n{printed}")
 
 
 def start(port: int, instance: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHANHOI_")}
     env["PHANHOI_INSTANCE_PATH"] = str(instance)
-    return subprocess.Popen([EXE, "demo", "--port", str(port)], env=env,
+    proc = subprocess.Popen([EXE, "demo", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # Read what the demo prints as it prints it: a pipe nobody reads fills up and stalls it.
+    proc.printed = []  # type: ignore[attr-defined]
+    proc.reader = threading.Thread(  # type: ignore[attr-defined]
+        target=lambda: proc.printed.extend(iter(lambda: proc.stdout.read1(65536), b"")), daemon=True)
+    proc.reader.start()
+    return proc
 
 
 def stop(proc: subprocess.Popen[bytes]) -> bytes:
     proc.send_signal(signal.SIGINT)
     try:
-        output, _ = proc.communicate(timeout=8)
+        proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
-        output, _ = proc.communicate()
-        raise AssertionError("demo did not stop on SIGINT:\n" + output.decode())
-    return output
+        proc.wait()
+        proc.reader.join(5)
+        proc.stdout.close()
+        raise AssertionError("demo did not stop on SIGINT:\n" + b"".join(proc.printed).decode())
+    proc.reader.join(5)
+    proc.stdout.close()
+    return b"".join(proc.printed)
 
 
 @pytest.mark.slow
@@ -71,8 +87,8 @@ def test_demo_runs_the_whole_chain_and_stops_on_ctrl_c(tmp_path):
     proc = start(port, tmp_path)
     http = requests.Session()
     try:
-        wait_for(lambda: http.get(relay + "/healthz", timeout=2).ok)
-        wait_for(lambda: http.get(central + "/", timeout=2).ok)
+        wait_for(lambda: http.get(relay + "/healthz", timeout=5).ok, proc=proc)
+        wait_for(lambda: http.get(central + "/", timeout=5).ok, proc=proc)
         secrets = json.loads((tmp_path / "demo-secrets.json").read_text())
         config = http.get(f"{relay}/api/v1/sites/{secrets['site_key']}/config", timeout=5).json()
         assert config["name"] == "Báo Thanh Hóa (demo)"
@@ -90,7 +106,7 @@ def test_demo_runs_the_whole_chain_and_stops_on_ctrl_c(tmp_path):
         code = r.json()["tracking_code"]
         wait_for(lambda: http.post(f"{relay}/api/v1/submissions/{code}/lookup",
                                    json={"contact": "0383456789"}, timeout=5
-                                   ).json()["status"] == "forwarded")
+                                   ).json()["status"] == "forwarded", proc=proc)
         assert code in http.get(central + "/", timeout=5).text
         demo_page = http.get(f"http://localhost:{port}/demo", timeout=5)
         assert demo_page.status_code == 200
@@ -104,7 +120,7 @@ def test_demo_runs_the_whole_chain_and_stops_on_ctrl_c(tmp_path):
         started = time.monotonic()
         output = stop(proc)
     assert proc.returncode == 0, output.decode()
-    assert time.monotonic() - started < 8
+    assert time.monotonic() - started < 20  # Ctrl-C ends it promptly (generous for a busy machine)
     text = output.decode()
     assert f"http://localhost:{port}/demo" in text and f"http://127.0.0.1:{port + 1}/" in text
     assert "0383456789" not in text
@@ -116,8 +132,8 @@ def test_demo_runs_the_whole_chain_and_stops_on_ctrl_c(tmp_path):
     proc = start(port, tmp_path)
     try:
         wait_for(lambda: requests.post(
-            f"{relay}/api/v1/submissions/{code}/lookup", json={"contact": "0383456789"}, timeout=2
-        ).status_code == 200)
+            f"{relay}/api/v1/submissions/{code}/lookup", json={"contact": "0383456789"}, timeout=5
+        ).status_code == 200, proc=proc)
     finally:
         output = stop(proc)
     assert proc.returncode == 0, output.decode()
@@ -136,7 +152,7 @@ def test_cli_after_the_demo_uses_the_demo_database(tmp_path):
     port = free_port_pair()
     proc = start(port, tmp_path)
     try:
-        wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok, timeout=60)
+        wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).ok, proc=proc)
     finally:
         output = stop(proc).decode()
     # The demo says how to reach its data from the command line, with this venv's command.

@@ -180,9 +180,13 @@ def browser() -> Iterator[Any]:
     Playwright instances cannot be open at once)."""
     from pathlib import Path
 
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     from tests.helpers import CHROMIUM, CHROMIUM_ARGS
+
+    # Assertions retry until true; on a machine shared with other work an answer may take a
+    # while, so they wait up to 15 s (5 by default) before calling a check failed.
+    expect.set_options(timeout=15_000)
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")

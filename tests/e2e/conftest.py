@@ -181,7 +181,7 @@ class contextlib_closing:  # noqa: N801 - sqlite3 connections are not closing co
         self.conn.close()
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.02) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

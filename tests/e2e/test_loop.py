@@ -79,7 +79,7 @@ def test_central_failures_then_recovery(make_loop, pinned_backoff):
     ]
     codes = [loop.submit()["tracking_code"] for _ in range(3)]
     loop.start_worker()
-    wait_for(lambda: loop.outbox_states() == {"delivered": 3}, timeout=15)
+    wait_for(lambda: loop.outbox_states() == {"delivered": 3}, timeout=60)
     assert loop.central_count() == 3
     assert loop.central_count("messages") == 3
     assert len(loop.chaos.hits) >= 8
@@ -118,7 +118,7 @@ def test_worker_killed_between_send_and_record(make_loop):
     policy = outbox.Policy.from_config(loop.relay_app.config)
     assert outbox.claim(engine, "rescuer", policy) == []  # still leased
     worker = loop.start_worker("rescuer")
-    wait_for(lambda: loop.outbox_states() == {"delivered": 1}, timeout=10)
+    wait_for(lambda: loop.outbox_states() == {"delivered": 1}, timeout=60)
     worker.stop()
     assert loop.lookup(created["tracking_code"])["status"] == "forwarded"
     assert loop.central_count() == 1
@@ -130,10 +130,10 @@ def _two_workers(loop, n):
     procs = [loop.spawn_worker(f"w{i}", PHANHOI_LOG_LEVEL="INFO") for i in range(2)]
     try:
         # Both running (signal handlers installed) before the queue fills up under them.
-        wait_for(lambda: all("started" in loop.log_of(f"w{i}") for i in range(2)), timeout=15)
+        wait_for(lambda: all("started" in loop.log_of(f"w{i}") for i in range(2)), timeout=60)
         with ThreadPoolExecutor(4) as pool:
             codes = [c["tracking_code"] for c in pool.map(lambda _: loop.submit(), range(n))]
-        wait_for(lambda: loop.outbox_states() == {"delivered": n}, timeout=30, interval=0.1)
+        wait_for(lambda: loop.outbox_states() == {"delivered": n}, timeout=60, interval=0.1)
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)

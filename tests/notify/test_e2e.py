@@ -46,7 +46,7 @@ def _submit(loop):
 
 
 def _answer(loop, created):
-    wait_for(lambda: loop.lookup(created["tracking_code"])["status"] == "forwarded", timeout=20)
+    wait_for(lambda: loop.lookup(created["tracking_code"])["status"] == "forwarded", timeout=60)
     with contextlib_closing(loop.central_db()) as conn:
         central_id = conn.execute("SELECT central_id FROM submissions WHERE relay_id = ?",
                                   (created["id"],)).fetchone()[0]
@@ -85,7 +85,7 @@ def test_answer_sends_exactly_one_notice(notify_loop, smtp_server):
         created = _submit(loop)
         _answer(loop, created)
         assert smtp_server.inbox.received.wait(20), loop.log_of("w1")
-        wait_for(lambda: (_notice_row(loop) or {}).get("state") == "delivered", timeout=20)
+        wait_for(lambda: (_notice_row(loop) or {}).get("state") == "delivered", timeout=60)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -115,7 +115,7 @@ def test_killed_after_the_server_has_the_message_sends_no_second(notify_loop, sm
     smtp_server.inbox.data_delay = 0
     rescuer = loop.spawn_worker("rescuer", **loop.notify_env)
     try:
-        wait_for(lambda: (_notice_row(loop) or {}).get("state") == "dead", timeout=20)
+        wait_for(lambda: (_notice_row(loop) or {}).get("state") == "dead", timeout=60)
     finally:
         rescuer.terminate()
         rescuer.wait(10)
@@ -143,7 +143,7 @@ def test_killed_before_the_hand_over_sends_once_on_the_retry(notify_loop, smtp_s
     smtp_server.inbox.rcpt_delay = 0
     rescuer = loop.spawn_worker("rescuer", **loop.notify_env)
     try:
-        wait_for(lambda: (_notice_row(loop) or {}).get("state") == "delivered", timeout=20)
+        wait_for(lambda: (_notice_row(loop) or {}).get("state") == "delivered", timeout=60)
     finally:
         rescuer.terminate()
         rescuer.wait(10)

@@ -19,8 +19,8 @@ def test_demo_shows_published_results(tmp_path: Path) -> None:
     relay = f"http://127.0.0.1:{port}"
     proc = start(port, tmp_path)
     try:
-        wait_for(lambda: requests.get(relay + "/healthz", timeout=2).ok)
-        wait_for(lambda: requests.get(relay + "/api/v1/results", timeout=2).json()["total"] >= 4)
+        wait_for(lambda: requests.get(relay + "/healthz", timeout=5).ok, proc=proc)
+        wait_for(lambda: requests.get(relay + "/api/v1/results", timeout=5).json()["total"] >= 4, proc=proc)
         key = json.loads((tmp_path / "demo-secrets.json").read_text())["site_key"]
         board = requests.get(f"{relay}/p/{key}", timeout=5)
         assert board.status_code == 200 and "Đèn chiếu sáng hỏng" in board.text

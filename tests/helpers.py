@@ -3,7 +3,34 @@
 from __future__ import annotations
 
 import os
+import random
+import socket
+from pathlib import Path
 from typing import Any
+
+
+def free_port(span: int = 1) -> int:
+    """A loopback port (with the ``span - 1`` after it) free now, for a server started next.
+
+    Chosen at random below the kernel's ephemeral range: a ``bind(("127.0.0.1", 0))`` port is
+    in that range, so an outgoing connection or another test run could take it between this
+    check and the server's own bind.
+    """
+    ranges = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    low = int(ranges.read_text().split()[0]) if ranges.exists() else 32768
+    for _ in range(200):
+        port = random.randrange(10000, max(low - span, 10001))
+        sockets = [socket.socket() for _ in range(span)]
+        try:
+            for offset, sock in enumerate(sockets):
+                sock.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        return port
+    raise RuntimeError("no free loopback port")
 
 
 def valid_submission(**overrides: Any) -> dict[str, Any]:

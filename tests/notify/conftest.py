@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -15,16 +14,13 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from tests.helpers import free_port
 from tests.e2e.conftest import LiveServer, make_loop, pinned_backoff  # noqa: F401 - fixtures
 from tests.widget.conftest import context, page, relay  # noqa: F401 - fixtures
 
 USER, PASSWORD = "relay", "s3cret/pass:word"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Inbox:

@@ -10,16 +10,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.server.test_demo import free_port_pair, start, stop, wait_for
+from tests.server.test_demo import launch, stop, wait_for
 
 
 @pytest.mark.slow
 def test_demo_shows_published_results(tmp_path: Path) -> None:
-    port = free_port_pair()
+    proc, port = launch(tmp_path)
     relay = f"http://127.0.0.1:{port}"
-    proc = start(port, tmp_path)
     try:
-        wait_for(lambda: requests.get(relay + "/healthz", timeout=5).ok, proc=proc)
         wait_for(lambda: requests.get(relay + "/api/v1/results", timeout=5).json()["total"] >= 4, proc=proc)
         key = json.loads((tmp_path / "demo-secrets.json").read_text())["site_key"]
         board = requests.get(f"{relay}/p/{key}", timeout=5)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,23 +14,15 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.helpers import free_port
+
 EXE = str(Path(sys.executable).parent / "phanhoi-widget")
 
 
 def free_port_pair() -> int:
-    """A port P with P+1 free too (the central system listens there)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        with socket.socket() as a, socket.socket() as b:
-            try:
-                a.bind(("127.0.0.1", port))
-                b.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port pair")
+    """A port P with P+1 free too (the central system listens there); ``launch`` retries if
+    something else takes one before the demo binds it."""
+    return free_port(span=2)
 
 
 def wait_for(predicate, timeout=60.0, proc=None):
@@ -80,14 +71,29 @@ def stop(proc: subprocess.Popen[bytes]) -> bytes:
     return b"".join(proc.printed)
 
 
+def launch(instance: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """Start the demo and wait until it answers; on a port taken meanwhile, again on another."""
+    for _ in range(5):
+        port = free_port_pair()
+        proc = start(port, instance)
+        try:
+            wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).ok, proc=proc)
+        except AssertionError:
+            if proc.poll() is not None and b"in use" in b"".join(proc.printed):
+                stop(proc)
+                continue
+            stop(proc)
+            raise
+        return proc, port
+    raise AssertionError("no port pair the demo could bind")
+
+
 @pytest.mark.slow
 def test_demo_runs_the_whole_chain_and_stops_on_ctrl_c(tmp_path):
-    port = free_port_pair()
+    proc, port = launch(tmp_path)
     relay, central = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"
-    proc = start(port, tmp_path)
     http = requests.Session()
     try:
-        wait_for(lambda: http.get(relay + "/healthz", timeout=5).ok, proc=proc)
         wait_for(lambda: http.get(central + "/", timeout=5).ok, proc=proc)
         secrets = json.loads((tmp_path / "demo-secrets.json").read_text())
         config = http.get(f"{relay}/api/v1/sites/{secrets['site_key']}/config", timeout=5).json()
@@ -129,7 +135,8 @@ def test_demo_runs_the_whole_chain_and_stops_on_ctrl_c(tmp_path):
     assert "quantri@phanhoi.demo" in text and secrets["console_password"] in text
 
     # A restart keeps the secrets, the site and the data.
-    proc = start(port, tmp_path)
+    proc, port = launch(tmp_path)
+    relay = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: requests.post(
             f"{relay}/api/v1/submissions/{code}/lookup", json={"contact": "0383456789"}, timeout=5
@@ -149,12 +156,8 @@ def _cli(instance: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
 @pytest.mark.slow
 def test_cli_after_the_demo_uses_the_demo_database(tmp_path):
     """Issue 10, item 15: `make demo`, then `phanhoi-widget sites list` in another terminal."""
-    port = free_port_pair()
-    proc = start(port, tmp_path)
-    try:
-        wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).ok, proc=proc)
-    finally:
-        output = stop(proc).decode()
+    proc, port = launch(tmp_path)
+    output = stop(proc).decode()
     # The demo says how to reach its data from the command line, with this venv's command.
     assert f"PHANHOI_INSTANCE_PATH={tmp_path} {EXE} sites list" in output
     listed = _cli(tmp_path, "sites", "list", "--json")

@@ -14,10 +14,7 @@ import pytest
 import requests
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.helpers import free_port as _free_port
 
 
 @pytest.mark.slow

@@ -21,8 +21,6 @@ from tests.widget.conftest import context, page, relay  # noqa: F401 - fixtures
 USER, PASSWORD = "relay", "s3cret/pass:word"
 
 
-
-
 class Inbox:
     """What the server received, and how it misbehaves: replies and delays per step."""
 

@@ -1,8 +1,8 @@
 """The outbox as a queue: what workers and operators do with the rows ``store.outbox`` wrote.
 
-``claim``, ``record`` and ``release`` are what the worker (``worker.py``) does with
-due rows; ``list_rows``, ``retry_rows`` and ``resume`` are what an operator does
-(``phanhoi-widget outbox``).
+``claim``, ``record`` (``record_many``: several results, one transaction) and ``release``
+are what the worker (``worker.py``) does with due rows; ``list_rows``, ``retry_rows`` and
+``resume`` are what an operator does (``phanhoi-widget outbox``, ``operators.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from widget_server.delivery.destinations.base import Event, Result
+from widget_server.delivery.operators import (  # noqa: F401 - the operator's side, re-exported
+    STOPPED,
+    destination_rows,
+    list_destinations,
+    list_rows,
+    resume,
+    retry_rows,
+)
 from widget_server.store import db
 from widget_server.vocab import NOTICE_DESTINATIONS as NOTICES
 
@@ -30,8 +38,6 @@ from widget_server.vocab import NOTICE_DESTINATIONS as NOTICES
 
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 3600.0
-#: Outcomes after which a destination takes no more attempts until an operator acts.
-STOPPED = frozenset({"paused", "disabled"})
 
 
 def backoff(attempt: int) -> float:
@@ -88,10 +94,6 @@ class Recorded:
     destination_open: bool  # True: take no more attempts for this destination now
 
 
-def _destination_rows(conn: Connection) -> dict[str, Any]:
-    return {row.name: row for row in conn.execute(sa.select(db.destinations)).all()}
-
-
 def _ensure_destination(conn: Connection, name: str, now: dt.datetime) -> Any:
     """The destination's row, created on first use and locked on PostgreSQL."""
     values = {"name": name, "state": "active", "failures": 0, "updated_at": now}
@@ -124,7 +126,7 @@ def claim(engine: Engine, owner: str, policy: Policy, *, limit: int = 10,
         pg = db.is_postgres(conn)
         blocked: set[str] = set()
         trials: list[str] = []
-        for name, dest in _destination_rows(conn).items():
+        for name, dest in destination_rows(conn).items():
             if dest.state in STOPPED or (dest.open_until and dest.open_until > now):
                 blocked.add(name)
             elif dest.failures >= policy.breaker_threshold:
@@ -164,15 +166,15 @@ def claim(engine: Engine, owner: str, policy: Policy, *, limit: int = 10,
                              .values(open_until=lease_until, updated_at=now))
                 rows.extend(trial)
 
-        claimed = []
-        for row in rows:
-            conn.execute(sa.update(o).where(o.c.id == row.id).values(
+        if rows:  # one statement for the batch: the same lease and charge for every row
+            conn.execute(sa.update(o).where(o.c.id.in_([row.id for row in rows])).values(
                 lease_owner=owner, lease_until=lease_until, next_attempt_at=lease_until,
                 attempts=o.c.attempts + 1))
-            claimed.append(Claimed(
-                id=row.id, destination=row.destination, event_type=row.event_type,
-                submission_id=row.submission_id, payload=dict(row.payload), attempts=row.attempts + 1,
-                created_at=row.created_at, lease_until=lease_until, handed_over_at=row.handed_over_at))
+        claimed = [Claimed(
+            id=row.id, destination=row.destination, event_type=row.event_type,
+            submission_id=row.submission_id, payload=dict(row.payload), attempts=row.attempts + 1,
+            created_at=row.created_at, lease_until=lease_until, handed_over_at=row.handed_over_at)
+            for row in rows]
     return claimed
 
 
@@ -183,11 +185,10 @@ def release(engine: Engine, rows: list[Claimed], owner: str) -> None:
     o = db.outbox
     now = db.utcnow()
     with db.write(engine) as conn:
-        for row in rows:
-            conn.execute(sa.update(o).where(
-                o.c.id == row.id, o.c.lease_owner == owner, o.c.state == "pending"
-            ).values(lease_owner=None, lease_until=None, next_attempt_at=now,
-                     attempts=sa.case((o.c.attempts > 0, o.c.attempts - 1), else_=0)))
+        conn.execute(sa.update(o).where(
+            o.c.id.in_([row.id for row in rows]), o.c.lease_owner == owner, o.c.state == "pending"
+        ).values(lease_owner=None, lease_until=None, next_attempt_at=now,
+                 attempts=sa.case((o.c.attempts > 0, o.c.attempts - 1), else_=0)))
 
 
 #: Called inside ``record``'s transaction when a row is delivered, so the domain's record of
@@ -198,123 +199,79 @@ OnDelivered = Callable[[Connection, "Claimed", Result], None]
 def record(engine: Engine, row: Claimed, result: Result, owner: str, policy: Policy,
            *, now: dt.datetime | None = None, on_delivered: OnDelivered | None = None) -> Recorded:
     """Store the result of one attempt: the row's new state and the destination's health."""
-    now = now or db.utcnow()
-    o = db.outbox
-    d = db.destinations
-    with db.write(engine) as conn:
-        dest = _ensure_destination(conn, row.destination, now)
-        if result.outcome == "delivered":
-            # A success counts even if our lease ran out: the receiver has it, and the
-            # worker that took over will find the row delivered and stop.
-            done = conn.execute(sa.update(o).where(o.c.id == row.id, o.c.state == "pending").values(
-                state="delivered", delivered_at=now, last_status=result.status, last_error=None,
-                lease_owner=None, lease_until=None)).rowcount
-            if done and on_delivered is not None:
-                on_delivered(conn, row, result)
-            if dest.failures or dest.open_until:
-                conn.execute(sa.update(d).where(d.c.name == row.destination).values(
-                    failures=0, open_until=None, updated_at=now))
-            return Recorded("delivered" if done else "lost", False)
-
-        mine = [o.c.id == row.id, o.c.lease_owner == owner, o.c.state == "pending"]
-        keep = {"last_status": result.status, "last_error": (result.error or "")[:500] or None,
-                "lease_owner": None, "lease_until": None, "handed_over_at": None}  # the outcome is known
-
-        if result.outcome in ("pause", "disable"):
-            state = "paused" if result.outcome == "pause" else "disabled"
-            conn.execute(sa.update(d).where(d.c.name == row.destination).values(
-                state=state, reason=(result.error or state)[:500], updated_at=now))
-            # The destination refused us, not this event: the attempt is not charged.
-            changed = conn.execute(sa.update(o).where(*mine).values(
-                next_attempt_at=now, attempts=o.c.attempts - 1, **keep)).rowcount
-            return Recorded("pending" if changed else "lost", True)
-
-        if result.outcome == "rejected":
-            # The destination answered, so it is up; this event will never be accepted.
-            if dest.failures:
-                conn.execute(sa.update(d).where(d.c.name == row.destination).values(
-                    failures=0, open_until=None, updated_at=now))
-            changed = conn.execute(sa.update(o).where(*mine).values(state="dead", **keep)).rowcount
-            return Recorded("dead" if changed else "lost", False)
-
-        # retry: a transient failure, counted by the destination's breaker.
-        failures = dest.failures + 1
-        open_until = dest.open_until if dest.open_until and dest.open_until > now else None
-        if failures >= policy.breaker_threshold:
-            open_until = now + policy.breaker_cooldown
-        if result.retry_after:
-            asked = now + dt.timedelta(seconds=result.retry_after)
-            open_until = max(open_until, asked) if open_until else asked
-        conn.execute(sa.update(d).where(d.c.name == row.destination).values(
-            failures=failures, open_until=open_until, updated_at=now))
-
-        expired = now - row.created_at >= policy.retry_window
-        if row.attempts >= policy.max_attempts or expired:
-            changed = conn.execute(sa.update(o).where(*mine).values(state="dead", **keep)).rowcount
-            state = "dead"
-        else:
-            wait = max(backoff(row.attempts), result.retry_after or 0.0)
-            changed = conn.execute(sa.update(o).where(*mine).values(
-                next_attempt_at=now + dt.timedelta(seconds=wait), **keep)).rowcount
-            state = "pending"
-        return Recorded(state if changed else "lost", open_until is not None)
+    return record_many(engine, [(row, result)], owner, policy, now=now, on_delivered=on_delivered)[0]
 
 
-# --------------------------------------------------------------------------- operators
+def record_many(engine: Engine, results: list[tuple[Claimed, Result]], owner: str, policy: Policy,
+                *, now: dt.datetime | None = None,
+                on_delivered: OnDelivered | None = None) -> list[Recorded]:
+    """Store several attempts' results in one transaction (one fsync), in the order given.
 
-
-def list_rows(engine: Engine, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    """Outbox rows, newest first, with ids and tracking codes only (no personal data)."""
-    o = db.outbox
-    query = (sa.select(o.c.id, o.c.destination, o.c.event_type, o.c.state, o.c.attempts,
-                       o.c.next_attempt_at, o.c.last_status, o.c.last_error, o.c.created_at,
-                       o.c.delivered_at, o.c.submission_id, db.submissions.c.tracking_code)
-             .select_from(o.outerjoin(db.submissions, db.submissions.c.id == o.c.submission_id))
-             .order_by(o.c.created_at.desc(), o.c.id).limit(limit))
-    if state:
-        query = query.where(o.c.state == state)
-    with db.read(engine) as conn:
-        return [dict(row._mapping) for row in conn.execute(query).all()]
-
-
-def retry_rows(engine: Engine, ids: list[str] | None = None, *, all_dead: bool = False) -> int:
-    """Put dead (or waiting) rows back in the queue, due now, with a fresh attempt budget.
-
-    ``created_at`` is reset too: the retry window counts from the replay.
+    Each row's ``on_delivered`` commits with its delivered state, as with ``record``.
     """
-    o = db.outbox
-    now = db.utcnow()
-    if all_dead:
-        where = [o.c.state == "dead"]
-    else:
-        where = [o.c.id.in_(ids or []), o.c.state.in_(("dead", "pending"))]
+    now = now or db.utcnow()
     with db.write(engine) as conn:
-        return conn.execute(sa.update(o).where(*where).values(
-            state="pending", attempts=0, next_attempt_at=now, created_at=now, lease_owner=None,
-            lease_until=None, handed_over_at=None)).rowcount
+        return [_record(conn, row, result, owner, policy, now, on_delivered)
+                for row, result in results]
 
 
-def list_destinations(engine: Engine) -> list[dict[str, Any]]:
+def _record(conn: Connection, row: Claimed, result: Result, owner: str, policy: Policy,
+            now: dt.datetime, on_delivered: OnDelivered | None) -> Recorded:
     o = db.outbox
-    with db.read(engine) as conn:
-        known = {name: dict(row._mapping) for name, row in _destination_rows(conn).items()}
-        counts = conn.execute(sa.select(o.c.destination, o.c.state, sa.func.count())
-                              .group_by(o.c.destination, o.c.state)).all()
-    for name, state, count in counts:
-        entry = known.setdefault(name, {"name": name, "state": "active", "reason": None,
-                                        "failures": 0, "open_until": None, "updated_at": None})
-        entry.setdefault("rows", {})[state] = count
-    return [{**entry, "rows": entry.get("rows", {})} for entry in known.values()]
-
-
-def resume(engine: Engine, names: list[str] | None = None) -> list[str]:
-    """Make paused or disabled destinations active again, breaker closed."""
     d = db.destinations
-    now = db.utcnow()
-    where = [d.c.state.in_(STOPPED)] if not names else [d.c.name.in_(names)]
-    with db.write(engine) as conn:
-        resumed = [r.name for r in conn.execute(sa.select(d.c.name).where(*where)).all()]
-        if resumed:
-            conn.execute(sa.update(d).where(d.c.name.in_(resumed)).values(
-                state="active", reason=None, failures=0, open_until=None, updated_at=now))
-    return resumed
+    dest = _ensure_destination(conn, row.destination, now)
+    if result.outcome == "delivered":
+        # A success counts even if our lease ran out: the receiver has it, and the
+        # worker that took over will find the row delivered and stop.
+        done = conn.execute(sa.update(o).where(o.c.id == row.id, o.c.state == "pending").values(
+            state="delivered", delivered_at=now, last_status=result.status, last_error=None,
+            lease_owner=None, lease_until=None)).rowcount
+        if done and on_delivered is not None:
+            on_delivered(conn, row, result)
+        if dest.failures or dest.open_until:
+            conn.execute(sa.update(d).where(d.c.name == row.destination).values(
+                failures=0, open_until=None, updated_at=now))
+        return Recorded("delivered" if done else "lost", False)
+
+    mine = [o.c.id == row.id, o.c.lease_owner == owner, o.c.state == "pending"]
+    keep = {"last_status": result.status, "last_error": (result.error or "")[:500] or None,
+            "lease_owner": None, "lease_until": None, "handed_over_at": None}  # the outcome is known
+
+    if result.outcome in ("pause", "disable"):
+        state = "paused" if result.outcome == "pause" else "disabled"
+        conn.execute(sa.update(d).where(d.c.name == row.destination).values(
+            state=state, reason=(result.error or state)[:500], updated_at=now))
+        # The destination refused us, not this event: the attempt is not charged.
+        changed = conn.execute(sa.update(o).where(*mine).values(
+            next_attempt_at=now, attempts=o.c.attempts - 1, **keep)).rowcount
+        return Recorded("pending" if changed else "lost", True)
+
+    if result.outcome == "rejected":
+        # The destination answered, so it is up; this event will never be accepted.
+        if dest.failures:
+            conn.execute(sa.update(d).where(d.c.name == row.destination).values(
+                failures=0, open_until=None, updated_at=now))
+        changed = conn.execute(sa.update(o).where(*mine).values(state="dead", **keep)).rowcount
+        return Recorded("dead" if changed else "lost", False)
+
+    # retry: a transient failure, counted by the destination's breaker.
+    failures = dest.failures + 1
+    open_until = dest.open_until if dest.open_until and dest.open_until > now else None
+    if failures >= policy.breaker_threshold:
+        open_until = now + policy.breaker_cooldown
+    if result.retry_after:
+        asked = now + dt.timedelta(seconds=result.retry_after)
+        open_until = max(open_until, asked) if open_until else asked
+    conn.execute(sa.update(d).where(d.c.name == row.destination).values(
+        failures=failures, open_until=open_until, updated_at=now))
+
+    expired = now - row.created_at >= policy.retry_window
+    if row.attempts >= policy.max_attempts or expired:
+        changed = conn.execute(sa.update(o).where(*mine).values(state="dead", **keep)).rowcount
+        state = "dead"
+    else:
+        wait = max(backoff(row.attempts), result.retry_after or 0.0)
+        changed = conn.execute(sa.update(o).where(*mine).values(
+            next_attempt_at=now + dt.timedelta(seconds=wait), **keep)).rowcount
+        state = "pending"
+    return Recorded(state if changed else "lost", open_until is not None)

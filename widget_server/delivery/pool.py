@@ -2,8 +2,9 @@
 
 The worker's own thread claims rows and records results, several in one transaction
 (``queue.record_many``); the pool's threads only make attempts. A row is handed to the
-pool only when a thread is free to start it (``free``), so a claimed row never waits
-out its lease in a queue. The claim holds back a submission's later events while an
+pool only when a thread is free to start it (``free``), so a claimed row does not
+wait out its lease; rows beyond the free threads (``run_once``'s batch) wait in the
+pool and start only after the results before them are recorded, so a halt counts. The claim holds back a submission's later events while an
 earlier one is pending, so one submission never has two rows in flight.
 
 What a thread reports for a row (:class:`Attempt`): a ``result`` to record; or
@@ -15,9 +16,11 @@ the row stays leased and comes due again when the lease ends, as after a crash).
 
 from __future__ import annotations
 
+import collections
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -42,21 +45,33 @@ class Pool:
         self._attempt = attempt
         self._executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="outbox")
         self._done: queue.SimpleQueue[Attempt] = queue.SimpleQueue()
-        self.in_flight = 0  # handed to the pool and not yet collected by ``finished``
+        self._waiting: collections.deque[tuple[Claimed, int]] = collections.deque()
+        self.running = 0  # in a thread, or ended and not yet collected by ``finished``
         self.round = 0  # which claim a row came from (see ``halt``)
         self._halted: dict[str, int] = {}
         self._lock = threading.Lock()
+
+    @property
+    def in_flight(self) -> int:
+        """Rows handed to the pool and not yet collected: running, or waiting for a thread."""
+        return self.running + len(self._waiting)
 
     @property
     def free(self) -> int:
         return max(self.size - self.in_flight, 0)
 
     def start(self, rows: list[Claimed]) -> None:
-        """Hand one claim's rows to the threads (rows beyond the free threads wait their turn)."""
+        """Take one claim's rows; as many start as there are free threads, the rest wait."""
         self.round += 1
-        for row in rows:
-            self.in_flight += 1
-            self._executor.submit(self._run, row, self.round)
+        self._waiting.extend((row, self.round) for row in rows)
+        self.launch()
+
+    def launch(self) -> None:
+        """Start waiting rows on free threads (after results are recorded, so a halt counts)."""
+        while self._waiting and self.running < self.size:
+            row, claim_round = self._waiting.popleft()
+            self.running += 1
+            self._executor.submit(self._run, row, claim_round)
 
     def halt(self, destination: str) -> None:
         """Start no more rows of ``destination`` that were claimed before now (pause, breaker)."""
@@ -75,20 +90,28 @@ class Pool:
             done = Attempt(row)
         self._done.put(done)
 
-    def finished(self, timeout: float | None) -> list[Attempt]:
-        """Attempts that ended: wait up to ``timeout`` (None: forever) for one, then take all ready."""
+    def finished(self, timeout: float | None, *, want: int = 1, gather: float = 0.0) -> list[Attempt]:
+        """Attempts that ended: wait up to ``timeout`` (None: forever) for one, then up to
+        ``gather`` seconds more until ``want`` have ended, and take all that are ready."""
         done: list[Attempt] = []
-        if self.in_flight:
+        if self.running:
             try:
                 done.append(self._done.get(timeout=timeout))
             except queue.Empty:
                 return []
+            until = time.monotonic() + gather
             while True:
                 try:
                     done.append(self._done.get_nowait())
                 except queue.Empty:
-                    break
-        self.in_flight -= len(done)
+                    left = until - time.monotonic()
+                    if len(done) >= min(want, self.running) or left <= 0:
+                        break
+                    try:
+                        done.append(self._done.get(timeout=left))
+                    except queue.Empty:
+                        break
+        self.running -= len(done)
         return done
 
     def close(self) -> None:

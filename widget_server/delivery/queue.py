@@ -120,61 +120,65 @@ def claim(engine: Engine, owner: str, policy: Policy, *, limit: int = 10,
     trial; its result closes or re-opens the breaker.
     """
     now = now or db.utcnow()
+    with db.write(engine) as conn:
+        return _claim(conn, owner, policy, limit, now)
+
+
+def _claim(conn: Connection, owner: str, policy: Policy, limit: int, now: dt.datetime) -> list[Claimed]:
     lease_until = now + policy.lease
     o = db.outbox
-    with db.write(engine) as conn:
-        pg = db.is_postgres(conn)
-        blocked: set[str] = set()
-        trials: list[str] = []
-        for name, dest in destination_rows(conn).items():
-            if dest.state in STOPPED or (dest.open_until and dest.open_until > now):
-                blocked.add(name)
-            elif dest.failures >= policy.breaker_threshold:
-                blocked.add(name)
-                trials.append(name)
+    pg = db.is_postgres(conn)
+    blocked: set[str] = set()
+    trials: list[str] = []
+    for name, dest in destination_rows(conn).items():
+        if dest.state in STOPPED or (dest.open_until and dest.open_until > now):
+            blocked.add(name)
+        elif dest.failures >= policy.breaker_threshold:
+            blocked.add(name)
+            trials.append(name)
 
-        earlier = o.alias("earlier")
-        # Events about one submission go out in order: a rating never overtakes
-        # the submission it rates. Notices to citizens neither wait nor hold others up.
-        in_order = ~sa.exists().where(
-            earlier.c.submission_id == o.c.submission_id,
-            earlier.c.state == "pending",
-            earlier.c.created_at < o.c.created_at, earlier.c.destination.not_in(NOTICES),
-        )
-        due = [o.c.state == "pending", o.c.next_attempt_at <= now,
-               sa.or_(o.c.submission_id.is_(None), o.c.destination.in_(NOTICES), in_order)]
+    earlier = o.alias("earlier")
+    # Events about one submission go out in order: a rating never overtakes
+    # the submission it rates. Notices to citizens neither wait nor hold others up.
+    in_order = ~sa.exists().where(
+        earlier.c.submission_id == o.c.submission_id,
+        earlier.c.state == "pending",
+        earlier.c.created_at < o.c.created_at, earlier.c.destination.not_in(NOTICES),
+    )
+    due = [o.c.state == "pending", o.c.next_attempt_at <= now,
+           sa.or_(o.c.submission_id.is_(None), o.c.destination.in_(NOTICES), in_order)]
 
-        def pick(*conditions: Any, n: int) -> list[Any]:
-            query = (sa.select(o).where(*due, *conditions)
-                     .order_by(o.c.next_attempt_at, o.c.created_at).limit(n))
-            if pg:
-                query = query.with_for_update(skip_locked=True, of=o)
-            return list(conn.execute(query).all())
+    def pick(*conditions: Any, n: int) -> list[Any]:
+        query = (sa.select(o).where(*due, *conditions)
+                 .order_by(o.c.next_attempt_at, o.c.created_at).limit(n))
+        if pg:
+            query = query.with_for_update(skip_locked=True, of=o)
+        return list(conn.execute(query).all())
 
-        rows = pick(o.c.destination.not_in(blocked), n=limit) if limit > 0 else []
-        for name in trials:
-            dest_query = sa.select(db.destinations).where(db.destinations.c.name == name)
-            if pg:
-                dest_query = dest_query.with_for_update(skip_locked=True)
-            dest = conn.execute(dest_query).one_or_none()
-            if dest is None or dest.state in STOPPED or (dest.open_until and dest.open_until > now):
-                continue  # another worker is running the trial
-            trial = pick(o.c.destination == name, n=1)
-            if trial:
-                # Hold the breaker open while the trial runs, so no one else starts one.
-                conn.execute(sa.update(db.destinations).where(db.destinations.c.name == name)
-                             .values(open_until=lease_until, updated_at=now))
-                rows.extend(trial)
+    rows = pick(o.c.destination.not_in(blocked), n=limit) if limit > 0 else []
+    for name in trials:
+        dest_query = sa.select(db.destinations).where(db.destinations.c.name == name)
+        if pg:
+            dest_query = dest_query.with_for_update(skip_locked=True)
+        dest = conn.execute(dest_query).one_or_none()
+        if dest is None or dest.state in STOPPED or (dest.open_until and dest.open_until > now):
+            continue  # another worker is running the trial
+        trial = pick(o.c.destination == name, n=1)
+        if trial:
+            # Hold the breaker open while the trial runs, so no one else starts one.
+            conn.execute(sa.update(db.destinations).where(db.destinations.c.name == name)
+                         .values(open_until=lease_until, updated_at=now))
+            rows.extend(trial)
 
-        if rows:  # one statement for the batch: the same lease and charge for every row
-            conn.execute(sa.update(o).where(o.c.id.in_([row.id for row in rows])).values(
-                lease_owner=owner, lease_until=lease_until, next_attempt_at=lease_until,
-                attempts=o.c.attempts + 1))
-        claimed = [Claimed(
-            id=row.id, destination=row.destination, event_type=row.event_type,
-            submission_id=row.submission_id, payload=dict(row.payload), attempts=row.attempts + 1,
-            created_at=row.created_at, lease_until=lease_until, handed_over_at=row.handed_over_at)
-            for row in rows]
+    if rows:  # one statement for the batch: the same lease and charge for every row
+        conn.execute(sa.update(o).where(o.c.id.in_([row.id for row in rows])).values(
+            lease_owner=owner, lease_until=lease_until, next_attempt_at=lease_until,
+            attempts=o.c.attempts + 1))
+    claimed = [Claimed(
+        id=row.id, destination=row.destination, event_type=row.event_type,
+        submission_id=row.submission_id, payload=dict(row.payload), attempts=row.attempts + 1,
+        created_at=row.created_at, lease_until=lease_until, handed_over_at=row.handed_over_at)
+        for row in rows]
     return claimed
 
 
@@ -209,17 +213,33 @@ def record_many(engine: Engine, results: list[tuple[Claimed, Result]], owner: st
 
     Each row's ``on_delivered`` commits with its delivered state, as with ``record``.
     """
+    return settle(engine, results, owner, policy, now=now, on_delivered=on_delivered)[0]
+
+
+def settle(engine: Engine, results: list[tuple[Claimed, Result]], owner: str, policy: Policy, *,
+           claim: int = 0, now: dt.datetime | None = None,
+           on_delivered: OnDelivered | None = None) -> tuple[list[Recorded], list[Claimed]]:
+    """``record_many``, then ``claim`` up to ``claim`` rows, in the same transaction.
+
+    A busy worker's one commit per round: the rows its threads finished, and as many
+    new ones. The claim sees the results: a rating whose submission was just recorded
+    delivered is due at once.
+    """
     now = now or db.utcnow()
+    cache: dict[str, Any] = {}
     with db.write(engine) as conn:
-        return [_record(conn, row, result, owner, policy, now, on_delivered)
-                for row, result in results]
+        recorded = [_record(conn, row, result, owner, policy, now, on_delivered, cache)
+                    for row, result in results]
+        return recorded, (_claim(conn, owner, policy, claim, now) if claim > 0 else [])
 
 
 def _record(conn: Connection, row: Claimed, result: Result, owner: str, policy: Policy,
-            now: dt.datetime, on_delivered: OnDelivered | None) -> Recorded:
+            now: dt.datetime, on_delivered: OnDelivered | None, cache: dict[str, Any]) -> Recorded:
     o = db.outbox
     d = db.destinations
-    dest = _ensure_destination(conn, row.destination, now)
+    # The destination's row, read once per transaction until a result changes it.
+    dest = cache.get(row.destination) or _ensure_destination(conn, row.destination, now)
+    cache[row.destination] = dest
     if result.outcome == "delivered":
         # A success counts even if our lease ran out: the receiver has it, and the
         # worker that took over will find the row delivered and stop.
@@ -229,7 +249,8 @@ def _record(conn: Connection, row: Claimed, result: Result, owner: str, policy: 
         if done and on_delivered is not None:
             on_delivered(conn, row, result)
         if dest.failures or dest.open_until:
-            conn.execute(sa.update(d).where(d.c.name == row.destination).values(
+            cache.pop(row.destination, None)
+        conn.execute(sa.update(d).where(d.c.name == row.destination).values(
                 failures=0, open_until=None, updated_at=now))
         return Recorded("delivered" if done else "lost", False)
 
@@ -239,6 +260,7 @@ def _record(conn: Connection, row: Claimed, result: Result, owner: str, policy: 
 
     if result.outcome in ("pause", "disable"):
         state = "paused" if result.outcome == "pause" else "disabled"
+        cache.pop(row.destination, None)
         conn.execute(sa.update(d).where(d.c.name == row.destination).values(
             state=state, reason=(result.error or state)[:500], updated_at=now))
         # The destination refused us, not this event: the attempt is not charged.
@@ -249,7 +271,8 @@ def _record(conn: Connection, row: Claimed, result: Result, owner: str, policy: 
     if result.outcome == "rejected":
         # The destination answered, so it is up; this event will never be accepted.
         if dest.failures:
-            conn.execute(sa.update(d).where(d.c.name == row.destination).values(
+            cache.pop(row.destination, None)
+        conn.execute(sa.update(d).where(d.c.name == row.destination).values(
                 failures=0, open_until=None, updated_at=now))
         changed = conn.execute(sa.update(o).where(*mine).values(state="dead", **keep)).rowcount
         return Recorded("dead" if changed else "lost", False)
@@ -262,6 +285,7 @@ def _record(conn: Connection, row: Claimed, result: Result, owner: str, policy: 
     if result.retry_after:
         asked = now + dt.timedelta(seconds=result.retry_after)
         open_until = max(open_until, asked) if open_until else asked
+    cache.pop(row.destination, None)
     conn.execute(sa.update(d).where(d.c.name == row.destination).values(
         failures=failures, open_until=open_until, updated_at=now))
 

@@ -35,6 +35,9 @@ from widget_server.delivery.destinations import (
 
 log = logging.getLogger("widget_server.worker")
 
+#: Longest a busy round waits for more deliveries to end, so it records them in one commit.
+GATHER_SECONDS = 0.02
+
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -123,6 +126,7 @@ class Worker:
         self._lock = threading.Lock()  # the adapters, built on first use by any thread
         self.pool = Pool(self.concurrency, self.attempt)
         self._unrecorded: list[tuple[queue.Claimed, Result]] = []
+        self._backlog = False  # the last claim found as many rows as it asked for
         self.waker = Waker(db.get_engine(app), self.stop_event)
         self._next_read_back = 0.0  # monotonic time of the next Open311 read-back
 
@@ -194,41 +198,44 @@ class Worker:
             self.pool.halt(row.destination)  # now, before this thread takes the next row
         return Attempt(row, result)
 
-    def collect(self, timeout: float | None) -> int:
-        """Record the attempts that ended (waiting up to ``timeout`` for one); how many were tried."""
-        done = self.pool.finished(timeout)
+    def cycle(self, timeout: float | None, *, claim: bool = True) -> tuple[int, int]:
+        """One round: record the attempts that ended (waiting up to ``timeout`` for one) and claim
+        rows for the free threads, in one transaction; (attempts recorded, rows claimed).
+
+        A claim is one query over the queue, so while the queue is busy a round waits a moment
+        for a quarter of the threads to be free, not one claim and one commit per delivery.
+        """
+        busy = self.pool.in_flight
+        want = max(1, self.concurrency // 4) if self._backlog else 1
+        done = self.pool.finished(timeout, want=want, gather=GATHER_SECONDS if busy else 0.0)
         released = [a.row for a in done if a.release]
         if released:
             queue.release(self.engine, released, self.id)
         tried = [(a.row, a.result) for a in done if a.result is not None]
         # Kept until recorded: a database hiccup retries the record, not the delivery.
         self._unrecorded.extend(tried)
-        if self._unrecorded:
-            results, policy = self._unrecorded, self.policy()
-            recorded = queue.record_many(self.engine, results, self.id, policy,
-                                         on_delivered=record_delivery)
-            self._unrecorded = []
-            for (row, result), outcome in zip(results, recorded, strict=True):
-                if outcome.state == "dead":
-                    log.warning("outbox %s is dead after %d attempts (%s)", row.id, row.attempts,
-                                result.status or result.error)
-                if outcome.destination_open:
-                    # Stop spending attempts: rows of it claimed so far wait for the destination.
-                    self.pool.halt(row.destination)
-        return len(tried)
-
-    def fill(self) -> int:
-        """Claim rows for the free threads and start them; the number claimed.
-
-        A claim is one query over the queue, so a busy pool claims once a quarter of its
-        threads are free, not for every thread that frees.
-        """
         free, busy = self.pool.free, self.pool.in_flight
-        if self.stop_event.is_set() or free == 0 or (busy and free < max(1, self.concurrency // 4)):
-            return 0
-        rows = queue.claim(self.engine, self.id, self.policy(), limit=free if busy else self.batch)
+        limit = 0
+        if claim and free and not self.stop_event.is_set():
+            limit = free if busy else self.batch
+        if not self._unrecorded and not limit:
+            self.pool.launch()
+            return 0, 0
+        results = self._unrecorded
+        recorded, rows = queue.settle(self.engine, results, self.id, self.policy(), claim=limit,
+                                      on_delivered=record_delivery)
+        self._unrecorded = []
+        for (row, result), outcome in zip(results, recorded, strict=True):
+            if outcome.state == "dead":
+                log.warning("outbox %s is dead after %d attempts (%s)", row.id, row.attempts,
+                            result.status or result.error)
+            if outcome.destination_open:
+                # Stop spending attempts: rows of it claimed so far wait for the destination.
+                self.pool.halt(row.destination)
+        self.pool.launch()  # rows that waited for a thread, now that the halts are known
         self.pool.start(rows)
-        return len(rows)
+        self._backlog = bool(limit) and len(rows) == limit
+        return len(tried), len(rows)
 
     def run_once(self) -> int:
         """Claim one batch, deliver it and record the results; the number of attempts made."""
@@ -236,7 +243,7 @@ class Worker:
         self.pool.start(rows)
         attempted = 0
         while self.pool.in_flight or self._unrecorded:
-            attempted += self.collect(None)
+            attempted += self.cycle(None, claim=False)[0]
         return attempted
 
     def finish(self) -> None:
@@ -244,7 +251,7 @@ class Worker:
         self.stop_event.set()
         try:
             while self.pool.in_flight or self._unrecorded:
-                self.collect(None)
+                self.cycle(None, claim=False)
         except Exception:  # the rows stay leased and come due again when the lease ends
             log.exception("worker %s: recording the last deliveries failed", self.id)
 
@@ -278,8 +285,7 @@ class Worker:
             while not self.stop_event.is_set():
                 try:
                     self.read_back()
-                    claimed = self.fill()
-                    self.collect(poll if self.pool.in_flight else 0)
+                    claimed = self.cycle(poll if self.pool.in_flight else 0)[1]
                 except Exception:  # a database hiccup must not end the worker
                     log.exception("worker %s: delivery round failed", self.id)
                     if once:

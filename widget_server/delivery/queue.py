@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from widget_server.delivery.destinations.base import Event, Result
+from widget_server.delivery.destinations.base import Result
+from widget_server.delivery.lease import Claimed, Policy, Recorded, claim_rows
 from widget_server.delivery.operators import (  # noqa: F401 - the operator's side, re-exported
     STOPPED,
     destination_rows,
@@ -26,7 +26,6 @@ from widget_server.delivery.operators import (  # noqa: F401 - the operator's si
     retry_rows,
 )
 from widget_server.store import db
-from widget_server.vocab import NOTICE_DESTINATIONS as NOTICES
 
 
 # --------------------------------------------------------------------------- delivery
@@ -48,50 +47,6 @@ def backoff(attempt: int) -> float:
     """
     ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(attempt - 1, 0)))
     return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-
-@dataclass(frozen=True)
-class Policy:
-    max_attempts: int = 20
-    retry_window: dt.timedelta = dt.timedelta(hours=72)
-    lease: dt.timedelta = dt.timedelta(seconds=60)
-    breaker_threshold: int = 5
-    breaker_cooldown: dt.timedelta = dt.timedelta(seconds=30)
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Policy:
-        return cls(
-            max_attempts=int(config["OUTBOX_MAX_ATTEMPTS"]),
-            retry_window=dt.timedelta(hours=float(config["OUTBOX_RETRY_WINDOW_HOURS"])),
-            lease=dt.timedelta(seconds=float(config["OUTBOX_LEASE_SECONDS"])),
-            breaker_threshold=max(int(config["BREAKER_THRESHOLD"]), 1),
-            breaker_cooldown=dt.timedelta(seconds=float(config["BREAKER_COOLDOWN_SECONDS"])),
-        )
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A row this worker holds until ``lease_until``; ``attempts`` includes this attempt."""
-
-    id: str
-    destination: str
-    event_type: str
-    submission_id: str | None
-    payload: dict[str, Any]
-    attempts: int
-    created_at: dt.datetime
-    lease_until: dt.datetime
-    handed_over_at: dt.datetime | None = None  # an earlier attempt handed it over, outcome unknown
-
-    def event(self) -> Event:
-        return Event(id=self.id, type=self.event_type, data=dict(self.payload.get("data") or {}),
-                     submission_id=self.submission_id, attempt=self.attempts)
-
-
-@dataclass(frozen=True)
-class Recorded:
-    state: str  # delivered | pending | dead | lost (another worker holds the row now)
-    destination_open: bool  # True: take no more attempts for this destination now
 
 
 def _ensure_destination(conn: Connection, name: str, now: dt.datetime) -> Any:
@@ -121,65 +76,7 @@ def claim(engine: Engine, owner: str, policy: Policy, *, limit: int = 10,
     """
     now = now or db.utcnow()
     with db.write(engine) as conn:
-        return _claim(conn, owner, policy, limit, now)
-
-
-def _claim(conn: Connection, owner: str, policy: Policy, limit: int, now: dt.datetime) -> list[Claimed]:
-    lease_until = now + policy.lease
-    o = db.outbox
-    pg = db.is_postgres(conn)
-    blocked: set[str] = set()
-    trials: list[str] = []
-    for name, dest in destination_rows(conn).items():
-        if dest.state in STOPPED or (dest.open_until and dest.open_until > now):
-            blocked.add(name)
-        elif dest.failures >= policy.breaker_threshold:
-            blocked.add(name)
-            trials.append(name)
-
-    earlier = o.alias("earlier")
-    # Events about one submission go out in order: a rating never overtakes
-    # the submission it rates. Notices to citizens neither wait nor hold others up.
-    in_order = ~sa.exists().where(
-        earlier.c.submission_id == o.c.submission_id,
-        earlier.c.state == "pending",
-        earlier.c.created_at < o.c.created_at, earlier.c.destination.not_in(NOTICES),
-    )
-    due = [o.c.state == "pending", o.c.next_attempt_at <= now,
-           sa.or_(o.c.submission_id.is_(None), o.c.destination.in_(NOTICES), in_order)]
-
-    def pick(*conditions: Any, n: int) -> list[Any]:
-        query = (sa.select(o).where(*due, *conditions)
-                 .order_by(o.c.next_attempt_at, o.c.created_at).limit(n))
-        if pg:
-            query = query.with_for_update(skip_locked=True, of=o)
-        return list(conn.execute(query).all())
-
-    rows = pick(o.c.destination.not_in(blocked), n=limit) if limit > 0 else []
-    for name in trials:
-        dest_query = sa.select(db.destinations).where(db.destinations.c.name == name)
-        if pg:
-            dest_query = dest_query.with_for_update(skip_locked=True)
-        dest = conn.execute(dest_query).one_or_none()
-        if dest is None or dest.state in STOPPED or (dest.open_until and dest.open_until > now):
-            continue  # another worker is running the trial
-        trial = pick(o.c.destination == name, n=1)
-        if trial:
-            # Hold the breaker open while the trial runs, so no one else starts one.
-            conn.execute(sa.update(db.destinations).where(db.destinations.c.name == name)
-                         .values(open_until=lease_until, updated_at=now))
-            rows.extend(trial)
-
-    if rows:  # one statement for the batch: the same lease and charge for every row
-        conn.execute(sa.update(o).where(o.c.id.in_([row.id for row in rows])).values(
-            lease_owner=owner, lease_until=lease_until, next_attempt_at=lease_until,
-            attempts=o.c.attempts + 1))
-    claimed = [Claimed(
-        id=row.id, destination=row.destination, event_type=row.event_type,
-        submission_id=row.submission_id, payload=dict(row.payload), attempts=row.attempts + 1,
-        created_at=row.created_at, lease_until=lease_until, handed_over_at=row.handed_over_at)
-        for row in rows]
-    return claimed
+        return claim_rows(conn, owner, policy, limit, now)
 
 
 def release(engine: Engine, rows: list[Claimed], owner: str) -> None:
@@ -198,6 +95,8 @@ def release(engine: Engine, rows: list[Claimed], owner: str) -> None:
 #: Called inside ``record``'s transaction when a row is delivered, so the domain's record of
 #: the delivery (``status_events.mark_forwarded``) commits with the row's new state.
 OnDelivered = Callable[[Connection, "Claimed", Result], None]
+#: The same for all the rows a batch delivered, at once (``worker.record_deliveries``).
+OnDeliveredMany = Callable[[Connection, list[tuple["Claimed", Result]]], None]
 
 
 def record(engine: Engine, row: Claimed, result: Result, owner: str, policy: Policy,
@@ -207,18 +106,20 @@ def record(engine: Engine, row: Claimed, result: Result, owner: str, policy: Pol
 
 
 def record_many(engine: Engine, results: list[tuple[Claimed, Result]], owner: str, policy: Policy,
-                *, now: dt.datetime | None = None,
-                on_delivered: OnDelivered | None = None) -> list[Recorded]:
+                *, now: dt.datetime | None = None, on_delivered: OnDelivered | None = None,
+                on_delivered_many: OnDeliveredMany | None = None) -> list[Recorded]:
     """Store several attempts' results in one transaction (one fsync), in the order given.
 
-    Each row's ``on_delivered`` commits with its delivered state, as with ``record``.
+    The hooks run for the rows delivered, in the same transaction (``on_delivered_many``
+    once for all of them, or ``on_delivered`` once per row).
     """
-    return settle(engine, results, owner, policy, now=now, on_delivered=on_delivered)[0]
+    return settle(engine, results, owner, policy, now=now, on_delivered=on_delivered,
+                  on_delivered_many=on_delivered_many)[0]
 
 
 def settle(engine: Engine, results: list[tuple[Claimed, Result]], owner: str, policy: Policy, *,
-           claim: int = 0, now: dt.datetime | None = None,
-           on_delivered: OnDelivered | None = None) -> tuple[list[Recorded], list[Claimed]]:
+           claim: int = 0, now: dt.datetime | None = None, on_delivered: OnDelivered | None = None,
+           on_delivered_many: OnDeliveredMany | None = None) -> tuple[list[Recorded], list[Claimed]]:
     """``record_many``, then ``claim`` up to ``claim`` rows, in the same transaction.
 
     A busy worker's one commit per round: the rows its threads finished, and as many
@@ -228,32 +129,62 @@ def settle(engine: Engine, results: list[tuple[Claimed, Result]], owner: str, po
     now = now or db.utcnow()
     cache: dict[str, Any] = {}
     with db.write(engine) as conn:
-        recorded = [_record(conn, row, result, owner, policy, now, on_delivered, cache)
-                    for row, result in results]
-        return recorded, (_claim(conn, owner, policy, claim, now) if claim > 0 else [])
+        recorded: list[Recorded | None] = []
+        delivered: list[tuple[Claimed, Result]] = []
+        for row, result in results:
+            if result.outcome == "delivered":
+                _healthy(conn, row.destination, now, cache)
+                delivered.append((row, result))
+            recorded.append(None if result.outcome == "delivered" else
+                            _record(conn, row, result, owner, policy, now, cache))
+        done = _delivered(conn, delivered, now)
+        acked = [(row, result) for row, result in delivered if row.id in done]
+        if acked and on_delivered_many is not None:
+            on_delivered_many(conn, acked)
+        elif on_delivered is not None:
+            for row, result in acked:
+                on_delivered(conn, row, result)
+        # A success counts even if our lease ran out: the receiver has it, and the
+        # worker that took over will find the row delivered and stop.
+        final = [r if r is not None else Recorded("delivered" if row.id in done else "lost", False)
+                 for r, (row, _result) in zip(recorded, results, strict=True)]
+        return final, (claim_rows(conn, owner, policy, claim, now) if claim > 0 else [])
+
+
+def _healthy(conn: Connection, name: str, now: dt.datetime, cache: dict[str, Any]) -> None:
+    """A delivery closes the destination's breaker."""
+    dest = cache.get(name) or _ensure_destination(conn, name, now)
+    cache[name] = dest
+    if dest.failures or dest.open_until:
+        cache.pop(name, None)
+        conn.execute(sa.update(db.destinations).where(db.destinations.c.name == name).values(
+            failures=0, open_until=None, updated_at=now))
+
+
+def _delivered(conn: Connection, rows: list[tuple[Claimed, Result]], now: dt.datetime) -> set[str]:
+    """Mark rows delivered, one statement per answer status; the ids that were still pending."""
+    o = db.outbox
+    done: set[str] = set()
+    for status in {result.status for _row, result in rows}:
+        ids = [row.id for row, result in rows if result.status == status]
+        mark = sa.update(o).where(o.c.id.in_(ids), o.c.state == "pending").values(
+            state="delivered", delivered_at=now, last_status=status, last_error=None,
+            lease_owner=None, lease_until=None)
+        if conn.dialect.update_returning:
+            done.update(conn.execute(mark.returning(o.c.id)).scalars())
+        else:  # SQLite before 3.35: one row at a time
+            done.update(i for i in ids if conn.execute(mark.where(o.c.id == i)).rowcount)
+    return done
 
 
 def _record(conn: Connection, row: Claimed, result: Result, owner: str, policy: Policy,
-            now: dt.datetime, on_delivered: OnDelivered | None, cache: dict[str, Any]) -> Recorded:
+            now: dt.datetime, cache: dict[str, Any]) -> Recorded:
+    """An attempt that did not deliver: the row's next try (or death) and the destination's health."""
     o = db.outbox
     d = db.destinations
     # The destination's row, read once per transaction until a result changes it.
     dest = cache.get(row.destination) or _ensure_destination(conn, row.destination, now)
     cache[row.destination] = dest
-    if result.outcome == "delivered":
-        # A success counts even if our lease ran out: the receiver has it, and the
-        # worker that took over will find the row delivered and stop.
-        done = conn.execute(sa.update(o).where(o.c.id == row.id, o.c.state == "pending").values(
-            state="delivered", delivered_at=now, last_status=result.status, last_error=None,
-            lease_owner=None, lease_until=None)).rowcount
-        if done and on_delivered is not None:
-            on_delivered(conn, row, result)
-        if dest.failures or dest.open_until:
-            cache.pop(row.destination, None)
-        conn.execute(sa.update(d).where(d.c.name == row.destination).values(
-                failures=0, open_until=None, updated_at=now))
-        return Recorded("delivered" if done else "lost", False)
-
     mine = [o.c.id == row.id, o.c.lease_owner == owner, o.c.state == "pending"]
     keep = {"last_status": result.status, "last_error": (result.error or "")[:500] or None,
             "lease_owner": None, "lease_until": None, "handed_over_at": None}  # the outcome is known

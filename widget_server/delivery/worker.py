@@ -50,6 +50,15 @@ def record_delivery(conn: Any, row: queue.Claimed, result: Result) -> None:
         status_events.mark_forwarded(conn, row.submission_id, result.remote_id, result.remote_status)
     notices.record_sent(conn, row, result)
 
+def record_deliveries(conn: Any, delivered: list[tuple[queue.Claimed, Result]]) -> None:
+    """``record_delivery`` for a batch: the submissions acknowledged in a few statements."""
+    status_events.mark_forwarded_many(conn, [
+        (row.submission_id, result.remote_id) for row, result in delivered
+        if row.event_type == "submission.created" and row.submission_id])
+    for row, result in delivered:
+        notices.record_sent(conn, row, result)
+
+
 class Waker:
     """How an idle worker waits: LISTEN/NOTIFY on PostgreSQL, a plain timed wait elsewhere.
 
@@ -223,7 +232,7 @@ class Worker:
             return 0, 0
         results = self._unrecorded
         recorded, rows = queue.settle(self.engine, results, self.id, self.policy(), claim=limit,
-                                      on_delivered=record_delivery)
+                                      on_delivered_many=record_deliveries)
         self._unrecorded = []
         for (row, result), outcome in zip(results, recorded, strict=True):
             if outcome.state == "dead":

@@ -160,7 +160,7 @@ SETTINGS: dict[str, Setting] = {
         0.25, "How often an idle worker looks for due rows (an indexed query; sets the forwarding delay)."
     ),
     "OUTBOX_CONCURRENCY": Setting(
-        16, "Deliveries one worker makes at a time (a pool of threads; 1 = one after another). "
+        32, "Deliveries one worker makes at a time (a pool of threads; 1 = one after another). "
         "Events of one submission still go out in order."
     ),
     "HTTP_TIMEOUT": Setting(10.0, "Seconds to wait for the central system on each delivery."),

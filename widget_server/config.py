@@ -159,6 +159,10 @@ SETTINGS: dict[str, Setting] = {
     "OUTBOX_POLL_SECONDS": Setting(
         0.25, "How often an idle worker looks for due rows (an indexed query; sets the forwarding delay)."
     ),
+    "OUTBOX_CONCURRENCY": Setting(
+        32, "Deliveries one worker makes at a time (a pool of threads; 1 = one after another). "
+        "Events of one submission still go out in order."
+    ),
     "HTTP_TIMEOUT": Setting(10.0, "Seconds to wait for the central system on each delivery."),
     "BREAKER_THRESHOLD": Setting(5, "Consecutive failures that open a destination's breaker."),
     "BREAKER_COOLDOWN_SECONDS": Setting(30, "Seconds a breaker stays open before one trial delivery."),

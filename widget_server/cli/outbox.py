@@ -22,17 +22,19 @@ log = logging.getLogger("widget_server.worker")
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @click.option("--id", "worker_id", default=None, help="Name in leases and logs (default host:pid).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None,
+              help="Deliveries at a time (default PHANHOI_OUTBOX_CONCURRENCY).")
 @with_appcontext
-def worker_command(once: bool, worker_id: str | None) -> None:
+def worker_command(once: bool, worker_id: str | None, concurrency: int | None) -> None:
     """Run the outbox worker: forward submissions and events to the central system."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not logging.getLogger().handlers:
         logging.basicConfig(level=app.config["LOG_LEVEL"],
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    worker = Worker(app, worker_id)
+    worker = Worker(app, worker_id, concurrency=concurrency)
 
     def _graceful(signum: int, _frame: FrameType | None) -> None:
-        log.info("worker %s: %s received, finishing the current delivery",
+        log.info("worker %s: %s received, finishing the deliveries in flight",
                  worker.id, signal.Signals(signum).name)
         worker.stop()
 

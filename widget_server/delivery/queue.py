@@ -1,24 +1,31 @@
 """The outbox as a queue: what workers and operators do with the rows ``store.outbox`` wrote.
 
-``claim``, ``record`` and ``release`` are what the worker (``worker.py``) does with
-due rows; ``list_rows``, ``retry_rows`` and ``resume`` are what an operator does
-(``phanhoi-widget outbox``).
+``claim``, ``record`` (``record_many``: several results, one transaction) and ``release``
+are what the worker (``worker.py``) does with due rows; ``list_rows``, ``retry_rows`` and
+``resume`` are what an operator does (``phanhoi-widget outbox``, ``operators.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from widget_server.delivery.destinations.base import Event, Result
+from widget_server.delivery.destinations.base import Result
+from widget_server.delivery.lease import Claimed, Policy, Recorded, claim_rows
+from widget_server.delivery.operators import (  # noqa: F401 - the operator's side, re-exported
+    STOPPED,
+    destination_rows,
+    list_destinations,
+    list_rows,
+    resume,
+    retry_rows,
+)
 from widget_server.store import db
-from widget_server.vocab import NOTICE_DESTINATIONS as NOTICES
 
 
 # --------------------------------------------------------------------------- delivery
@@ -30,8 +37,6 @@ from widget_server.vocab import NOTICE_DESTINATIONS as NOTICES
 
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 3600.0
-#: Outcomes after which a destination takes no more attempts until an operator acts.
-STOPPED = frozenset({"paused", "disabled"})
 
 
 def backoff(attempt: int) -> float:
@@ -42,54 +47,6 @@ def backoff(attempt: int) -> float:
     """
     ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(attempt - 1, 0)))
     return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-
-@dataclass(frozen=True)
-class Policy:
-    max_attempts: int = 20
-    retry_window: dt.timedelta = dt.timedelta(hours=72)
-    lease: dt.timedelta = dt.timedelta(seconds=60)
-    breaker_threshold: int = 5
-    breaker_cooldown: dt.timedelta = dt.timedelta(seconds=30)
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Policy:
-        return cls(
-            max_attempts=int(config["OUTBOX_MAX_ATTEMPTS"]),
-            retry_window=dt.timedelta(hours=float(config["OUTBOX_RETRY_WINDOW_HOURS"])),
-            lease=dt.timedelta(seconds=float(config["OUTBOX_LEASE_SECONDS"])),
-            breaker_threshold=max(int(config["BREAKER_THRESHOLD"]), 1),
-            breaker_cooldown=dt.timedelta(seconds=float(config["BREAKER_COOLDOWN_SECONDS"])),
-        )
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A row this worker holds until ``lease_until``; ``attempts`` includes this attempt."""
-
-    id: str
-    destination: str
-    event_type: str
-    submission_id: str | None
-    payload: dict[str, Any]
-    attempts: int
-    created_at: dt.datetime
-    lease_until: dt.datetime
-    handed_over_at: dt.datetime | None = None  # an earlier attempt handed it over, outcome unknown
-
-    def event(self) -> Event:
-        return Event(id=self.id, type=self.event_type, data=dict(self.payload.get("data") or {}),
-                     submission_id=self.submission_id, attempt=self.attempts)
-
-
-@dataclass(frozen=True)
-class Recorded:
-    state: str  # delivered | pending | dead | lost (another worker holds the row now)
-    destination_open: bool  # True: take no more attempts for this destination now
-
-
-def _destination_rows(conn: Connection) -> dict[str, Any]:
-    return {row.name: row for row in conn.execute(sa.select(db.destinations)).all()}
 
 
 def _ensure_destination(conn: Connection, name: str, now: dt.datetime) -> Any:
@@ -118,62 +75,8 @@ def claim(engine: Engine, owner: str, policy: Policy, *, limit: int = 10,
     trial; its result closes or re-opens the breaker.
     """
     now = now or db.utcnow()
-    lease_until = now + policy.lease
-    o = db.outbox
     with db.write(engine) as conn:
-        pg = db.is_postgres(conn)
-        blocked: set[str] = set()
-        trials: list[str] = []
-        for name, dest in _destination_rows(conn).items():
-            if dest.state in STOPPED or (dest.open_until and dest.open_until > now):
-                blocked.add(name)
-            elif dest.failures >= policy.breaker_threshold:
-                blocked.add(name)
-                trials.append(name)
-
-        earlier = o.alias("earlier")
-        # Events about one submission go out in order: a rating never overtakes
-        # the submission it rates. Notices to citizens neither wait nor hold others up.
-        in_order = ~sa.exists().where(
-            earlier.c.submission_id == o.c.submission_id,
-            earlier.c.state == "pending",
-            earlier.c.created_at < o.c.created_at, earlier.c.destination.not_in(NOTICES),
-        )
-        due = [o.c.state == "pending", o.c.next_attempt_at <= now,
-               sa.or_(o.c.submission_id.is_(None), o.c.destination.in_(NOTICES), in_order)]
-
-        def pick(*conditions: Any, n: int) -> list[Any]:
-            query = (sa.select(o).where(*due, *conditions)
-                     .order_by(o.c.next_attempt_at, o.c.created_at).limit(n))
-            if pg:
-                query = query.with_for_update(skip_locked=True, of=o)
-            return list(conn.execute(query).all())
-
-        rows = pick(o.c.destination.not_in(blocked), n=limit) if limit > 0 else []
-        for name in trials:
-            dest_query = sa.select(db.destinations).where(db.destinations.c.name == name)
-            if pg:
-                dest_query = dest_query.with_for_update(skip_locked=True)
-            dest = conn.execute(dest_query).one_or_none()
-            if dest is None or dest.state in STOPPED or (dest.open_until and dest.open_until > now):
-                continue  # another worker is running the trial
-            trial = pick(o.c.destination == name, n=1)
-            if trial:
-                # Hold the breaker open while the trial runs, so no one else starts one.
-                conn.execute(sa.update(db.destinations).where(db.destinations.c.name == name)
-                             .values(open_until=lease_until, updated_at=now))
-                rows.extend(trial)
-
-        claimed = []
-        for row in rows:
-            conn.execute(sa.update(o).where(o.c.id == row.id).values(
-                lease_owner=owner, lease_until=lease_until, next_attempt_at=lease_until,
-                attempts=o.c.attempts + 1))
-            claimed.append(Claimed(
-                id=row.id, destination=row.destination, event_type=row.event_type,
-                submission_id=row.submission_id, payload=dict(row.payload), attempts=row.attempts + 1,
-                created_at=row.created_at, lease_until=lease_until, handed_over_at=row.handed_over_at))
-    return claimed
+        return claim_rows(conn, owner, policy, limit, now)
 
 
 def release(engine: Engine, rows: list[Claimed], owner: str) -> None:
@@ -183,138 +86,147 @@ def release(engine: Engine, rows: list[Claimed], owner: str) -> None:
     o = db.outbox
     now = db.utcnow()
     with db.write(engine) as conn:
-        for row in rows:
-            conn.execute(sa.update(o).where(
-                o.c.id == row.id, o.c.lease_owner == owner, o.c.state == "pending"
-            ).values(lease_owner=None, lease_until=None, next_attempt_at=now,
-                     attempts=sa.case((o.c.attempts > 0, o.c.attempts - 1), else_=0)))
+        conn.execute(sa.update(o).where(
+            o.c.id.in_([row.id for row in rows]), o.c.lease_owner == owner, o.c.state == "pending"
+        ).values(lease_owner=None, lease_until=None, next_attempt_at=now,
+                 attempts=sa.case((o.c.attempts > 0, o.c.attempts - 1), else_=0)))
 
 
 #: Called inside ``record``'s transaction when a row is delivered, so the domain's record of
 #: the delivery (``status_events.mark_forwarded``) commits with the row's new state.
 OnDelivered = Callable[[Connection, "Claimed", Result], None]
+#: The same for all the rows a batch delivered, at once (``worker.record_deliveries``).
+OnDeliveredMany = Callable[[Connection, list[tuple["Claimed", Result]]], None]
 
 
 def record(engine: Engine, row: Claimed, result: Result, owner: str, policy: Policy,
            *, now: dt.datetime | None = None, on_delivered: OnDelivered | None = None) -> Recorded:
     """Store the result of one attempt: the row's new state and the destination's health."""
-    now = now or db.utcnow()
-    o = db.outbox
-    d = db.destinations
-    with db.write(engine) as conn:
-        dest = _ensure_destination(conn, row.destination, now)
-        if result.outcome == "delivered":
-            # A success counts even if our lease ran out: the receiver has it, and the
-            # worker that took over will find the row delivered and stop.
-            done = conn.execute(sa.update(o).where(o.c.id == row.id, o.c.state == "pending").values(
-                state="delivered", delivered_at=now, last_status=result.status, last_error=None,
-                lease_owner=None, lease_until=None)).rowcount
-            if done and on_delivered is not None:
-                on_delivered(conn, row, result)
-            if dest.failures or dest.open_until:
-                conn.execute(sa.update(d).where(d.c.name == row.destination).values(
-                    failures=0, open_until=None, updated_at=now))
-            return Recorded("delivered" if done else "lost", False)
-
-        mine = [o.c.id == row.id, o.c.lease_owner == owner, o.c.state == "pending"]
-        keep = {"last_status": result.status, "last_error": (result.error or "")[:500] or None,
-                "lease_owner": None, "lease_until": None, "handed_over_at": None}  # the outcome is known
-
-        if result.outcome in ("pause", "disable"):
-            state = "paused" if result.outcome == "pause" else "disabled"
-            conn.execute(sa.update(d).where(d.c.name == row.destination).values(
-                state=state, reason=(result.error or state)[:500], updated_at=now))
-            # The destination refused us, not this event: the attempt is not charged.
-            changed = conn.execute(sa.update(o).where(*mine).values(
-                next_attempt_at=now, attempts=o.c.attempts - 1, **keep)).rowcount
-            return Recorded("pending" if changed else "lost", True)
-
-        if result.outcome == "rejected":
-            # The destination answered, so it is up; this event will never be accepted.
-            if dest.failures:
-                conn.execute(sa.update(d).where(d.c.name == row.destination).values(
-                    failures=0, open_until=None, updated_at=now))
-            changed = conn.execute(sa.update(o).where(*mine).values(state="dead", **keep)).rowcount
-            return Recorded("dead" if changed else "lost", False)
-
-        # retry: a transient failure, counted by the destination's breaker.
-        failures = dest.failures + 1
-        open_until = dest.open_until if dest.open_until and dest.open_until > now else None
-        if failures >= policy.breaker_threshold:
-            open_until = now + policy.breaker_cooldown
-        if result.retry_after:
-            asked = now + dt.timedelta(seconds=result.retry_after)
-            open_until = max(open_until, asked) if open_until else asked
-        conn.execute(sa.update(d).where(d.c.name == row.destination).values(
-            failures=failures, open_until=open_until, updated_at=now))
-
-        expired = now - row.created_at >= policy.retry_window
-        if row.attempts >= policy.max_attempts or expired:
-            changed = conn.execute(sa.update(o).where(*mine).values(state="dead", **keep)).rowcount
-            state = "dead"
-        else:
-            wait = max(backoff(row.attempts), result.retry_after or 0.0)
-            changed = conn.execute(sa.update(o).where(*mine).values(
-                next_attempt_at=now + dt.timedelta(seconds=wait), **keep)).rowcount
-            state = "pending"
-        return Recorded(state if changed else "lost", open_until is not None)
+    return record_many(engine, [(row, result)], owner, policy, now=now, on_delivered=on_delivered)[0]
 
 
-# --------------------------------------------------------------------------- operators
+def record_many(engine: Engine, results: list[tuple[Claimed, Result]], owner: str, policy: Policy,
+                *, now: dt.datetime | None = None, on_delivered: OnDelivered | None = None,
+                on_delivered_many: OnDeliveredMany | None = None) -> list[Recorded]:
+    """Store several attempts' results in one transaction (one fsync), in the order given.
 
-
-def list_rows(engine: Engine, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    """Outbox rows, newest first, with ids and tracking codes only (no personal data)."""
-    o = db.outbox
-    query = (sa.select(o.c.id, o.c.destination, o.c.event_type, o.c.state, o.c.attempts,
-                       o.c.next_attempt_at, o.c.last_status, o.c.last_error, o.c.created_at,
-                       o.c.delivered_at, o.c.submission_id, db.submissions.c.tracking_code)
-             .select_from(o.outerjoin(db.submissions, db.submissions.c.id == o.c.submission_id))
-             .order_by(o.c.created_at.desc(), o.c.id).limit(limit))
-    if state:
-        query = query.where(o.c.state == state)
-    with db.read(engine) as conn:
-        return [dict(row._mapping) for row in conn.execute(query).all()]
-
-
-def retry_rows(engine: Engine, ids: list[str] | None = None, *, all_dead: bool = False) -> int:
-    """Put dead (or waiting) rows back in the queue, due now, with a fresh attempt budget.
-
-    ``created_at`` is reset too: the retry window counts from the replay.
+    The hooks run for the rows delivered, in the same transaction (``on_delivered_many``
+    once for all of them, or ``on_delivered`` once per row).
     """
-    o = db.outbox
-    now = db.utcnow()
-    if all_dead:
-        where = [o.c.state == "dead"]
-    else:
-        where = [o.c.id.in_(ids or []), o.c.state.in_(("dead", "pending"))]
+    return settle(engine, results, owner, policy, now=now, on_delivered=on_delivered,
+                  on_delivered_many=on_delivered_many)[0]
+
+
+def settle(engine: Engine, results: list[tuple[Claimed, Result]], owner: str, policy: Policy, *,
+           claim: int = 0, now: dt.datetime | None = None, on_delivered: OnDelivered | None = None,
+           on_delivered_many: OnDeliveredMany | None = None) -> tuple[list[Recorded], list[Claimed]]:
+    """``record_many``, then ``claim`` up to ``claim`` rows, in the same transaction.
+
+    A busy worker's one commit per round: the rows its threads finished, and as many
+    new ones. The claim sees the results: a rating whose submission was just recorded
+    delivered is due at once.
+    """
+    now = now or db.utcnow()
+    cache: dict[str, Any] = {}
     with db.write(engine) as conn:
-        return conn.execute(sa.update(o).where(*where).values(
-            state="pending", attempts=0, next_attempt_at=now, created_at=now, lease_owner=None,
-            lease_until=None, handed_over_at=None)).rowcount
+        recorded: list[Recorded | None] = []
+        delivered: list[tuple[Claimed, Result]] = []
+        for row, result in results:
+            if result.outcome == "delivered":
+                _healthy(conn, row.destination, now, cache)
+                delivered.append((row, result))
+            recorded.append(None if result.outcome == "delivered" else
+                            _record(conn, row, result, owner, policy, now, cache))
+        done = _delivered(conn, delivered, now)
+        acked = [(row, result) for row, result in delivered if row.id in done]
+        if acked and on_delivered_many is not None:
+            on_delivered_many(conn, acked)
+        elif on_delivered is not None:
+            for row, result in acked:
+                on_delivered(conn, row, result)
+        # A success counts even if our lease ran out: the receiver has it, and the
+        # worker that took over will find the row delivered and stop.
+        final = [r if r is not None else Recorded("delivered" if row.id in done else "lost", False)
+                 for r, (row, _result) in zip(recorded, results, strict=True)]
+        return final, (claim_rows(conn, owner, policy, claim, now) if claim > 0 else [])
 
 
-def list_destinations(engine: Engine) -> list[dict[str, Any]]:
+def _healthy(conn: Connection, name: str, now: dt.datetime, cache: dict[str, Any]) -> None:
+    """A delivery closes the destination's breaker."""
+    dest = cache.get(name) or _ensure_destination(conn, name, now)
+    cache[name] = dest
+    if dest.failures or dest.open_until:
+        cache.pop(name, None)
+        conn.execute(sa.update(db.destinations).where(db.destinations.c.name == name).values(
+            failures=0, open_until=None, updated_at=now))
+
+
+def _delivered(conn: Connection, rows: list[tuple[Claimed, Result]], now: dt.datetime) -> set[str]:
+    """Mark rows delivered, one statement per answer status; the ids that were still pending."""
     o = db.outbox
-    with db.read(engine) as conn:
-        known = {name: dict(row._mapping) for name, row in _destination_rows(conn).items()}
-        counts = conn.execute(sa.select(o.c.destination, o.c.state, sa.func.count())
-                              .group_by(o.c.destination, o.c.state)).all()
-    for name, state, count in counts:
-        entry = known.setdefault(name, {"name": name, "state": "active", "reason": None,
-                                        "failures": 0, "open_until": None, "updated_at": None})
-        entry.setdefault("rows", {})[state] = count
-    return [{**entry, "rows": entry.get("rows", {})} for entry in known.values()]
+    done: set[str] = set()
+    for status in {result.status for _row, result in rows}:
+        ids = [row.id for row, result in rows if result.status == status]
+        mark = sa.update(o).where(o.c.id.in_(ids), o.c.state == "pending").values(
+            state="delivered", delivered_at=now, last_status=status, last_error=None,
+            lease_owner=None, lease_until=None)
+        if conn.dialect.update_returning:
+            done.update(conn.execute(mark.returning(o.c.id)).scalars())
+        else:  # SQLite before 3.35: one row at a time
+            done.update(i for i in ids if conn.execute(mark.where(o.c.id == i)).rowcount)
+    return done
 
 
-def resume(engine: Engine, names: list[str] | None = None) -> list[str]:
-    """Make paused or disabled destinations active again, breaker closed."""
+def _record(conn: Connection, row: Claimed, result: Result, owner: str, policy: Policy,
+            now: dt.datetime, cache: dict[str, Any]) -> Recorded:
+    """An attempt that did not deliver: the row's next try (or death) and the destination's health."""
+    o = db.outbox
     d = db.destinations
-    now = db.utcnow()
-    where = [d.c.state.in_(STOPPED)] if not names else [d.c.name.in_(names)]
-    with db.write(engine) as conn:
-        resumed = [r.name for r in conn.execute(sa.select(d.c.name).where(*where)).all()]
-        if resumed:
-            conn.execute(sa.update(d).where(d.c.name.in_(resumed)).values(
-                state="active", reason=None, failures=0, open_until=None, updated_at=now))
-    return resumed
+    # The destination's row, read once per transaction until a result changes it.
+    dest = cache.get(row.destination) or _ensure_destination(conn, row.destination, now)
+    cache[row.destination] = dest
+    mine = [o.c.id == row.id, o.c.lease_owner == owner, o.c.state == "pending"]
+    keep = {"last_status": result.status, "last_error": (result.error or "")[:500] or None,
+            "lease_owner": None, "lease_until": None, "handed_over_at": None}  # the outcome is known
+
+    if result.outcome in ("pause", "disable"):
+        state = "paused" if result.outcome == "pause" else "disabled"
+        cache.pop(row.destination, None)
+        conn.execute(sa.update(d).where(d.c.name == row.destination).values(
+            state=state, reason=(result.error or state)[:500], updated_at=now))
+        # The destination refused us, not this event: the attempt is not charged.
+        changed = conn.execute(sa.update(o).where(*mine).values(
+            next_attempt_at=now, attempts=o.c.attempts - 1, **keep)).rowcount
+        return Recorded("pending" if changed else "lost", True)
+
+    if result.outcome == "rejected":
+        # The destination answered, so it is up; this event will never be accepted.
+        if dest.failures:
+            cache.pop(row.destination, None)
+        conn.execute(sa.update(d).where(d.c.name == row.destination).values(
+                failures=0, open_until=None, updated_at=now))
+        changed = conn.execute(sa.update(o).where(*mine).values(state="dead", **keep)).rowcount
+        return Recorded("dead" if changed else "lost", False)
+
+    # retry: a transient failure, counted by the destination's breaker.
+    failures = dest.failures + 1
+    open_until = dest.open_until if dest.open_until and dest.open_until > now else None
+    if failures >= policy.breaker_threshold:
+        open_until = now + policy.breaker_cooldown
+    if result.retry_after:
+        asked = now + dt.timedelta(seconds=result.retry_after)
+        open_until = max(open_until, asked) if open_until else asked
+    cache.pop(row.destination, None)
+    conn.execute(sa.update(d).where(d.c.name == row.destination).values(
+        failures=failures, open_until=open_until, updated_at=now))
+
+    expired = now - row.created_at >= policy.retry_window
+    if row.attempts >= policy.max_attempts or expired:
+        changed = conn.execute(sa.update(o).where(*mine).values(state="dead", **keep)).rowcount
+        state = "dead"
+    else:
+        wait = max(backoff(row.attempts), result.retry_after or 0.0)
+        changed = conn.execute(sa.update(o).where(*mine).values(
+            next_attempt_at=now + dt.timedelta(seconds=wait), **keep)).rowcount
+        state = "pending"
+    return Recorded(state if changed else "lost", open_until is not None)

@@ -140,3 +140,27 @@ def mark_forwarded(conn: Connection, submission_id: str, central_id: str | None,
             submission_id=submission_id, status=Status.FORWARDED.value, note=None, sequence=None, at=now))
     conn.execute(sa.update(db.submissions).where(db.submissions.c.id == submission_id)
                  .values(**values))
+
+
+def mark_forwarded_many(conn: Connection, acks: list[tuple[str, str | None]]) -> None:
+    """``mark_forwarded`` for several ``(submission_id, central_id)`` in a few statements
+    (the outbox worker records deliveries in batches)."""
+    if not acks:
+        return
+    now = db.utcnow()
+    s = db.submissions
+    query = sa.select(s.c.id, s.c.status).where(s.c.id.in_([sid for sid, _ in acks]))
+    if db.is_postgres(conn):
+        query = query.with_for_update()  # as in mark_forwarded
+    received = {r.id for r in conn.execute(query) if r.status == Status.RECEIVED}
+    if received:
+        conn.execute(sa.insert(db.history), [
+            {"submission_id": sid, "status": Status.FORWARDED.value, "note": None, "sequence": None,
+             "at": now} for sid in sorted(received)])
+    conn.execute(sa.update(s).where(s.c.id == sa.bindparam("b_id")).values(
+        forwarded_at=sa.func.coalesce(s.c.forwarded_at, now), updated_at=now,
+        central_id=sa.func.coalesce(sa.bindparam("b_central_id", type_=s.c.central_id.type),
+                                    s.c.central_id),
+        status=sa.case((s.c.status == Status.RECEIVED.value, Status.FORWARDED.value),
+                       else_=s.c.status)),
+        [{"b_id": sid, "b_central_id": central_id or None} for sid, central_id in acks])

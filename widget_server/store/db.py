@@ -199,6 +199,11 @@ outbox = sa.Table(
     # Marked just before an SMTP hand-over: pending with it set = lost mid-send (delivery/notices.py).
     sa.Column("handed_over_at", UTCDateTime),
     sa.Index("ix_outbox_due", "state", "next_attempt_at"),
+    # The worker's claim (delivery/queue.py): due rows in order, and a submission's pending events.
+    sa.Index("ix_outbox_pending_due", "next_attempt_at", "created_at",
+             postgresql_where=sa.text("state = 'pending'"), sqlite_where=sa.text("state = 'pending'")),
+    sa.Index("ix_outbox_pending_submission", "submission_id", "created_at",
+             postgresql_where=sa.text("state = 'pending'"), sqlite_where=sa.text("state = 'pending'")),
 )
 
 destinations = sa.Table(

@@ -60,7 +60,8 @@ class CentralDestination:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> CentralDestination:
         return cls(str(config.get("CENTRAL_URL") or ""), config.get("CENTRAL_SECRET") or "",
-                   timeout=http.timeout_from(config))
+                   timeout=http.timeout_from(config),
+                   session=http.session(pool=http.pool_from(config)))
 
     def close(self) -> None:
         self._session.close()

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
+import requests.adapters
 from phanhoi.errors import parse_retry_after as _parse
 
 from widget_server.delivery.destinations.base import Result
@@ -17,13 +18,27 @@ RETRY_AFTER_CAP = 3600.0
 RETRYABLE = frozenset({408, 409, 425, 429})
 
 
-def session(given: requests.Session | None = None) -> requests.Session:
-    """The adapter's session (one per adapter), naming the relay in ``User-Agent``."""
+def session(given: requests.Session | None = None, *, pool: int = 10) -> requests.Session:
+    """The adapter's session (one per adapter), naming the relay in ``User-Agent``.
+
+    A worker's delivery threads share it: it keeps ``pool`` connections per host (at least
+    ``PHANHOI_OUTBOX_CONCURRENCY``, see ``pool_from``), so no thread opens one per request.
+    """
     from widget_server import __version__
 
-    http = given or requests.Session()
+    http = given
+    if http is None:
+        http = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(pool, 1))
+        http.mount("http://", adapter)
+        http.mount("https://", adapter)
     http.headers["User-Agent"] = f"phanhoi-widget/{__version__}"
     return http
+
+
+def pool_from(config: Mapping[str, Any]) -> int:
+    """Connections an adapter keeps per host: one per delivery thread, and never fewer than 10."""
+    return max(10, int(config.get("OUTBOX_CONCURRENCY") or 1))
 
 
 def timeout_from(config: Mapping[str, Any]) -> tuple[float, float]:

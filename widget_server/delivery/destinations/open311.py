@@ -194,7 +194,8 @@ class Open311Destination:
                    api_key=config.get("OPEN311_API_KEY") or None,
                    jurisdiction_id=config.get("OPEN311_JURISDICTION_ID") or None,
                    service_codes=parse_service_codes(config.get("OPEN311_SERVICE_CODES")),
-                   area=config.get("OPEN311_AREA") or None, timeout=http.timeout_from(config))
+                   area=config.get("OPEN311_AREA") or None, timeout=http.timeout_from(config),
+                   session=http.session(pool=http.pool_from(config)))
 
     def close(self) -> None:
         self._session.close()

@@ -38,7 +38,8 @@ class SmsGatewayDestination:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SmsGatewayDestination:
         return cls(str(config.get("SMS_URL") or ""), token=config.get("SMS_TOKEN") or None,
-                   timeout=http.timeout_from(config))
+                   timeout=http.timeout_from(config),
+                   session=http.session(pool=http.pool_from(config)))
 
     def close(self) -> None:
         self._session.close()

@@ -1,0 +1,77 @@
+"""The operator's side of the outbox (``phanhoi-widget outbox``): list, replay, resume.
+
+``queue`` re-exports these names; the worker's side (claim, record, release) is there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from widget_server.store import db
+
+#: Outcomes after which a destination takes no more attempts until an operator acts.
+STOPPED = frozenset({"paused", "disabled"})
+
+
+def destination_rows(conn: Connection) -> dict[str, Any]:
+    return {row.name: row for row in conn.execute(sa.select(db.destinations)).all()}
+
+
+def list_rows(engine: Engine, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Outbox rows, newest first, with ids and tracking codes only (no personal data)."""
+    o = db.outbox
+    query = (sa.select(o.c.id, o.c.destination, o.c.event_type, o.c.state, o.c.attempts,
+                       o.c.next_attempt_at, o.c.last_status, o.c.last_error, o.c.created_at,
+                       o.c.delivered_at, o.c.submission_id, db.submissions.c.tracking_code)
+             .select_from(o.outerjoin(db.submissions, db.submissions.c.id == o.c.submission_id))
+             .order_by(o.c.created_at.desc(), o.c.id).limit(limit))
+    if state:
+        query = query.where(o.c.state == state)
+    with db.read(engine) as conn:
+        return [dict(row._mapping) for row in conn.execute(query).all()]
+
+
+def retry_rows(engine: Engine, ids: list[str] | None = None, *, all_dead: bool = False) -> int:
+    """Put dead (or waiting) rows back in the queue, due now, with a fresh attempt budget.
+
+    ``created_at`` is reset too: the retry window counts from the replay.
+    """
+    o = db.outbox
+    now = db.utcnow()
+    if all_dead:
+        where = [o.c.state == "dead"]
+    else:
+        where = [o.c.id.in_(ids or []), o.c.state.in_(("dead", "pending"))]
+    with db.write(engine) as conn:
+        return conn.execute(sa.update(o).where(*where).values(
+            state="pending", attempts=0, next_attempt_at=now, created_at=now, lease_owner=None,
+            lease_until=None, handed_over_at=None)).rowcount
+
+
+def list_destinations(engine: Engine) -> list[dict[str, Any]]:
+    o = db.outbox
+    with db.read(engine) as conn:
+        known = {name: dict(row._mapping) for name, row in destination_rows(conn).items()}
+        counts = conn.execute(sa.select(o.c.destination, o.c.state, sa.func.count())
+                              .group_by(o.c.destination, o.c.state)).all()
+    for name, state, count in counts:
+        entry = known.setdefault(name, {"name": name, "state": "active", "reason": None,
+                                        "failures": 0, "open_until": None, "updated_at": None})
+        entry.setdefault("rows", {})[state] = count
+    return [{**entry, "rows": entry.get("rows", {})} for entry in known.values()]
+
+
+def resume(engine: Engine, names: list[str] | None = None) -> list[str]:
+    """Make paused or disabled destinations active again, breaker closed."""
+    d = db.destinations
+    now = db.utcnow()
+    where = [d.c.state.in_(STOPPED)] if not names else [d.c.name.in_(names)]
+    with db.write(engine) as conn:
+        resumed = [r.name for r in conn.execute(sa.select(d.c.name).where(*where)).all()]
+        if resumed:
+            conn.execute(sa.update(d).where(d.c.name.in_(resumed)).values(
+                state="active", reason=None, failures=0, open_until=None, updated_at=now))
+    return resumed

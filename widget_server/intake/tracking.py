@@ -15,7 +15,7 @@ from widget_server.errors import ConflictError, NotFoundError
 from widget_server.i18n import status_label
 from widget_server.intake import actions, retention, sites
 from widget_server.intake.contacts import find
-from widget_server.intake.submissions import hash_request
+from widget_server.intake.idempotency import hash_request
 from widget_server.store import db, outbox
 from widget_server.vocab import ANSWERED, FINAL
 

@@ -12,6 +12,7 @@ from widget_server.web import limits
 from widget_server.web.api.blueprint import bp
 from widget_server.web.api.body import bearer_token, json_body, load, submission_body
 from widget_server.web.i18n import request_lang
+from widget_server.web.limit_keys import partner_site
 from widget_server.web.problems import Problem
 from widget_server.web.schemas import (
     DataRequestSchema,
@@ -35,7 +36,7 @@ def authenticate_submission() -> tuple[sites.Site, str, str | None]:
     origin = request.headers.get("Origin")
     token = bearer_token()
     if token is not None:
-        site = sites.site_for_secret(token)
+        site = partner_site(token)  # the limiter's lookup, if it made one
         if site is None:
             raise Problem(401, "Khóa bí mật không đúng hoặc đã bị thu hồi.", type="invalid-secret",
                           headers={"WWW-Authenticate": 'Bearer realm="phanhoi"'})

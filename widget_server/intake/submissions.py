@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from widget_server.errors import ConflictError, InvalidError
 from widget_server.intake import attachments, codes, contacts, hooks, idempotency, reference
 from widget_server.intake.idempotency import hash_request
-from widget_server.intake.schemas import SubmissionCreateSchema, flatten_errors, parse_email, parse_phone
+from widget_server.intake.schemas import SubmissionCreateSchema, flatten_errors
 from widget_server.intake.sites import Site
 from widget_server.store import db, outbox
 from widget_server.store.blobs import get_storage
@@ -196,8 +196,8 @@ def _insert(conn: Connection, site: Site, data: dict[str, Any], *, via: str, src
     now = db.utcnow()
     submitter = data["submitter"]
     location = data.get("location") or {}
-    phone = parse_phone(submitter["phone"]) if submitter.get("phone") else None
-    email = parse_email(submitter["email"]) if submitter.get("email") else None
+    phone = submitter.get("phone") or None  # E.164 and normalised by validation
+    email = submitter.get("email") or None
     consent = reference.consent_for(site.name)
     row: dict[str, Any] = {
         "id": str(uuid.uuid4()),

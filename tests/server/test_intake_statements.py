@@ -92,3 +92,40 @@ def test_a_lookup_is_one_query(app: Any, client: Any, site: Any, submission_body
         wrong = client.post(f"/api/v1/submissions/{code}/lookup", json={"contact": "0987654321"})
     assert wrong.status_code == 404
     assert len(work(seen)) == 1  # the same work for a wrong contact: no timing oracle from the store
+
+
+@pytest.mark.parametrize("first_commits", [True, False])
+def test_a_key_claimed_by_a_transaction_in_flight(app: Any, client: Any, site: Any,
+                                                  submission_body: dict[str, Any],
+                                                  first_commits: bool) -> None:
+    """PostgreSQL: a second request with the key waits for the first one's transaction, then
+    answers as it did (no second submission), or takes the key if that one rolled back."""
+    from tests.server.test_regressions import _blocked, _in_thread, _pg_only
+    from widget_server.intake import idempotency
+
+    _pg_only(app)
+    engine = db.get_engine(app)
+    answer = {"id": "first", "tracking_code": "PH-FIRS-T0000", "status": "received",
+              "status_url": "http://relay.test/x", "deadline": db.utcnow().isoformat()}
+    with engine.connect() as other:
+        tx = other.begin()
+        assert idempotency.claim(other, site[0].id, "race", idempotency.hash_request(submission_body),
+                                 201, answer, db.utcnow())
+
+        def post() -> Any:
+            with app.test_client() as c:
+                return c.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "race"))
+
+        thread, out = _in_thread(app, post)
+        _blocked(engine, 1)
+        tx.commit() if first_commits else tx.rollback()
+    thread.join(10)
+    r = out[0]
+    with db.read() as conn:
+        stored = conn.execute(sa.select(sa.func.count()).select_from(db.submissions)).scalar_one()
+    if first_commits:
+        assert r.status_code == 201 and r.headers["Idempotent-Replayed"] == "true"
+        assert r.get_json() == answer and stored == 0
+    else:
+        assert r.status_code == 201 and "Idempotent-Replayed" not in r.headers
+        assert r.get_json()["tracking_code"] != answer["tracking_code"] and stored == 1

@@ -27,6 +27,7 @@ from widget_server.intake.sites import Site
 from widget_server.store import db, outbox
 from widget_server.store.blobs import get_storage
 
+IDEMPOTENCY_CONFLICT = idempotency.IDEMPOTENCY_CONFLICT  # its home is idempotency.py
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ class _Replayed(Exception):
 
     @staticmethod
     def gave_up() -> ConflictError:
-        return ConflictError(idempotency.IDEMPOTENCY_CONFLICT, code="idempotency-key-reused")
+        return ConflictError(IDEMPOTENCY_CONFLICT, code="idempotency-key-reused")
 
 
 def _replay(site: Site, key: str, req_hash: str, conn: Connection | None = None) -> Created | None:

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy.engine import Connection
 
 from widget_server.errors import ConflictError
-from widget_server.intake.submissions import IDEMPOTENCY_CONFLICT
+from widget_server.intake.idempotency import IDEMPOTENCY_CONFLICT
 from widget_server.store import db
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import re
 from typing import Any
 
+import phonenumbers
 import sqlalchemy as sa
 from flask import current_app
 from marshmallow import ValidationError
@@ -14,15 +17,35 @@ from sqlalchemy.engine import Connection
 from widget_server.config import secret_keys
 from widget_server.errors import InvalidError
 from widget_server.intake import codes, text
-from widget_server.intake.schemas import parse_email, parse_phone
+from widget_server.intake.schemas import parse_email
 from widget_server.store import db
 
 
 def digest(kind: str, value: str, secret: str | None = None) -> str:
     """A keyed digest of a contact detail: lookups work without keeping the detail itself."""
     secret = secret if secret is not None else str(current_app.config["SECRET_KEY"])
-    key = hmac.new(secret.encode(), b"phanhoi.contact.v1", hashlib.sha256).digest()
-    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(_contact_key(secret), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _contact_key(secret: str) -> bytes:
+    """The digest key derived from a secret key, once per secret (the current one and fallbacks)."""
+    return hmac.new(secret.encode(), b"phanhoi.contact.v1", hashlib.sha256).digest()
+
+
+def _phone_form(contact: str) -> str | None:
+    """The typed contact as the E.164 number a submission stored (``parse_phone``), or None.
+
+    Without ``parse_phone``'s validity check, the costly part of parsing: a submission's phone
+    digest is always of a valid number, so a number that is not valid matches nothing anyway."""
+    try:
+        number = phonenumbers.parse(_PHONE_SEPARATORS.sub("", contact), "VN")
+    except phonenumbers.NumberParseException:
+        return None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+_PHONE_SEPARATORS = re.compile(r"[\s().-]")  # as parse_phone strips them
 
 
 def contact_digests(contact: str) -> list[str]:
@@ -30,10 +53,9 @@ def contact_digests(contact: str) -> list[str]:
     current secret key and any earlier one still accepted (``PHANHOI_SECRET_KEY_FALLBACKS``)."""
     contact = text.clean(contact)
     forms: list[tuple[str, str]] = []
-    try:
-        forms.append(("phone", parse_phone(contact)))
-    except ValidationError:
-        pass
+    phone = _phone_form(contact)
+    if phone:
+        forms.append(("phone", phone))
     if "@" in contact:
         try:
             forms.append(("email", parse_email(contact).casefold()))
@@ -50,20 +72,17 @@ _DUMMY_DIGEST = "0" * 64
 MISTYPED = "Mã theo dõi có vẻ bị gõ nhầm: ký tự kiểm tra không khớp. Vui lòng kiểm tra lại từng ký tự."
 
 
-def find(conn: Connection, tracking_code: str, contact: str) -> Any:
-    """The submission row when code and contact match; the same None for either miss.
-
-    Raises InvalidError (``tracking-code-mistyped``) when the code's check character is
-    wrong: that says nothing about which submissions exist, and it tells the citizen what
-    to fix."""
+def canonical_code(tracking_code: str) -> str:
+    """The code as stored ('' when it cannot be one); InvalidError (``tracking-code-mistyped``)
+    when its check character is wrong: that says nothing about which submissions exist, and
+    it tells the citizen what to fix."""
     if codes.verdict(tracking_code or "") == "mistyped":
         raise InvalidError(MISTYPED, code="tracking-code-mistyped")
-    canonical = codes.normalise(tracking_code or "")
-    row = None
-    if canonical:
-        row = conn.execute(
-            sa.select(db.submissions).where(db.submissions.c.tracking_code == canonical)
-        ).one_or_none()
+    return codes.normalise(tracking_code or "") or ""
+
+
+def matches(row: Any, contact: str) -> bool:
+    """True when ``contact`` is the row's phone or email; the same work for a missing row."""
     candidates = contact_digests(contact or "")
     stored = [row.phone_digest, row.email_digest] if row is not None else [_DUMMY_DIGEST]
     match = False
@@ -71,4 +90,15 @@ def find(conn: Connection, tracking_code: str, contact: str) -> Any:
         for known in stored:
             # Compare every pair, so timing does not tell which (if any) matched.
             match |= hmac.compare_digest(digest, known or _DUMMY_DIGEST)
-    return row if (row is not None and match) else None
+    return row is not None and match
+
+
+def find(conn: Connection, tracking_code: str, contact: str) -> Any:
+    """The submission row when code and contact match; the same None for either miss."""
+    canonical = canonical_code(tracking_code)
+    row = None
+    if canonical:
+        row = conn.execute(
+            sa.select(db.submissions).where(db.submissions.c.tracking_code == canonical)
+        ).one_or_none()
+    return row if matches(row, contact) else None

@@ -114,22 +114,29 @@ def parse_email(value: str) -> str:
     return info.normalized
 
 
+class Contact(CleanString):
+    """A phone number or email, loaded in the form it is stored in (E.164, normalised email):
+    parsed once, by validation, and never again by the code that stores it."""
+
+    def __init__(self, parse: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.parse = parse
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        if not raw:
+            return raw
+        for check in self.validators:  # the length as typed, before any parsing
+            check(raw)
+        return self.parse(raw)
+
+
 class SubmitterSchema(BaseSchema):
     name = CleanString(required=True, validate=_length(2, LIMITS["name_max"]),
                        metadata={"description": "Họ và tên. Anonymous PAKN are not accepted (NĐ 20/2008 Art. 7)."})
-    phone = CleanString(load_default=None, allow_none=True, validate=_length(None, 20),
-                        metadata={"description": "Vietnamese or international number; stored as E.164."})
-    email = CleanString(load_default=None, allow_none=True, validate=_length(None, 254))
-
-    @validates("phone")
-    def _phone(self, value: str | None, **kwargs: Any) -> None:
-        if value:
-            parse_phone(value)
-
-    @validates("email")
-    def _email(self, value: str | None, **kwargs: Any) -> None:
-        if value:
-            parse_email(value)
+    phone = Contact(parse_phone, load_default=None, allow_none=True, validate=_length(None, 20),
+                    metadata={"description": "Vietnamese or international number; stored as E.164."})
+    email = Contact(parse_email, load_default=None, allow_none=True, validate=_length(None, 254))
 
     @validates_schema
     def _contact(self, data: dict[str, Any], **kwargs: Any) -> None:

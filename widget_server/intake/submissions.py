@@ -8,9 +8,6 @@ and data requests are in ``tracking.py``; status events in ``status_events.py``.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,13 +20,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from widget_server.errors import ConflictError, InvalidError
-from widget_server.intake import attachments, codes, contacts, hooks, reference
-from widget_server.intake.schemas import SubmissionCreateSchema, flatten_errors, parse_email, parse_phone
+from widget_server.intake import attachments, codes, contacts, hooks, idempotency, reference
+from widget_server.intake.idempotency import hash_request
+from widget_server.intake.schemas import SubmissionCreateSchema, flatten_errors
 from widget_server.intake.sites import Site
 from widget_server.store import db, outbox
 from widget_server.store.blobs import get_storage
 
-IDEMPOTENCY_CONFLICT = "Idempotency-Key này đã được dùng cho một nội dung khác."
+IDEMPOTENCY_CONFLICT = idempotency.IDEMPOTENCY_CONFLICT  # its home is idempotency.py
 
 
 @dataclass(frozen=True)
@@ -41,12 +39,6 @@ class Created:
 
 def status_url(code: str) -> str:
     return f"{current_app.config['PUBLIC_URL']}/api/v1/submissions/{code}"
-
-
-def hash_request(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(
-        json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-    ).hexdigest()
 
 
 def schema_for(site: Site) -> SubmissionCreateSchema:
@@ -138,64 +130,75 @@ def create_idempotent(
     ``store_attachments(conn, submission_id) -> list[dict]``, when given, runs in the
     same transaction and returns the attachment descriptors for the forwarded body.
     ``data``, when given, is ``payload`` already validated by :func:`validate`.
+
+    One write transaction and no read before it: the idempotency record is claimed first
+    (an upsert that takes a free or expired key), so a replay reads the stored answer and
+    writes nothing, and a new submission costs four statements (record, submission,
+    history, outbox row).
     """
     data = data if data is not None else validate(site, payload)
     req_hash = request_hash or hash_request(payload)
-    if idempotency_key:
-        previous = _replay(site, idempotency_key, req_hash)
-        if previous:
-            return previous
-    try:
-        with db.write() as conn:
-            body = _insert(conn, site, data, via=via, src=src or data.get("src"),
-                           store_attachments=store_attachments)
-            if idempotency_key:
-                # A key past its TTL is free again: drop the old answer, or the insert clashes.
-                k = db.idempotency_keys.c
-                conn.execute(sa.delete(db.idempotency_keys).where(
-                    k.site_id == site.id, k.key == idempotency_key,
-                    k.created_at <= db.utcnow() - _idempotency_ttl()))
-                conn.execute(sa.insert(db.idempotency_keys), {
-                    "site_id": site.id, "key": idempotency_key, "request_hash": req_hash,
-                    "status_code": 201, "response": body, "created_at": db.utcnow(),
-                })
-    except IntegrityError:
-        # Another request with the same key committed first: answer as it did.
-        if idempotency_key:
+    claim = (idempotency_key, req_hash) if idempotency_key else None
+    for _ in range(3):
+        try:
+            with db.write() as conn:
+                body = _insert(conn, site, data, via=via, src=src or data.get("src"),
+                               store_attachments=store_attachments, claim=claim)
+            return Created(201, body, False)
+        except _Replayed as replayed:
+            if replayed.created is not None:
+                return replayed.created
+            # The answer expired between the claim and the read: claim again.
+        except IntegrityError:
+            # Another request with the same key committed first: answer as it did.
+            if not idempotency_key:
+                raise
             previous = _replay(site, idempotency_key, req_hash)
             if previous:
                 return previous
-        raise
-    return Created(201, body, False)
+            raise
+    raise _Replayed.gave_up()
 
 
-def _idempotency_ttl() -> dt.timedelta:
-    return dt.timedelta(hours=int(current_app.config["IDEMPOTENCY_TTL_HOURS"]))
+class _Replayed(Exception):
+    """Raised inside the write transaction to roll it back and answer with a stored response."""
+
+    def __init__(self, created: Created | None) -> None:
+        super().__init__("idempotent replay")
+        self.created = created
+
+    @staticmethod
+    def gave_up() -> ConflictError:
+        return ConflictError(IDEMPOTENCY_CONFLICT, code="idempotency-key-reused")
 
 
-def _replay(site: Site, key: str, req_hash: str) -> Created | None:
-    ttl = _idempotency_ttl()
-    with db.read() as conn:
-        row = conn.execute(
-            sa.select(db.idempotency_keys).where(
-                db.idempotency_keys.c.site_id == site.id, db.idempotency_keys.c.key == key,
-                db.idempotency_keys.c.created_at > db.utcnow() - ttl,
-            )
-        ).one_or_none()
-    if row is None:
-        return None
-    if not hmac.compare_digest(row.request_hash, req_hash):
-        raise ConflictError(IDEMPOTENCY_CONFLICT, code="idempotency-key-reused")
-    return Created(row.status_code, dict(row.response), True)
+def _replay(site: Site, key: str, req_hash: str, conn: Connection | None = None) -> Created | None:
+    if conn is None:
+        with db.read() as own:
+            return _replay(site, key, req_hash, own)
+    found = idempotency.stored(conn, site.id, key, req_hash)
+    return Created(found[0], found[1], True) if found else None
+
+
+_SUBMISSION: dict[str, Any] = {}
+
+
+def _insert_submission(conn: Connection, row: dict[str, Any]) -> bool:
+    """False when the tracking code is taken (40 random bits: rare); the caller draws again."""
+    stmt = _SUBMISSION.get(conn.dialect.name)
+    if stmt is None:
+        stmt = _SUBMISSION[conn.dialect.name] = idempotency.dialect_insert(conn)(db.submissions) \
+            .on_conflict_do_nothing(index_elements=["tracking_code"]).returning(db.submissions.c.id)
+    return conn.execute(stmt, row).first() is not None
 
 
 def _insert(conn: Connection, site: Site, data: dict[str, Any], *, via: str, src: str | None,
-            store_attachments: Any) -> dict[str, Any]:
+            store_attachments: Any, claim: tuple[str, str] | None = None) -> dict[str, Any]:
     now = db.utcnow()
     submitter = data["submitter"]
     location = data.get("location") or {}
-    phone = parse_phone(submitter["phone"]) if submitter.get("phone") else None
-    email = parse_email(submitter["email"]) if submitter.get("email") else None
+    phone = submitter.get("phone") or None  # E.164 and normalised by validation
+    email = submitter.get("email") or None
     consent = reference.consent_for(site.name)
     row: dict[str, Any] = {
         "id": str(uuid.uuid4()),
@@ -227,16 +230,16 @@ def _insert(conn: Connection, site: Site, data: dict[str, Any], *, via: str, src
         "submitted_at": now,
         "updated_at": now,
     }
+    if claim and not idempotency.claim(conn, site.id, *claim, 201, _receipt(row), now):
+        raise _Replayed(_replay(site, *claim, conn))
     for _ in range(5):  # 40 random bits: a collision is rare, but never fatal
-        exists = conn.execute(
-            sa.select(db.submissions.c.id).where(
-                db.submissions.c.tracking_code == row["tracking_code"])
-        ).first()
-        if not exists:
+        if _insert_submission(conn, row):
             break
         row["tracking_code"] = codes.generate()
-    # Statement and parameters apart: the compiled INSERT is cached, not rebuilt per request.
-    conn.execute(sa.insert(db.submissions), row)
+        if claim:  # the answer recorded for the key names the code finally given
+            idempotency.amend(conn, site.id, claim[0], _receipt(row))
+    else:
+        raise RuntimeError("no free tracking code after 5 draws")
     conn.execute(sa.insert(db.history), {"submission_id": row["id"], "status": "received",
                                          "note": None, "sequence": 0, "at": now})
     for hook in hooks.current().on_submission:
@@ -244,6 +247,11 @@ def _insert(conn: Connection, site: Site, data: dict[str, Any], *, via: str, src
     files = store_attachments(conn, row["id"]) if store_attachments else []
     outbox.enqueue(conn, destination=site.destination, event_type="submission.created",
                    data=forward_data(row, site, files), submission_id=row["id"], at=now)
+    return _receipt(row)
+
+
+def _receipt(row: dict[str, Any]) -> dict[str, Any]:
+    """The 201 body (and the answer a replay of the same idempotency key gets)."""
     return {
         "id": row["id"],
         "tracking_code": row["tracking_code"],

@@ -6,7 +6,8 @@ Each change commits together with the outbox row that tells the central system.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -14,8 +15,8 @@ from sqlalchemy.engine import Connection
 from widget_server.errors import ConflictError, NotFoundError
 from widget_server.i18n import status_label
 from widget_server.intake import actions, retention, sites
-from widget_server.intake.contacts import find
-from widget_server.intake.submissions import hash_request
+from widget_server.intake.contacts import canonical_code, find, matches
+from widget_server.intake.idempotency import hash_request
 from widget_server.store import db, outbox
 from widget_server.vocab import ANSWERED, FINAL
 
@@ -31,11 +32,16 @@ def overdue(row: Any, now: dt.datetime | None = None) -> bool:
     return bool(row.deadline and row.status not in ANSWERED | FINAL and now > row.deadline)
 
 
-def describe(conn: Connection, row: Any, lang: str = "vi") -> dict[str, Any]:
-    # In the order the relay learned of them: the central system's clock may lag ours.
-    entries = conn.execute(
-        sa.select(db.history).where(db.history.c.submission_id == row.id).order_by(db.history.c.id)
-    ).all()
+def describe(conn: Connection | None, row: Any, lang: str = "vi",
+             entries: Sequence[Any] | None = None) -> dict[str, Any]:
+    """What the citizen sees; ``entries`` (status, at, note) when already read, else read here."""
+    if entries is None:
+        assert conn is not None
+        # In the order the relay learned of them: the central system's clock may lag ours.
+        entries = conn.execute(
+            sa.select(db.history.c.status, db.history.c.at, db.history.c.note)
+            .where(db.history.c.submission_id == row.id).order_by(db.history.c.id)
+        ).all()
     answer = None
     if row.answer_text:
         answer = {"text": row.answer_text, "agency": row.answer_agency,
@@ -66,10 +72,41 @@ def describe(conn: Connection, row: Any, lang: str = "vi") -> dict[str, Any]:
     }
 
 
+_s, _h = db.submissions.c, db.history.c
+# The submission with its history in one read: a row per entry (history is never empty, but
+# an outer join keeps the submission if it were), oldest first.
+_LOOKUP = (
+    sa.select(_s.id, _s.tracking_code, _s.status, _s.category, _s.title, _s.submitted_at,
+              _s.deadline, _s.answer_text, _s.answer_agency, _s.answered_at, _s.rating_satisfied,
+              _s.rating_comment, _s.rated_at, _s.consent_withdrawn_at, _s.redacted_at,
+              _s.phone_digest, _s.email_digest,
+              _h.id.label("entry_id"), _h.status.label("entry_status"), _h.at.label("entry_at"),
+              _h.note.label("entry_note"))
+    .select_from(db.submissions.outerjoin(db.history, _h.submission_id == _s.id))
+    .where(_s.tracking_code == sa.bindparam("code"))
+    .order_by(_h.id)
+)
+
+
 def lookup(tracking_code: str, contact: str, lang: str = "vi") -> dict[str, Any] | None:
-    with db.read() as conn:
-        row = find(conn, tracking_code, contact)
-        return describe(conn, row, lang) if row is not None else None
+    """Status, history and answer when code and contact match; None for either miss (one query,
+    and the same digest work whether the code exists or not)."""
+    canonical = canonical_code(tracking_code)
+    rows: Sequence[Any] = []
+    if canonical:
+        with db.read() as conn:
+            rows = conn.execute(_LOOKUP, {"code": canonical}).all()
+    row = rows[0] if rows else None
+    if not matches(row, contact):
+        return None
+    return describe(None, row, lang, [_Entry(r.entry_status, r.entry_at, r.entry_note)
+                                      for r in rows if r.entry_id is not None])
+
+
+class _Entry(NamedTuple):
+    status: str
+    at: dt.datetime
+    note: str | None
 
 
 def rate(tracking_code: str, contact: str, satisfied: bool, comment: str | None,

@@ -38,7 +38,7 @@ def enqueue(
     """Add an event to the outbox inside the caller's transaction; returns its message id."""
     msg_id = new_message_id()
     now = at or db.utcnow()
-    conn.execute(sa.insert(db.outbox), {
+    row = {
         "id": msg_id,
         "destination": destination,
         "event_type": event_type,
@@ -48,8 +48,21 @@ def enqueue(
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
-    })
+    }
     if conn.dialect.name == "postgresql":
-        # Delivered on commit, never for a rolled-back row; workers that miss it still poll.
-        conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+        # The row and the wake-up in one statement (one round trip). NOTIFY is delivered on
+        # commit, never for a rolled-back row; workers that miss it still poll.
+        conn.execute(_INSERT_AND_NOTIFY, row)
+    else:
+        conn.execute(_INSERT, row)
     return msg_id
+
+
+# Built once: statement and parameters apart, so SQLAlchemy compiles each statement once.
+_INSERT = sa.insert(db.outbox)
+_COLUMNS = ("id", "destination", "event_type", "submission_id", "payload", "state", "attempts",
+            "next_attempt_at", "created_at")
+_inserted = (sa.insert(db.outbox)
+             .values({name: sa.bindparam(name, type_=db.outbox.c[name].type) for name in _COLUMNS})
+             .returning(db.outbox.c.id).cte("inserted"))
+_INSERT_AND_NOTIFY = sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")).select_from(_inserted)

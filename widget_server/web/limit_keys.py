@@ -65,6 +65,17 @@ def _submission_contact() -> str | None:
     return value if isinstance(value, str) else None
 
 
+def partner_site(token: str) -> sites.Site | None:
+    """The site whose secret key ``token`` is, looked up once per request: the limiter (before
+    and after the view) and the view itself share the answer."""
+    cached = request.environ.get("phanhoi.partner_site")
+    if cached is not None and cached[0] == token:
+        return cached[1]  # type: ignore[no-any-return]
+    site = sites.site_for_secret(token)
+    request.environ["phanhoi.partner_site"] = (token, site)
+    return site
+
+
 def _site_key_for_request() -> str:
     """The site a submission is for, resolved without trusting anything unsigned."""
     # Cached on the request (not ``g``: an app context may outlive one request).
@@ -80,7 +91,7 @@ def _site_key_for_request() -> str:
         scheme, _, token = header.partition(" ")
         token = token.strip()
         if scheme.lower() == "bearer" and token:
-            site = sites.site_for_secret(token)
+            site = partner_site(token)
             # Wrong secrets share one bucket per digest prefix: they are refused anyway.
             key = site.key if site else "bad-secret:" + hashlib.sha256(token.encode()).hexdigest()[:8]
             request.environ["phanhoi.limit_partner"] = site is not None

@@ -172,6 +172,10 @@ SETTINGS: dict[str, Setting] = {
     "RESULTS_CACHE_SECONDS": Setting(
         1.0, "Seconds each relay process serves public results from memory before checking for changes."
     ),
+    "VERSION_CHECK_SECONDS": Setting(
+        1.0, "Seconds each relay process serves sites, their configuration, reference lists and form pages "
+        "from memory before reading the change counters again."
+    ),
     "DEMO": Setting(False, "Demo mode: generated secrets, `/demo` page. Never in production."),
 }
 

@@ -3,6 +3,7 @@ for every input that changes it, with only the form token and the style nonce ne
 
 from __future__ import annotations
 
+import gzip
 import re
 from typing import Any
 
@@ -18,7 +19,8 @@ QUIET = "198.51.100.7"
 
 
 def _normalise(resp: Any) -> tuple[int, str, str]:
-    html = resp.get_data(as_text=True)
+    html = resp.get_data(as_text=True) if "Content-Encoding" not in resp.headers else \
+        gzip.decompress(resp.get_data()).decode()
     csp = resp.headers["Content-Security-Policy"]
     return resp.status_code, NONCE.sub("N", TOKEN.sub("T", html)), NONCE.sub("N", csp)
 
@@ -66,6 +68,11 @@ def test_cached_form_pages_match_uncached_renders_for_every_input(busy_app: Any)
         plain = get()
         busy_app.config["PAGE_CACHE"] = True
         filled, hit = get(), get()
+        zipped = client.get(url, headers={**headers, "Accept-Encoding": "br;q=1, gzip;q=0.8"},
+                            environ_base={"REMOTE_ADDR": ip})
+        assert zipped.headers["Content-Encoding"] == "gzip"
+        assert "Accept-Encoding" in zipped.headers["Vary"]
+        assert _normalise(zipped) == _normalise(plain), (url, headers, ip)
         assert plain.status_code == 200, url
         assert _normalise(filled) == _normalise(plain), (url, headers, ip)
         assert _normalise(hit) == _normalise(plain), (url, headers, ip)

@@ -30,6 +30,8 @@ from widget_server.web.pages.spliced import Spliced
 TOKEN_MARK = "phtok" + secrets.token_hex(12)
 NONCE_MARK = "phnon" + secrets.token_hex(12)
 MAX_PAGES = 512
+NONCE_BYTES = 16
+NONCE_LENGTH = len(secrets.token_urlsafe(NONCE_BYTES))  # 22 characters, always
 
 
 def cached_get(site: sites.Site, *, embedded: bool, render: Callable[..., str]) -> Response:
@@ -39,7 +41,7 @@ def cached_get(site: sites.Site, *, embedded: bool, render: Callable[..., str]) 
                request_lang(fallback=site.locale), busy, bool(request.referrer))
         page, has_nonce = versions.cache("form_pages", "sites", "reference", limit=MAX_PAGES).get(
             key, lambda: _render_marked(site, embedded, busy, render))
-        nonce = secrets.token_urlsafe(16) if has_nonce else None
+        nonce = secrets.token_urlsafe(NONCE_BYTES) if has_nonce else None
         values = {"token": tokens.issue_form_token(site.key), **({"nonce": nonce} if nonce else {})}
         gz = bool(request.accept_encodings["gzip"])
         resp = Response(page.fill(values, gzip=gz), content_type="text/html; charset=utf-8")
@@ -62,4 +64,5 @@ def _render_marked(site: sites.Site, embedded: bool, busy: bool,
     if has_nonce:
         ctx["style_nonce"] = NONCE_MARK
     html = render(site, ctx, reference.public_config(site), TOKEN_MARK, busy)
-    return Spliced.make(html, {"token": TOKEN_MARK, "nonce": NONCE_MARK}), has_nonce
+    lengths = {"token": len(tokens.issue_form_token(site.key).encode()), "nonce": NONCE_LENGTH}
+    return Spliced.make(html, {"token": TOKEN_MARK, "nonce": NONCE_MARK}, lengths), has_nonce

@@ -84,7 +84,7 @@ def test_cached_form_pages_match_uncached_renders_for_every_input(busy_app: Any)
                 assert tokens.verify_form_token(token, site.key, check_fill_time=False)
         nonces = [NONCE.search(r.headers["Content-Security-Policy"])[1] for r in (filled, hit)]
         assert nonces[0] != nonces[1]
-        for r, nonce in zip((filled, hit), nonces):
+        for r, nonce in zip((filled, hit), nonces, strict=True):
             assert f'nonce="{nonce}"' in r.get_data(as_text=True)
         if "Accept-Language" in headers:
             continue  # a site's own locale wins over the browser's (i18n.negotiate): same page

@@ -65,16 +65,16 @@ class Spliced:
     def fill(self, values: dict[str, str], *, gzip: bool) -> bytes:
         filled = [v.encode() for v in (values[h] for h in self.holes)]
         body = bytearray(self.parts[0])
-        for value, part in zip(filled, self.parts[1:]):
+        for value, part in zip(filled, self.parts[1:], strict=True):
             body += value
             body += part
         if not gzip:
             return bytes(body)
-        if any(len(v) != self.lengths[h] for h, v in zip(self.holes, filled)):
+        if any(len(v) != self.lengths[h] for h, v in zip(self.holes, filled, strict=True)):
             return _gzip.compress(bytes(body), compresslevel=GZIP_LEVEL, mtime=0)
         out = bytearray(GZIP_HEADER)
         out += self.deflated[0]
-        for value, deflated in zip(filled, self.deflated[1:]):
+        for value, deflated in zip(filled, self.deflated[1:], strict=True):
             out += _stored(value)
             out += deflated
         out += FINAL_EMPTY_BLOCK

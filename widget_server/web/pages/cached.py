@@ -5,7 +5,8 @@ the CSP style nonce (holes in the cached HTML, which is gzipped once: ``spliced.
 HTML is in the cache key: the path and the whole query string (``origin``, ``inline``,
 ``u``, ``src``, ``lang``, and the other-language link that repeats them), the language
 negotiated from ``?lang``/``Accept-Language``, whether the address is busy (proof of work
-up front), and whether a ``Referer`` came (``?u=`` is dropped without one). The site and
+up front), whether a ``Referer`` came (``?u=`` is dropped without one), and the versioned
+names of the widget files it links. The site and
 its configuration come from the version the key is cached under.
 
 ``PAGE_CACHE = False`` (tests) renders each GET as it is, for comparison.
@@ -22,6 +23,7 @@ from flask import Response, current_app, request
 from widget_server.intake import reference, sites, tokens
 from widget_server.store import versions
 from widget_server.web import limits
+from widget_server.web.assets import versioned_url
 from widget_server.web.i18n import request_lang
 from widget_server.web.pages.common import frame_ancestors, page_context, secure
 from widget_server.web.pages.spliced import Spliced
@@ -30,6 +32,8 @@ from widget_server.web.pages.spliced import Spliced
 TOKEN_MARK = "phtok" + secrets.token_hex(12)
 NONCE_MARK = "phnon" + secrets.token_hex(12)
 MAX_PAGES = 512
+# The widget files the page links by versioned name: a rebuilt widget makes new pages.
+PAGE_ASSETS = ("form.css", "form.js", "altcha.js")
 NONCE_BYTES = 16
 NONCE_LENGTH = len(secrets.token_urlsafe(NONCE_BYTES))  # 22 characters, always
 
@@ -38,7 +42,8 @@ def cached_get(site: sites.Site, *, embedded: bool, render: Callable[..., str]) 
     busy = limits.ip_busy()
     if current_app.config.get("PAGE_CACHE", True):
         key = (embedded, request.script_root, request.path, request.query_string,
-               request_lang(fallback=site.locale), busy, bool(request.referrer))
+               request_lang(fallback=site.locale), busy, bool(request.referrer),
+               *(versioned_url(name) for name in PAGE_ASSETS))
         page, has_nonce = versions.cache("form_pages", "sites", "reference", limit=MAX_PAGES).get(
             key, lambda: _render_marked(site, embedded, busy, render))
         nonce = secrets.token_urlsafe(NONCE_BYTES) if has_nonce else None

@@ -100,3 +100,29 @@ def test_the_busy_decision_is_per_address_on_cached_pages(busy_app: Any) -> None
             as_text=True)
         assert "data-altcha-now" not in client.get(f"/s/{site.key}", environ_base={
             "REMOTE_ADDR": QUIET}).get_data(as_text=True)
+
+
+def test_spliced_gzip_is_one_ordinary_member_whatever_the_holes() -> None:
+    """Values of the planned length are spliced in; any other length is compressed whole."""
+    import random
+    import string
+    import zlib
+
+    from widget_server.web.pages.spliced import Spliced
+
+    rng = random.Random(7)
+    words = ['<div class="f">', "<input name=", 'value="', "</div>", "phản ánh", "Hóa đơn", "x" * 300]
+    for _ in range(100):
+        holes = [rng.choice(["@T@", "@N@"]) for _ in range(rng.randint(0, 4))]
+        chunks = ["".join(rng.choice(words) for _ in range(rng.randint(0, 2000))) for _ in range(len(holes) + 1)]
+        page = chunks[0] + "".join(h + c for h, c in zip(holes, chunks[1:], strict=True))
+        lengths = {"token": rng.randint(1, 120), "nonce": 22}
+        spliced = Spliced.make(page, {"token": "@T@", "nonce": "@N@"}, lengths)
+        extra = 0 if rng.random() < 0.8 else 1
+        values = {name: "".join(rng.choice(string.ascii_letters + "._-") for _ in range(n + extra))
+                  for name, n in lengths.items()}
+        expected = page.replace("@T@", values["token"]).replace("@N@", values["nonce"]).encode()
+        assert spliced.fill(values, gzip=False) == expected
+        stream = zlib.decompressobj(31)
+        assert stream.decompress(spliced.fill(values, gzip=True)) == expected
+        assert stream.eof and not stream.unused_data

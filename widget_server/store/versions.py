@@ -57,7 +57,7 @@ class Versions:
         now = self.clock()
         if now - self._checked < self.interval:
             return self._values
-        with self.engine.connect() as conn:
+        with db.read(self.engine) as conn:  # a store that cannot answer: 503, as for any read
             rows = conn.execute(sa.select(versions.c.name, versions.c.n)).all()
         with self._lock:
             self._values = {name: int(n) for name, n in rows}

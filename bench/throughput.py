@@ -4,7 +4,8 @@ Everything runs on loopback, bounded in time (about three minutes per database):
 
 1. **Throughput.** ``wrk`` (2 threads, 16 connections, 8 s per path) against gunicorn
    with 2 sync workers: a bare Flask app (``GET /`` and a ``POST`` of JSON) and the
-   relay (the loader gzip, a site's configuration, the form page, a status lookup, a
+   relay (the loader gzip, a site's configuration, the form page, the results page and
+   ``GET /api/v1/results``, a status lookup, a
    durable submission), served the same way in the same run. Ratios are to bare
    ``GET /`` for the reader paths and to bare ``POST`` for the submission: absolute
    numbers move with the machine and its load, the ratio is what the relay costs.
@@ -333,6 +334,8 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
         "site_config": (f"{relay_url}/api/v1/sites/{site.key}/config",
                         get_script(tmp, "json", json_headers), "reader"),
         "form_page": (f"{relay_url}/w/{site.key}/form?origin=https://bench.example", None, "reader"),
+        "results_page": (f"{relay_url}/p/{site.key}", None, "reader"),
+        "results_api": (relay_url + "/api/v1/results", get_script(tmp, "json", json_headers), "reader"),
         "status_lookup": (
             (f"{relay_url}/api/v1/submissions/{code}/lookup",
              post_script(tmp, "lookup", {"contact": "0912345678"}, json_headers), "reader")
@@ -471,6 +474,8 @@ LABELS = {
     "loader_gzip": "`loader.js` (gzip)",
     "site_config": "site config",
     "form_page": "form page",
+    "results_page": "results page `/p/KEY`",
+    "results_api": "`GET /api/v1/results`",
     "status_lookup": "status lookup",
     "submission": "submission (durable)",
 }

@@ -176,6 +176,14 @@ SETTINGS: dict[str, Setting] = {
     "RESULTS_CACHE_SECONDS": Setting(
         1.0, "Seconds each relay process serves public results from memory before checking for changes."
     ),
+    "VERSION_CHECK_SECONDS": Setting(
+        1.0, "Seconds each relay process serves sites, their configuration, reference lists and form pages "
+        "from memory before reading the change counters again."
+    ),
+    "PAGE_CACHE": Setting(
+        True, "Form pages (`/w/KEY/form`, `/s/KEY`) rendered once per version of the data behind them and "
+        "served from memory, with a new form token and nonce each time (false: rendered per request)."
+    ),
     "DEMO": Setting(False, "Demo mode: generated secrets, `/demo` page. Never in production."),
 }
 

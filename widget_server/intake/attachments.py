@@ -37,7 +37,7 @@ from widget_server.errors import (
     TooLargeError,
     UnsupportedError,
 )
-from widget_server.intake import images, pdfs, text
+from widget_server.intake import text
 from widget_server.intake.tokens import serializer
 from widget_server.store import db
 from widget_server.store.blobs import get_storage
@@ -99,6 +99,9 @@ def clean_filename(name: str | None, kind: str) -> str:
 
 
 def _reencode_image(data: bytes, kind: str) -> bytes:
+    # Pillow and pypdf (with cryptography) are imported with the first file, not with every worker.
+    from widget_server.intake import images
+
     try:
         return images.reencode(data, kind)
     except images.TooManyPixels as exc:
@@ -110,6 +113,8 @@ def _reencode_image(data: bytes, kind: str) -> bytes:
 def _check_pdf(data: bytes) -> bytes:
     if not re.match(rb"%PDF-[12]\.[0-9]", data[:8]):
         raise _file_error(InvalidError, "Tệp PDF không hợp lệ.", "attachment-invalid")
+    from widget_server.intake import pdfs
+
     try:
         pdfs.check(data)
     except pdfs.UnsafePdf as exc:
@@ -157,6 +162,10 @@ def prepare_all(uploads: list[Any]) -> list[Prepared]:
     if len(uploads) > most:
         raise _file_error(InvalidError, f"Tối đa {most} tệp đính kèm.", "too-many-attachments")
     read = [(u, *_read(u)) for u in uploads]
+    if not read:
+        return []
+    from widget_server.intake import images
+
     try:
         total = sum(images.pixels(data, kind) for _u, data, kind in read if kind != "pdf")
     except images.TooManyPixels as exc:

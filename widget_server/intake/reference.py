@@ -106,7 +106,6 @@ def current_agencies() -> list[dict[str, str]]:
 
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-CACHE_SECONDS = 60.0
 
 
 class ReferenceError(ValueError):
@@ -114,24 +113,23 @@ class ReferenceError(ValueError):
 
 
 def _synced(kind: str) -> list[dict[str, str]] | None:
-    """The central system's own list, when ``reference sync`` stored one (cached a minute)."""
-    import time
+    """The central system's own list, when ``reference sync`` stored one (cached per process
+    while the ``reference`` counter stands: a sync on any host is seen within a second)."""
+    from widget_server.store import versions
 
+    return versions.cache("reference_lists", "reference").get(kind, lambda: _load_synced(kind))
+
+
+def _load_synced(kind: str) -> list[dict[str, str]] | None:
     import sqlalchemy as sa
 
     from widget_server.store import db
 
-    cache = current_app.extensions.setdefault("phanhoi_reference", {})
-    hit = cache.get(kind)
-    if hit and hit[0] > time.monotonic():
-        return hit[1]
     with db.read() as conn:
         items = conn.execute(
             sa.select(db.reference_lists.c.entries).where(db.reference_lists.c.kind == kind)
         ).scalar_one_or_none()
-    value = [dict(i) for i in items] if items else None
-    cache[kind] = (time.monotonic() + CACHE_SECONDS, value)
-    return value
+    return [dict(i) for i in items] if items else None
 
 
 def _clean_list(items: Any, kind: str) -> list[dict[str, str]]:
@@ -177,12 +175,21 @@ def sync(central_url: str, *, session: Any = None, timeout: float = 10.0) -> dic
         for kind, items in lists.items():
             conn.execute(sa.delete(db.reference_lists).where(db.reference_lists.c.kind == kind))
             conn.execute(sa.insert(db.reference_lists).values(kind=kind, entries=items, updated_at=now))
-    current_app.extensions.pop("phanhoi_reference", None)
     return {kind: len(items) for kind, items in lists.items()}
 
 
 def public_config(site: Any) -> dict[str, Any]:
-    """What ``GET /api/v1/sites/{key}/config`` answers and the form pages render from."""
+    """What ``GET /api/v1/sites/{key}/config`` answers and the form pages render from.
+
+    Made once per version of the sites and reference lists in each process; callers read it,
+    never change it (it is shared).
+    """
+    from widget_server.store import versions
+
+    return versions.cache("site_config", "sites", "reference").get(site.key, lambda: _public_config(site))
+
+
+def _public_config(site: Any) -> dict[str, Any]:
     consent = consent_for(site.name)
     return {
         "site_key": site.key,

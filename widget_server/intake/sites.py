@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from widget_server.errors import NotFoundError
-from widget_server.store import db
+from widget_server.store import db, versions
 from widget_server.vocab import SITE_DESTINATIONS
 
 SITE_KEY_PREFIX = "pk_"
@@ -190,8 +190,14 @@ def create_site(
 
 
 def get_site(site_key: str) -> Site | None:
+    """The active site with this key, from this process's cache while the ``sites`` counter
+    stands (a change on any host reaches every process within ``VERSION_CHECK_SECONDS``)."""
     if not site_key or len(site_key) > 40:
         return None
+    return versions.cache("sites", "sites").get(site_key, lambda: _load_site(site_key))
+
+
+def _load_site(site_key: str) -> Site | None:
     with db.read() as conn:
         row = conn.execute(
             sa.select(db.sites).where(db.sites.c.site_key == site_key, db.sites.c.active)

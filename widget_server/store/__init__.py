@@ -4,5 +4,6 @@
 from widget_server.store import notices as notices
 from widget_server.store import operations as operations
 from widget_server.store import published as published
+from widget_server.store import versions as versions
 
-__all__ = ["notices", "operations", "published"]
+__all__ = ["notices", "operations", "published", "versions"]

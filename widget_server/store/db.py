@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from sqlalchemy.engine import Connection, Engine
 
 from widget_server.errors import StoreUnavailableError
@@ -283,6 +283,9 @@ def write(engine: Engine | None = None) -> Iterator[Connection]:
     with _available(), (engine or get_engine()).connect() as conn:
         with conn.execution_options(phanhoi_write=True).begin():
             yield conn
+    # What this process wrote, its own caches see on the next read (store/versions.py).
+    if has_app_context() and (found := current_app.extensions.get("phanhoi_versions")):
+        found.expire()
 
 
 @contextlib.contextmanager

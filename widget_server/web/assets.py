@@ -20,6 +20,7 @@ import json
 import mimetypes
 import re
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,8 +82,25 @@ def _compress_br(body: bytes) -> bytes | None:
     return brotli.compress(body, quality=11)
 
 
+# Files already read are answered from memory; the disk is looked at again at most once a
+# second per file (a rebuilt widget is served within that second, with its new hash).
+RECHECK_SECONDS = 1.0
+_checked: dict[str, float] = {}
+
+
 def get_asset(name: str) -> Asset | None:
-    """The built file, re-read when it changes on disk."""
+    """The built file, re-read when it changes on disk (looked at at most once a second)."""
+    now = time.monotonic()
+    cached = _cache.get(name)
+    if cached is not None and now - _checked.get(name, float("-inf")) < RECHECK_SECONDS:
+        return cached
+    asset = _load(name)
+    if asset is not None:
+        _checked[name] = now
+    return asset
+
+
+def _load(name: str) -> Asset | None:
     root = build_dir().resolve()
     path = (root / name).resolve()
     if root not in path.parents or not path.is_file() or path.suffix == ".md":

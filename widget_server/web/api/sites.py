@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import Response, current_app, jsonify, request
 
 from widget_server.intake import altcha, reference, sites, stats
+from widget_server.store import versions
 from widget_server.web.api.blueprint import bp
 from widget_server.web.api.body import bearer_token
 from widget_server.web.problems import Problem
@@ -15,9 +18,21 @@ from widget_server.web.schemas import SiteConfigSchema, StatsSchema, respond
 def site_config(site_key: str) -> Response:
     """Public configuration of a site: categories, agencies, communes, consent text."""
     site = sites.require(site_key)
-    resp = respond(SiteConfigSchema(), reference.public_config(site))
+    # The JSON and its ETag are made once per version of the sites and reference lists.
+    body, etag = versions.cache("site_config_json", "sites", "reference").get(
+        site.key, lambda: _config_json(site))
+    if request.if_none_match.contains(etag):
+        resp = Response(status=304)
+    else:
+        resp = Response(body, mimetype="application/json")
+    resp.set_etag(etag)
     resp.headers["Cache-Control"] = "public, max-age=300"
     return resp
+
+
+def _config_json(site: sites.Site) -> tuple[bytes, str]:
+    body = respond(SiteConfigSchema(), reference.public_config(site)).get_data()
+    return body, hashlib.sha256(body).hexdigest()[:32]
 
 
 @bp.get("/sites/<site_key>/altcha")

@@ -9,7 +9,6 @@ import secrets as _secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-import segno
 from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from phanhoi.embed import VARIANTS, Manifest, embed_snippet, qr_svg, standalone_url
@@ -155,6 +154,8 @@ def site_qr(site_key: str, channel: str, kind: str) -> Response:
         ctype = "image/svg+xml"
     else:
         import io
+
+        import segno  # console only: not loaded in every worker
 
         buffer = io.BytesIO()
         segno.make(url, error="m", micro=False).save(buffer, kind="png", scale=16, border=4)

@@ -24,6 +24,7 @@ from widget_server.web import limits
 from widget_server.web.api.body import upload_room
 from widget_server.web.assets import versioned_url
 from widget_server.web.pages.blueprint import bp
+from widget_server.web.pages.cached import cached_get
 from widget_server.web.pages.common import fmt, fmt_markup, frame_ancestors, number, page_context, secure
 from widget_server.web.problems import page_message
 
@@ -164,78 +165,86 @@ def _limit_body() -> None:
 
 def _form_page(site_key: str, *, embedded: bool) -> Response:
     site = sites.require(site_key)
-    if request.method == "POST":
-        _limit_body()
+    if request.method == "GET":
+        return cached_get(site, embedded=embedded, render=_render)
+    _limit_body()
     ctx = page_context(site, embedded=embedded)
     cfg = reference.public_config(site)
-    t = ctx["t"] = _texts(ctx["t"], cfg)
-    values: dict[str, Any] = {"confidential": True}
+    t = _texts(ctx["t"], cfg)
     errors: dict[str, list[str]] = {}
     general: list[str] = []
     result = None
     status = 200
-    if request.method == "POST":
-        form = request.form
-        uploads = _uploads()
-        values = {k: form.get(k, "") for k in FIELDS}
-        values["confidential"] = form.get("confidential") == "1"
-        values["consent.accepted"] = form.get("consent.accepted") == "1"
-        values["notify"] = form.get("notify") == "1"
-        values["notify.by"] = form.get("notify.by", "")
-        values["location.lat"] = form.get("location.lat", "")
-        values["location.lon"] = form.get("location.lon", "")
-        try:
-            token = tokens.verify_form_token(form.get("form_token"), site.key)
-        except tokens.FormTokenError as exc:
-            general.append(page_message(t, exc))
-            token = None
-        if token is not None and (form.get("hp") or "").strip():
-            # The honeypot is invisible to people; only form-filling robots reach it.
-            general.append(t["err_bot"])
-        if not general:
-            result = _create(site, _payload_from_form(form), uploads, token, t, errors, general)
-        if result is None:
-            status = 422
-            if uploads:
-                # Browsers never refill a file input: say so rather than let files vanish silently.
-                errors.setdefault("files", []).append(t["files_again"])
+    form = request.form
+    uploads = _uploads()
+    values: dict[str, Any] = {k: form.get(k, "") for k in FIELDS}
+    values["confidential"] = form.get("confidential") == "1"
+    values["consent.accepted"] = form.get("consent.accepted") == "1"
+    values["notify"] = form.get("notify") == "1"
+    values["notify.by"] = form.get("notify.by", "")
+    values["location.lat"] = form.get("location.lat", "")
+    values["location.lon"] = form.get("location.lon", "")
+    try:
+        token = tokens.verify_form_token(form.get("form_token"), site.key)
+    except tokens.FormTokenError as exc:
+        general.append(page_message(t, exc))
+        token = None
+    if token is not None and (form.get("hp") or "").strip():
+        # The honeypot is invisible to people; only form-filling robots reach it.
+        general.append(t["err_bot"])
+    if not general:
+        result = _create(site, _payload_from_form(form), uploads, token, t, errors, general)
+    if result is None:
+        status = 422
+        if uploads:
+            # Browsers never refill a file input: say so rather than let files vanish silently.
+            errors.setdefault("files", []).append(t["files_again"])
+    html = _render(site, ctx, cfg, tokens.issue_form_token(site.key), limits.ip_busy(),
+                   values=values, errors=errors, general=general, result=result)
+    resp = Response(html, status=status, content_type="text/html; charset=utf-8")
+    return secure(resp, frame_ancestors=frame_ancestors(site) if embedded else "'none'",
+                  style_nonce=ctx["style_nonce"], blob_images=True)
+
+
+def _render(site: sites.Site, ctx: dict[str, Any], cfg: dict[str, Any], token: str, busy: bool, *,
+            values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None,
+            general: list[str] | None = None, result: dict[str, Any] | None = None) -> str:
+    """The form page's HTML. On a GET, ``token`` and the style nonce are placeholders that
+    ``cached_get`` fills in per response; every other input is part of its cache key."""
+    t = _texts(ctx["t"], cfg)
+    ctx = {**ctx, "t": t}
+    errors = errors or {}
     summary = [
         {"href": "#f-" + path.replace(".", "-"), "label": t[FIELDS[path]], "message": msgs[0]}
         for path in FIELDS
         for msgs in [errors.get(path)]
         if msgs
     ]
-    resp = Response(
-        render_template(
-            "widget/form.html",
-            **ctx,
-            cfg=cfg,
-            values=values,
-            errors=errors,
-            general=general,
-            summary=summary,
-            result=result,
-            token=tokens.issue_form_token(site.key),
-            source_url=_source_url(site),
-            src=_src(),
-            fmt=fmt,
-            fmtm=fmt_markup,
-            num=lambda n: number(int(n), ctx["lang"]),
-            qr_url=url_for("pages.track_qr", site_key=site.key) + "?lang=" + ctx["lang"] + "&code=",
-            required=_required(cfg),
-            action=request.path,
-            # A busy address (carrier NAT) is asked for proof of work even on sites without ALTCHA:
-            # ``altcha_now`` loads and starts the solver with the page; otherwise form.js loads it
-            # when the relay asks (an altcha-required problem).
-            altcha_url=versioned_url("altcha.js"),
-            altcha_challenge=url_for("api.altcha_challenge", site_key=site.key),
-            altcha_now=bool(cfg["altcha"]) or limits.ip_busy(),
-        ),
-        status=status,
-        content_type="text/html; charset=utf-8",
+    return render_template(
+        "widget/form.html",
+        **ctx,
+        cfg=cfg,
+        values=values if values is not None else {"confidential": True},
+        errors=errors,
+        general=general or [],
+        summary=summary,
+        result=result,
+        token=token,
+        source_url=_source_url(site),
+        src=_src(),
+        fmt=fmt,
+        fmtm=fmt_markup,
+        num=lambda n: number(int(n), ctx["lang"]),
+        qr_url=url_for("pages.track_qr", site_key=site.key) + "?lang=" + ctx["lang"] + "&code=",
+        required=_required(cfg),
+        action=request.path,
+        # A busy address (carrier NAT) is asked for proof of work even on sites without ALTCHA:
+        # ``altcha_now`` loads and starts the solver with the page; otherwise form.js loads it
+        # when the relay asks (an altcha-required problem).
+        altcha_url=versioned_url("altcha.js"),
+        altcha_challenge=url_for("api.altcha_challenge", site_key=site.key),
+        altcha_now=bool(cfg["altcha"]) or busy,
     )
-    return secure(resp, frame_ancestors=frame_ancestors(site) if embedded else "'none'",
-                   style_nonce=ctx["style_nonce"], blob_images=True)
 
 
 def _required(cfg: dict[str, Any]) -> set[str]:

@@ -149,3 +149,26 @@ def test_a_reference_sync_on_another_relay_reaches_the_form_page(app_config: dic
     assert "Hạng mục mới" in reader.get(f"/w/{site.key}/form").get_data(as_text=True)
     for app in (first, second):
         db.get_engine(app).dispose()
+
+
+def test_own_writes_refresh_only_after_a_cached_table_changed(app_config: dict[str, Any]) -> None:
+    """A process reads the counters again at once after it wrote a site, a list or a result,
+    and not after a submission or an outbox row: those would cost every next reader a query."""
+    app = create_app(app_config)
+    clock = Clock()
+    counters = app.extensions["phanhoi_versions"] = versions.Versions(db.get_engine(app), 1.0, clock)
+    try:
+        with app.app_context():
+            site, _ = sites.create_site("Báo Thanh Hóa", ["https://baothanhhoa.example"])
+            counters.current()
+            checked = counters._checked
+            with db.write() as conn:
+                conn.execute(sa.insert(db.outbox).values(
+                    id="row-1", destination="central", event_type="submission.created", payload={},
+                    state="pending", attempts=0, next_attempt_at=db.utcnow(), created_at=db.utcnow()))
+            assert counters._checked == checked  # nothing cached was written
+            with db.write() as conn:
+                conn.execute(sa.update(db.sites).where(db.sites.c.id == site.id).values(name="Báo mới"))
+            assert counters._checked == float("-inf")  # the next reader reads the counters
+    finally:
+        db.get_engine(app).dispose()

@@ -18,7 +18,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy.engine import Connection, Engine
 
 from widget_server.errors import StoreUnavailableError
-from widget_server.store import sqlite
+from widget_server.store import sqlite, watch
 # Migrations live in migrate.py; ``db.upgrade`` stays the one call the app and its tests make.
 from widget_server.store.migrate import upgrade as upgrade
 from widget_server.vocab import STATUSES
@@ -263,9 +263,12 @@ def make_engine(url: str) -> Engine:
     # of logs and error messages even when the root logger is turned up to DEBUG.
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     if url.startswith("sqlite"):
-        return sqlite.make_engine(url)
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
-                            hide_parameters=True)
+        engine = sqlite.make_engine(url)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                                  hide_parameters=True)
+    watch.listen(engine)
+    return engine
 
 
 def get_engine(app: Flask | None = None) -> Engine:
@@ -283,8 +286,10 @@ def write(engine: Engine | None = None) -> Iterator[Connection]:
     with _available(), (engine or get_engine()).connect() as conn:
         with conn.execution_options(phanhoi_write=True).begin():
             yield conn
-    # What this process wrote, its own caches see on the next read (store/versions.py).
-    if has_app_context() and (found := current_app.extensions.get("phanhoi_versions")):
+        touched = watch.touched(conn)
+    # What this process wrote to a cached table, its own caches see on the next read
+    # (store/versions.py); other writes (a submission, an outbox row) cost the readers nothing.
+    if touched and has_app_context() and (found := current_app.extensions.get("phanhoi_versions")):
         found.expire()
 
 

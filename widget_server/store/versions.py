@@ -25,13 +25,13 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.engine import Engine
 
-from widget_server.store import db
+from widget_server.store import db, watch
 from widget_server.store.db import metadata
 
 T = TypeVar("T")
 KINDS = ("sites", "reference", "results")
 #: The tables each counter follows (migration 0009 puts a trigger on each).
-WATCHED = {"sites": "sites", "reference_lists": "reference", "published_results": "results"}
+WATCHED = watch.WATCHED
 
 versions = sa.Table(
     "versions",

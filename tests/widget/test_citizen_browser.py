@@ -132,14 +132,22 @@ def test_success_screen_due_date_lookup_copy_and_qr(relay: Any, browser: Any) ->
         assert page.evaluate("navigator.clipboard.readText()") == code.text_content().strip()
         qr = page.get_by_role("img", name=f"Mã QR mở trang tra cứu phản ánh {code.text_content().strip()}")
         expect(qr).to_be_visible()
-        assert qr.evaluate("i => i.complete && i.naturalWidth > 0")
+        _decoded(page, qr)
         # The page still says who runs it after the form gives way to the answer.
         expect(page.locator("header.brand")).to_be_visible()
-        page.screenshot(path="/work/shots/success-390.png", full_page=True)
         link = page.get_by_role("link", name="Tra cứu phản ánh")
         expect(link).to_have_attribute("href", re.compile(re.escape(code.text_content().strip())))
     finally:
         ctx.close()
+
+
+def _decoded(page: Any, img: Any, timeout_ms: int = 15000) -> None:
+    """The image has loaded and decoded (visible only means laid out: its box has a size)."""
+    for _ in range(timeout_ms // 50):
+        if img.evaluate("i => i.complete && i.naturalWidth > 0"):
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("the image did not load")
 
 
 def test_success_screen_without_javascript(relay: Any, browser: Any) -> None:
@@ -154,7 +162,7 @@ def test_success_screen_without_javascript(relay: Any, browser: Any) -> None:
         expect(page.locator("#ok-due")).to_contain_text(re.compile(r"Hạn trả lời: \d\d/\d\d/20\d\d"))
         qr = page.locator(".qr img")
         expect(qr).to_be_visible()
-        assert qr.evaluate("i => i.complete && i.naturalWidth > 0")
+        _decoded(page, qr)
     finally:
         ctx.close()
 
@@ -203,7 +211,6 @@ def test_long_agency_names_fit_a_phone(relay: Any, browser: Any, width: int) -> 
                 "l => ({sw: l.scrollWidth, cw: l.clientWidth, text: l.textContent})")
             assert box["sw"] <= box["cw"], box  # wraps, never cut
         expect(page.get_by_text("UBND xã, phường nơi xảy ra vụ việc")).to_be_visible()
-        page.screenshot(path=f"/work/shots/form-{width}.png", full_page=True)
     finally:
         ctx.close()
 

@@ -40,7 +40,6 @@ def test_operator_pages_fit_a_phone(tmp_path: Any, browser: Any, width: int) -> 
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         cell = page.locator("td[data-label='Hạn trả lời']").first
         assert cell.evaluate("c => getComputedStyle(c, '::before').content") == '"Hạn trả lời"'
-        page.screenshot(path=f"/work/shots/central-{width}.png", full_page=True)
         page.locator("td a").first.click()
         page.wait_for_url(re.compile(r"/submissions/"))
         assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -63,8 +63,11 @@ def test_every_write_to_a_cached_table_bumps_its_counter(app: Any, site: Any) ->
             sort_at=now, event_at=now, published_at=now, updated_at=now))
     assert _counters(app)["results"] > after_reference["results"]
     with engine.begin() as conn:
-        conn.execute(sa.delete(db.sites).where(db.sites.c.id == -1))  # no row: still a write statement
-    assert _counters(app)["sites"] >= after_reference["sites"]
+        conn.execute(sa.delete(db.sites).where(db.sites.c.id == -1))  # a statement that changes no row
+    # PostgreSQL's statement triggers count it (harmless: caches are made again); SQLite's row
+    # triggers do not. Either way nothing else moved.
+    expected = after_reference["sites"] + (1 if db.is_postgres(engine) else 0)
+    assert _counters(app)["sites"] == expected
 
 
 def test_a_change_through_one_relay_reaches_the_other_within_the_interval(app_config: dict[str, Any]) -> None:

@@ -147,7 +147,7 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: f
 
 def gunicorn(app_path: str, port: int, env: dict[str, str], cwd: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
+        [sys.executable, "-m", "gunicorn", "--workers", os.environ.get("BENCH_WORKERS", "2"), "--worker-class", os.environ.get("BENCH_CLASS", "sync"),
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app_path],
         env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -201,6 +201,10 @@ def wrk(url: str, script: Path | None, seconds: float, args: argparse.Namespace)
             "p50_ms": round(float(p50.group(1)) * scale[p50.group(2)], 2) if p50 else None}
 
 
+def kind_of(name: str) -> str:
+    return "bare" if name.startswith("bare_") else "relay"
+
+
 def fsyncs_per_second(folder: Path, seconds: float = 2.0) -> float:
     """How many small write + fsync rounds the disk under ``folder`` takes a second: the
     ceiling of durable commits for one writer (SQLite's WAL with ``synchronous=FULL``)."""
@@ -215,6 +219,24 @@ def fsyncs_per_second(folder: Path, seconds: float = 2.0) -> float:
             count += 1
     path.unlink()
     return round(count / seconds, 1)
+
+
+def workers_cpu_seconds(master: subprocess.Popen[bytes]) -> float:
+    """CPU time (user + system) the master's workers have used so far: with the requests served,
+    the CPU a request costs, a figure the machine's other load moves far less than req/s."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[1] == str(master.pid):  # ppid
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
 
 
 def worker_rss_mb(master: subprocess.Popen[bytes]) -> list[float]:
@@ -329,6 +351,7 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
         "bare_get": (bare_url + "/", None, "bare"),
         "bare_post": (bare_url + "/api/v1/submissions",
                       post_script(tmp, "bare_post", submission(consent, 1), {}), "bare"),
+        **({"healthz": (relay_url + "/healthz", None, "reader")} if os.environ.get("BENCH_HEALTHZ") else {}),
         "loader_gzip": (relay_url + "/static/widget/loader.js",
                         get_script(tmp, "gzip", {"Accept-Encoding": "gzip"}), "reader"),
         "site_config": (f"{relay_url}/api/v1/sites/{site.key}/config",
@@ -362,8 +385,16 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
         for name, (url, script, _kind) in paths.items():
             if "http" not in args.parts:
                 break
+            if args.paths and kind_of(name) != "bare" and name not in args.paths:
+                results["paths"][name] = {"per_second": 0.0, "requests": 0, "non_2xx": 0,
+                                          "socket_errors": None, "skipped": True}
+                continue
             wrk(url, script, 1, args)  # warm both workers up
+            server = bare if kind_of(name) == "bare" else relay
+            cpu_before = workers_cpu_seconds(server)
             results["paths"][name] = wrk(url, script, args.seconds, args)
+            used = workers_cpu_seconds(server) - cpu_before
+            results["paths"][name]["cpu_ms"] = round(used * 1000 / max(results["paths"][name]["requests"], 1), 3)
             print(f"  {results['database']} {name}: {results['paths'][name]}", file=sys.stderr)
         results["load_after"] = os.getloadavg()
         for name in paths:
@@ -381,7 +412,7 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
             r = results["paths"][name]
             served[name] = r["requests"]
             short = args.memory_requests - r["requests"]
-            if kind != "bare" and short > 0 and "http" in args.parts:
+            if kind != "bare" and short > 0 and "http" in args.parts and not r.get("skipped"):
                 served[name] += wrk(url, script, min(short / max(r["per_second"], 1.0) + 1,
                                                      args.memory_seconds), args)["requests"]
         results["worker_rss_mb"] = worker_rss_mb(relay)
@@ -482,13 +513,15 @@ LABELS = {
 
 
 def table(runs: list[dict[str, Any]]) -> str:
-    head = "| path | " + " | ".join(f"{r['database']} req/s | ratio" for r in runs) + " |"
-    lines = [head, "|---|" + "---|---|" * len(runs)]
+    head = "| path | " + " | ".join(f"{r['database']} req/s | ratio | worker CPU ms/req" for r in runs) + " |"
+    lines = [head, "|---|" + "---:|---:|---:|" * len(runs)]
     for name, label in LABELS.items():
+        if all(r["paths"][name].get("skipped") for r in runs):
+            continue
         if name == "status_lookup":
             label += f" ({runs[0]['lookup']})"
-        cells = " | ".join(f"{r['paths'][name]['per_second']:,.0f} | {r['paths'][name]['ratio']:.2f}"
-                           for r in runs)
+        cells = " | ".join(f"{r['paths'][name]['per_second']:,.0f} | {r['paths'][name]['ratio']:.2f} | "
+                           f"{r['paths'][name].get('cpu_ms', 0):.2f}" for r in runs)
         lines.append(f"| {label} | {cells} |")
     return "\n".join(lines)
 
@@ -509,6 +542,9 @@ def main() -> None:
     parser.add_argument("--latency-samples", type=int, default=40)
     parser.add_argument("--parts", default="http,drain",
                         help="what to run: http (wrk and memory), drain (backlog and 201 → ack)")
+    parser.add_argument("--paths", type=lambda v: set(v.split(",")), default=None,
+                        help="only these relay paths (comma-separated names, e.g. status_lookup,submission);"
+                             " the bare Flask paths always run")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None:

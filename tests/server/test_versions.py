@@ -109,21 +109,64 @@ def test_a_revoked_site_key_stops_working_within_seconds(app_config: dict[str, A
         db.get_engine(app).dispose()
 
 
-def test_a_rotated_secret_key_is_refused_at_once_on_every_relay(app_config: dict[str, Any]) -> None:
-    """Secret keys are never served from a cache: a rotation without grace ends the old key now."""
-    first, second, _clock = _pair(app_config)
+def test_a_rotated_secret_key_is_refused_on_every_relay_within_the_interval(app_config: dict[str, Any]) -> None:
+    """Known secret keys are cached like sites: a rotation without grace (a leaked key) ends the
+    old key on the relay that made it at once, and on every other relay within the interval."""
+    first, second, clock = _pair(app_config)
     with first.app_context():
         site, secret = sites.create_site("Báo A", ["https://a.example"])
-    reader = second.test_client()
+    reader, writer = second.test_client(), first.test_client()
     url = f"/api/v1/sites/{site.key}/stats"
     assert reader.get(url, headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    assert writer.get(url, headers={"Authorization": f"Bearer {secret}"}).status_code == 200
     with first.app_context():
         new = sites.rotate_secret(site.key, grace=dt.timedelta(0))
-    # The second relay's clock has not moved: only an uncached check can refuse the old key.
-    assert reader.get(url, headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    assert writer.get(url, headers={"Authorization": f"Bearer {secret}"}).status_code == 401
     assert reader.get(url, headers={"Authorization": f"Bearer {new}"}).status_code == 200
+    clock.now += 1.0
+    assert reader.get(url, headers={"Authorization": f"Bearer {secret}"}).status_code == 401
     for app in (first, second):
         db.get_engine(app).dispose()
+
+
+def test_a_known_secret_key_is_not_read_again(app_config: dict[str, Any]) -> None:
+    """The second request with a partner's secret reads no ``sites`` row; an unknown key is
+    not cached (each guess is asked of the database and refused)."""
+    app = create_app(app_config)
+    with app.app_context():
+        site, secret = sites.create_site("Báo A", ["https://a.example"])
+    statements: list[str] = []
+    engine = db.get_engine(app)
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    client = app.test_client()
+    url = f"/api/v1/sites/{site.key}/stats"
+    assert client.get(url, headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get(url, headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+        assert not [s for s in statements if "FROM sites" in s]
+        for _ in range(2):
+            assert client.get(url, headers={"Authorization": f"Bearer {secret}x"}).status_code == 401
+        assert len([s for s in statements if "FROM sites" in s]) == 2
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    db.get_engine(app).dispose()
+
+
+def test_a_cached_previous_secret_key_ends_with_its_grace(app_config: dict[str, Any], monkeypatch: Any) -> None:
+    """The grace period is checked on every use, not when the key was cached."""
+    app = create_app(app_config)
+    with app.app_context():
+        site, old = sites.create_site("Báo A", ["https://a.example"])
+        sites.rotate_secret(site.key, grace=dt.timedelta(hours=1))
+        assert sites.site_for_secret(old) is not None  # now cached
+        later = db.utcnow() + dt.timedelta(hours=1, seconds=1)
+        monkeypatch.setattr(db, "utcnow", lambda: later)
+        assert sites.site_for_secret(old) is None
+    db.get_engine(app).dispose()
 
 
 def test_site_config_has_an_etag_and_answers_304(client: Any, site: Any) -> None:

@@ -225,11 +225,32 @@ def list_sites() -> list[Site]:
 
 
 def site_for_secret(secret: str) -> Site | None:
-    """The site whose current (or still-valid previous) secret key this is."""
+    """The site whose current (or still-valid previous) secret key this is.
+
+    Known secrets are kept in this process's cache while the ``sites`` counter stands, as
+    ``get_site`` keeps sites: a rotation, a revocation or a deactivation on any host reaches
+    every process within ``VERSION_CHECK_SECONDS``. Unknown secrets are not cached (a
+    stranger's guesses cannot fill the cache); they cost a read each and answer 401.
+    """
     if not secret.startswith(SECRET_KEY_PREFIX) or len(secret) > 100:
         return None
     digest = _hash(secret)
-    now = db.utcnow()
+    found = versions.cache("secrets", "sites", limit=256).get_present(
+        digest, lambda: _load_by_secret(digest))
+    if found is None:
+        return None
+    row, site = found
+    # The lookup was by digest; compare once more in constant time before trusting it.
+    if hmac.compare_digest(row.secret_hash, digest):
+        return site
+    if (row.previous_secret_hash and hmac.compare_digest(row.previous_secret_hash, digest)
+            and row.previous_secret_expires_at is not None
+            and row.previous_secret_expires_at > db.utcnow()):  # the grace ends on time, cached or not
+        return site
+    return None
+
+
+def _load_by_secret(digest: str) -> tuple[Any, Site] | None:
     with db.read() as conn:
         row = conn.execute(
             sa.select(db.sites).where(
@@ -238,19 +259,12 @@ def site_for_secret(secret: str) -> Site | None:
                     db.sites.c.secret_hash == digest,
                     sa.and_(
                         db.sites.c.previous_secret_hash == digest,
-                        db.sites.c.previous_secret_expires_at > now,
+                        db.sites.c.previous_secret_expires_at > db.utcnow(),
                     ),
                 ),
             )
         ).first()
-    if row is None:
-        return None
-    # The lookup was by digest; compare once more in constant time before trusting it.
-    if not (hmac.compare_digest(row.secret_hash, digest) or (
-        row.previous_secret_hash and hmac.compare_digest(row.previous_secret_hash, digest)
-    )):
-        return None
-    return _row_to_site(row)
+    return (row, _row_to_site(row)) if row is not None else None
 
 
 def rotate_secret(site_key: str, *, grace: dt.timedelta = ROTATION_GRACE) -> str:

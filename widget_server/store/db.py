@@ -283,8 +283,10 @@ def write(engine: Engine | None = None) -> Iterator[Connection]:
     A store that cannot take it (disk full, database down or locked past the busy
     timeout) raises StoreUnavailableError: nothing was accepted; try again (503).
     """
-    with _available(), (engine or get_engine()).connect() as conn:
-        with conn.execution_options(phanhoi_write=True).begin():
+    engine = engine or get_engine()
+    # On SQLite, writers take turns in the write gate first (store/sqlite.py): no busy-handler naps.
+    with _available(), engine.connect() as conn:
+        with sqlite.write_turn(engine), conn.execution_options(phanhoi_write=True).begin():
             yield conn
         touched = watch.touched(conn)
     # What this process wrote to a cached table, its own caches see on the next read

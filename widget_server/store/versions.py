@@ -99,12 +99,26 @@ class VersionedCache:
         if key in entries:
             return entries[key]  # type: ignore[no-any-return]
         value = make()
+        self._keep(token, key, value)
+        return value
+
+    def get_present(self, key: Any, make: Callable[[], T | None]) -> T | None:
+        """As ``get``, but a ``None`` from ``make`` is not kept (asked again next time)."""
+        token = self.token()
+        entries = self._entries
+        if key in entries:
+            return entries[key]  # type: ignore[no-any-return]
+        value = make()
+        if value is not None:
+            self._keep(token, key, value)
+        return value
+
+    def _keep(self, token: tuple[int, ...], key: Any, value: Any) -> None:
         with self._lock:
             if token == self._token:
                 if len(self._entries) >= self.limit:
                     self._entries = {}  # many distinct keys: start over rather than grow
                 self._entries[key] = value
-        return value
 
     def clear(self) -> None:
         with self._lock:

@@ -50,20 +50,29 @@ def _cors(resp: Response) -> None:
         resp.headers["Access-Control-Max-Age"] = "600"
 
 
+_DEFAULTS = (("X-Content-Type-Options", "nosniff"),
+             ("Referrer-Policy", "strict-origin-when-cross-origin"),
+             ("Permissions-Policy", PERMISSIONS_POLICY))
+
+
 def add_headers(resp: Response, *, hsts: bool) -> Response:
     headers = resp.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-    if "Content-Security-Policy" not in headers:
-        headers["Content-Security-Policy"] = STRICT_CSP
-        headers.setdefault("X-Frame-Options", "DENY")
-    if hsts:
-        headers.setdefault("Strict-Transport-Security", HSTS)
-    if request.path.startswith("/api/"):
+    # The names the view already set, read once (each ``in`` on werkzeug's Headers is a scan).
+    present = {name.lower() for name, _ in headers.items()}
+    missing = [(name, value) for name, value in _DEFAULTS if name.lower() not in present]
+    if "content-security-policy" not in present:
+        missing.append(("Content-Security-Policy", STRICT_CSP))
+        if "x-frame-options" not in present:
+            missing.append(("X-Frame-Options", "DENY"))
+    if hsts and "strict-transport-security" not in present:
+        missing.append(("Strict-Transport-Security", HSTS))
+    api = request.path.startswith("/api/")
+    if api and "cache-control" not in present:
         # Answers carry tracking codes and, for lookups, a citizen's case: never cache
         # unless the view said so (the public site configuration does).
-        headers.setdefault("Cache-Control", "no-store")
+        missing.append(("Cache-Control", "no-store"))
+    headers.extend(missing)
+    if api:
         _cors(resp)
     return resp
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, current_app, jsonify, request
 
 from widget_server.intake import altcha, sites, submissions, tracking
 from widget_server.intake.schemas import DataRequestCreateSchema, LookupCreateSchema, RatingCreateSchema
@@ -19,6 +19,7 @@ from widget_server.web.schemas import (
     SubmissionReceiptSchema,
     SubmissionStatusSchema,
     respond,
+    status_fields,
 )
 
 
@@ -101,7 +102,7 @@ def lookup_submission(tracking_code: str) -> Response:
     found = tracking.lookup(tracking_code, data["contact"], request_lang())
     if found is None:
         raise tracking.not_found()
-    resp = respond(STATUS, found)
+    resp = jsonify(status_fields(found))
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

@@ -1,0 +1,66 @@
+"""The status lookup's answer is built without marshmallow (web/schemas.status_fields); the schema
+stays the contract. Here both are asked for the same cases, through the real API, and must agree
+field for field: a new, renamed or differently formatted field fails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from widget_server.intake import status_events, tracking
+from widget_server.store import db
+from widget_server.web.schemas import SubmissionStatusSchema, status_fields
+
+PARTNER = "Bearer {}"
+
+
+def _submit(client: Any, site: Any, body: dict[str, Any], key: str) -> dict[str, Any]:
+    r = client.post("/api/v1/submissions", json=body,
+                    headers={"Authorization": PARTNER.format(site[1]), "Idempotency-Key": key})
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()  # type: ignore[no-any-return]
+
+
+def _event(created: dict[str, Any], msg: str, **data: Any) -> None:
+    status_events.apply_status_event(msg, {"submission_id": created["id"], "central_id": "C-1",
+                                           "note": None, "answer": None, "agency": None,
+                                           "deadline": None, "updated_at": None, **data})
+
+
+def _both(app: Any, client: Any, code: str, lang: str = "vi") -> tuple[dict[str, Any], dict[str, Any]]:
+    with app.test_request_context():
+        found = tracking.lookup(code, "0912345678", lang)
+    assert found is not None
+    schema = SubmissionStatusSchema().dump(found)
+    answered = client.post(f"/api/v1/submissions/{code}/lookup?lang={lang}",
+                           json={"contact": "0912 345 678"})
+    assert answered.status_code == 200
+    assert answered.get_json() == schema  # what the API sends is what the schema makes
+    return status_fields(found), schema
+
+
+def test_the_lookup_answer_is_exactly_what_the_schema_makes(app: Any, client: Any, site: Any,
+                                                              submission_body: dict[str, Any]) -> None:
+    fresh = _submit(client, site, submission_body, "k-fresh")
+    fast, schema = _both(app, client, fresh["tracking_code"])
+    assert fast == schema and fast["answer"] is None and fast["rating"] is None
+
+    answered = _submit(client, site, submission_body, "k-answered")
+    _event(answered, "m1", status="accepted", sequence=1, note="Đã chuyển Sở Xây dựng.")
+    _event(answered, "m2", status="answered", sequence=2, answer="Đã sửa đèn đường.",
+           agency="UBND phường Hạc Thành")
+    fast, schema = _both(app, client, answered["tracking_code"], "en")
+    assert fast == schema
+    assert len(fast["history"]) == 3 and fast["answer"]["agency"] == "UBND phường Hạc Thành"
+
+    rated = client.post(f"/api/v1/submissions/{answered['tracking_code']}/rating",
+                        json={"contact": "0912345678", "satisfied": True, "comment": "Cảm ơn"})
+    assert rated.status_code == 200
+    client.post(f"/api/v1/submissions/{answered['tracking_code']}/data-request",
+                json={"contact": "0912345678", "kind": "withdraw_consent"})
+    fast, schema = _both(app, client, answered["tracking_code"])
+    assert fast == schema and fast["rating"]["satisfied"] is True and fast["consent_withdrawn"] is True
+
+    with db.write() as conn:  # no deadline (an old row) must still agree
+        conn.execute(db.submissions.update().where(db.submissions.c.id == fresh["id"]).values(deadline=None))
+    fast, schema = _both(app, client, fresh["tracking_code"])
+    assert fast == schema and fast["deadline"] is None

@@ -147,7 +147,7 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: f
 
 def gunicorn(app_path: str, port: int, env: dict[str, str], cwd: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", os.environ.get("BENCH_WORKERS", "2"), "--worker-class", os.environ.get("BENCH_CLASS", "sync"),
+        [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app_path],
         env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -221,7 +221,7 @@ def fsyncs_per_second(folder: Path, seconds: float = 2.0) -> float:
     return round(count / seconds, 1)
 
 
-def workers_cpu_seconds(master: subprocess.Popen[bytes]) -> float:
+def workers_cpu_seconds(master: subprocess.Popen[bytes], part: str = "both") -> float:
     """CPU time (user + system) the master's workers have used so far: with the requests served,
     the CPU a request costs, a figure the machine's other load moves far less than req/s."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -235,7 +235,8 @@ def workers_cpu_seconds(master: subprocess.Popen[bytes]) -> float:
             continue
         fields = stat.rsplit(")", 1)[1].split()
         if fields[1] == str(master.pid):  # ppid
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+            user, system = int(fields[11]), int(fields[12])
+            total += {"user": user, "system": system}.get(part, user + system) / tick
     return total
 
 
@@ -351,7 +352,6 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
         "bare_get": (bare_url + "/", None, "bare"),
         "bare_post": (bare_url + "/api/v1/submissions",
                       post_script(tmp, "bare_post", submission(consent, 1), {}), "bare"),
-        **({"healthz": (relay_url + "/healthz", None, "reader")} if os.environ.get("BENCH_HEALTHZ") else {}),
         "loader_gzip": (relay_url + "/static/widget/loader.js",
                         get_script(tmp, "gzip", {"Accept-Encoding": "gzip"}), "reader"),
         "site_config": (f"{relay_url}/api/v1/sites/{site.key}/config",
@@ -392,8 +392,12 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
             wrk(url, script, 1, args)  # warm both workers up
             server = bare if kind_of(name) == "bare" else relay
             cpu_before = workers_cpu_seconds(server)
+            sys_before = workers_cpu_seconds(server, "system")
             results["paths"][name] = wrk(url, script, args.seconds, args)
             used = workers_cpu_seconds(server) - cpu_before
+            results["paths"][name]["cpu_system_ms"] = round(
+                (workers_cpu_seconds(server, "system") - sys_before) * 1000
+                / max(results["paths"][name]["requests"], 1), 3)
             results["paths"][name]["cpu_ms"] = round(used * 1000 / max(results["paths"][name]["requests"], 1), 3)
             print(f"  {results['database']} {name}: {results['paths'][name]}", file=sys.stderr)
         results["load_after"] = os.getloadavg()

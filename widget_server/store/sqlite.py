@@ -74,6 +74,13 @@ class WriteGate:
                 self.path = None  # a read-only folder: SQLite's busy handler alone, as before
         return self._fd
 
+    def close(self) -> None:
+        """Let the lock file go (the engine was disposed); it is opened again when next needed."""
+        fd, self._fd = self._fd, None
+        if fd is not None and self._pid == os.getpid():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
         self._fork_safe()
@@ -131,7 +138,9 @@ def _file_path(url: str) -> str | None:
 def make_engine(url: str) -> Engine:
     create_private(url)
     engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
-    _gates[engine] = WriteGate(_file_path(url))
+    gate = _gates[engine] = WriteGate(_file_path(url))
+    sa.event.listen(engine, "engine_disposed", lambda _engine: gate.close())
+    weakref.finalize(engine, gate.close)
 
     @sa.event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -16,6 +16,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from widget_server.errors import StoreUnavailableError
 
+#: Execution option of a connection that runs one read statement and nothing else: no BEGIN.
+SINGLE_READ = "phanhoi_single_read"
+
 #: How long a writer waits for the others before the store counts as unavailable (503).
 WRITE_TIMEOUT_SECONDS = 30.0
 
@@ -155,7 +158,9 @@ def make_engine(url: str) -> Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _sqlite_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get("phanhoi_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get(SINGLE_READ):
+            return  # one SELECT in autocommit mode: SQLite reads it from one snapshot anyway
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("phanhoi_write", False) else "BEGIN")
 
     return engine

@@ -241,8 +241,8 @@ def _insert(conn: Connection, site: Site, data: dict[str, Any], *, via: str, src
             return _receipt(row)
     else:
         claimed = not claim or idempotency.claim(conn, site.id, *claim, 201, _receipt(row), now)
-    if not claimed:
-        raise _Replayed(_replay(site, *claim, conn))  # type: ignore[misc]
+    if claim and not claimed:
+        raise _Replayed(_replay(site, *claim, conn))
     for _ in range(5):  # 40 random bits: a collision is rare, but never fatal
         if _insert_submission(conn, row):
             break

@@ -39,6 +39,8 @@ def make_engine(url: str, ping_idle_seconds: float) -> Engine:
     engine = sa.create_engine(url, pool_size=5, max_overflow=10, hide_parameters=True,
                               connect_args=connect_args)
 
+    dbapi = engine.dialect.loaded_dbapi
+
     @sa.event.listens_for(engine, "checkin")
     def _checked_in(_dbapi_conn: Any, record: Any) -> None:
         record.info[_IDLE_SINCE] = time.monotonic()
@@ -48,7 +50,7 @@ def make_engine(url: str, ping_idle_seconds: float) -> Engine:
         since = record.info.pop(_IDLE_SINCE, None)
         if since is None:  # just connected
             return
-        if time.monotonic() - since < ping_idle_seconds and not _readable(dbapi_conn):
+        if time.monotonic() - since < ping_idle_seconds and not _readable(dbapi_conn, dbapi.Error):
             return
         try:
             engine.dialect.do_ping(dbapi_conn)
@@ -58,11 +60,11 @@ def make_engine(url: str, ping_idle_seconds: float) -> Engine:
     return engine
 
 
-def _readable(dbapi_conn: Any) -> bool:
+def _readable(dbapi_conn: Any, error: type[Exception]) -> bool:
     """Whether the server sent something to a connection nobody is using: its goodbye, mostly."""
     try:
         fd = dbapi_conn.fileno()
-    except Exception:  # closed already
+    except (error, OSError, ValueError):  # closed already
         return True
     if hasattr(select, "poll"):
         poller = select.poll()

@@ -27,7 +27,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.getLogger("widget_server").setLevel(app.config["LOG_LEVEL"])
 
-    from widget_server.cli import commands as cli
     from widget_server.store import db
     from widget_server.web import api, assets, open311, openapi, pages, problems
 
@@ -44,7 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from widget_server.web import console
 
     console.init_app(app)
-    cli.init_app(app)
+    app.cli = _commands_when_asked(app)
 
     from widget_server.web import compress, limits, security
 
@@ -52,3 +51,33 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     compress.init_app(app)  # HTML pages gzip/br; the other after_request hooks only set headers
     return app
+
+
+def _commands_when_asked(app: Flask) -> Any:
+    """``app.cli`` with the relay's commands (``flask --app widget_server …``, the CLI runner)
+    imported when a command line first asks for one: a web worker never loads the delivery
+    worker, the demo or the HTTP client they use (about 5 MB of a gunicorn worker's memory)."""
+    from flask.cli import AppGroup
+
+    class Commands(AppGroup):
+        loaded = False
+
+        def _load(self) -> None:
+            if not self.loaded:
+                self.loaded = True
+                from widget_server.cli import commands
+
+                commands.init_app(app)
+
+        def get_command(self, ctx: Any, cmd_name: str) -> Any:
+            self._load()
+            return super().get_command(ctx, cmd_name)
+
+        def list_commands(self, ctx: Any) -> list[str]:
+            self._load()
+            return super().list_commands(ctx)
+
+    group = Commands(name=app.cli.name)
+    for command in app.cli.commands.values():  # any added before, by an extension
+        group.add_command(command)
+    return group

@@ -34,6 +34,10 @@ SETTINGS: dict[str, Setting] = {
     "DATABASE_URL": Setting(
         None, "SQLAlchemy URL. Default: SQLite file `phanhoi.sqlite3` in the instance folder."
     ),
+    "DB_PING_IDLE_SECONDS": Setting(
+        5.0, "PostgreSQL: seconds a pooled connection may sit unused before it is pinged when next "
+        "taken (a connection whose server ended the session is noticed without a ping)."
+    ),
     "PUBLIC_URL": Setting(
         "http://127.0.0.1:5000", "The relay's public origin, used in links and the loader URL."
     ),

@@ -9,13 +9,15 @@ from __future__ import annotations
 import html
 import io
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
-import requests
-
-from . import _http
 from .errors import PhanHoiError
+
+if TYPE_CHECKING:  # the HTTP client is imported by the one helper that fetches
+    import requests
+
+    from . import _http
 
 __all__ = [
     "LANGS",
@@ -77,15 +79,19 @@ def fetch_manifest(
     relay_url: str,
     *,
     session: requests.Session | None = None,
-    timeout: _http.Timeout = _http.DEFAULT_TIMEOUT,
-    max_retries: int = _http.DEFAULT_MAX_RETRIES,
+    timeout: _http.Timeout | None = None,
+    max_retries: int | None = None,
 ) -> Manifest:
     """Fetch the relay's widget manifest (with the usual retries)."""
+    from . import _http
+
     url = _relay(relay_url) + "/static/widget/manifest.json"
     own = session is None
     sess = _http.new_session() if session is None else session
     try:
-        response = _http.request(sess, "GET", url, timeout=timeout, max_retries=max_retries)
+        response = _http.request(
+            sess, "GET", url, timeout=_http.DEFAULT_TIMEOUT if timeout is None else timeout,
+            max_retries=_http.DEFAULT_MAX_RETRIES if max_retries is None else max_retries)
         try:
             data = response.json()
         except ValueError as e:

@@ -27,9 +27,10 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
+if TYPE_CHECKING:  # imported where used: verifying a webhook needs no HTTP client
+    import requests
 
 __all__ = [
     "APIConnectionError",
@@ -245,6 +246,8 @@ def status_error_from_response(response: requests.Response) -> APIStatusError:
 
 def connection_error_from(exc: requests.RequestException) -> APIConnectionError:
     """Translate a ``requests`` transport exception (the caller chains it with ``from``)."""
+    import requests
+
     if isinstance(exc, requests.Timeout):
         return APITimeoutError(f"request timed out: {exc}")
     return APIConnectionError(f"could not reach the relay: {exc}")

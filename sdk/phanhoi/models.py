@@ -12,9 +12,10 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
+if TYPE_CHECKING:
+    import requests
 
 from .errors import AttachmentIntegrityError
 from .statuses import STATUSES
@@ -280,6 +281,8 @@ class Attachment:
         bytes, so a wrong answer cannot fill memory."""
         if not self.url:
             raise AttachmentIntegrityError(f"attachment {self.id} has no url")
+        import requests  # here, not at the top: the relay reads these shapes without an HTTP client
+
         getter = session or requests
         limit = (self.size if self.size is not None else 50 * 1024 * 1024) + 1
         with getter.get(self.url, stream=True, timeout=timeout, allow_redirects=False) as response:

@@ -45,18 +45,31 @@ _CLAIM: dict[str, Any] = {}
 _COLUMNS = ("site_id", "key", "request_hash", "status_code", "response", "created_at")
 
 
-def _claim_statement(conn: Connection) -> Any:
-    stmt = _CLAIM.get(conn.dialect.name)
+def claim_statement(dialect: str) -> Any:
+    """The claim's upsert for ``dialect``: a row (its status) returned when the key was taken.
+
+    Its parameters: the record's columns and ``expired_before``. Also the first part of a new
+    submission's single statement on PostgreSQL (``intake/at_once.py``)."""
+    stmt = _CLAIM.get(dialect)
     if stmt is None:
+        from sqlalchemy.dialects import postgresql, sqlite
+
         k = db.idempotency_keys
-        stmt = dialect_insert(conn)(k).values({c: sa.bindparam(c, type_=k.c[c].type) for c in _COLUMNS})
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(k).values({c: sa.bindparam(c, type_=k.c[c].type) for c in _COLUMNS})
         # A key past its TTL is free again: the new answer replaces the old one.
-        stmt = _CLAIM[conn.dialect.name] = stmt.on_conflict_do_update(
+        stmt = _CLAIM[dialect] = stmt.on_conflict_do_update(
             index_elements=[k.c.site_id, k.c.key],
             set_={c: stmt.excluded[c] for c in _COLUMNS[2:]},
             where=k.c.created_at <= sa.bindparam("expired_before", type_=k.c.created_at.type),
         ).returning(k.c.status_code)  # a row when claimed (psycopg reports no rowcount here)
     return stmt
+
+
+def claim_params(site_id: int, key: str, req_hash: str, status_code: int,
+                 response: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    return {"site_id": site_id, "key": key, "request_hash": req_hash, "status_code": status_code,
+            "response": response, "created_at": now, "expired_before": now - ttl()}
 
 
 def claim(conn: Connection, site_id: int, key: str, req_hash: str, status_code: int,
@@ -65,9 +78,8 @@ def claim(conn: Connection, site_id: int, key: str, req_hash: str, status_code: 
 
     On PostgreSQL a concurrent claim of the same key waits for the first one's commit and
     then sees its record: it answers as the first did, never with a second submission."""
-    return conn.execute(_claim_statement(conn), {
-        "site_id": site_id, "key": key, "request_hash": req_hash, "status_code": status_code,
-        "response": response, "created_at": now, "expired_before": now - ttl()}).first() is not None
+    params = claim_params(site_id, key, req_hash, status_code, response, now)
+    return conn.execute(claim_statement(conn.dialect.name), params).first() is not None
 
 
 def amend(conn: Connection, site_id: int, key: str, response: dict[str, Any]) -> None:

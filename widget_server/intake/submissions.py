@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from widget_server.errors import ConflictError, InvalidError
-from widget_server.intake import attachments, codes, contacts, hooks, idempotency, reference
+from widget_server.intake import at_once, attachments, codes, contacts, hooks, idempotency, reference
 from widget_server.intake.idempotency import hash_request
 from widget_server.intake.schemas import SubmissionCreateSchema, flatten_errors
 from widget_server.intake.sites import Site
@@ -145,7 +145,7 @@ def create_idempotent(
     One write transaction and no read before it: the idempotency record is claimed first
     (an upsert that takes a free or expired key), so a replay reads the stored answer and
     writes nothing, and a new submission costs four statements (record, submission,
-    history, outbox row).
+    history, outbox row) on SQLite and one on PostgreSQL (``at_once.py``).
     """
     data = data if data is not None else validate(site, payload)
     req_hash = request_hash or hash_request(payload)
@@ -241,7 +241,18 @@ def _insert(conn: Connection, site: Site, data: dict[str, Any], *, via: str, src
         "submitted_at": now,
         "updated_at": now,
     }
-    if claim and not idempotency.claim(conn, site.id, *claim, 201, _receipt(row), now):
+    if db.is_postgres(conn) and not store_attachments:  # the four rows in one statement
+        claimed, stored = at_once.insert(
+            conn, row, destination=site.destination,
+            payload={"type": "submission.created", "data": forward_data(row, site)},
+            claim=idempotency.claim_params(site.id, *claim, 201, _receipt(row), now) if claim else None)
+        if claimed and stored:
+            for hook in hooks.current().on_submission:
+                hook(conn, site, data, row)
+            return _receipt(row)
+    else:
+        claimed = not claim or idempotency.claim(conn, site.id, *claim, 201, _receipt(row), now)
+    if claim and not claimed:
         raise _Replayed(_replay(site, *claim, conn))
     for _ in range(5):  # 40 random bits: a collision is rare, but never fatal
         if _insert_submission(conn, row):

@@ -93,9 +93,8 @@ def lookup(tracking_code: str, contact: str, lang: str = "vi") -> dict[str, Any]
     and the same digest work whether the code exists or not)."""
     canonical = canonical_code(tracking_code)
     rows: Sequence[Any] = []
-    if canonical:
-        with db.read() as conn:
-            rows = conn.execute(_LOOKUP, {"code": canonical}).all()
+    if canonical:  # one statement: on PostgreSQL no BEGIN/COMMIT, retried once on a lost connection
+        rows = db.query(_LOOKUP, {"code": canonical})
     row = rows[0] if rows else None
     if not matches(row, contact):
         return None

@@ -1,4 +1,4 @@
-"""Storage: SQLAlchemy Core tables and one engine per app.
+"""Storage: SQLAlchemy Core tables; the engine and transactions (``engine.py``) re-exported.
 
 SQLite (WAL, ``synchronous=FULL``) is the embedded default and PostgreSQL the
 scale-out store; the same statements run on both. Write transactions on SQLite
@@ -7,19 +7,21 @@ start with ``BEGIN IMMEDIATE`` so two writers never deadlock on a lock upgrade.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app, has_app_context
-from sqlalchemy.engine import Connection, Engine
 
-from widget_server.errors import StoreUnavailableError
-from widget_server.store import sqlite, watch
-# Migrations live in migrate.py; ``db.upgrade`` stays the one call the app and its tests make.
+# The engine and its transactions live in engine.py, migrations in migrate.py; ``db.read``,
+# ``db.write``, ``db.upgrade`` … stay the calls the layers above and the tests make.
+from widget_server.store.engine import get_engine as get_engine
+from widget_server.store.engine import init_app as init_app
+from widget_server.store.engine import is_postgres as is_postgres
+from widget_server.store.engine import make_engine as make_engine
+from widget_server.store.engine import normalise_url as normalise_url
+from widget_server.store.engine import query as query
+from widget_server.store.engine import read as read
+from widget_server.store.engine import write as write
 from widget_server.store.migrate import upgrade as upgrade
 from widget_server.vocab import STATUSES
 
@@ -243,76 +245,3 @@ reference_lists = sa.Table(
     sa.Column("entries", sa.JSON, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
-
-
-
-# --------------------------------------------------------------------------- engine
-
-
-def normalise_url(url: str) -> str:
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://") :]
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return url
-
-
-def make_engine(url: str) -> Engine:
-    url = normalise_url(url)
-    # Statements' parameters and result rows are citizens' names and contacts: they stay out
-    # of logs and error messages even when the root logger is turned up to DEBUG.
-    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
-    if url.startswith("sqlite"):
-        engine = sqlite.make_engine(url)
-    else:
-        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
-                                  hide_parameters=True)
-    watch.listen(engine)
-    return engine
-
-
-def get_engine(app: Flask | None = None) -> Engine:
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    return app.extensions["phanhoi_engine"]
-
-
-@contextlib.contextmanager
-def write(engine: Engine | None = None) -> Iterator[Connection]:
-    """One write transaction; commits on success. ``BEGIN IMMEDIATE`` on SQLite.
-
-    A store that cannot take it (disk full, database down or locked past the busy
-    timeout) raises StoreUnavailableError: nothing was accepted; try again (503).
-    """
-    engine = engine or get_engine()
-    # On SQLite, writers take turns in the write gate first (store/sqlite.py): no busy-handler naps.
-    with _available(), engine.connect() as conn:
-        with sqlite.write_turn(engine), conn.execution_options(phanhoi_write=True).begin():
-            yield conn
-        touched = watch.touched(conn)
-    # What this process wrote to a cached table, its own caches see on the next read
-    # (store/versions.py); other writes (a submission, an outbox row) cost the readers nothing.
-    if touched and has_app_context() and (found := current_app.extensions.get("phanhoi_versions")):
-        found.expire()
-
-
-@contextlib.contextmanager
-def read(engine: Engine | None = None) -> Iterator[Connection]:
-    with _available(), (engine or get_engine()).connect() as conn, conn.begin():
-        yield conn
-
-
-@contextlib.contextmanager
-def _available() -> Iterator[None]:
-    try:
-        yield
-    except sa.exc.OperationalError as exc:
-        raise StoreUnavailableError() from exc
-
-
-def is_postgres(conn_or_engine: Connection | Engine) -> bool:
-    return conn_or_engine.dialect.name == "postgresql"
-
-
-def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
-    app.extensions["phanhoi_engine"] = engine

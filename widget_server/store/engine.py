@@ -1,0 +1,120 @@
+"""One engine per app, and the transactions the layers above open on it (``db.read``, ``db.write``).
+
+``widget_server.store.db`` re-exports everything here: callers write ``db.write()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app, has_app_context
+from sqlalchemy.engine import Connection, Engine, Row
+
+from widget_server.errors import StoreUnavailableError
+from widget_server.store import postgres, sqlite, watch
+
+#: Seconds a pooled PostgreSQL connection may sit unused before it is pinged on its next checkout.
+PING_IDLE_SECONDS = 5.0
+
+
+def normalise_url(url: str) -> str:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def make_engine(url: str, *, ping_idle_seconds: float = PING_IDLE_SECONDS) -> Engine:
+    url = normalise_url(url)
+    # Statements' parameters and result rows are citizens' names and contacts: they stay out
+    # of logs and error messages even when the root logger is turned up to DEBUG.
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    if url.startswith("sqlite"):
+        engine = sqlite.make_engine(url)
+    else:
+        engine = postgres.make_engine(url, ping_idle_seconds)
+    watch.listen(engine)
+    return engine
+
+
+def get_engine(app: Flask | None = None) -> Engine:
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    return app.extensions["phanhoi_engine"]
+
+
+@contextlib.contextmanager
+def write(engine: Engine | None = None) -> Iterator[Connection]:
+    """One write transaction; commits on success. ``BEGIN IMMEDIATE`` on SQLite.
+
+    A store that cannot take it (disk full, database down or locked past the busy
+    timeout, the connection lost on the way) raises StoreUnavailableError: nothing
+    was accepted; try again (503).
+    """
+    engine = engine or get_engine()
+    # On SQLite, writers take turns in the write gate first (store/sqlite.py): no busy-handler naps.
+    with _available(), engine.connect() as conn:
+        with sqlite.write_turn(engine), conn.execution_options(phanhoi_write=True).begin():
+            yield conn
+        touched = watch.touched(conn)
+    # What this process wrote to a cached table, its own caches see on the next read
+    # (store/versions.py); other writes (a submission, an outbox row) cost the readers nothing.
+    if touched and has_app_context() and (found := current_app.extensions.get("phanhoi_versions")):
+        found.expire()
+
+
+@contextlib.contextmanager
+def read(engine: Engine | None = None) -> Iterator[Connection]:
+    """A connection for reading. On SQLite a transaction: one snapshot for all its statements.
+
+    On PostgreSQL no ``BEGIN``/``COMMIT`` (autocommit): under its READ COMMITTED each statement
+    sees its own snapshot inside a transaction as well, so the transaction would add two round
+    trips and no consistency. Nothing may be written through it.
+    """
+    with _available(), (engine or get_engine()).connect() as conn:
+        if conn.dialect.name == "postgresql":
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            with conn.begin():
+                yield conn
+
+
+def query(statement: Any, params: Mapping[str, Any] | None = None,
+          engine: Engine | None = None) -> Sequence[Row[Any]]:
+    """The rows of one read statement; run once more on a new connection when the one it had
+    died under it (a server restart, an ended session): a read has nothing to undo."""
+    for attempt in range(2):
+        try:
+            with _available(), (engine or get_engine()).connect() as conn:
+                # One statement needs no transaction around it: on PostgreSQL autocommit (no
+                # BEGIN/COMMIT round trips), on SQLite no BEGIN (one SELECT reads one snapshot).
+                single = conn.execution_options(
+                    **({"isolation_level": "AUTOCOMMIT"} if conn.dialect.name == "postgresql"
+                       else {sqlite.SINGLE_READ: True}))
+                return single.execute(statement, params or {}).all()
+        except StoreUnavailableError as exc:
+            if attempt or not getattr(exc.__cause__, "connection_invalidated", False):
+                raise
+    raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def _available() -> Iterator[None]:
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        raise StoreUnavailableError() from exc
+
+
+def is_postgres(conn_or_engine: Connection | Engine) -> bool:
+    return conn_or_engine.dialect.name == "postgresql"
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"],
+                         ping_idle_seconds=float(app.config["DB_PING_IDLE_SECONDS"]))
+    app.extensions["phanhoi_engine"] = engine

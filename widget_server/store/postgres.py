@@ -1,0 +1,73 @@
+"""PostgreSQL, the scale-out store: a pool that pings only a connection that may have died.
+
+On PostgreSQL a request's cost is mostly its round trips to the server: each one is a
+context switch on both sides and the backend's CPU, on the same cores as the relay. So:
+
+- No ping on every checkout (``pool_pre_ping`` would add one round trip to every request).
+  A connection is pinged when it sat in the pool longer than ``ping_idle_seconds`` (a
+  firewall or the server may have dropped it silently), or when its socket is readable
+  while idle: a server that ends a session (``pg_terminate_backend``, a restart, an idle
+  timeout) says so on the socket and closes it, which costs a ``poll()``, not a round trip.
+  A failed ping raises ``DisconnectionError``: the pool opens a new connection (SQLAlchemy's
+  custom pessimistic pattern).
+- A connection that dies while busy fails its statement; SQLAlchemy then invalidates it and
+  every pooled connection older than it (optimistic handling). ``db.query`` retries a
+  one-statement read once; a write answers 503 (``StoreUnavailableError``) and, being one
+  transaction, leaves nothing half-accepted.
+- Reads run without ``BEGIN``/``COMMIT`` (``db.read``): under READ COMMITTED each statement
+  takes its own snapshot inside a transaction too, so the transaction bought two round trips
+  and nothing else. psycopg sends no ``ROLLBACK`` for the pool's reset of an idle connection.
+"""
+
+from __future__ import annotations
+
+import select
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+#: What ``pg_stat_activity.application_name`` shows for the relay's sessions (unless the URL sets one).
+APPLICATION_NAME = "phanhoi-widget"
+_IDLE_SINCE = "phanhoi_idle_since"
+
+
+def make_engine(url: str, ping_idle_seconds: float) -> Engine:
+    connect_args = {} if "application_name" in sa.make_url(url).query else {
+        "application_name": APPLICATION_NAME}
+    engine = sa.create_engine(url, pool_size=5, max_overflow=10, hide_parameters=True,
+                              connect_args=connect_args)
+
+    dbapi = engine.dialect.loaded_dbapi
+
+    @sa.event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None:  # just connected
+            return
+        if time.monotonic() - since < ping_idle_seconds and not _readable(dbapi_conn, dbapi.Error):
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # any failure: this connection is not to be trusted
+            raise sa.exc.DisconnectionError("the pooled connection is gone") from exc
+
+    return engine
+
+
+def _readable(dbapi_conn: Any, error: type[Exception]) -> bool:
+    """Whether the server sent something to a connection nobody is using: its goodbye, mostly."""
+    try:
+        fd = dbapi_conn.fileno()
+    except (error, OSError, ValueError):  # closed already
+        return True
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])

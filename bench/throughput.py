@@ -288,7 +288,8 @@ def backlog(app: Any, site: Any, consent: str, count: int) -> None:
         while done < count:
             with db.write() as conn:
                 for _ in range(min(1000, count - done)):
-                    submissions._insert(conn, site, site_data, via="api", src=None, store_attachments=None)
+                    row = submissions._new_row(site, site_data, via="api", src=None)
+                    submissions._insert(conn, site, site_data, row, store_attachments=None)
                     done += 1
 
 

@@ -150,11 +150,12 @@ def create_idempotent(
     data = data if data is not None else validate(site, payload)
     req_hash = request_hash or hash_request(payload)
     claim = (idempotency_key, req_hash) if idempotency_key else None
+    row = _new_row(site, data, via=via, src=src or data.get("src"))
     for _ in range(3):
         try:
             with db.write() as conn:
-                body = _insert(conn, site, data, via=via, src=src or data.get("src"),
-                               store_attachments=store_attachments, claim=claim)
+                body = _insert(conn, site, data, dict(row), store_attachments=store_attachments,
+                               claim=claim)
             return Created(201, body, False)
         except _Replayed as replayed:
             if replayed.created is not None:
@@ -203,8 +204,9 @@ def _insert_submission(conn: Connection, row: dict[str, Any]) -> bool:
     return conn.execute(stmt, row).first() is not None
 
 
-def _insert(conn: Connection, site: Site, data: dict[str, Any], *, via: str, src: str | None,
-            store_attachments: Any, claim: tuple[str, str] | None = None) -> dict[str, Any]:
+def _new_row(site: Site, data: dict[str, Any], *, via: str, src: str | None) -> dict[str, Any]:
+    """The submission's row, made before the write transaction: on SQLite the transaction holds
+    the one write lock every process waits for, so it does only the statements."""
     now = db.utcnow()
     submitter = data["submitter"]
     location = data.get("location") or {}
@@ -241,35 +243,46 @@ def _insert(conn: Connection, site: Site, data: dict[str, Any], *, via: str, src
         "submitted_at": now,
         "updated_at": now,
     }
-    if db.is_postgres(conn) and not store_attachments:  # the four rows in one statement
+    return row
+
+
+def _insert(conn: Connection, site: Site, data: dict[str, Any], row: dict[str, Any], *,
+            store_attachments: Any, claim: tuple[str, str] | None = None) -> dict[str, Any]:
+    now = row["submitted_at"]
+    receipt = _receipt(row)
+    forwarded = None if store_attachments else forward_data(row, site)
+    if db.is_postgres(conn) and forwarded is not None:  # the four rows in one statement
         claimed, stored = at_once.insert(
             conn, row, destination=site.destination,
-            payload={"type": "submission.created", "data": forward_data(row, site)},
-            claim=idempotency.claim_params(site.id, *claim, 201, _receipt(row), now) if claim else None)
+            payload={"type": "submission.created", "data": forwarded},
+            claim=idempotency.claim_params(site.id, *claim, 201, receipt, now) if claim else None)
         if claimed and stored:
             for hook in hooks.current().on_submission:
                 hook(conn, site, data, row)
-            return _receipt(row)
+            return receipt
     else:
-        claimed = not claim or idempotency.claim(conn, site.id, *claim, 201, _receipt(row), now)
+        claimed = not claim or idempotency.claim(conn, site.id, *claim, 201, receipt, now)
     if claim and not claimed:
         raise _Replayed(_replay(site, *claim, conn))
     for _ in range(5):  # 40 random bits: a collision is rare, but never fatal
         if _insert_submission(conn, row):
             break
         row["tracking_code"] = codes.generate()
+        receipt, forwarded = _receipt(row), None  # both name the code: made again
         if claim:  # the answer recorded for the key names the code finally given
-            idempotency.amend(conn, site.id, claim[0], _receipt(row))
+            idempotency.amend(conn, site.id, claim[0], receipt)
     else:
         raise RuntimeError("no free tracking code after 5 draws")
     conn.execute(sa.insert(db.history), {"submission_id": row["id"], "status": "received",
                                          "note": None, "sequence": 0, "at": now})
     for hook in hooks.current().on_submission:
         hook(conn, site, data, row)
-    files = store_attachments(conn, row["id"]) if store_attachments else []
+    if forwarded is None:
+        files = store_attachments(conn, row["id"]) if store_attachments else []
+        forwarded = forward_data(row, site, files)
     outbox.enqueue(conn, destination=site.destination, event_type="submission.created",
-                   data=forward_data(row, site, files), submission_id=row["id"], at=now)
-    return _receipt(row)
+                   data=forwarded, submission_id=row["id"], at=now)
+    return receipt
 
 
 def _receipt(row: dict[str, Any]) -> dict[str, Any]:

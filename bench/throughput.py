@@ -279,7 +279,7 @@ def throwaway_database(admin_url: str) -> tuple[str, Any]:
 
 def backlog(app: Any, site: Any, consent: str, count: int) -> None:
     """``count`` accepted submissions with their pending outbox rows, stored as the relay stores them."""
-    from widget_server.intake import submissions
+    from widget_server.intake import rows, submissions
     from widget_server.store import db
 
     with app.test_request_context():
@@ -288,7 +288,7 @@ def backlog(app: Any, site: Any, consent: str, count: int) -> None:
         while done < count:
             with db.write() as conn:
                 for _ in range(min(1000, count - done)):
-                    row = submissions._new_row(site, site_data, via="api", src=None)
+                    row = rows.new_row(site, site_data, via="api", src=None)
                     submissions._insert(conn, site, site_data, row, store_attachments=None)
                     done += 1
 

@@ -7,20 +7,17 @@ and data requests are in ``tracking.py``; status events in ``status_events.py``.
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from widget_server.errors import ConflictError, InvalidError
-from widget_server.intake import at_once, attachments, codes, contacts, hooks, idempotency, reference
+from widget_server.intake import at_once, attachments, codes, hooks, idempotency, reference, rows
 from widget_server.intake.idempotency import hash_request
 from widget_server.intake.schemas import SubmissionCreateSchema, flatten_errors
 from widget_server.intake.sites import Site
@@ -35,10 +32,6 @@ class Created:
     status_code: int
     body: dict[str, Any]
     replayed: bool
-
-
-def status_url(code: str) -> str:
-    return f"{current_app.config['PUBLIC_URL']}/api/v1/submissions/{code}"
 
 
 def schema_for(site: Site) -> SubmissionCreateSchema:
@@ -83,40 +76,6 @@ def validate(site: Site, payload: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------- intake
 
 
-def forward_data(row: Any, site: Site, attachments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The ``data`` of ``submission.created`` (docs/protocol.md, "submission.created")."""
-    consent = reference.consent_for(site.name)
-    return {
-        "id": row["id"],
-        "tracking_code": row["tracking_code"],
-        "category": row["category"],
-        "agency": row["agency"],
-        "title": row["title"],
-        "content": row["content"],
-        "location": {
-            "commune_code": row["commune_code"],
-            "address": row["address"],
-            "lat": row["lat"],
-            "lon": row["lon"],
-        },
-        "submitter": {"name": row["name"], "phone": row["phone"], "email": row["email"]},
-        "confidential": row["confidential"],
-        "consent": {
-            "version": row["consent_version"],
-            "text_sha256": row["consent_hash"],
-            "accepted_at": row["consent_at"].isoformat(),
-            "recipient": consent.recipient,
-        },
-        "site": {"key": site.key, "name": site.name},
-        "source_url": row["source_url"],
-        "src": row["src"],
-        "via": row["via"],
-        "submitted_at": row["submitted_at"].isoformat(),
-        "deadline": row["deadline"].isoformat() if row["deadline"] else None,
-        "attachments": attachments or [],
-    }
-
-
 def create_submission(site: Site, payload: Any, *, via: str, **options: Any) -> dict[str, Any]:
     """Validate and store a submission with its outbox row; returns the 201 body.
 
@@ -150,7 +109,7 @@ def create_idempotent(
     data = data if data is not None else validate(site, payload)
     req_hash = request_hash or hash_request(payload)
     claim = (idempotency_key, req_hash) if idempotency_key else None
-    row = _new_row(site, data, via=via, src=src or data.get("src"))
+    row = rows.new_row(site, data, via=via, src=src or data.get("src"))
     for _ in range(3):
         try:
             with db.write() as conn:
@@ -204,53 +163,11 @@ def _insert_submission(conn: Connection, row: dict[str, Any]) -> bool:
     return conn.execute(stmt, row).first() is not None
 
 
-def _new_row(site: Site, data: dict[str, Any], *, via: str, src: str | None) -> dict[str, Any]:
-    """The submission's row, made before the write transaction: on SQLite the transaction holds
-    the one write lock every process waits for, so it does only the statements."""
-    now = db.utcnow()
-    submitter = data["submitter"]
-    location = data.get("location") or {}
-    phone = submitter.get("phone") or None  # E.164 and normalised by validation
-    email = submitter.get("email") or None
-    consent = reference.consent_for(site.name)
-    row: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
-        "tracking_code": codes.generate(),
-        "site_id": site.id,
-        "via": via,
-        "src": src,
-        "source_url": data.get("source_url"),
-        "category": data["category"],
-        "agency": data.get("agency") or None,
-        "title": data["title"],
-        "content": data["content"],
-        "commune_code": location.get("commune_code") or None,
-        "address": location.get("address") or None,
-        "lat": location.get("lat"),
-        "lon": location.get("lon"),
-        "name": submitter["name"],
-        "phone": phone,
-        "email": email,
-        "phone_digest": contacts.digest("phone", phone) if phone else None,
-        "email_digest": contacts.digest("email", email.casefold()) if email else None,
-        "confidential": data.get("confidential", True),
-        "consent_version": consent.version,
-        "consent_hash": consent.hash,
-        "consent_at": now,
-        "status": "received",
-        "status_sequence": 0,
-        "deadline": now + dt.timedelta(days=int(current_app.config["DEADLINE_DAYS"])),
-        "submitted_at": now,
-        "updated_at": now,
-    }
-    return row
-
-
 def _insert(conn: Connection, site: Site, data: dict[str, Any], row: dict[str, Any], *,
             store_attachments: Any, claim: tuple[str, str] | None = None) -> dict[str, Any]:
     now = row["submitted_at"]
-    receipt = _receipt(row)
-    forwarded = None if store_attachments else forward_data(row, site)
+    receipt = rows.receipt(row)
+    forwarded = None if store_attachments else rows.forward_data(row, site)
     if db.is_postgres(conn) and forwarded is not None:  # the four rows in one statement
         claimed, stored = at_once.insert(
             conn, row, destination=site.destination,
@@ -268,7 +185,7 @@ def _insert(conn: Connection, site: Site, data: dict[str, Any], row: dict[str, A
         if _insert_submission(conn, row):
             break
         row["tracking_code"] = codes.generate()
-        receipt, forwarded = _receipt(row), None  # both name the code: made again
+        receipt, forwarded = rows.receipt(row), None  # both name the code: made again
         if claim:  # the answer recorded for the key names the code finally given
             idempotency.amend(conn, site.id, claim[0], receipt)
     else:
@@ -279,21 +196,10 @@ def _insert(conn: Connection, site: Site, data: dict[str, Any], row: dict[str, A
         hook(conn, site, data, row)
     if forwarded is None:
         files = store_attachments(conn, row["id"]) if store_attachments else []
-        forwarded = forward_data(row, site, files)
+        forwarded = rows.forward_data(row, site, files)
     outbox.enqueue(conn, destination=site.destination, event_type="submission.created",
                    data=forwarded, submission_id=row["id"], at=now)
     return receipt
-
-
-def _receipt(row: dict[str, Any]) -> dict[str, Any]:
-    """The 201 body (and the answer a replay of the same idempotency key gets)."""
-    return {
-        "id": row["id"],
-        "tracking_code": row["tracking_code"],
-        "status": "received",
-        "status_url": status_url(row["tracking_code"]),
-        "deadline": row["deadline"].isoformat(),
-    }
 
 
 def create_with_files(site: Site, payload: Any, uploads: Sequence[Any], *, via: str,

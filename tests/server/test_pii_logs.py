@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 
 from tests.helpers import valid_submission
 from widget_server.store import db
-from widget_server.intake import reference, retention, submissions, tokens
+from widget_server.intake import reference, retention, rows, tokens
 
 NAME = "Nguyễn Thị Bímật"
 PHONE = "0987654321"
@@ -117,7 +117,7 @@ def test_no_personal_data_in_logs(app: Any, site: Any, server: str, caplog: pyte
 
         # An unexpected database error while storing (the exception is logged).
         fixed = uuid.uuid4()
-        monkeypatch.setattr(submissions.uuid, "uuid4", lambda: fixed)
+        monkeypatch.setattr(rows.uuid, "uuid4", lambda: fixed)
         http.post(f"{server}/api/v1/submissions", json=body, headers={**auth, "Idempotency-Key": "f"})
         r = http.post(f"{server}/api/v1/submissions", json=body, headers={**auth, "Idempotency-Key": "g"})
         assert r.status_code == 500

@@ -149,3 +149,95 @@ def test_a_key_claimed_by_a_transaction_in_flight(app: Any, client: Any, site: A
     else:
         assert r.status_code == 201 and "Idempotent-Replayed" not in r.headers
         assert r.get_json()["tracking_code"] != answer["tracking_code"] and stored == 1
+
+
+def test_a_tracking_code_already_taken_is_drawn_again(app: Any, client: Any, site: Any,
+                                                      submission_body: dict[str, Any],
+                                                      monkeypatch: Any) -> None:
+    """The single statement on PostgreSQL claims the key but stores nothing when the code is
+    taken; the submission then goes in with a new code, and the key's answer names that one."""
+    from widget_server.intake import codes
+
+    taken = client.post("/api/v1/submissions", json=submission_body,
+                        headers=_partner(site, "first")).get_json()["tracking_code"]
+    real = codes.generate
+    draws = iter([taken])
+    monkeypatch.setattr(codes, "generate", lambda: next(draws, None) or real())
+    r = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "second"))
+    assert r.status_code == 201, r.get_data(as_text=True)
+    code = r.get_json()["tracking_code"]
+    assert code != taken
+    replay = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "second"))
+    assert replay.get_json() == r.get_json()
+    with db.read() as conn:
+        rows = conn.execute(sa.select(db.submissions.c.id, db.submissions.c.tracking_code)).all()
+        assert sorted(c for _, c in rows) == sorted([taken, code])
+        for table in (db.history, db.outbox):
+            per = conn.execute(sa.select(table.c.submission_id, sa.func.count())
+                               .group_by(table.c.submission_id)).all()
+            assert sorted(per) == sorted((i, 1) for i, _ in rows), table.name
+        payload = conn.execute(sa.select(db.outbox.c.payload).where(
+            db.outbox.c.submission_id == next(i for i, c in rows if c == code))).scalar_one()
+    assert payload["data"]["tracking_code"] == code
+
+
+@pytest.fixture
+def trips(app: Any, tmp_path: Any) -> Iterator[Any]:
+    """PostgreSQL: ``trips(fn)`` runs ``fn`` and lists the messages the client sent that wait for
+    an answer (``Sync``, simple ``Query``), pings, BEGIN and COMMIT included: libpq's protocol
+    trace (line-buffered) of every connection the engine opens from now on."""
+    if not db.is_postgres(db.get_engine(app)):
+        pytest.skip("round trips are PostgreSQL's cost")
+    path = tmp_path / "trace"
+    engine = db.get_engine(app)
+    with path.open("w") as out:
+        traced: list[Any] = []
+
+        def connected(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.pgconn.trace(out.fileno())
+            traced.append(dbapi_conn)
+
+        def run(fn: Any) -> list[str]:
+            start = path.stat().st_size
+            fn()
+            with path.open("rb") as f:
+                f.seek(start)
+                lines = f.read().decode(errors="replace").splitlines()
+            return [line.split("\t", 3)[-1] for line in lines
+                    if "\tF\t" in line and ("\tSync" in line or "\tQuery\t" in line)]
+
+        engine.dispose()
+        sa.event.listen(engine, "connect", connected)
+        try:
+            yield run
+        finally:
+            sa.event.remove(engine, "connect", connected)
+            for conn in traced:
+                if not conn.closed:
+                    conn.pgconn.untrace()
+
+
+def test_round_trips_on_postgres(client: Any, site: Any, submission_body: dict[str, Any],
+                                 trips: Any) -> None:
+    """A lookup is one round trip (main: a ping, BEGIN, the query, COMMIT); a new submission
+    four (main: eleven): the site, then BEGIN, the one statement, COMMIT."""
+    n = iter(range(100))
+
+    def submit() -> None:
+        r = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, f"k{next(n)}"))
+        assert r.status_code == 201
+
+    code = client.post("/api/v1/submissions", json=submission_body,
+                       headers=_partner(site, "a")).get_json()["tracking_code"]
+    contact = submission_body["submitter"]["phone"]
+
+    def lookup() -> None:
+        assert client.post(f"/api/v1/submissions/{code}/lookup", json={"contact": contact}).status_code == 200
+
+    assert trips(lookup)  # a new connection: its setup is traced as well
+    submit()
+    assert len(trips(lookup)) == 1, trips(lookup)
+    sent = trips(submit)
+    assert len(sent) <= 4, sent
+    assert [s for s in sent if s.startswith("Query")] == [
+        'Query\t "BEGIN ISOLATION LEVEL READ COMMITTED"', 'Query\t "COMMIT"'], sent

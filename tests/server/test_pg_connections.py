@@ -1,0 +1,153 @@
+"""PostgreSQL sessions that end under the relay (``pg_terminate_backend``, as a server restart or
+an idle timeout would): the pool notices without pinging every checkout (store/postgres.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.server.test_regressions import _pg_only
+from widget_server.store import db
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    # No ping for idleness during the test: what finds the ended sessions is their socket.
+    return {**app_config, "DB_PING_IDLE_SECONDS": 3600.0}
+
+
+@pytest.fixture
+def pids(app: Any) -> Iterator[list[int]]:
+    """The backend pid of every connection the app's engine opens from now on."""
+    _pg_only(app)
+    engine = db.get_engine(app)
+    opened: list[int] = []
+
+    def connected(dbapi_conn: Any, _record: Any) -> None:
+        opened.append(dbapi_conn.info.backend_pid)
+
+    sa.event.listen(engine, "connect", connected)
+    engine.dispose()
+    yield opened
+    sa.event.remove(engine, "connect", connected)
+
+
+def _terminate(app: Any, pids: list[int]) -> None:
+    """End the sessions and wait until the server has let them go."""
+    # Autocommit: a transaction would see one snapshot of pg_stat_activity throughout.
+    admin = sa.create_engine(db.get_engine(app).url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE pid = ANY(:pids)"), {"pids": pids})
+            deadline = time.monotonic() + 20
+            while conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"),
+                               {"pids": pids}).scalar_one():
+                assert time.monotonic() < deadline, "the sessions did not end"
+                time.sleep(0.01)
+    finally:
+        admin.dispose()
+
+
+def _partner(site: Any, key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {site[1]}", "Idempotency-Key": key}
+
+
+def _count(table: sa.Table) -> int:
+    with db.read() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def test_sessions_ended_while_idle_cost_no_request(app: Any, client: Any, site: Any,
+                                                  submission_body: dict[str, Any],
+                                                  pids: list[int]) -> None:
+    """Every pooled connection's session ended: the next lookup and the next submission succeed
+    (an engine that never pings answers 503 to the submission: its site read meets a dead socket)."""
+    code = client.post("/api/v1/submissions", json=submission_body,
+                       headers=_partner(site, "before")).get_json()["tracking_code"]
+    contact = submission_body["submitter"]["phone"]
+    assert client.post(f"/api/v1/submissions/{code}/lookup", json={"contact": contact}).status_code == 200
+    ended = list(pids)
+    assert ended
+    _terminate(app, ended)
+
+    r = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "after"))
+    assert r.status_code == 201, r.get_data(as_text=True)
+    r = client.post(f"/api/v1/submissions/{code}/lookup", json={"contact": contact})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert _count(db.submissions) == 2 and _count(db.outbox) == 2
+    assert set(pids) - set(ended), "the pool opened new connections"
+
+
+def _end_own_session_once(app: Any, when: str, match: str = "") -> list[bool]:
+    """End the session of the connection about to run ``when`` (an engine event), once."""
+    engine = db.get_engine(app)
+    done: list[bool] = []
+
+    def end(conn: Any, *args: Any) -> None:
+        statement = args[1] if when == "before_cursor_execute" else ""
+        if done or match not in statement:
+            return
+        done.append(True)
+        _terminate(app, [conn.connection.dbapi_connection.info.backend_pid])
+
+    sa.event.listen(engine, when, end)
+    return done
+
+
+def test_a_read_that_loses_its_connection_is_run_again(app: Any, client: Any, site: Any,
+                                                        submission_body: dict[str, Any],
+                                                        pids: list[int]) -> None:
+    code = client.post("/api/v1/submissions", json=submission_body,
+                       headers=_partner(site, "k")).get_json()["tracking_code"]
+    ended = _end_own_session_once(app, "before_cursor_execute", "FROM submissions LEFT OUTER JOIN")
+    r = client.post(f"/api/v1/submissions/{code}/lookup",
+                    json={"contact": submission_body["submitter"]["phone"]})
+    assert ended, "the lookup's statement was not seen"
+    assert r.status_code == 200, r.get_data(as_text=True)
+
+
+def test_a_write_that_loses_its_connection_before_commit_stores_nothing(
+        app: Any, client: Any, site: Any, submission_body: dict[str, Any], pids: list[int]) -> None:
+    """503 with Retry-After and nothing half-accepted; the client's retry with the same key is
+    stored once."""
+    client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "warm"))
+    ended = _end_own_session_once(app, "commit")
+    r = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "lost"))
+    assert ended
+    assert r.status_code == 503, r.get_data(as_text=True)
+    assert int(r.headers["Retry-After"]) > 0
+    assert r.get_json()["type"].endswith("/store-unavailable")
+    assert [_count(t) for t in (db.submissions, db.history, db.outbox, db.idempotency_keys)] == [1, 1, 1, 1]
+
+    again = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "lost"))
+    assert again.status_code == 201, again.get_data(as_text=True)
+    replay = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "lost"))
+    assert replay.get_json() == again.get_json() and replay.headers["Idempotent-Replayed"] == "true"
+    assert [_count(t) for t in (db.submissions, db.history, db.outbox, db.idempotency_keys)] == [2, 2, 2, 2]
+
+
+@pytest.mark.parametrize("idle_seconds, pinged", [(0.0, True), (3600.0, False)])
+def test_a_connection_is_pinged_only_after_sitting_idle(app_config: dict[str, Any], idle_seconds: float,
+                                                        pinged: bool, monkeypatch: Any) -> None:
+    """Not on every checkout (``pool_pre_ping`` cost a round trip per request)."""
+    from widget_server import create_app
+
+    app = create_app({**app_config, "DB_PING_IDLE_SECONDS": idle_seconds})
+    try:
+        engine = db.get_engine(app)
+        _pg_only(app)
+        pings: list[bool] = []
+        real = engine.dialect.do_ping
+        monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(True) or real(c))
+        with app.app_context():
+            for _ in range(3):
+                with db.read() as conn:
+                    conn.execute(sa.text("SELECT 1"))
+        assert len(pings) == (2 if pinged else 0)  # the first checkout is a new connection
+    finally:
+        db.get_engine(app).dispose()

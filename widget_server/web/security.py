@@ -113,8 +113,12 @@ def request_id() -> str:
     return incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
+# C0 controls, DEL and the C1 controls: one regular-expression scan, not a Python loop per character.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _control_characters(value: str) -> bool:
-    return any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value)
+    return _CONTROL.search(value) is not None
 
 
 def refuse_control_characters() -> None:

@@ -153,7 +153,7 @@ def post_bytes(session: requests.Session, url: str, body: bytes, headers: Mappin
     prepared = requests.PreparedRequest()
     prepared.method = "POST"
     prepared.prepare_url(url, None)
-    merged = CaseInsensitiveDict(session.headers)
+    merged: Any = CaseInsensitiveDict(session.headers)
     merged.update(headers)
     prepared.headers = merged
     prepared.body = body

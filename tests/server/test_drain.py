@@ -137,16 +137,23 @@ def test_recording_a_round_of_deliveries_takes_a_few_statements(app, submit):
 
 def test_a_success_after_another_worker_delivered_the_row_is_not_acknowledged_again(app, submit):
     submit()
+    submit()
     engine = db.get_engine(app)
     policy = queue.Policy.from_config(app.config)
     now = db.utcnow()
-    [mine] = queue.claim(engine, "a", policy, now=now)
-    [theirs] = queue.claim(engine, "b", policy, now=now + dt.timedelta(seconds=61))
+    first, second = queue.claim(engine, "a", policy, now=now)
+    with db.write(engine) as conn:  # "a" was slow with the first: "b" took it over and delivered it
+        conn.execute(sa.update(db.outbox).where(db.outbox.c.id == first.id).values(
+            next_attempt_at=now))
+    [theirs] = queue.claim(engine, "b", policy, now=now + dt.timedelta(seconds=1))
+    assert theirs.id == first.id
     queue.record(engine, theirs, Result("delivered", status=201), "b", policy)
     acked: list[str] = []
-    [late] = queue.settle(engine, [(mine, Result("delivered", status=201))], "a", policy,
-                          on_delivered_many=lambda conn, done: acked.extend(r.id for r, _ in done))[0]
-    assert late.state == "lost" and acked == []
+    late, mine = queue.settle(
+        engine, [(first, Result("delivered", status=201)), (second, Result("delivered", status=201))],
+        "a", policy, on_delivered_many=lambda conn, done: acked.extend(r.id for r, _ in done))[0]
+    assert late.state == "lost" and mine.state == "delivered"
+    assert acked == [second.id]  # the submission of the first is not acknowledged twice
 
 
 class Recorder(BaseHTTPRequestHandler):

@@ -86,14 +86,14 @@ def test_after_a_failure_waiting_rows_wait_until_the_results_are_recorded():
         pool.close()
 
 
-def test_a_backlog_round_claims_for_the_threads_and_as_many_more(app, submit):
-    for _ in range(6):
+def test_a_backlog_round_claims_for_the_threads_and_rows_to_follow(app, submit):
+    for _ in range(10):
         submit()
     app.config["CENTRAL_URL"] = "http://127.0.0.1:9"  # never reached: no thread is free to try
     worker = Worker(app, "drain", concurrency=2)
     worker.pool.launch = lambda: None  # type: ignore[method-assign]  # keep the rows waiting
     try:
-        assert worker.cycle(0)[1] == 4  # before: 2 (only the free threads)
+        assert worker.cycle(0)[1] == 8  # before: 2 (only the free threads)
     finally:
         worker.pool._waiting.clear()
         worker.close()

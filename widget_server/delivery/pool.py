@@ -2,7 +2,7 @@
 
 The worker's own thread claims rows and records results, several in one transaction
 (``queue.settle``); the pool's threads only make attempts. The pool holds up to
-``depth`` rows (twice its threads): those beyond the free threads wait, and a thread
+``depth`` rows (``DEPTH`` per thread): those beyond the free threads wait, and a thread
 that has delivered takes the next waiting row itself, so the threads keep sending while
 the worker's thread records and claims (one commit per round, not one per delivery).
 A row waits at most a round or two, far inside its lease. After any attempt that did not
@@ -34,6 +34,11 @@ from widget_server.delivery.queue import Claimed
 
 log = logging.getLogger("widget_server.worker")
 
+#: Rows a pool holds per thread. Measured on a 10,000 backlog (2 shared cores, 32 threads):
+#: 2 → ~490 rows/s, 3 → ~630, 4 → ~730; more rows per round, fewer rounds, and the threads
+#: keep a row to start however long the round's commit takes.
+DEPTH = 4
+
 
 class Attempt(NamedTuple):
     row: Claimed
@@ -48,7 +53,7 @@ class Pool:
                  depth: int | None = None) -> None:
         self.size = max(int(size), 1)
         #: Rows the pool holds at most (running, waiting, or ended and not collected).
-        self.depth = max(int(depth or 2 * self.size), self.size)
+        self.depth = max(int(depth or DEPTH * self.size), self.size)
         self._attempt = attempt
         self._executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="outbox")
         self._done: queue.SimpleQueue[Attempt] = queue.SimpleQueue()

@@ -77,6 +77,10 @@ seen, lock = {}, threading.Lock()
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # The headers and the body leave in two writes; with Nagle's algorithm on, the body waited
+    # for the client's delayed ACK (40 ms on Linux): every answer took 60 ms, not 20 ms.
+    # Web servers in front of a real central system (nginx, gunicorn) set TCP_NODELAY too.
+    disable_nagle_algorithm = True
 
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -78,29 +78,10 @@ def claim_rows(conn: Connection, owner: str, policy: Policy, limit: int, now: dt
             blocked.add(name)
             trials.append(name)
 
-    earlier = o.alias("earlier")
-    # 'pending' written out, not bound: the partial indexes on pending rows (migration 0010)
-    # serve only a query whose condition is theirs.
-    pending = sa.literal_column("'pending'", sa.String)
-    # Events about one submission go out in order: a rating never overtakes
-    # the submission it rates. Notices to citizens neither wait nor hold others up.
-    in_order = ~sa.exists().where(
-        earlier.c.submission_id == o.c.submission_id,
-        earlier.c.state == pending,
-        earlier.c.created_at < o.c.created_at, earlier.c.destination.not_in(NOTICES),
-    )
-    due = [o.c.state == pending, o.c.next_attempt_at <= now,
-           sa.or_(o.c.submission_id.is_(None), o.c.destination.in_(NOTICES), in_order)]
+    def pick(query: Any, n: int, **params: Any) -> list[str]:
+        return list(conn.execute(query[pg], {"now": now, "n": n, **params}).scalars())
 
-    def pick(*conditions: Any, n: int) -> list[str]:
-        # Ids only: PostgreSQL sorts (and locks) what it selects, and payloads are wide.
-        query = (sa.select(o.c.id).where(*due, *conditions)
-                 .order_by(o.c.next_attempt_at, o.c.created_at).limit(n))
-        if pg:
-            query = query.with_for_update(skip_locked=True, of=o)
-        return list(conn.execute(query).scalars())
-
-    ids = pick(o.c.destination.not_in(blocked), n=limit) if limit > 0 else []
+    ids = pick(_PICK, limit, blocked=sorted(blocked)) if limit > 0 else []
     for name in trials:
         dest_query = sa.select(db.destinations).where(db.destinations.c.name == name)
         if pg:
@@ -108,7 +89,7 @@ def claim_rows(conn: Connection, owner: str, policy: Policy, limit: int, now: dt
         dest = conn.execute(dest_query).one_or_none()
         if dest is None or dest.state in STOPPED or (dest.open_until and dest.open_until > now):
             continue  # another worker is running the trial
-        trial = pick(o.c.destination == name, n=1)
+        trial = pick(_PICK_ONE, 1, name=name)
         if trial:
             # Hold the breaker open while the trial runs, so no one else starts one.
             conn.execute(sa.update(db.destinations).where(db.destinations.c.name == name)
@@ -130,3 +111,34 @@ def claim_rows(conn: Connection, owner: str, policy: Policy, limit: int, now: dt
         submission_id=row.submission_id, payload=dict(row.payload), attempts=row.attempts,
         created_at=row.created_at, lease_until=lease_until, handed_over_at=row.handed_over_at)
         for row in (found[i] for i in ids)]
+
+
+def _picks() -> tuple[dict[bool, Any], dict[bool, Any]]:
+    """The claim's two queries (any destination not blocked; one destination's trial), built once
+    with bound parameters, each without and with PostgreSQL's row locks (keyed by ``pg``)."""
+    o = db.outbox
+    earlier = o.alias("earlier")
+    # 'pending' written out, not bound: the partial indexes on pending rows (migration 0010)
+    # serve only a query whose condition is theirs.
+    pending = sa.literal_column("'pending'", sa.String)
+    # Events about one submission go out in order: a rating never overtakes
+    # the submission it rates. Notices to citizens neither wait nor hold others up.
+    in_order = ~sa.exists().where(
+        earlier.c.submission_id == o.c.submission_id,
+        earlier.c.state == pending,
+        earlier.c.created_at < o.c.created_at, earlier.c.destination.not_in(NOTICES),
+    )
+    due = [o.c.state == pending, o.c.next_attempt_at <= sa.bindparam("now", type_=o.c.next_attempt_at.type),
+           sa.or_(o.c.submission_id.is_(None), o.c.destination.in_(NOTICES), in_order)]
+
+    def both(condition: Any) -> dict[bool, Any]:
+        # Ids only: PostgreSQL sorts (and locks) what it selects, and payloads are wide.
+        query = (sa.select(o.c.id).where(*due, condition)
+                 .order_by(o.c.next_attempt_at, o.c.created_at).limit(sa.bindparam("n", type_=sa.Integer)))
+        return {False: query, True: query.with_for_update(skip_locked=True, of=o)}
+
+    return (both(o.c.destination.not_in(sa.bindparam("blocked", expanding=True))),
+            both(o.c.destination == sa.bindparam("name")))
+
+
+_PICK, _PICK_ONE = _picks()

@@ -152,17 +152,37 @@ def settle(engine: Engine, results: list[tuple[Claimed, Result]], owner: str, po
 
 
 def _healthy(conn: Connection, name: str, now: dt.datetime, cache: dict[str, Any]) -> None:
-    """A delivery closes the destination's breaker."""
-    dest = cache.get(name) or _ensure_destination(conn, name, now)
-    cache[name] = dest
-    if dest.failures or dest.open_until:
-        cache.pop(name, None)
-        conn.execute(sa.update(db.destinations).where(db.destinations.c.name == name).values(
-            failures=0, open_until=None, updated_at=now))
+    """A delivery closes the destination's breaker: once per round, one statement, nothing read.
+
+    The row is made if it is missing and changed only if its breaker counted failures; on
+    PostgreSQL the upsert locks it, as ``_ensure_destination`` does.
+    """
+    if cache.get(_HEALTHY + name):
+        return
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if db.is_postgres(conn) else sqlite.insert
+    d = db.destinations
+    statement = insert(d).values(name=name, state="active", failures=0, updated_at=now)
+    conn.execute(statement.on_conflict_do_update(  # type: ignore[attr-defined]
+        index_elements=[d.c.name],
+        set_={"failures": 0, "open_until": None, "updated_at": now},
+        where=sa.or_(d.c.failures != 0, d.c.open_until.is_not(None))))
+    cache.pop(name, None)  # a row read before this is stale
+    cache[_HEALTHY + name] = True
+
+
+#: Cache key prefix: this round already closed the destination's breaker.
+_HEALTHY = "healthy:"
 
 
 def _delivered(conn: Connection, rows: list[tuple[Claimed, Result]], now: dt.datetime) -> set[str]:
-    """Mark rows delivered, one statement per answer status; the ids that were still pending."""
+    """Mark rows delivered, one statement per answer status; the ids that were still pending.
+
+    Usually every row still was, and the row count says so: no id is read back (on SQLite
+    each row read back is a step of the engine, a wait for the interpreter's lock while the
+    delivery threads run). When fewer changed, the ids marked now are read.
+    """
     o = db.outbox
     done: set[str] = set()
     for status in {result.status for _row, result in rows}:
@@ -170,10 +190,11 @@ def _delivered(conn: Connection, rows: list[tuple[Claimed, Result]], now: dt.dat
         mark = sa.update(o).where(o.c.id.in_(ids), o.c.state == "pending").values(
             state="delivered", delivered_at=now, last_status=status, last_error=None,
             lease_owner=None, lease_until=None)
-        if conn.dialect.update_returning:
-            done.update(conn.execute(mark.returning(o.c.id)).scalars())
-        else:  # SQLite before 3.35: one row at a time
-            done.update(i for i in ids if conn.execute(mark.where(o.c.id == i)).rowcount)
+        if conn.execute(mark).rowcount == len(ids):
+            done.update(ids)
+        else:  # another worker delivered some after our lease ran out: not ours to acknowledge
+            done.update(conn.execute(sa.select(o.c.id).where(
+                o.c.id.in_(ids), o.c.state == "delivered", o.c.delivered_at == now)).scalars())
     return done
 
 
@@ -182,6 +203,7 @@ def _record(conn: Connection, row: Claimed, result: Result, owner: str, policy: 
     """An attempt that did not deliver: the row's next try (or death) and the destination's health."""
     o = db.outbox
     d = db.destinations
+    cache.pop(_HEALTHY + row.destination, None)  # every outcome below changes the destination's row
     # The destination's row, read once per transaction until a result changes it.
     dest = cache.get(row.destination) or _ensure_destination(conn, row.destination, now)
     cache[row.destination] = dest

@@ -226,7 +226,7 @@ class Worker:
         free, busy = self.pool.free, self.pool.in_flight
         limit = 0
         if claim and free and not self.stop_event.is_set():
-            limit = free if busy else self.batch
+            limit = free if busy else max(self.batch, free)
         if not self._unrecorded and not limit:
             self.pool.launch()
             return 0, 0

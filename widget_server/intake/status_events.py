@@ -149,14 +149,22 @@ def mark_forwarded_many(conn: Connection, acks: list[tuple[str, str | None]]) ->
         return
     now = db.utcnow()
     s = db.submissions
-    query = sa.select(s.c.id, s.c.status).where(s.c.id.in_([sid for sid, _ in acks]))
+    ids = sorted({sid for sid, _ in acks})
     if db.is_postgres(conn):
-        query = query.with_for_update()  # as in mark_forwarded
-    received = {r.id for r in conn.execute(query) if r.status == Status.RECEIVED}
-    if received:
-        conn.execute(sa.insert(db.history), [
-            {"submission_id": sid, "status": Status.FORWARDED.value, "note": None, "sequence": None,
-             "at": now} for sid in sorted(received)])
+        query = sa.select(s.c.id, s.c.status).where(s.c.id.in_(ids)).with_for_update()  # as in mark_forwarded
+        received = sorted(r.id for r in conn.execute(query) if r.status == Status.RECEIVED)
+        if received:
+            conn.execute(sa.insert(db.history), [
+                {"submission_id": sid, "status": Status.FORWARDED.value, "note": None, "sequence": None,
+                 "at": now} for sid in received])
+    else:
+        # One statement, nothing read back: the write transaction (BEGIN IMMEDIATE) already
+        # excludes every other writer, and each row read is a wait for the interpreter's lock.
+        conn.execute(sa.insert(db.history).from_select(
+            ["submission_id", "status", "note", "sequence", "at"],
+            sa.select(s.c.id, sa.literal(Status.FORWARDED.value), sa.null(), sa.null(),
+                      sa.literal(now, db.history.c.at.type))
+            .where(s.c.id.in_(ids), s.c.status == Status.RECEIVED.value).order_by(s.c.id)))
     conn.execute(sa.update(s).where(s.c.id == sa.bindparam("b_id")).values(
         forwarded_at=sa.func.coalesce(s.c.forwarded_at, now), updated_at=now,
         central_id=sa.func.coalesce(sa.bindparam("b_central_id", type_=s.c.central_id.type),

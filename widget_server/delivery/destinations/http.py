@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
 import requests.adapters
+from requests.structures import CaseInsensitiveDict
 from phanhoi.errors import parse_retry_after as _parse
 
 from widget_server.delivery.destinations.base import Result
@@ -99,7 +101,11 @@ def attempt(session: requests.Session, url: str, *, timeout: Any,
     "400 General Service Error").
     """
     try:
-        response = session.post(url, timeout=timeout, allow_redirects=False, **request)
+        if set(request) <= {"data", "headers"} and isinstance(request.get("data"), bytes):
+            response = post_bytes(session, url, request["data"], request.get("headers") or {},
+                                  timeout=timeout)
+        else:
+            response = session.post(url, timeout=timeout, allow_redirects=False, **request)
     except requests.Timeout:
         return Result("retry", error="timeout")
     except requests.ConnectionError:
@@ -116,3 +122,43 @@ def attempt(session: requests.Session, url: str, *, timeout: Any,
                         retry_after=parse_retry_after(response.headers.get("Retry-After")),
                         error=f"HTTP {status}" + problem_title(response))
         return on_failure(response, failed) if on_failure else failed
+
+
+# What ``Session.request`` works out from the environment for a URL (proxies, CA bundle,
+# ``.netrc`` credentials), per session: read once, not on every delivery.
+_settings: weakref.WeakKeyDictionary[requests.Session, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _environment(session: requests.Session, url: str) -> tuple[dict[str, Any], Any]:
+    known = _settings.setdefault(session, {})
+    if url not in known:
+        settings = session.merge_environment_settings(url, {}, False, None, None)
+        netrc = requests.utils.get_netrc_auth(url) if session.trust_env and session.auth is None else None
+        known[url] = ({k: settings[k] for k in ("proxies", "verify", "cert")}, session.auth or netrc)
+    result: tuple[dict[str, Any], Any] = known[url]
+    return result
+
+
+def post_bytes(session: requests.Session, url: str, body: bytes, headers: Mapping[str, str], *,
+               timeout: Any) -> requests.Response:
+    """``session.post(url, data=body, headers=headers, allow_redirects=False)``, made lighter.
+
+    The same request goes through the same transport (the session's adapter: its pooled
+    connections, TLS verification, proxies), but without what ``Session.request`` redoes
+    per call: reading the environment and ``.netrc`` (done once per URL), merging cookies
+    and hooks. A worker sends hundreds a second on two cores, and that was two thirds of
+    the client's time. Redirects are never followed (``Session`` follows them, not the adapter).
+    """
+    send, auth = _environment(session, url)
+    prepared = requests.PreparedRequest()
+    prepared.method = "POST"
+    prepared.prepare_url(url, None)
+    merged: Any = CaseInsensitiveDict(session.headers)
+    merged.update(headers)
+    prepared.headers = merged
+    prepared.body = body
+    prepared.headers["Content-Length"] = str(len(body))
+    prepared.hooks = {"response": []}
+    if auth is not None:
+        prepared.prepare_auth(auth, url)
+    return session.get_adapter(url).send(prepared, stream=False, timeout=timeout, **send)

@@ -235,7 +235,7 @@ def _insert(conn: Connection, site: Site, data: dict[str, Any], *, via: str, src
             conn, row, destination=site.destination,
             payload={"type": "submission.created", "data": forward_data(row, site)},
             claim=idempotency.claim_params(site.id, *claim, 201, _receipt(row), now) if claim else None)
-        if claimed and stored:
+        if claimed and stored:  # the hooks see the stored submission, in the same transaction
             for hook in hooks.current().on_submission:
                 hook(conn, site, data, row)
             return _receipt(row)

@@ -173,7 +173,7 @@ def _insert(conn: Connection, site: Site, data: dict[str, Any], row: dict[str, A
             conn, row, destination=site.destination,
             payload={"type": "submission.created", "data": forwarded},
             claim=idempotency.claim_params(site.id, *claim, 201, receipt, now) if claim else None)
-        if claimed and stored:
+        if claimed and stored:  # the hooks see the stored submission, in the same transaction
             for hook in hooks.current().on_submission:
                 hook(conn, site, data, row)
             return receipt

@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
 from sqlalchemy.engine import Connection, Engine, Row
 
+from widget_server.config import SETTINGS
 from widget_server.errors import StoreUnavailableError
 from widget_server.store import postgres, sqlite, watch
 
 #: Seconds a pooled PostgreSQL connection may sit unused before it is pinged on its next checkout.
-PING_IDLE_SECONDS = 5.0
+PING_IDLE_SECONDS: float = SETTINGS["DB_PING_IDLE_SECONDS"].default
 
 
 def normalise_url(url: str) -> str:

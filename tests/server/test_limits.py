@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
+from flask import request
 
 from tests.helpers import assert_problem
 from widget_server import create_app
@@ -167,6 +168,23 @@ def test_page_posts_limited_with_vietnamese_page(limited: Any) -> None:
     assert int(r.headers["Retry-After"]) >= 1
     # Reading the form is not limited.
     assert client.get(f"/w/{site.key}/form").status_code == 200
+
+
+def test_showing_a_form_asks_the_limiter_nothing(limited: Any, monkeypatch: Any) -> None:
+    """Every limit of the form pages counts POSTs: a GET goes straight to the view, while a POST
+    still passes through the limiter (the test above shows it is counted)."""
+    site, _secret = sites.create_site("Báo A", ["https://a.example"])
+    limiter = limited.extensions["phanhoi_limiter"]
+    asked: list[str] = []
+    check = limiter._check_request_limit
+    monkeypatch.setattr(limiter, "_check_request_limit",
+                        lambda *a, **k: (asked.append(request.method), check(*a, **k))[1])
+    client = limited.test_client()
+    for path in (f"/w/{site.key}/form", f"/s/{site.key}"):
+        assert client.get(path).status_code == 200
+    assert asked == []
+    assert client.post(f"/w/{site.key}/form", data={"title": "x"}).status_code == 422
+    assert asked == ["POST"]
 
 
 def test_proxy_hops_take_client_from_forwarded_for(app_config: dict[str, Any]) -> None:

@@ -8,6 +8,8 @@ submission.
 
 from __future__ import annotations
 
+import functools
+
 import secrets
 import time
 from dataclasses import dataclass
@@ -55,7 +57,14 @@ SHORT_PAYLOAD = 200
 def serializer(salt: str) -> URLSafeTimedSerializer:
     """A signer for one purpose (its salt): signs with the current secret key and still
     verifies what was signed before a rotation (``PHANHOI_SECRET_KEY_FALLBACKS``)."""
-    return _Serializer(secret_keys(current_app.config), salt=salt)
+    return _serializer(tuple(secret_keys(current_app.config)), salt)
+
+
+@functools.lru_cache(maxsize=16)
+def _serializer(keys: tuple[str, ...], salt: str) -> URLSafeTimedSerializer:
+    # Made once per set of keys and purpose (a serializer keeps no state between calls): every
+    # form page issues a token.
+    return _Serializer(list(keys), salt=salt)
 
 
 def issue_form_token(site_key: str) -> str:

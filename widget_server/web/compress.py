@@ -39,6 +39,8 @@ def compress(resp: Response) -> Response:
         return resp
     # Whatever this answer turns out to be, it depends on Accept-Encoding.
     resp.vary.add("Accept-Encoding")
+    if not request.headers.get("Accept-Encoding"):
+        return resp  # nothing to choose from: not even the body needs joining
     body = resp.get_data()
     if len(body) < MIN_BYTES:
         return resp

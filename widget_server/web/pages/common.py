@@ -33,18 +33,27 @@ def secure(resp: Response, *, frame_ancestors: str, style_nonce: str | None = No
     style = f"'self' 'nonce-{style_nonce}'" if style_nonce else "'self'"
     # blob: only on the form, for thumbnails of the files the reader picked (never uploaded yet).
     img = "'self' data: blob:" if blob_images else "'self' data:"
-    resp.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; script-src 'self'; style-src {style}; img-src {img}; "
-        "connect-src 'self'; form-action 'self'; base-uri 'none'; "
-        f"frame-ancestors {frame_ancestors}"
-    )
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Referrer-Policy"] = "no-referrer"
-    resp.headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
-    # Pages carry a one-off form token and, after a post, personal data.
-    resp.headers["Cache-Control"] = "no-store"
+    values = [
+        ("Content-Security-Policy",
+         f"default-src 'none'; script-src 'self'; style-src {style}; img-src {img}; "
+         "connect-src 'self'; form-action 'self'; base-uri 'none'; "
+         f"frame-ancestors {frame_ancestors}"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Permissions-Policy", "geolocation=(self), camera=(), microphone=()"),
+        # Pages carry a one-off form token and, after a post, personal data.
+        ("Cache-Control", "no-store"),
+    ]
     if frame_ancestors == "'none'":
-        resp.headers["X-Frame-Options"] = "DENY"
+        values.append(("X-Frame-Options", "DENY"))
+    # Set as ``headers[name] = value`` would, with one look at the headers already there (each
+    # ``set`` on werkzeug's Headers scans them all: a cached page's headers cost more than its body).
+    headers = resp.headers
+    present = {name.lower() for name, _ in headers.items()}
+    for name, value in values:
+        if name.lower() in present:
+            headers[name] = value
+    headers.extend([(name, value) for name, value in values if name.lower() not in present])
     return resp
 
 

@@ -228,38 +228,40 @@ def fsyncs_per_second(folder: Path, seconds: float = 2.0) -> float:
     return round(count / seconds, 1)
 
 
+def _workers(master: subprocess.Popen[bytes], name: str) -> list[str]:
+    """``/proc/<pid>/<name>`` of each gunicorn worker (the master's children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / name).read_text()
+            ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            continue
+        if ppid == str(master.pid):
+            found.append(text)
+    return found
+
+
 def workers_cpu_seconds(master: subprocess.Popen[bytes], part: str = "both") -> float:
     """CPU time (user + system) the master's workers have used so far: with the requests served,
     the CPU a request costs, a figure the machine's other load moves far less than req/s."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
+    for stat in _workers(master, "stat"):
         fields = stat.rsplit(")", 1)[1].split()
-        if fields[1] == str(master.pid):  # ppid
-            user, system = int(fields[11]), int(fields[12])
-            total += {"user": user, "system": system}.get(part, user + system) / tick
+        user, system = int(fields[11]), int(fields[12])
+        total += {"user": user, "system": system}.get(part, user + system) / tick
     return total
 
 
 def worker_rss_mb(master: subprocess.Popen[bytes]) -> list[float]:
     """Resident size of each gunicorn worker (the master's children), in MB."""
     out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
+    for status in _workers(master, "status"):
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if fields.get("PPid", "").strip() == str(master.pid):
-            out.append(round(int(fields["VmRSS"].split()[0]) / 1024, 1))
+        out.append(round(int(fields["VmRSS"].split()[0]) / 1024, 1))
     return sorted(out)
 
 

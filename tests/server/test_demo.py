@@ -175,6 +175,15 @@ def test_a_database_without_tables_is_one_line_and_left_as_it_was(tmp_path):
     assert list(tmp_path.iterdir()) == []  # no empty database left behind
 
 
+def test_a_write_to_a_database_without_tables_leaves_nothing_behind(tmp_path):
+    """A write opens the write gate's lock file beside the database: it goes with the database."""
+    result = _cli(tmp_path, "sites", "add", "X", "--origin", "https://a.example",
+                  PHANHOI_SECRET_KEY="k" * 40)
+    assert result.returncode == 1
+    assert "phanhoi-widget db upgrade" in result.stdout + result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_earlier_demo_database_is_taken_over(tmp_path):
     import sqlite3
 

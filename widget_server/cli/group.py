@@ -45,7 +45,8 @@ def _drop_if_empty(url: str) -> None:
             return
     finally:
         conn.close()
-    for suffix in ("", "-wal", "-shm", "-journal"):
+    # ``.write-lock``: the write gate's file (store/sqlite.py), made by a write that then failed.
+    for suffix in ("", "-wal", "-shm", "-journal", ".write-lock"):
         with contextlib.suppress(FileNotFoundError):
             os.remove(path + suffix)
 

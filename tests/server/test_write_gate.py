@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -103,6 +105,43 @@ def test_a_child_process_does_not_inherit_its_parents_turn(tmp_path: Path) -> No
         _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
     engine.dispose()
+
+
+def test_a_child_process_does_not_keep_its_parents_turn_alive(tmp_path: Path) -> None:
+    """A process that dies holding the gate frees it, even when a child it forked uses the gate:
+    the child lets go of the file it inherited (an flock lives as long as any copy of it)."""
+    url = f"sqlite:///{tmp_path / 'relay.sqlite3'}"
+    to_parent, to_test = os.pipe(), os.pipe()
+    parent = os.fork()
+    if parent == 0:  # a relay process that forks a child, then dies in the middle of a write
+        try:
+            engine = db.make_engine(url)
+            gate = sqlite._gates[engine]
+            gate.timeout = 0.1
+            with gate.held():
+                if os.fork() == 0:  # the child tries its turn, is refused, and lives on
+                    with contextlib.suppress(StoreUnavailableError), gate.held():
+                        os._exit(3)  # not reached: the parent holds the gate
+                    os.write(to_parent[1], b"%d\n" % os.getpid())
+                    time.sleep(30)
+                    os._exit(0)
+                child = os.read(to_parent[0], 32)
+                os.write(to_test[1], child)
+                os._exit(0)  # inside the gate, no unlock: gone as after a kill
+        finally:
+            os._exit(1)
+    child = int(os.read(to_test[0], 32))
+    os.waitpid(parent, 0)
+    try:
+        engine = db.make_engine(url)
+        sqlite._gates[engine].timeout = 0.5
+        with db.write(engine) as conn:  # the parent is gone: its turn with it
+            conn.exec_driver_sql("SELECT 1")
+        engine.dispose()
+    finally:
+        os.kill(child, signal.SIGKILL)  # the parent's child: no longer this process's to reap
+        for fd in (*to_parent, *to_test):
+            os.close(fd)
 
 
 def test_a_folder_without_write_access_falls_back_to_sqlites_own_waiting(tmp_path: Path) -> None:

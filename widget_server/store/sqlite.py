@@ -65,9 +65,15 @@ class WriteGate:
         self._fd: int | None = None
 
     def _fork_safe(self) -> None:
-        # A gate inherited through fork shares the parent's open file (and flock): start afresh.
+        # A gate inherited through fork shares the parent's open file (and flock): start afresh,
+        # and close the inherited copy, which would keep the parent's flock alive after the
+        # parent (closing a copy releases nothing while the parent still has it open).
         if self._pid != os.getpid():
+            inherited = self._fd
             self._pid, self._threads, self._fd = os.getpid(), threading.Lock(), None
+            if inherited is not None:
+                with contextlib.suppress(OSError):
+                    os.close(inherited)
 
     def _file(self) -> int | None:
         if self._fd is None and self.path:

@@ -52,14 +52,7 @@ def backoff(attempt: int) -> float:
 def _ensure_destination(conn: Connection, name: str, now: dt.datetime) -> Any:
     """The destination's row, created on first use and locked on PostgreSQL."""
     values = {"name": name, "state": "active", "failures": 0, "updated_at": now}
-    if db.is_postgres(conn):
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        conn.execute(pg_insert(db.destinations).values(**values).on_conflict_do_nothing())
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        conn.execute(sqlite_insert(db.destinations).values(**values).on_conflict_do_nothing())
+    conn.execute(db.insert_for(conn.dialect.name)(db.destinations).values(**values).on_conflict_do_nothing())
     query = sa.select(db.destinations).where(db.destinations.c.name == name)
     if db.is_postgres(conn):
         query = query.with_for_update()
@@ -159,11 +152,8 @@ def _healthy(conn: Connection, name: str, now: dt.datetime, cache: dict[str, Any
     """
     if cache.get(_HEALTHY + name):
         return
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    insert = postgresql.insert if db.is_postgres(conn) else sqlite.insert
     d = db.destinations
-    statement = insert(d).values(name=name, state="active", failures=0, updated_at=now)
+    statement = db.insert_for(conn.dialect.name)(d).values(name=name, state="active", failures=0, updated_at=now)
     conn.execute(statement.on_conflict_do_update(  # type: ignore[attr-defined]
         index_elements=[d.c.name],
         set_={"failures": 0, "open_until": None, "updated_at": now},

@@ -36,9 +36,7 @@ def ttl() -> dt.timedelta:
 
 def dialect_insert(conn: Connection) -> Any:
     """``insert`` of the store's dialect, which has ``ON CONFLICT`` (spelt alike on both)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    return db.insert_for(conn.dialect.name)
 
 
 _CLAIM: dict[str, Any] = {}
@@ -52,11 +50,8 @@ def claim_statement(dialect: str) -> Any:
     submission's single statement on PostgreSQL (``intake/at_once.py``)."""
     stmt = _CLAIM.get(dialect)
     if stmt is None:
-        from sqlalchemy.dialects import postgresql, sqlite
-
         k = db.idempotency_keys
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = insert(k).values({c: sa.bindparam(c, type_=k.c[c].type) for c in _COLUMNS})
+        stmt = db.insert_for(dialect)(k).values({c: sa.bindparam(c, type_=k.c[c].type) for c in _COLUMNS})
         # A key past its TTL is free again: the new answer replaces the old one.
         stmt = _CLAIM[dialect] = stmt.on_conflict_do_update(
             index_elements=[k.c.site_id, k.c.key],

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 # ``db.write``, ``db.upgrade`` … stay the calls the layers above and the tests make.
 from widget_server.store.engine import get_engine as get_engine
 from widget_server.store.engine import init_app as init_app
+from widget_server.store.engine import insert_for as insert_for
 from widget_server.store.engine import is_postgres as is_postgres
 from widget_server.store.engine import make_engine as make_engine
 from widget_server.store.engine import normalise_url as normalise_url

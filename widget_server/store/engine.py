@@ -111,6 +111,13 @@ def _available() -> Iterator[None]:
         raise StoreUnavailableError() from exc
 
 
+def insert_for(dialect: str) -> Any:
+    """``insert`` of a dialect that has ``ON CONFLICT`` (spelt alike on PostgreSQL and SQLite)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
 def is_postgres(conn_or_engine: Connection | Engine) -> bool:
     return conn_or_engine.dialect.name == "postgresql"
 

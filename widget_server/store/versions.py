@@ -94,22 +94,19 @@ class VersionedCache:
         return token
 
     def get(self, key: Any, make: Callable[[], T]) -> T:
-        token = self.token()
-        entries = self._entries
-        if key in entries:
-            return entries[key]  # type: ignore[no-any-return]
-        value = make()
-        self._keep(token, key, value)
-        return value
+        return self._get(key, make, keep_none=True)  # type: ignore[return-value]
 
     def get_present(self, key: Any, make: Callable[[], T | None]) -> T | None:
         """As ``get``, but a ``None`` from ``make`` is not kept (asked again next time)."""
+        return self._get(key, make, keep_none=False)
+
+    def _get(self, key: Any, make: Callable[[], T | None], *, keep_none: bool) -> T | None:
         token = self.token()
         entries = self._entries
         if key in entries:
             return entries[key]  # type: ignore[no-any-return]
         value = make()
-        if value is not None:
+        if value is not None or keep_none:
             self._keep(token, key, value)
         return value
 

@@ -319,3 +319,22 @@ def test_many_citizens_behind_one_address_prove_work_instead_of_being_refused(ap
             body = {**body_for(site), "altcha": solve(challenge)}
             r = form_post(app, client, site, body, ip=nat, phone=f"09130000{i:02d}")
             assert r.status_code == 201, r.get_json()
+
+
+def test_limits_switched_off_ask_the_limiter_nothing(app: Any, monkeypatch: Any) -> None:
+    """RATELIMIT_ENABLED off (a proxy in front limits): no request passes through Flask-Limiter,
+    and a submission still counts towards the address's proof-of-work threshold."""
+    from widget_server.web import limits
+
+    limiter = app.extensions["phanhoi_limiter"]
+    asked: list[str] = []
+    check = limiter._check_request_limit
+    monkeypatch.setattr(limiter, "_check_request_limit",
+                        lambda *a, **k: (asked.append(request.path), check(*a, **k))[1])
+    client = app.test_client()
+    for _ in range(3):
+        r = client.post("/api/v1/submissions/PH-DDDD-DDDD7/lookup", json={"contact": "0912345678"})
+        assert r.status_code == 404
+    assert client.post("/api/v1/submissions", json={}).status_code == 401
+    assert asked == []
+    assert "api.create_submission" in limits.SUBMIT_ENDPOINTS

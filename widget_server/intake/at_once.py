@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from widget_server.intake import idempotency
-from widget_server.store import db, outbox
+from widget_server.store import db, direct, outbox
 
 #: The submission's columns, each a parameter of the same name (``submissions._insert``'s row).
 COLUMNS = ("id", "tracking_code", "site_id", "via", "src", "source_url", "category", "agency",
@@ -28,19 +28,13 @@ COLUMNS = ("id", "tracking_code", "site_id", "via", "src", "source_url", "catego
            "phone_digest", "email_digest", "confidential", "consent_version", "consent_hash",
            "consent_at", "status", "status_sequence", "deadline", "submitted_at", "updated_at")
 
-_STATEMENTS: dict[bool, Any] = {}
-
-
 def _statement(with_claim: bool) -> Any:
-    stmt = _STATEMENTS.get(with_claim)
-    if stmt is not None:
-        return stmt
     s, h, o = db.submissions, db.history, db.outbox
     rows = sa.select(*(_typed(s.c[c]) for c in COLUMNS))
     claimed: Any = sa.literal(1)
     ctes = []
     if with_claim:
-        claim = idempotency.claim_statement("postgresql").cte("claim")
+        claim = idempotency.CLAIM.built("postgresql").cte("claim")
         rows = rows.where(sa.exists(sa.select(claim.c.status_code)))
         claimed = sa.select(sa.func.count()).select_from(claim).scalar_subquery()
     sub = (postgresql.insert(s).from_select(COLUMNS, rows)
@@ -61,10 +55,12 @@ def _statement(with_claim: bool) -> Any:
     stored = sa.select(sa.func.count()).select_from(sub).scalar_subquery()
     # NOTIFY is delivered on commit, never for a rolled-back row; workers that miss it still poll.
     woken = sa.select(sa.func.count(sa.func.pg_notify(outbox.NOTIFY_CHANNEL, ""))).select_from(box)
-    stmt = sa.select(claimed.label("claimed"), stored.label("stored"),
+    return sa.select(claimed.label("claimed"), stored.label("stored"),
                      woken.scalar_subquery().label("woken")).add_cte(*ctes)
-    _STATEMENTS[with_claim] = stmt
-    return stmt
+
+
+_STATEMENTS = {True: direct.Statement(lambda _: _statement(True)),
+               False: direct.Statement(lambda _: _statement(False))}
 
 
 def _typed(column: Any) -> Any:
@@ -79,5 +75,5 @@ def insert(conn: Connection, row: dict[str, Any], *, destination: str, payload: 
     """(claimed, stored); ``claim`` is ``idempotency.claim_params(…)`` or None (no key)."""
     params = {**(claim or {}), **{c: row[c] for c in COLUMNS}, "outbox_id": outbox.new_message_id(),
               "outbox_destination": destination, "outbox_payload": payload}
-    found = conn.execute(_statement(claim is not None), params).one()
+    found = _STATEMENTS[claim is not None].rows(conn, params)[0]
     return bool(found.claimed), bool(found.stored)

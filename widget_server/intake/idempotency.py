@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy.engine import Connection
 
 from widget_server.errors import ConflictError
-from widget_server.store import db
+from widget_server.store import db, direct
 
 IDEMPOTENCY_CONFLICT = "Idempotency-Key này đã được dùng cho một nội dung khác."
 
@@ -34,31 +34,24 @@ def ttl() -> dt.timedelta:
     return dt.timedelta(hours=int(current_app.config["IDEMPOTENCY_TTL_HOURS"]))
 
 
-def dialect_insert(conn: Connection) -> Any:
-    """``insert`` of the store's dialect, which has ``ON CONFLICT`` (spelt alike on both)."""
-    return db.insert_for(conn.dialect.name)
-
-
-_CLAIM: dict[str, Any] = {}
 _COLUMNS = ("site_id", "key", "request_hash", "status_code", "response", "created_at")
 
 
-def claim_statement(dialect: str) -> Any:
-    """The claim's upsert for ``dialect``: a row (its status) returned when the key was taken.
+def _claim(dialect: str) -> Any:
+    k = db.idempotency_keys
+    stmt = db.insert_for(dialect)(k).values({c: sa.bindparam(c, type_=k.c[c].type) for c in _COLUMNS})
+    # A key past its TTL is free again: the new answer replaces the old one.
+    return stmt.on_conflict_do_update(
+        index_elements=[k.c.site_id, k.c.key],
+        set_={c: stmt.excluded[c] for c in _COLUMNS[2:]},
+        where=k.c.created_at <= sa.bindparam("expired_before", type_=k.c.created_at.type),
+    ).returning(k.c.status_code)  # a row when claimed (psycopg reports no rowcount here)
 
-    Its parameters: the record's columns and ``expired_before``. Also the first part of a new
-    submission's single statement on PostgreSQL (``intake/at_once.py``)."""
-    stmt = _CLAIM.get(dialect)
-    if stmt is None:
-        k = db.idempotency_keys
-        stmt = db.insert_for(dialect)(k).values({c: sa.bindparam(c, type_=k.c[c].type) for c in _COLUMNS})
-        # A key past its TTL is free again: the new answer replaces the old one.
-        stmt = _CLAIM[dialect] = stmt.on_conflict_do_update(
-            index_elements=[k.c.site_id, k.c.key],
-            set_={c: stmt.excluded[c] for c in _COLUMNS[2:]},
-            where=k.c.created_at <= sa.bindparam("expired_before", type_=k.c.created_at.type),
-        ).returning(k.c.status_code)  # a row when claimed (psycopg reports no rowcount here)
-    return stmt
+
+#: The claim's upsert: a row (its status) returned when the key was taken. Its parameters: the
+#: record's columns and ``expired_before``. Also the first part of a new submission's single
+#: statement on PostgreSQL (``intake/at_once.py``).
+CLAIM = direct.Statement(_claim)
 
 
 def claim_params(site_id: int, key: str, req_hash: str, status_code: int,
@@ -74,7 +67,7 @@ def claim(conn: Connection, site_id: int, key: str, req_hash: str, status_code: 
     On PostgreSQL a concurrent claim of the same key waits for the first one's commit and
     then sees its record: it answers as the first did, never with a second submission."""
     params = claim_params(site_id, key, req_hash, status_code, response, now)
-    return conn.execute(claim_statement(conn.dialect.name), params).first() is not None
+    return bool(CLAIM.rows(conn, params))
 
 
 def amend(conn: Connection, site_id: int, key: str, response: dict[str, Any]) -> None:

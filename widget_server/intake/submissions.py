@@ -21,7 +21,7 @@ from widget_server.intake import at_once, attachments, codes, hooks, idempotency
 from widget_server.intake.idempotency import hash_request
 from widget_server.intake.schemas import SubmissionCreateSchema, flatten_errors
 from widget_server.intake.sites import Site
-from widget_server.store import db, outbox, versions
+from widget_server.store import db, direct, outbox, versions
 from widget_server.store.blobs import get_storage
 
 IDEMPOTENCY_CONFLICT = idempotency.IDEMPOTENCY_CONFLICT  # its home is idempotency.py
@@ -151,16 +151,22 @@ def _replay(site: Site, key: str, req_hash: str, conn: Connection | None = None)
     return Created(found[0], found[1], True) if found else None
 
 
-_SUBMISSION: dict[str, Any] = {}
+def _submission_insert(dialect: str) -> Any:
+    s = db.submissions
+    return (db.insert_for(dialect)(s).values({c: sa.bindparam(c, type_=s.c[c].type) for c in at_once.COLUMNS})
+            .on_conflict_do_nothing(index_elements=["tracking_code"]).returning(s.c.id))
+
+
+_SUBMISSION = direct.Statement(_submission_insert)
+_h = db.history.c
+_HISTORY = direct.Statement(sa.insert(db.history).values(
+    submission_id=sa.bindparam("submission_id", type_=_h.submission_id.type),
+    status="received", note=None, sequence=0, at=sa.bindparam("at", type_=_h.at.type)))
 
 
 def _insert_submission(conn: Connection, row: dict[str, Any]) -> bool:
     """False when the tracking code is taken (40 random bits: rare); the caller draws again."""
-    stmt = _SUBMISSION.get(conn.dialect.name)
-    if stmt is None:
-        stmt = _SUBMISSION[conn.dialect.name] = idempotency.dialect_insert(conn)(db.submissions) \
-            .on_conflict_do_nothing(index_elements=["tracking_code"]).returning(db.submissions.c.id)
-    return conn.execute(stmt, row).first() is not None
+    return bool(_SUBMISSION.rows(conn, row))
 
 
 def _insert(conn: Connection, site: Site, data: dict[str, Any], row: dict[str, Any], *,
@@ -190,8 +196,7 @@ def _insert(conn: Connection, site: Site, data: dict[str, Any], row: dict[str, A
             idempotency.amend(conn, site.id, claim[0], receipt)
     else:
         raise RuntimeError("no free tracking code after 5 draws")
-    conn.execute(sa.insert(db.history), {"submission_id": row["id"], "status": "received",
-                                         "note": None, "sequence": 0, "at": now})
+    _HISTORY.run(conn, {"submission_id": row["id"], "at": now})
     for hook in hooks.current().on_submission:
         hook(conn, site, data, row)
     if forwarded is None:

@@ -17,7 +17,7 @@ from widget_server.i18n import status_label
 from widget_server.intake import actions, retention, sites
 from widget_server.intake.contacts import canonical_code, find, matches
 from widget_server.intake.idempotency import hash_request
-from widget_server.store import db, outbox
+from widget_server.store import db, direct, outbox
 from widget_server.vocab import ANSWERED, FINAL
 
 NOT_FOUND = "Không tìm thấy phản ánh với mã và thông tin liên hệ này."
@@ -75,7 +75,7 @@ def describe(conn: Connection | None, row: Any, lang: str = "vi",
 _s, _h = db.submissions.c, db.history.c
 # The submission with its history in one read: a row per entry (history is never empty, but
 # an outer join keeps the submission if it were), oldest first.
-_LOOKUP = (
+_LOOKUP = direct.Statement(
     sa.select(_s.id, _s.tracking_code, _s.status, _s.category, _s.title, _s.submitted_at,
               _s.deadline, _s.answer_text, _s.answer_agency, _s.answered_at, _s.rating_satisfied,
               _s.rating_comment, _s.rated_at, _s.consent_withdrawn_at, _s.redacted_at,

@@ -12,11 +12,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Connection, Engine
 
 from widget_server.config import SETTINGS
 from widget_server.errors import StoreUnavailableError
-from widget_server.store import postgres, sqlite, watch
+from widget_server.store import direct, postgres, sqlite, watch
 
 #: Seconds a pooled PostgreSQL connection may sit unused before it is pinged on its next checkout.
 PING_IDLE_SECONDS: float = SETTINGS["DB_PING_IDLE_SECONDS"].default
@@ -85,14 +85,18 @@ def read(engine: Engine | None = None) -> Iterator[Connection]:
 
 
 def query(statement: Any, params: Mapping[str, Any] | None = None,
-          engine: Engine | None = None) -> Sequence[Row[Any]]:
+          engine: Engine | None = None) -> Sequence[Any]:
     """The rows of one read statement; run once more on a new connection when the one it had
-    died under it (a server restart, an ended session): a read has nothing to undo."""
+    died under it (a server restart, an ended session): a read has nothing to undo.
+
+    A ``direct.Statement`` runs on the driver's cursor (store/direct.py): a status lookup's way."""
     for attempt in range(2):
         try:
             with _available(), (engine or get_engine()).connect() as conn:
                 # One statement needs no transaction around it: on PostgreSQL autocommit (no
                 # BEGIN/COMMIT round trips), on SQLite no BEGIN (one SELECT reads one snapshot).
+                if isinstance(statement, direct.Statement):
+                    return _single_read(conn, statement, params)
                 single = conn.execution_options(
                     **({"isolation_level": "AUTOCOMMIT"} if conn.dialect.name == "postgresql"
                        else {sqlite.SINGLE_READ: True}))
@@ -101,6 +105,19 @@ def query(statement: Any, params: Mapping[str, Any] | None = None,
             if attempt or not getattr(exc.__cause__, "connection_invalidated", False):
                 raise
     raise AssertionError("unreachable")
+
+
+def _single_read(conn: Connection, statement: direct.Statement,
+                 params: Mapping[str, Any] | None) -> list[Any]:
+    if conn.dialect.name != "postgresql":
+        return statement.rows(conn, params)  # the driver in autocommit mode: no BEGIN
+    driver: Any = conn.connection.driver_connection
+    driver.autocommit = True  # no transaction: psycopg sends no BEGIN, the pool no ROLLBACK
+    try:
+        return statement.rows(conn, params)
+    finally:
+        if not conn.invalidated:
+            driver.autocommit = False
 
 
 @contextlib.contextmanager

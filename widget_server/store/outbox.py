@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from widget_server.store import db
+from widget_server.store import db, direct
 
 
 #: PostgreSQL channel on which a committed outbox row wakes idle workers at once.
@@ -52,17 +52,17 @@ def enqueue(
     if conn.dialect.name == "postgresql":
         # The row and the wake-up in one statement (one round trip). NOTIFY is delivered on
         # commit, never for a rolled-back row; workers that miss it still poll.
-        conn.execute(_INSERT_AND_NOTIFY, row)
+        _INSERT_AND_NOTIFY.run(conn, row)
     else:
-        conn.execute(_INSERT, row)
+        _INSERT.run(conn, row)
     return msg_id
 
 
-# Built once: statement and parameters apart, so SQLAlchemy compiles each statement once.
-_INSERT = sa.insert(db.outbox)
+# Built once, run on the driver's cursor (store/direct.py): every submission writes one.
 _COLUMNS = ("id", "destination", "event_type", "submission_id", "payload", "state", "attempts",
             "next_attempt_at", "created_at")
-_inserted = (sa.insert(db.outbox)
-             .values({name: sa.bindparam(name, type_=db.outbox.c[name].type) for name in _COLUMNS})
-             .returning(db.outbox.c.id).cte("inserted"))
-_INSERT_AND_NOTIFY = sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")).select_from(_inserted)
+_insert = sa.insert(db.outbox).values(
+    {name: sa.bindparam(name, type_=db.outbox.c[name].type) for name in _COLUMNS})
+_INSERT = direct.Statement(_insert)
+_INSERT_AND_NOTIFY = direct.Statement(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")).select_from(
+    _insert.returning(db.outbox.c.id).cte("inserted")))

@@ -38,7 +38,7 @@ class _Compiled(NamedTuple):
     binds: Mapping[str, Callable[[Any], Any]]
     defaults: Mapping[str, Any]  # values bound in the statement itself (literals)
     row: Any  # the named tuple of a result row, None when the statement returns no rows
-    results: tuple[Callable[[Any], Any] | None, ...]
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column's index, its type's converter)
 
 
 class Statement:
@@ -72,12 +72,17 @@ class Statement:
             fetched = cursor.fetchall()
         finally:
             cursor.close()
-        results = compiled.results
         make = compiled.row._make
-        if not any(results):
+        if not compiled.results:
             return [make(r) for r in fetched]
-        return [make([v if f is None or v is None else f(v) for f, v in zip(results, r, strict=True)])
-                for r in fetched]
+        out = []
+        for fetched_row in fetched:
+            values = list(fetched_row)
+            for i, convert in compiled.results:
+                if values[i] is not None:
+                    values[i] = convert(values[i])
+            out.append(make(values))
+        return out
 
     def run(self, conn: Connection, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement whose rows, if any, nobody reads."""
@@ -133,13 +138,13 @@ def _compile(statement: Any, dialect: Dialect) -> _Compiled:
             defaults[name] = param.effective_value
     columns: Sequence[Any] = list(getattr(statement, "exported_columns", None) or [])
     row: Any = None
-    results: tuple[Callable[[Any], Any] | None, ...] = ()
+    results: tuple[tuple[int, Callable[[Any], Any]], ...] = ()
     if columns:
         keys = [getattr(c, "key", None) or getattr(c, "name", None) or f"c{i}"
                 for i, c in enumerate(columns)]
         row = collections.namedtuple("DirectRow", keys, rename=True)  # type: ignore[misc,no-redef]
-        results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
-                        for c in columns)
+        converters = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+        results = tuple((i, f) for i, f in enumerate(converters) if f is not None)
     positional = tuple(compiled.positiontup) if compiled.positional else None
     return _Compiled(compiled.string, positional, dict(compiled.escaped_bind_names or {}),
                      binds, defaults, row, results)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from widget_server.errors import StoreUnavailableError
+from widget_server.store import direct
 
 #: Execution option of a connection that runs one read statement and nothing else: no BEGIN.
 SINGLE_READ = "phanhoi_single_read"
@@ -137,6 +138,11 @@ def write_turn(engine: Engine) -> Iterator[None]:
         yield
 
 
+# On the driver's cursor (store/direct.py): every write transaction starts with one.
+_BEGIN_WRITE = direct.Statement(sa.text("BEGIN IMMEDIATE"))
+_BEGIN = direct.Statement(sa.text("BEGIN"))
+
+
 def _file_path(url: str) -> str | None:
     path = sa.make_url(url).database
     if not path or path == ":memory:" or path.startswith("file:"):
@@ -167,6 +173,6 @@ def make_engine(url: str) -> Engine:
         options = conn.get_execution_options()
         if options.get(SINGLE_READ):
             return  # one SELECT in autocommit mode: SQLite reads it from one snapshot anyway
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("phanhoi_write", False) else "BEGIN")
+        (_BEGIN_WRITE if options.get("phanhoi_write", False) else _BEGIN).run(conn)
 
     return engine

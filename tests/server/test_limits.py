@@ -170,15 +170,21 @@ def test_page_posts_limited_with_vietnamese_page(limited: Any) -> None:
     assert client.get(f"/w/{site.key}/form").status_code == 200
 
 
+def _limiter_checks(app: Any, monkeypatch: Any, note: Any) -> list[str]:
+    """What ``note()`` says of each request Flask-Limiter is asked about, as they come."""
+    limiter = app.extensions["phanhoi_limiter"]
+    asked: list[str] = []
+    check = limiter._check_request_limit
+    monkeypatch.setattr(limiter, "_check_request_limit",
+                        lambda *a, **k: (asked.append(note()), check(*a, **k))[1])
+    return asked
+
+
 def test_showing_a_form_asks_the_limiter_nothing(limited: Any, monkeypatch: Any) -> None:
     """Every limit of the form pages counts POSTs: a GET goes straight to the view, while a POST
     still passes through the limiter (the test above shows it is counted)."""
     site, _secret = sites.create_site("Báo A", ["https://a.example"])
-    limiter = limited.extensions["phanhoi_limiter"]
-    asked: list[str] = []
-    check = limiter._check_request_limit
-    monkeypatch.setattr(limiter, "_check_request_limit",
-                        lambda *a, **k: (asked.append(request.method), check(*a, **k))[1])
+    asked = _limiter_checks(limited, monkeypatch, lambda: request.method)
     client = limited.test_client()
     for path in (f"/w/{site.key}/form", f"/s/{site.key}"):
         assert client.get(path).status_code == 200
@@ -326,11 +332,7 @@ def test_limits_switched_off_ask_the_limiter_nothing(app: Any, monkeypatch: Any)
     and a submission still counts towards the address's proof-of-work threshold."""
     from widget_server.web import limits
 
-    limiter = app.extensions["phanhoi_limiter"]
-    asked: list[str] = []
-    check = limiter._check_request_limit
-    monkeypatch.setattr(limiter, "_check_request_limit",
-                        lambda *a, **k: (asked.append(request.path), check(*a, **k))[1])
+    asked = _limiter_checks(app, monkeypatch, lambda: request.path)
     client = app.test_client()
     for _ in range(3):
         r = client.post("/api/v1/submissions/PH-DDDD-DDDD7/lookup", json={"contact": "0912345678"})

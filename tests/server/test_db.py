@@ -21,6 +21,23 @@ def test_migrations_match_the_tables_in_code(app):
     assert diff == []
 
 
+def test_no_index_is_a_leading_part_of_another(app):
+    """Each index is one more B-tree every insert writes (a WAL page per index on SQLite): one
+    whose columns begin another index of the same table serves nothing the other does not."""
+    inspector = sa.inspect(db.get_engine(app))
+    redundant = []
+    for table in db.metadata.sorted_tables:
+        indexes = [ix for ix in inspector.get_indexes(table.name)  # partial ones apart
+                   if ix.get("dialect_options", {}).get(f"{inspector.dialect.name}_where") is None]
+        for ix in indexes:
+            columns = list(ix["column_names"])
+            for other in indexes:
+                longer = list(other["column_names"])
+                if other is not ix and len(longer) > len(columns) and longer[:len(columns)] == columns:
+                    redundant.append(f"{ix['name']} ⊂ {other['name']}")
+    assert redundant == []
+
+
 def test_sqlite_runs_in_wal_with_full_sync(app):
     engine = db.get_engine(app)
     if engine.dialect.name != "sqlite":

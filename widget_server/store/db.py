@@ -96,7 +96,7 @@ submissions = sa.Table(
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("tracking_code", sa.String(16), nullable=False, unique=True),
-    sa.Column("site_id", sa.Integer, sa.ForeignKey("sites.id"), nullable=False, index=True),
+    sa.Column("site_id", sa.Integer, sa.ForeignKey("sites.id"), nullable=False),  # ix_submissions_stats leads with it
     sa.Column("via", sa.String(16), nullable=False),  # form | page | api
     sa.Column("src", sa.String(64)),  # ?src= attribution (tv, print, …)
     sa.Column("source_url", sa.String(2000)),

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from widget_server.config import SETTINGS
 from widget_server.errors import StoreUnavailableError
-from widget_server.store import direct, postgres, sqlite, watch
+from widget_server.store import direct, postgres, reader, sqlite, watch
 
 #: Seconds a pooled PostgreSQL connection may sit unused before it is pinged on its next checkout.
 PING_IDLE_SECONDS: float = SETTINGS["DB_PING_IDLE_SECONDS"].default
@@ -37,8 +37,10 @@ def make_engine(url: str, *, ping_idle_seconds: float = PING_IDLE_SECONDS) -> En
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     if url.startswith("sqlite"):
         engine = sqlite.make_engine(url)
+        reader.attach(engine, float("inf"), lambda _dbapi_conn: False)
     else:
         engine = postgres.make_engine(url, ping_idle_seconds)
+        reader.attach(engine, ping_idle_seconds, postgres.readable(engine))
     watch.listen(engine)
     return engine
 
@@ -89,14 +91,17 @@ def query(statement: Any, params: Mapping[str, Any] | None = None,
     """The rows of one read statement; run once more on a new connection when the one it had
     died under it (a server restart, an ended session): a read has nothing to undo.
 
-    A ``direct.Statement`` runs on the driver's cursor (store/direct.py): a status lookup's way."""
+    A ``direct.Statement`` runs on the driver's cursor (store/direct.py) of the connection the
+    process keeps for such reads (store/reader.py): a status lookup's way."""
+    engine = engine or get_engine()
     for attempt in range(2):
         try:
-            with _available(), (engine or get_engine()).connect() as conn:
+            if isinstance(statement, direct.Statement):
+                with _available(), reader.of(engine).connection() as conn:
+                    return statement.rows(conn, params)
+            with _available(), engine.connect() as conn:
                 # One statement needs no transaction around it: on PostgreSQL autocommit (no
                 # BEGIN/COMMIT round trips), on SQLite no BEGIN (one SELECT reads one snapshot).
-                if isinstance(statement, direct.Statement):
-                    return _single_read(conn, statement, params)
                 single = conn.execution_options(
                     **({"isolation_level": "AUTOCOMMIT"} if conn.dialect.name == "postgresql"
                        else {sqlite.SINGLE_READ: True}))
@@ -105,19 +110,6 @@ def query(statement: Any, params: Mapping[str, Any] | None = None,
             if attempt or not getattr(exc.__cause__, "connection_invalidated", False):
                 raise
     raise AssertionError("unreachable")
-
-
-def _single_read(conn: Connection, statement: direct.Statement,
-                 params: Mapping[str, Any] | None) -> list[Any]:
-    if conn.dialect.name != "postgresql":
-        return statement.rows(conn, params)  # the driver in autocommit mode: no BEGIN
-    driver: Any = conn.connection.driver_connection
-    driver.autocommit = True  # no transaction: psycopg sends no BEGIN, the pool no ROLLBACK
-    try:
-        return statement.rows(conn, params)
-    finally:
-        if not conn.invalidated:
-            driver.autocommit = False
 
 
 @contextlib.contextmanager

@@ -71,3 +71,9 @@ def _readable(dbapi_conn: Any, error: type[Exception]) -> bool:
         poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
         return bool(poller.poll(0))
     return bool(select.select([fd], [], [], 0)[0])
+
+
+def readable(engine: Engine) -> Any:
+    """``_readable`` with the engine's driver errors: for a connection kept outside the pool."""
+    error = engine.dialect.loaded_dbapi.Error
+    return lambda dbapi_conn: _readable(dbapi_conn, error)

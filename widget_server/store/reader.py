@@ -1,0 +1,128 @@
+"""The connection a process keeps for one-statement reads (``db.query``: a status lookup).
+
+Taking a connection from SQLAlchemy's pool and giving it back (the ``Connection`` object,
+the checkout and checkin events, the reset, the PostgreSQL session's switch to autocommit and
+back) cost a PostgreSQL lookup about a sixth of its CPU, more than the driver's own work. So
+each engine keeps one pooled connection for these reads, in autocommit, between requests:
+
+- one per process, taken by whichever thread finds it free; a thread that finds it busy
+  takes a connection from the pool as before (a gunicorn sync worker never does);
+- checked as the pool checks its own: when it sat unused past ``idle_seconds``, or its socket
+  shows the server closed it, it goes back to the pool (whose checkout pings it) and a fresh
+  one is taken; a connection that fails under a statement is invalidated (``direct.py``) and
+  replaced on the next read;
+- given back, transactional again, when the engine is disposed; after a fork the child never
+  touches the parent's (it takes its own).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+#: Connections left by a parent process across a fork: kept referenced, never used or closed
+#: (closing one would send the parent's session a goodbye over the shared socket).
+_inherited: list[Connection] = []
+
+
+def of(engine: Engine) -> Reader:
+    """The engine's reader (``attach`` made it with the engine)."""
+    return getattr(engine, _ATTRIBUTE)  # type: ignore[no-any-return]
+
+
+def attach(engine: Engine, idle_seconds: float, readable: Callable[[Any], bool]) -> None:
+    # An attribute of the engine, not an entry of a module's dictionary: a held connection
+    # refers to its engine, and a dictionary would keep both alive after their last user.
+    setattr(engine, _ATTRIBUTE, Reader(engine, idle_seconds, readable))
+
+
+_ATTRIBUTE = "phanhoi_reader"
+
+
+class Reader:
+    def __init__(self, engine: Engine, idle_seconds: float, readable: Callable[[Any], bool]) -> None:
+        self._engine = weakref.ref(engine)  # the engine keeps its reader, not the other way
+        self.idle_seconds = idle_seconds
+        self.readable = readable  # whether the server already spoke on an idle connection
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._pid = os.getpid()
+        self._used_at = 0.0
+        # The pool it came from is gone by then: close the connection itself.
+        sa.event.listen(engine, "engine_disposed", lambda _engine: self.close(dispose=True))
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """The kept connection, or one from the pool while another thread has it; autocommit."""
+        if not self._lock.acquire(blocking=False):
+            own = _autocommit(self.engine().connect())
+            try:
+                yield own
+            finally:
+                _give_back(own)
+            return
+        try:
+            conn = self._fresh()
+            yield conn
+            self._used_at = time.monotonic()
+        finally:
+            self._lock.release()
+
+    def engine(self) -> Engine:
+        engine = self._engine()
+        assert engine is not None, "a reader outlived its engine"
+        return engine
+
+    def close(self, *, dispose: bool = False) -> None:
+        with self._lock:
+            if dispose and self._conn is not None and self._pid == os.getpid():
+                self._conn.invalidate()
+            self._give_back()
+
+    # ------------------------------------------------------------------ internals
+
+    def _fresh(self) -> Connection:
+        if self._pid != os.getpid():  # forked: the parent's connection is not ours to use
+            if self._conn is not None:
+                _inherited.append(self._conn)
+            self._conn, self._pid = None, os.getpid()
+        conn = self._conn
+        if conn is not None and (conn.invalidated or conn.closed
+                                 or time.monotonic() - self._used_at >= self.idle_seconds
+                                 or self.readable(conn.connection.dbapi_connection)):
+            self._give_back()
+            conn = None
+        if conn is None:
+            conn = self._conn = _autocommit(self.engine().connect())
+        return conn
+
+    def _give_back(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and self._pid == os.getpid():
+            _give_back(conn)
+
+
+def _autocommit(conn: Connection) -> Connection:
+    if conn.dialect.name == "postgresql":  # SQLite's driver runs in autocommit mode already
+        driver: Any = conn.connection.driver_connection
+        driver.autocommit = True  # no BEGIN sent before a read, no ROLLBACK when it goes back
+    return conn
+
+
+def _give_back(conn: Connection) -> None:
+    """To the pool, transactional again, as every other user of the pool expects it."""
+    try:
+        if conn.dialect.name == "postgresql" and not (conn.invalidated or conn.closed):
+            driver: Any = conn.connection.driver_connection
+            driver.autocommit = False
+        conn.close()
+    except Exception:  # noqa: BLE001 - a broken connection: the pool replaces it
+        conn.invalidate()

@@ -16,6 +16,17 @@ from widget_server.store import db
 STOPPED = frozenset({"paused", "disabled"})
 
 
+_STATES = ("pending", "delivered", "dead", "cancelled")
+
+
+def _written_out(state: str) -> Any:
+    """A state as a literal, not a parameter: the partial indexes on pending and on dead rows
+    (migrations 0010, 0012) serve only a query whose condition is theirs, as SQL."""
+    if state not in _STATES:
+        raise ValueError(f"unknown outbox state {state!r}")
+    return sa.literal_column(f"'{state}'", sa.String)
+
+
 def destination_rows(conn: Connection) -> dict[str, Any]:
     return {row.name: row for row in conn.execute(sa.select(db.destinations)).all()}
 
@@ -29,7 +40,7 @@ def list_rows(engine: Engine, *, state: str | None = None, limit: int = 100) -> 
              .select_from(o.outerjoin(db.submissions, db.submissions.c.id == o.c.submission_id))
              .order_by(o.c.created_at.desc(), o.c.id).limit(limit))
     if state:
-        query = query.where(o.c.state == state)
+        query = query.where(o.c.state == _written_out(state))
     with db.read(engine) as conn:
         return [dict(row._mapping) for row in conn.execute(query).all()]
 
@@ -42,7 +53,7 @@ def retry_rows(engine: Engine, ids: list[str] | None = None, *, all_dead: bool =
     o = db.outbox
     now = db.utcnow()
     if all_dead:
-        where = [o.c.state == "dead"]
+        where = [o.c.state == _written_out("dead")]
     else:
         where = [o.c.id.in_(ids or []), o.c.state.in_(("dead", "pending"))]
     with db.write(engine) as conn:

@@ -201,7 +201,10 @@ outbox = sa.Table(
     sa.Column("delivered_at", UTCDateTime),
     # Marked just before an SMTP hand-over: pending with it set = lost mid-send (delivery/notices.py).
     sa.Column("handed_over_at", UTCDateTime),
-    sa.Index("ix_outbox_due", "state", "next_attempt_at"),
+    # An operator's dead rows (``outbox list --state dead``, ``outbox retry --all-dead``); the
+    # rows every submission writes are pending, and enter no index of dead ones (migration 0012).
+    sa.Index("ix_outbox_dead", "created_at",
+             postgresql_where=sa.text("state = 'dead'"), sqlite_where=sa.text("state = 'dead'")),
     # The worker's claim (delivery/queue.py): due rows in order, and a submission's pending events.
     sa.Index("ix_outbox_pending_due", "next_attempt_at", "created_at",
              postgresql_where=sa.text("state = 'pending'"), sqlite_where=sa.text("state = 'pending'")),

@@ -18,7 +18,8 @@ result conversions, the connection's pool, transaction and events) and skips the
   the pool never hands it out again;
 - rows come back as named tuples with the result types' conversions applied.
 
-Only statements built once (module constants) belong here: each keeps its compilations.
+Only statements built once (module constants) belong here: each keeps its compilations. Not
+dispatched for them: ``after_cursor_execute`` and ``handle_error`` (nothing in the relay listens).
 """
 
 from __future__ import annotations

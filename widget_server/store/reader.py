@@ -11,8 +11,9 @@ each engine keeps one pooled connection for these reads, in autocommit, between 
   shows the server closed it, it goes back to the pool (whose checkout pings it) and a fresh
   one is taken; a connection that fails under a statement is invalidated (``direct.py``) and
   replaced on the next read;
-- given back, transactional again, when the engine is disposed; after a fork the child never
-  touches the parent's (it takes its own).
+- given back to the pool transactional again (its PostgreSQL session out of autocommit), closed
+  when the engine is disposed; after a fork the child never touches the parent's (it takes its
+  own).
 """
 
 from __future__ import annotations
@@ -106,8 +107,13 @@ class Reader:
 
     def _give_back(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None and self._pid == os.getpid():
+        if conn is None:
+            return
+        if self._pid == os.getpid():
             _give_back(conn)
+        else:  # the parent's, seen first here: kept, never closed (see ``_inherited``)
+            _inherited.append(conn)
+            self._pid = os.getpid()
 
 
 def _autocommit(conn: Connection) -> Connection:

@@ -57,6 +57,11 @@ def test_a_driver_error_is_sqlalchemys_and_the_transaction_stores_nothing(app: A
             INSERT_KEY.run(conn, _record(site[0].id, "same"))  # the primary key again
     assert "Lê Văn A" not in str(raised.value)  # parameters stay out of messages
     assert [r.key for r in db.query(READ_KEY, {"key": "other"})] == []
+    record = _record(site[0].id, "short")
+    del record["request_hash"]
+    with pytest.raises(sa.exc.ArgumentError, match="request_hash"):  # not a NULL bound in its place
+        with db.write() as conn:
+            INSERT_KEY.run(conn, record)
 
 
 def test_the_engine_sees_each_statement_as_it_sees_every_other(app: Any, site: Any) -> None:

@@ -37,6 +37,7 @@ class _Compiled(NamedTuple):
     positional: tuple[str, ...] | None  # the parameters' order for qmark/format drivers
     escaped: Mapping[str, str]  # parameter names the SQL spells otherwise
     binds: Mapping[str, Callable[[Any], Any]]
+    required: frozenset[str]  # parameters the caller must give
     defaults: Mapping[str, Any]  # values bound in the statement itself (literals)
     row: Any  # the named tuple of a result row, None when the statement returns no rows
     results: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column's index, its type's converter)
@@ -94,10 +95,11 @@ class Statement:
     def _execute(self, conn: Connection, compiled: _Compiled, params: Mapping[str, Any]) -> Any:
         values = dict(compiled.defaults)
         values.update(params)
-        for name, convert in compiled.binds.items():
-            value = values.get(name)
-            if value is not None:
-                values[name] = convert(value)
+        if not compiled.required <= values.keys():
+            missing = ", ".join(sorted(compiled.required - values.keys()))
+            raise sa.exc.ArgumentError(f"a value is required for the parameters {missing}")
+        for name, convert in compiled.binds.items():  # None too: JSON's is 'null', as SQLAlchemy binds it
+            values[name] = convert(values.get(name))
         bound: Any
         if compiled.positional is not None:
             bound = tuple(values.get(name) for name in compiled.positional)
@@ -131,11 +133,14 @@ def _compile(statement: Any, dialect: Dialect) -> _Compiled:
     compiled: Any = statement.compile(dialect=dialect)
     binds: dict[str, Callable[[Any], Any]] = {}
     defaults: dict[str, Any] = {}
+    required = set()
     for name, param in compiled.binds.items():
         convert = param.type.dialect_impl(dialect).bind_processor(dialect)
         if convert is not None:
             binds[name] = convert
-        if param.value is not None or not param.required:
+        if param.required:
+            required.add(name)
+        else:
             defaults[name] = param.effective_value
     columns: Sequence[Any] = list(getattr(statement, "exported_columns", None) or [])
     row: Any = None
@@ -148,7 +153,7 @@ def _compile(statement: Any, dialect: Dialect) -> _Compiled:
         results = tuple((i, f) for i, f in enumerate(converters) if f is not None)
     positional = tuple(compiled.positiontup) if compiled.positional else None
     return _Compiled(compiled.string, positional, dict(compiled.escaped_bind_names or {}),
-                     binds, defaults, row, results)
+                     binds, frozenset(required), defaults, row, results)
 
 
 def _wrapped(conn: Connection, exc: Any, sql: str, params: Any, cursor: Any) -> Exception:

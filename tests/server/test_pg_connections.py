@@ -151,3 +151,25 @@ def test_a_connection_is_pinged_only_after_sitting_idle(app_config: dict[str, An
         assert len(pings) == (2 if pinged else 0)  # the first checkout is a new connection
     finally:
         db.get_engine(app).dispose()
+
+
+def test_write_transactions_are_read_committed_whatever_the_servers_default(
+        app_config: dict[str, Any]) -> None:
+    """The idempotency claim relies on READ COMMITTED (a second claim of a key waits for the
+    first one's commit, then sees its row): a server or role set to SERIALIZABLE by default
+    must not change it."""
+    from widget_server import create_app
+
+    url = sa.make_url(db.normalise_url(app_config["DATABASE_URL"]))
+    if not url.drivername.startswith("postgresql"):
+        pytest.skip("PostgreSQL's isolation levels")
+    url = url.update_query_dict({"options": "-c default_transaction_isolation=serializable"})
+    app = create_app({**app_config, "DATABASE_URL": url.render_as_string(hide_password=False)})
+    try:
+        with app.app_context():
+            with db.get_engine(app).connect() as conn:  # the setting took
+                assert conn.exec_driver_sql("SHOW default_transaction_isolation").scalar() == "serializable"
+            with db.write() as conn:
+                assert conn.exec_driver_sql("SHOW transaction_isolation").scalar() == "read committed"
+    finally:
+        db.get_engine(app).dispose()

@@ -36,7 +36,10 @@ _IDLE_SINCE = "phanhoi_idle_since"
 def make_engine(url: str, ping_idle_seconds: float) -> Engine:
     connect_args = {} if "application_name" in sa.make_url(url).query else {
         "application_name": APPLICATION_NAME}
+    # READ COMMITTED named, not left to the server's default: the idempotency claim relies on it
+    # (a second claim of a key waits for the first one's commit, then sees its row).
     engine = sa.create_engine(url, pool_size=5, max_overflow=10, hide_parameters=True,
+                              isolation_level="READ COMMITTED",
                               connect_args=connect_args)
 
     dbapi = engine.dialect.loaded_dbapi

@@ -328,8 +328,8 @@ def test_many_citizens_behind_one_address_prove_work_instead_of_being_refused(ap
 
 
 def test_limits_switched_off_ask_the_limiter_nothing(app: Any, monkeypatch: Any) -> None:
-    """RATELIMIT_ENABLED off (a proxy in front limits): no request passes through Flask-Limiter,
-    and a submission still counts towards the address's proof-of-work threshold."""
+    """RATELIMIT_ENABLED off (a proxy in front limits): no request passes through Flask-Limiter;
+    the submission endpoint is still known as one (its accepted posts count once limits are on)."""
     from widget_server.web import limits
 
     asked = _limiter_checks(app, monkeypatch, lambda: request.path)

@@ -28,6 +28,7 @@ COLUMNS = ("id", "tracking_code", "site_id", "via", "src", "source_url", "catego
            "phone_digest", "email_digest", "confidential", "consent_version", "consent_hash",
            "consent_at", "status", "status_sequence", "deadline", "submitted_at", "updated_at")
 
+
 def _statement(with_claim: bool) -> Any:
     s, h, o = db.submissions, db.history, db.outbox
     rows = sa.select(*(_typed(s.c[c]) for c in COLUMNS))

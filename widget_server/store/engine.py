@@ -86,26 +86,17 @@ def read(engine: Engine | None = None) -> Iterator[Connection]:
                 yield conn
 
 
-def query(statement: Any, params: Mapping[str, Any] | None = None,
+def query(statement: direct.Statement, params: Mapping[str, Any] | None = None,
           engine: Engine | None = None) -> Sequence[Any]:
-    """The rows of one read statement; run once more on a new connection when the one it had
-    died under it (a server restart, an ended session): a read has nothing to undo.
-
-    A ``direct.Statement`` runs on the driver's cursor (store/direct.py) of the connection the
-    process keeps for such reads (store/reader.py): a status lookup's way."""
+    """The rows of one read statement, on the connection the process keeps for such reads
+    (store/reader.py: autocommit, so no BEGIN/COMMIT on either store) and the driver's cursor
+    (store/direct.py): a status lookup's way. Run once more on a new connection when the one it
+    had died under it (a server restart, an ended session): a read has nothing to undo."""
     engine = engine or get_engine()
     for attempt in range(2):
         try:
-            if isinstance(statement, direct.Statement):
-                with _available(), reader.of(engine).connection() as conn:
-                    return statement.rows(conn, params)
-            with _available(), engine.connect() as conn:
-                # One statement needs no transaction around it: on PostgreSQL autocommit (no
-                # BEGIN/COMMIT round trips), on SQLite no BEGIN (one SELECT reads one snapshot).
-                single = conn.execution_options(
-                    **({"isolation_level": "AUTOCOMMIT"} if conn.dialect.name == "postgresql"
-                       else {sqlite.SINGLE_READ: True}))
-                return single.execute(statement, params or {}).all()
+            with _available(), reader.of(engine).connection() as conn:
+                return statement.rows(conn, params)
         except StoreUnavailableError as exc:
             if attempt or not getattr(exc.__cause__, "connection_invalidated", False):
                 raise

@@ -42,7 +42,7 @@ def make_engine(url: str, ping_idle_seconds: float) -> Engine:
                               isolation_level="READ COMMITTED",
                               connect_args=connect_args)
 
-    dbapi = engine.dialect.loaded_dbapi
+    spoke = readable(engine)
 
     @sa.event.listens_for(engine, "checkin")
     def _checked_in(_dbapi_conn: Any, record: Any) -> None:
@@ -53,7 +53,7 @@ def make_engine(url: str, ping_idle_seconds: float) -> Engine:
         since = record.info.pop(_IDLE_SINCE, None)
         if since is None:  # just connected
             return
-        if time.monotonic() - since < ping_idle_seconds and not _readable(dbapi_conn, dbapi.Error):
+        if time.monotonic() - since < ping_idle_seconds and not spoke(dbapi_conn):
             return
         try:
             engine.dialect.do_ping(dbapi_conn)
@@ -77,6 +77,6 @@ def _readable(dbapi_conn: Any, error: type[Exception]) -> bool:
 
 
 def readable(engine: Engine) -> Any:
-    """``_readable`` with the engine's driver errors: for a connection kept outside the pool."""
+    """``_readable`` with the engine's driver errors (the pool's checkout, the kept reader)."""
     error = engine.dialect.loaded_dbapi.Error
     return lambda dbapi_conn: _readable(dbapi_conn, error)

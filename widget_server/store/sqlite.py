@@ -17,9 +17,6 @@ from sqlalchemy.engine import Connection, Engine
 from widget_server.errors import StoreUnavailableError
 from widget_server.store import direct
 
-#: Execution option of a connection that runs one read statement and nothing else: no BEGIN.
-SINGLE_READ = "phanhoi_single_read"
-
 #: How long a writer waits for the others before the store counts as unavailable (503).
 WRITE_TIMEOUT_SECONDS = 30.0
 
@@ -170,9 +167,6 @@ def make_engine(url: str) -> Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _sqlite_begin(conn: Connection) -> None:
-        options = conn.get_execution_options()
-        if options.get(SINGLE_READ):
-            return  # one SELECT in autocommit mode: SQLite reads it from one snapshot anyway
-        (_BEGIN_WRITE if options.get("phanhoi_write", False) else _BEGIN).run(conn)
+        (_BEGIN_WRITE if conn.get_execution_options().get("phanhoi_write", False) else _BEGIN).run(conn)
 
     return engine

@@ -262,18 +262,16 @@ def init_app(app: Flask) -> Limiter:
 
     for endpoint, view in list(app.view_functions.items()):
         declared = getattr(view, "phanhoi_limits", ())
-        if declared and not limiter.enabled:
+        if any(kind == "submit" for kind, _methods in declared):
+            SUBMIT_ENDPOINTS.add(endpoint)
+        if not declared or not limiter.enabled:
             # Switched off (RATELIMIT_ENABLED, read once by Flask-Limiter): the view is not
             # wrapped at all; each of Flask-Limiter's wrappers cost a lookup a tenth of its time
             # to find it had nothing to do.
-            if any(kind == "submit" for kind, _methods in declared):
-                SUBMIT_ENDPOINTS.add(endpoint)
             continue
         for kind, methods in declared:
             app.view_functions[endpoint] = _apply(limiter, app.view_functions[endpoint], kind, methods)
-            if kind == "submit":
-                SUBMIT_ENDPOINTS.add(endpoint)
-        if declared and all((methods or lim.methods) == POST for kind, methods in declared for lim in BUDGETS[kind]):
+        if all((methods or lim.methods) == POST for kind, methods in declared for lim in BUDGETS[kind]):
             app.view_functions[endpoint] = _posts_only(view, app.view_functions[endpoint])
     app.after_request(_count_busy)
     app.register_error_handler(RateLimitExceeded, _too_many)

@@ -98,3 +98,25 @@ def test_a_read_leaves_its_connection_ready_for_a_transaction(app: Any, site: An
             INSERT_KEY.run(conn, _record(site[0].id, "rolled-back"))
             raise RuntimeError("after the statement, before the commit")
     assert db.query(READ_KEY, {"key": "rolled-back"}) == []
+
+
+def test_the_driver_gets_the_parameters_the_sql_names_and_no_others(app: Any, site: Any) -> None:
+    sent: list[Any] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        sent.append(parameters)
+
+    engine = db.get_engine(app)
+    with db.write() as conn:
+        INSERT_KEY.run(conn, _record(site[0].id, "seen"))
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        rows = db.query(READ_KEY, {"key": "seen", "unused": "x", "status_code": 500})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert [r.status_code for r in rows] == [201]
+    (parameters,) = sent
+    # the key, and the two literals (200, 'ok'): nothing the caller added, no literal twice
+    assert len(parameters) == 3, parameters
+    values = list(parameters.values()) if isinstance(parameters, dict) else list(parameters)
+    assert sorted(map(str, values)) == ["200", "ok", "seen"]

@@ -38,6 +38,7 @@ class _Compiled(NamedTuple):
     escaped: Mapping[str, str]  # parameter names the SQL spells otherwise
     binds: Mapping[str, Callable[[Any], Any]]
     required: frozenset[str]  # parameters the caller must give
+    names: frozenset[str]  # every parameter the SQL spells
     defaults: Mapping[str, Any]  # values bound in the statement itself (literals)
     row: Any  # the named tuple of a result row, None when the statement returns no rows
     results: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column's index, its type's converter)
@@ -103,6 +104,8 @@ class Statement:
         bound: Any
         if compiled.positional is not None:
             bound = tuple(values.get(name) for name in compiled.positional)
+        elif len(values) > len(compiled.names):  # the caller's extras stay out of the driver's count
+            bound = {compiled.escaped.get(k, k): values[k] for k in compiled.names}
         elif compiled.escaped:
             bound = {compiled.escaped.get(k, k): v for k, v in values.items()}
         else:
@@ -134,7 +137,13 @@ def _compile(statement: Any, dialect: Dialect) -> _Compiled:
     binds: dict[str, Callable[[Any], Any]] = {}
     defaults: dict[str, Any] = {}
     required = set()
+    # ``compiled.binds`` also lists each anonymous parameter under its unrendered key: only the
+    # names the SQL spells are bound (psycopg caches its parsing of a query bound with at most
+    # 50 values; the new submission's statement has 44 and listed 51).
+    spelled = set(compiled.bind_names.values())
     for name, param in compiled.binds.items():
+        if name not in spelled:
+            continue
         convert = param.type.dialect_impl(dialect).bind_processor(dialect)
         if convert is not None:
             binds[name] = convert
@@ -153,7 +162,7 @@ def _compile(statement: Any, dialect: Dialect) -> _Compiled:
         results = tuple((i, f) for i, f in enumerate(converters) if f is not None)
     positional = tuple(compiled.positiontup) if compiled.positional else None
     return _Compiled(compiled.string, positional, dict(compiled.escaped_bind_names or {}),
-                     binds, frozenset(required), defaults, row, results)
+                     binds, frozenset(required), frozenset(spelled), defaults, row, results)
 
 
 def _wrapped(conn: Connection, exc: Any, sql: str, params: Any, cursor: Any) -> Exception:

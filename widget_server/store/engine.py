@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from widget_server.config import SETTINGS
 from widget_server.errors import StoreUnavailableError
-from widget_server.store import direct, postgres, reader, sqlite, watch
+from widget_server.store import direct, kept, postgres, sqlite, watch
 
 #: Seconds a pooled PostgreSQL connection may sit unused before it is pinged on its next checkout.
 PING_IDLE_SECONDS: float = SETTINGS["DB_PING_IDLE_SECONDS"].default
@@ -37,10 +37,10 @@ def make_engine(url: str, *, ping_idle_seconds: float = PING_IDLE_SECONDS) -> En
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     if url.startswith("sqlite"):
         engine = sqlite.make_engine(url)
-        reader.attach(engine, float("inf"), lambda _dbapi_conn: False)
+        kept.attach(engine, float("inf"), lambda _dbapi_conn: False)
     else:
         engine = postgres.make_engine(url, ping_idle_seconds)
-        reader.attach(engine, ping_idle_seconds, postgres.readable(engine))
+        kept.attach(engine, ping_idle_seconds, postgres.readable(engine))
     watch.listen(engine)
     return engine
 
@@ -59,10 +59,14 @@ def write(engine: Engine | None = None) -> Iterator[Connection]:
     was accepted; try again (503).
     """
     engine = engine or get_engine()
+    # On the connection the process keeps (store/kept.py), or one from the pool while it is busy.
     # On SQLite, writers take turns in the write gate first (store/sqlite.py): no busy-handler naps.
-    with _available(), engine.connect() as conn:
-        with sqlite.write_turn(engine), conn.execution_options(phanhoi_write=True).begin():
-            yield conn
+    with _available(), kept.of(engine).connection(writing=True) as conn:
+        try:
+            with sqlite.write_turn(engine), conn.execution_options(phanhoi_write=True).begin():
+                yield conn
+        finally:  # the kept connection outlives the transaction; its next read begins no write
+            conn.execution_options(phanhoi_write=False)
         touched = watch.touched(conn)
     # What this process wrote to a cached table, its own caches see on the next read
     # (store/versions.py); other writes (a submission, an outbox row) cost the readers nothing.
@@ -89,13 +93,13 @@ def read(engine: Engine | None = None) -> Iterator[Connection]:
 def query(statement: direct.Statement, params: Mapping[str, Any] | None = None,
           engine: Engine | None = None) -> Sequence[Any]:
     """The rows of one read statement, on the connection the process keeps for such reads
-    (store/reader.py: autocommit, so no BEGIN/COMMIT on either store) and the driver's cursor
+    (store/kept.py: autocommit, so no BEGIN/COMMIT on either store) and the driver's cursor
     (store/direct.py): a status lookup's way. Run once more on a new connection when the one it
     had died under it (a server restart, an ended session): a read has nothing to undo."""
     engine = engine or get_engine()
     for attempt in range(2):
         try:
-            with _available(), reader.of(engine).connection() as conn:
+            with _available(), kept.of(engine).connection() as conn:
                 return statement.rows(conn, params)
         except StoreUnavailableError as exc:
             if attempt or not getattr(exc.__cause__, "connection_invalidated", False):

@@ -77,6 +77,6 @@ def _readable(dbapi_conn: Any, error: type[Exception]) -> bool:
 
 
 def readable(engine: Engine) -> Any:
-    """``_readable`` with the engine's driver errors (the pool's checkout, the kept reader)."""
+    """``_readable`` with the engine's driver errors (the pool's checkout, the kept connection)."""
     error = engine.dialect.loaded_dbapi.Error
     return lambda dbapi_conn: _readable(dbapi_conn, error)

@@ -116,11 +116,15 @@ server.request_queue_size = 128
 server.serve_forever()
 '''
 
-# wrk scripts. Each wrk thread numbers its requests apart, so idempotency keys never repeat.
+# wrk scripts. Each wrk thread numbers its requests apart, and each run of wrk has its own id
+# (``wrk(...)`` passes a new one): idempotency keys never repeat, within a run or across the
+# warm-up, the measured run and the memory runs (a repeated key is a replay that writes nothing).
 POST_LUA = '''
 counter = 0
+run = ""
 local ids = 0
 function setup(thread) ids = ids + 1; thread:set("tid", ids) end
+function init(args) run = args[1] or "" end
 wrk.method = "POST"
 wrk.body = {body}
 wrk.headers["Content-Type"] = "application/json"
@@ -203,9 +207,11 @@ def get_script(tmp: Path, name: str, headers: dict[str, str]) -> Path:
 
 def wrk(url: str, script: Path | None, seconds: float, args: argparse.Namespace) -> dict[str, Any]:
     cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    tail = [url]
     if script:
         cmd += ["-s", str(script)]
-    out = subprocess.run([*cmd, url], check=True, capture_output=True, text=True).stdout
+        tail += ["--", secrets.token_hex(6)]  # the run's id, for scripts that name keys with it
+    out = subprocess.run([*cmd, *tail], check=True, capture_output=True, text=True).stdout
     per_second = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
@@ -312,6 +318,13 @@ def backlog(app: Any, site: Any, consent: str, count: int) -> None:
                     done += 1
 
 
+def stored(app: Any) -> int:
+    from widget_server.store import db
+
+    with db.read(db.get_engine(app)) as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(db.submissions)).scalar_one())
+
+
 def pending(app: Any) -> int:
     from widget_server.store import db
 
@@ -367,7 +380,7 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
     code = tracked["tracking_code"]
     json_headers = {"Accept": "application/json"}
     submit_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    key_line = 'wrk.headers["Idempotency-Key"] = "b-" .. tid .. "-" .. counter'
+    key_line = 'wrk.headers["Idempotency-Key"] = "b-" .. run .. "-" .. tid .. "-" .. counter'
     paths: dict[str, tuple[str, Path | None, str]] = {
         "bare_get": (bare_url + "/", None, "bare"),
         "bare_post": (bare_url + "/api/v1/submissions",
@@ -413,7 +426,10 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
             server = bare if kind_of(name) == "bare" else relay
             cpu_before = workers_cpu_seconds(server)
             sys_before = workers_cpu_seconds(server, "system")
+            stored_before = stored(app) if name == "submission" else 0
             results["paths"][name] = wrk(url, script, args.seconds, args)
+            if name == "submission":  # every answer a new submission, none a replay
+                results["paths"][name]["stored"] = stored(app) - stored_before
             used = workers_cpu_seconds(server) - cpu_before
             results["paths"][name]["cpu_system_ms"] = round(
                 (workers_cpu_seconds(server, "system") - sys_before) * 1000
@@ -592,6 +608,10 @@ def main() -> None:
               f"backlog of {b['rows']:,}: {drained} (load {b['load'][0]:.2f}; "
               f"{b['central_twice']} delivered twice); 201 → ack median {a['median_ms']} ms "
               f"(p90 {a['p90_ms']} ms, {a['samples']} samples)")
+        sub = r["paths"]["submission"]
+        if "stored" in sub:
+            print(f"  submissions stored in the measured run: {sub['stored']:,} of {sub['requests']:,} "
+                  f"answered" + ("" if sub["stored"] >= sub["requests"] else " (some answers were replays)"))
         for name, p in r["paths"].items():
             if p["non_2xx"] or p["socket_errors"]:
                 print(f"  {name}: {p['non_2xx']} non-2xx answers; {p['socket_errors'] or ''}")

@@ -234,3 +234,46 @@ def test_rating_comment_is_redacted_too(app: Any, client: Any, site: Any,
     assert after.rating_satisfied is False  # the figure stays; the words go
     for o in outbox_rows(after.id):
         assert "0987 654 321" not in json.dumps(o.payload, ensure_ascii=False)
+
+
+def _age_keys(hours: float) -> None:
+    with db.write() as conn:
+        conn.execute(sa.update(db.idempotency_keys).values(
+            created_at=db.utcnow() - dt.timedelta(hours=hours)))
+
+
+def test_the_daily_run_drops_expired_idempotency_answers_and_old_event_ids(
+        app: Any, client: Any, runner: Any, site: Any, submission_body: dict[str, Any],
+        monkeypatch: Any) -> None:
+    """Both tables grew with every submission and every event from the central system, and
+    nothing read a row past its window: the daily run deletes them, in batches, and keeps the
+    rest (a live key still replays; recent event ids stay)."""
+    app.config["IDEMPOTENCY_TTL_HOURS"] = 24
+    monkeypatch.setattr(retention, "PURGE_BATCH", 2)  # several batches from a handful of rows
+    for n in range(5):
+        submit(client, site, submission_body, f"old-{n}", files=False)
+    _age_keys(25)  # past the TTL
+    live = submit(client, site, submission_body, "live", files=False)
+    now = db.utcnow()
+    with db.write() as conn:
+        conn.execute(sa.insert(db.inbound_events), [
+            {"id": "msg_old", "event_type": "submission.status_changed", "received_at": now - dt.timedelta(days=8)},
+            {"id": "msg_new", "event_type": "submission.status_changed", "received_at": now - dt.timedelta(days=6)}])
+
+    r = runner.invoke(args=["retention", "run", "--dry-run", "--json"])
+    out = json.loads(r.output)
+    assert (out["idempotency_keys_purged"], out["inbound_events_purged"]) == (5, 1)
+    with db.read() as conn:  # a dry run deletes nothing
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.idempotency_keys)).scalar() == 6
+
+    report = retention.run()
+    assert (report.idempotency_keys_purged, report.inbound_events_purged) == (5, 1)
+    with db.read() as conn:
+        keys = conn.execute(sa.select(db.idempotency_keys.c.key)).scalars().all()
+        events = conn.execute(sa.select(db.inbound_events.c.id)).scalars().all()
+    assert keys == ["live"] and events == ["msg_new"]
+    again = client.post("/api/v1/submissions", json=submission_body,
+                        headers={"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "live"})
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json()["tracking_code"] == live
+    assert retention.run().idempotency_keys_purged == 0

@@ -7,6 +7,7 @@ import io
 import json
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from PIL import Image
 
@@ -242,38 +243,96 @@ def _age_keys(hours: float) -> None:
             created_at=db.utcnow() - dt.timedelta(hours=hours)))
 
 
-def test_the_daily_run_drops_expired_idempotency_answers_and_old_event_ids(
+def test_the_daily_run_drops_expired_idempotency_answers(
         app: Any, client: Any, runner: Any, site: Any, submission_body: dict[str, Any],
         monkeypatch: Any) -> None:
-    """Both tables grew with every submission and every event from the central system, and
-    nothing read a row past its window: the daily run deletes them, in batches, and keeps the
-    rest (a live key still replays; recent event ids stay)."""
+    """The table grew with every submission and nothing read a row past the TTL: the daily run
+    deletes those, in batches, and keeps the rest (a live key still replays). The ids of the
+    central system's events stay, however old: a redelivery is signed afresh."""
     app.config["IDEMPOTENCY_TTL_HOURS"] = 24
     monkeypatch.setattr(retention, "PURGE_BATCH", 2)  # several batches from a handful of rows
     for n in range(5):
         submit(client, site, submission_body, f"old-{n}", files=False)
     _age_keys(25)  # past the TTL
     live = submit(client, site, submission_body, "live", files=False)
-    now = db.utcnow()
     with db.write() as conn:
-        conn.execute(sa.insert(db.inbound_events), [
-            {"id": "msg_old", "event_type": "submission.status_changed", "received_at": now - dt.timedelta(days=8)},
-            {"id": "msg_new", "event_type": "submission.status_changed", "received_at": now - dt.timedelta(days=6)}])
+        conn.execute(sa.insert(db.inbound_events).values(
+            id="msg_old", event_type="submission.status_changed",
+            received_at=db.utcnow() - dt.timedelta(days=400)))
 
     r = runner.invoke(args=["retention", "run", "--dry-run", "--json"])
-    out = json.loads(r.output)
-    assert (out["idempotency_keys_purged"], out["inbound_events_purged"]) == (5, 1)
+    assert json.loads(r.output)["idempotency_keys_purged"] == 5
     with db.read() as conn:  # a dry run deletes nothing
         assert conn.execute(sa.select(sa.func.count()).select_from(db.idempotency_keys)).scalar() == 6
 
-    report = retention.run()
-    assert (report.idempotency_keys_purged, report.inbound_events_purged) == (5, 1)
+    assert retention.run().idempotency_keys_purged == 5
     with db.read() as conn:
         keys = conn.execute(sa.select(db.idempotency_keys.c.key)).scalars().all()
         events = conn.execute(sa.select(db.inbound_events.c.id)).scalars().all()
-    assert keys == ["live"] and events == ["msg_new"]
+    assert keys == ["live"] and events == ["msg_old"]
     again = client.post("/api/v1/submissions", json=submission_body,
                         headers={"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "live"})
     assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
     assert again.get_json()["tracking_code"] == live
     assert retention.run().idempotency_keys_purged == 0
+
+
+def test_the_purge_spares_a_key_claimed_again_while_it_waits(
+        app: Any, client: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    """PostgreSQL: a request claims an expired key again (its row updated, not yet committed)
+    while the purge's DELETE waits on that row. Under READ COMMITTED the DELETE re-checks the
+    updated row against its own condition only: the purge's batch query had picked the key as
+    stale, so without the condition repeated it deleted the live answer, and the client's retry
+    with the same key made another submission."""
+    if not db.is_postgres(db.get_engine(app)):
+        pytest.skip("row locks: SQLite's BEGIN IMMEDIATE serialises the two writers")
+    import threading
+    import time
+
+    from widget_server.intake import hooks
+
+    app.config["IDEMPOTENCY_TTL_HOURS"] = 24
+    submit(client, site, submission_body, "K", files=False)
+    _age_keys(25)
+    claimed, go = threading.Event(), threading.Event()
+
+    def hold(*_args: Any) -> None:  # inside the claiming submission's transaction
+        claimed.set()
+        go.wait(10)
+
+    registry = hooks.of(app)
+    registry.on_submission.append(hold)
+    out: dict[str, Any] = {}
+
+    def claim_again() -> None:
+        out["second"] = submit(app.test_client(), site, submission_body, "K", files=False)
+
+    def purge() -> None:
+        with app.app_context():
+            out["purged"] = retention.run().idempotency_keys_purged
+
+    first = threading.Thread(target=claim_again)
+    first.start()
+    try:
+        assert claimed.wait(10)
+    finally:
+        registry.on_submission.remove(hold)
+    purging = threading.Thread(target=purge)
+    purging.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # until the purge's DELETE waits on the row being claimed
+        with db.read() as conn:
+            if conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                    "AND query LIKE 'DELETE FROM idempotency_keys%'")).scalar():
+                break
+        time.sleep(0.01)
+    else:
+        raise AssertionError("the purge never waited on the claimed row")
+    go.set()
+    first.join(10)
+    purging.join(10)
+    assert out["purged"] == 0
+    retried = client.post("/api/v1/submissions", json=submission_body,
+                          headers={"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "K"})
+    assert retried.headers.get("Idempotent-Replayed") == "true"
+    assert retried.get_json()["tracking_code"] == out["second"]

@@ -27,7 +27,6 @@ def retention_run(dry_run: bool, as_json: bool) -> None:
                f"tệp đã xóa: {report.attachments_deleted}; "
                f"lượt chuyển đã hủy: {report.forwards_cancelled}; "
                f"bản ghi outbox đã làm sạch: {report.outbox_rows_redacted}; "
-               f"khóa Idempotency-Key hết hạn đã xóa: {report.idempotency_keys_purged}; "
-               f"mã sự kiện cũ đã xóa: {report.inbound_events_purged}.")
+               f"khóa Idempotency-Key hết hạn đã xóa: {report.idempotency_keys_purged}.")
     if report.skipped_in_flight:
         click.echo(f"Đang gửi, xử lý ở lần chạy sau: {', '.join(report.skipped_in_flight)}")

@@ -19,12 +19,11 @@ to forward them. So:
 A forward a worker is sending right now (leased) is never cancelled under it:
 that submission is handled on the next run, once the outcome is known.
 
-The same run drops the relay's bookkeeping that nothing reads any more, which would
-otherwise grow with every request: ``Idempotency-Key`` answers past
-``IDEMPOTENCY_TTL_HOURS`` (a retry after that is a new request anyway) and the ids of the
-central system's events older than ``INBOUND_EVENTS_KEPT`` (kept to drop redeliveries; an
-event signed longer ago than the signature's five-minute tolerance is refused anyway).
-They go in batches, so a first run on a large table never holds the store's write lock long.
+The same run drops ``Idempotency-Key`` answers past ``IDEMPOTENCY_TTL_HOURS``, which nothing
+reads any more (a retry after that is a new request) and which would otherwise grow with every
+request; in batches, so a first run on a large table never holds the store's write lock long.
+The ids of the central system's events stay: a redelivery is signed afresh, so its age says
+nothing, and an id dropped would let a late copy of an event apply again.
 """
 
 from __future__ import annotations
@@ -46,8 +45,6 @@ log = logging.getLogger("widget_server.retention")
 CANCELLED = "cancelled"
 # The submitter's details, and free text a citizen may have put them in (the rating comment).
 PII_COLUMNS = ("name", "phone", "email", "address", "lat", "lon", "rating_comment")
-#: How long the ids of the central system's events are kept to drop its redeliveries.
-INBOUND_EVENTS_KEPT = dt.timedelta(days=7)
 #: Rows of bookkeeping deleted per transaction.
 PURGE_BATCH = 1000
 
@@ -61,7 +58,6 @@ class Report:
     attachments_deleted: int = 0
     skipped_in_flight: list[str] = field(default_factory=list)
     idempotency_keys_purged: int = 0
-    inbound_events_purged: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,7 +69,6 @@ class Report:
             "attachments_deleted": self.attachments_deleted,
             "skipped_in_flight": self.skipped_in_flight,
             "idempotency_keys_purged": self.idempotency_keys_purged,
-            "inbound_events_purged": self.inbound_events_purged,
         }
 
 
@@ -185,18 +180,15 @@ def run(*, dry_run: bool = False, now: dt.datetime | None = None,
         # Files go only after the rows that point at them are committed as deleted.
         attachments.remove_files(keys)
     if submission_ids is None:  # the daily run, not a data request acted on at once
-        k, e = db.idempotency_keys.c, db.inbound_events.c
+        k = db.idempotency_keys.c
         report.idempotency_keys_purged = _purge(
             db.idempotency_keys, (k.site_id, k.key), k.created_at <= now - idempotency.ttl(), dry_run)
-        report.inbound_events_purged = _purge(
-            db.inbound_events, (e.id,), e.received_at < now - INBOUND_EVENTS_KEPT, dry_run)
     if not dry_run and report.redacted:
         log.info("retention: %d submission(s) redacted, %d attachment(s) deleted, "
                  "%d forward(s) cancelled", len(report.redacted), report.attachments_deleted,
                  report.forwards_cancelled)
-    if not dry_run and (report.idempotency_keys_purged or report.inbound_events_purged):
-        log.info("retention: %d expired idempotency answer(s), %d old event id(s) dropped",
-                 report.idempotency_keys_purged, report.inbound_events_purged)
+    if not dry_run and report.idempotency_keys_purged:
+        log.info("retention: %d expired idempotency answer(s) dropped", report.idempotency_keys_purged)
     return report
 
 
@@ -207,7 +199,9 @@ def _purge(table: sa.Table, key: tuple[Any, ...], stale: Any, dry_run: bool) -> 
         with db.read() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(stale)).scalar_one())
     batch = sa.select(*key).where(stale).limit(PURGE_BATCH)
-    statement = sa.delete(table).where((sa.tuple_(*key) if len(key) > 1 else key[0]).in_(batch))
+    # ``stale`` again outside the batch's query: on PostgreSQL a row another transaction changed
+    # meanwhile (a key claimed again) is checked anew against the DELETE's own condition only.
+    statement = sa.delete(table).where(stale, (sa.tuple_(*key) if len(key) > 1 else key[0]).in_(batch))
     done = 0
     while True:
         with db.write() as conn:

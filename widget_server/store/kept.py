@@ -38,23 +38,23 @@ from sqlalchemy.engine import Connection, Engine
 _inherited: list[Connection] = []
 
 
-def of(engine: Engine) -> Reader:
-    """The engine's reader (``attach`` made it with the engine)."""
+def of(engine: Engine) -> Kept:
+    """The engine's kept connection (``attach`` made it with the engine)."""
     return getattr(engine, _ATTRIBUTE)  # type: ignore[no-any-return]
 
 
 def attach(engine: Engine, idle_seconds: float, readable: Callable[[Any], bool]) -> None:
     # An attribute of the engine, not an entry of a module's dictionary: a held connection
     # refers to its engine, and a dictionary would keep both alive after their last user.
-    setattr(engine, _ATTRIBUTE, Reader(engine, idle_seconds, readable))
+    setattr(engine, _ATTRIBUTE, Kept(engine, idle_seconds, readable))
 
 
-_ATTRIBUTE = "phanhoi_reader"
+_ATTRIBUTE = "phanhoi_kept"
 
 
-class Reader:
+class Kept:
     def __init__(self, engine: Engine, idle_seconds: float, readable: Callable[[Any], bool]) -> None:
-        self._engine = weakref.ref(engine)  # the engine keeps its reader, not the other way
+        self._engine = weakref.ref(engine)  # the engine keeps its Kept, not the other way
         self.idle_seconds = idle_seconds
         self.readable = readable  # whether the server already spoke on an idle connection
         self._lock = threading.Lock()
@@ -90,7 +90,7 @@ class Reader:
 
     def engine(self) -> Engine:
         engine = self._engine()
-        assert engine is not None, "a reader outlived its engine"
+        assert engine is not None, "a kept connection outlived its engine"
         return engine
 
     def close(self, *, dispose: bool = False) -> None:

@@ -244,8 +244,8 @@ def test_round_trips_on_postgres(client: Any, site: Any, submission_body: dict[s
     assert len(trips(lookup)) == 1, trips(lookup)
     sent = trips(submit)
     assert len(sent) <= 4, sent
-    # BEGIN (with the isolation level named once a pooled connection had been switched to
-    # autocommit and back; the lookup's connection now stays apart), the statement, COMMIT.
+    # BEGIN (psycopg names the isolation level on a connection that has been in autocommit, as
+    # the kept one is between requests), the statement, COMMIT.
     queries = [s for s in sent if s.startswith("Query")]
     assert len(queries) == 2 and queries[0].startswith('Query\t "BEGIN') and queries[1] == 'Query\t "COMMIT"', sent
 

@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from widget_server.delivery import queue
+from widget_server.delivery.operators import STATES
 from widget_server.cli.open311 import open311_group
 from widget_server.delivery.worker import Worker
 from widget_server.store import db
@@ -58,7 +59,7 @@ def _fmt(value: Any) -> str:
 
 
 @outbox_group.command("list")
-@click.option("--state", type=click.Choice(["pending", "delivered", "dead", "cancelled"]), default=None)
+@click.option("--state", type=click.Choice(STATES), default=None)
 @click.option("--limit", default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @with_appcontext

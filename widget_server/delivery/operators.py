@@ -16,13 +16,14 @@ from widget_server.store import db
 STOPPED = frozenset({"paused", "disabled"})
 
 
-_STATES = ("pending", "delivered", "dead", "cancelled")
+#: Every state an outbox row can be in.
+STATES = ("pending", "delivered", "dead", "cancelled")
 
 
 def _written_out(state: str) -> Any:
     """A state as a literal, not a parameter: the partial indexes on pending and on dead rows
     (migrations 0010, 0012) serve only a query whose condition is theirs, as SQL."""
-    if state not in _STATES:
+    if state not in STATES:
         raise ValueError(f"unknown outbox state {state!r}")
     return sa.literal_column(f"'{state}'", sa.String)
 

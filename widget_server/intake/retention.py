@@ -45,7 +45,7 @@ log = logging.getLogger("widget_server.retention")
 CANCELLED = "cancelled"
 # The submitter's details, and free text a citizen may have put them in (the rating comment).
 PII_COLUMNS = ("name", "phone", "email", "address", "lat", "lon", "rating_comment")
-#: Rows of bookkeeping deleted per transaction.
+#: Expired idempotency answers deleted per transaction.
 PURGE_BATCH = 1000
 
 
@@ -180,9 +180,7 @@ def run(*, dry_run: bool = False, now: dt.datetime | None = None,
         # Files go only after the rows that point at them are committed as deleted.
         attachments.remove_files(keys)
     if submission_ids is None:  # the daily run, not a data request acted on at once
-        k = db.idempotency_keys.c
-        report.idempotency_keys_purged = _purge(
-            db.idempotency_keys, (k.site_id, k.key), k.created_at <= now - idempotency.ttl(), dry_run)
+        report.idempotency_keys_purged = _purge_idempotency_keys(now, dry_run)
     if not dry_run and report.redacted:
         log.info("retention: %d submission(s) redacted, %d attachment(s) deleted, "
                  "%d forward(s) cancelled", len(report.redacted), report.attachments_deleted,
@@ -192,16 +190,18 @@ def run(*, dry_run: bool = False, now: dt.datetime | None = None,
     return report
 
 
-def _purge(table: sa.Table, key: tuple[Any, ...], stale: Any, dry_run: bool) -> int:
-    """Delete the ``stale`` rows of ``table`` (``key``: its primary key), a batch per transaction;
-    how many (would) go."""
+def _purge_idempotency_keys(now: dt.datetime, dry_run: bool) -> int:
+    """Delete the answers past the TTL, a batch per transaction; how many (would) go."""
+    k = db.idempotency_keys.c
+    stale = k.created_at <= now - idempotency.ttl()
     if dry_run:
         with db.read() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(stale)).scalar_one())
-    batch = sa.select(*key).where(stale).limit(PURGE_BATCH)
+            return int(conn.execute(sa.select(sa.func.count()).select_from(db.idempotency_keys)
+                                    .where(stale)).scalar_one())
+    batch = sa.select(k.site_id, k.key).where(stale).limit(PURGE_BATCH)
     # ``stale`` again outside the batch's query: on PostgreSQL a row another transaction changed
     # meanwhile (a key claimed again) is checked anew against the DELETE's own condition only.
-    statement = sa.delete(table).where(stale, (sa.tuple_(*key) if len(key) > 1 else key[0]).in_(batch))
+    statement = sa.delete(db.idempotency_keys).where(stale, sa.tuple_(k.site_id, k.key).in_(batch))
     done = 0
     while True:
         with db.write() as conn:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from widget_server.errors import ConflictError, InvalidError
-from widget_server.intake import at_once, attachments, codes, hooks, idempotency, reference, rows
+from widget_server.intake import at_once, attachments, codes, hooks, idempotency, quickload, reference, rows
 from widget_server.intake.idempotency import hash_request
 from widget_server.intake.schemas import SubmissionCreateSchema, flatten_errors
 from widget_server.intake.sites import Site
@@ -61,8 +61,13 @@ def validate(site: Site, payload: Any) -> dict[str, Any]:
     """The cleaned submission, or InvalidError with messages by dotted field path."""
     if not isinstance(payload, dict):
         raise InvalidError(INVALID, errors={"_schema": ["Dữ liệu phải là một đối tượng JSON."]})
+    schema = schema_for(site)
     try:
-        data = schema_for(site).load(payload)
+        # The common case by the schema's rules without marshmallow's machinery (quickload.py);
+        # anything else, and every mistake a citizen is told about, through marshmallow.
+        data = quickload.load(schema, payload)
+        if data is None:
+            data = schema.load(payload)
         for check in hooks.current().validators:
             check(site, data)
     except ValidationError as exc:

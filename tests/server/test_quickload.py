@@ -1,0 +1,157 @@
+"""quickload: a submission it loads is loaded exactly as marshmallow loads it; anything else is
+left to marshmallow. Generated payloads, from well-formed to hostile, hold the two together."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from marshmallow import ValidationError, post_load
+
+from widget_server.intake import quickload
+from widget_server.intake.schemas import SubmissionCreateSchema
+
+CONSENT = "2025-07-v1"
+
+
+def schema() -> SubmissionCreateSchema:
+    return SubmissionCreateSchema(categories={"moi-truong", "giao-thong"}, agencies={"ubnd-tinh"},
+                                  communes={"16279", "16282"}, consent_version=CONSENT)
+
+
+SCHEMA = schema()
+
+
+def base(**changes: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "category": "moi-truong",
+        "title": "Rác thải tồn đọng ở chợ",
+        "content": "Rác thải tồn đọng nhiều ngày ở cổng chợ, bốc mùi hôi thối ảnh hưởng người dân.",
+        "submitter": {"name": "Lê Văn A", "phone": "0912345678"},
+        "consent": {"version": CONSENT, "accepted": True},
+    }
+    payload.update(changes)
+    return payload
+
+
+def marshmallow_load(payload: Any) -> dict[str, Any] | None:
+    try:
+        return SCHEMA.load(copy.deepcopy(payload))  # type: ignore[no-any-return]
+    except ValidationError:
+        return None
+
+
+USUAL = [
+    base(),
+    base(submitter={"name": "Lê Văn A", "email": "Le.Van.A@Example.VN"}),
+    base(submitter={"name": "  Lê   Văn A ", "phone": "091 234 5678", "email": "a@b.vn"}),
+    base(submitter={"name": "Le Van A", "phone": "+84 912-345-678", "email": None}),
+    base(agency="", confidential=False, src="tv", hp=""),
+    base(agency="ubnd-tinh", source_url="https://baothanhhoa.vn/bai-viet?id=1"),
+    base(location={"commune_code": "16279", "address": "Cổng chợ Vườn Hoa", "lat": 19.8, "lon": 105.77}),
+    base(location={"lat": 20, "lon": 106}),  # JSON integers: floats, as marshmallow gives them
+    base(location=None, agency=None, source_url=None, src=None, notify=None, altcha=None),
+    base(title="Hoá đơn\u200b điện", content="Dòng một\r\n\r\n\r\n\r\nDòng\u202e hai " * 3),
+    base(title="Hoa\u0301 đơn điện tăng cao"),  # NFD in, NFC out
+]
+
+
+@pytest.mark.parametrize("payload", USUAL)
+def test_the_usual_submission_is_loaded_here_and_exactly_as_marshmallow_loads_it(payload):
+    expected = marshmallow_load(payload)
+    assert expected is not None
+    assert quickload.load(SCHEMA, copy.deepcopy(payload)) == expected
+
+
+UNUSUAL = [
+    "not an object",
+    [base()],
+    base(unknown_field=1),
+    base(category="khong-co"),
+    base(agency="khong-co"),
+    base(title="Rác"),  # too short
+    base(title="   Rác    \u200b\u200b   "),  # long enough only before cleaning
+    base(content=None),
+    base(submitter={"name": "Lê Văn A"}),  # no way to answer
+    base(submitter={"name": "Lê Văn A", "phone": "12345"}),
+    base(submitter={"name": "Lê Văn A", "phone": "0912345678", "extra": 1}),
+    base(submitter={"name": "Lê Văn A", "email": "not-an-email"}),
+    base(submitter="Lê Văn A"),
+    base(consent={"version": CONSENT, "accepted": "true"}),
+    base(consent={"version": CONSENT, "accepted": False}),
+    base(consent={"version": "2020-01-v0", "accepted": True}),
+    base(location={"lat": 19.8}),
+    base(location={"lat": True, "lon": 105.0}),
+    base(location={"lat": "19.8", "lon": "105.7"}),  # marshmallow takes these: it loads them itself
+    base(location={"lat": 10 ** 400, "lon": 1}),
+    base(location={"lat": 91, "lon": 1}),
+    base(location={"commune_code": "99999"}),
+    base(source_url="javascript:alert(1)"),
+    base(source_url="https://"),
+    base(src="a b"),
+    base(confidential=1),
+    base(hp=None),
+    base(notify={"by": "email", "consent": {"version": CONSENT, "accepted": True}}),
+]
+
+
+@pytest.mark.parametrize("payload", UNUSUAL)
+def test_anything_else_is_left_to_marshmallow(payload):
+    assert quickload.load(SCHEMA, copy.deepcopy(payload)) is None
+
+
+def test_a_schema_with_a_hook_it_does_not_apply_is_always_left_to_marshmallow():
+    class Stamped(SubmissionCreateSchema):
+        @post_load
+        def _stamp(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+            return {**data, "stamped": True}
+
+    stamped = Stamped(categories={"moi-truong"}, consent_version=CONSENT)
+    assert stamped.load(base())["stamped"] is True
+    assert quickload.load(stamped, base()) is None
+
+
+# --------------------------------------------------------------------------- generated payloads
+
+TRICKY_TEXT = st.sampled_from([
+    "", " ", "\u200b", "\t\n", "a", "Rác", "Rác thải tồn đọng", "x" * 64, "x" * 65, "x" * 5001,
+    "0912345678", "+84912345678", "084 912 345 678", "02373 852 111", "a@b.vn", "A@B.VN ",
+    "moi-truong", "ubnd-tinh", "16279", CONSENT, "https://baothanhhoa.vn/a", "http://localhost/x",
+    "ftp://x.vn/", "tv", "TV.1", "Hoa\u0301", "\u202e", "\x00", "\ud7ff", "Ω" * 300,
+])
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), TRICKY_TEXT, st.text(max_size=40))
+VALUES = st.recursive(SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["lat", "lon", "name", "x"]), inner, max_size=3)),
+    max_leaves=6)
+PATHS = [("category",), ("agency",), ("title",), ("content",), ("confidential",), ("source_url",),
+         ("src",), ("hp",), ("altcha",), ("notify",), ("location",), ("location", "lat"),
+         ("location", "lon"), ("location", "commune_code"), ("location", "address"), ("submitter",),
+         ("submitter", "name"), ("submitter", "phone"), ("submitter", "email"), ("consent",),
+         ("consent", "version"), ("consent", "accepted"), ("extra",), ("submitter", "extra")]
+MUTATION = st.tuples(st.sampled_from(PATHS), st.one_of(st.just("delete"), VALUES))
+
+
+def mutate(payload: dict[str, Any], mutations: list[tuple[tuple[str, ...], Any]]) -> dict[str, Any]:
+    for path, value in mutations:
+        target = payload
+        for key in path[:-1]:
+            if not isinstance(target.get(key), dict):
+                target[key] = {}
+            target = target[key]
+        if value == "delete":
+            target.pop(path[-1], None)
+        else:
+            target[path[-1]] = value
+    return payload
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(start=st.sampled_from(USUAL), mutations=st.lists(MUTATION, max_size=3))
+def test_whatever_it_loads_marshmallow_loads_the_same(start, mutations):
+    payload = mutate(copy.deepcopy(start), mutations)
+    quick = quickload.load(SCHEMA, copy.deepcopy(payload))
+    if quick is not None:
+        assert quick == marshmallow_load(payload)

@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError, post_load
 
 from widget_server.intake import quickload
-from widget_server.intake.schemas import SubmissionCreateSchema
+from widget_server.intake.schemas import (
+    DataRequestCreateSchema,
+    LookupCreateSchema,
+    RatingCreateSchema,
+    SubmissionCreateSchema,
+)
 
 CONSENT = "2025-07-v1"
 
@@ -155,3 +160,31 @@ def test_whatever_it_loads_marshmallow_loads_the_same(start, mutations):
     quick = quickload.load(SCHEMA, copy.deepcopy(payload))
     if quick is not None:
         assert quick == marshmallow_load(payload)
+
+
+# The other bodies the API loads through ``body.load``: a status lookup, a rating, a data request.
+OTHER_BODIES = [LookupCreateSchema(), RatingCreateSchema(), DataRequestCreateSchema()]
+OTHER_VALUES = st.one_of(VALUES, st.sampled_from(["withdraw_consent", "delete", "withdraw_notify", "nope"]))
+
+
+@pytest.mark.parametrize("body_schema", OTHER_BODIES, ids=lambda s: type(s).__name__)
+def test_the_usual_lookup_rating_and_data_request_bodies_are_loaded_here(body_schema):
+    usual = {"LookupCreateSchema": {"contact": " 0912 345 678 "},
+             "RatingCreateSchema": {"contact": "a@b.vn", "satisfied": False, "comment": "Chậm\r\n\r\n\r\nquá"},
+             "DataRequestCreateSchema": {"contact": "0912345678", "kind": "delete"}}[type(body_schema).__name__]
+    assert quickload.load(body_schema, copy.deepcopy(usual)) == body_schema.load(copy.deepcopy(usual))
+
+
+@settings(max_examples=600, deadline=None)
+@given(data=st.data())
+@pytest.mark.parametrize("body_schema", OTHER_BODIES, ids=lambda s: type(s).__name__)
+def test_whatever_body_it_loads_marshmallow_loads_the_same(body_schema, data):
+    names = [*body_schema.load_fields, "extra"]
+    payload = data.draw(st.dictionaries(st.sampled_from(names), OTHER_VALUES, max_size=4))
+    quick = quickload.load(body_schema, copy.deepcopy(payload))
+    if quick is not None:
+        try:
+            expected = body_schema.load(copy.deepcopy(payload))
+        except ValidationError as exc:
+            raise AssertionError(f"loaded here, refused by marshmallow: {exc.messages}") from exc
+        assert quick == expected

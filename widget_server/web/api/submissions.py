@@ -26,6 +26,8 @@ from widget_server.web.schemas import (
 # Built once: a marshmallow schema's construction (deep copies of its fields, and of the nested
 # schemas' on first use) cost a lookup a fifth of its time. Loading and dumping keep no state.
 LOOKUP_BODY = LookupCreateSchema()
+RATING_BODY = RatingCreateSchema()
+DATA_REQUEST_BODY = DataRequestCreateSchema()
 STATUS = SubmissionStatusSchema()
 RECEIPT = SubmissionReceiptSchema()
 
@@ -119,7 +121,7 @@ def lookup_by_get(tracking_code: str) -> Response:
 @limits.rate("citizen_action")
 def rate_submission(tracking_code: str) -> Response:
     """The citizen's satisfaction (hài lòng / không hài lòng) once answered."""
-    data = load(RatingCreateSchema(), json_body())
+    data = load(RATING_BODY, json_body())
     out = tracking.rate(tracking_code, data["contact"], data["satisfied"], data.get("comment"),
                         request_lang(), idempotency_key=action_key())
     return respond(STATUS, out)
@@ -129,7 +131,7 @@ def rate_submission(tracking_code: str) -> Response:
 @limits.rate("citizen_action")
 def data_request(tracking_code: str) -> Response:
     """Withdraw consent or ask for deletion of personal data; forwarded to the central system."""
-    data = load(DataRequestCreateSchema(), json_body())
+    data = load(DATA_REQUEST_BODY, json_body())
     if data["kind"] == "withdraw_notify":  # the relay's own consent: nothing to tell the central system
         out = notify.requests.withdraw(tracking_code, data["contact"])
     else:

@@ -1,6 +1,6 @@
 """Relay throughput against bare Flask, backlog drain time and forwarding latency.
 
-Everything runs on loopback, bounded in time (about three minutes per database):
+Everything runs on loopback, bounded in time (about five minutes per database):
 
 1. **Throughput.** ``wrk`` (2 threads, 16 connections, 8 s per path) against gunicorn
    with 2 sync workers: a bare Flask app (``GET /`` and a ``POST`` of JSON) and the
@@ -8,7 +8,9 @@ Everything runs on loopback, bounded in time (about three minutes per database):
    ``GET /api/v1/results``, a status lookup, a
    durable submission), served the same way in the same run. Ratios are to bare
    ``GET /`` for the reader paths and to bare ``POST`` for the submission: absolute
-   numbers move with the machine and its load, the ratio is what the relay costs.
+   numbers move with the machine and its load, the ratio is what the relay costs. Each
+   relay path is compared with a bare run made just before it (``--no-adjacent``: with
+   the first bare runs), since a shared machine's speed drifts within minutes.
    Beside each, the gunicorn workers' CPU time per request (from ``/proc``), which the
    machine's other load moves far less than the request rate.
 2. **Memory.** Each relay path is run until it has served at least 10,000 requests;
@@ -422,12 +424,20 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
                 results["paths"][name] = {"per_second": 0.0, "requests": 0, "non_2xx": 0,
                                           "socket_errors": None, "skipped": True}
                 continue
+            ref_rate, ref_name = None, "bare_post" if _kind == "write" else "bare_get"
+            if kind_of(name) != "bare" and args.adjacent:
+                # The machine's speed drifts by a quarter within minutes: each path is compared
+                # with a bare run of the same length just before it, not with one minutes earlier.
+                ref_url, ref_script, _ = paths[ref_name]
+                ref_rate = wrk(ref_url, ref_script, args.seconds, args)["per_second"]
             wrk(url, script, 1, args)  # warm both workers up
             server = bare if kind_of(name) == "bare" else relay
             cpu_before = workers_cpu_seconds(server)
             sys_before = workers_cpu_seconds(server, "system")
             stored_before = stored(app) if name == "submission" else 0
             results["paths"][name] = wrk(url, script, args.seconds, args)
+            if ref_rate is not None:
+                results["paths"][name].update(bare=ref_rate, bare_path=ref_name)
             if name == "submission":  # every answer a new submission, none a replay
                 results["paths"][name]["stored"] = stored(app) - stored_before
             used = workers_cpu_seconds(server) - cpu_before
@@ -444,7 +454,8 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
         bare_get = results["paths"]["bare_get"]["per_second"]
         bare_post = results["paths"]["bare_post"]["per_second"]
         for name, (_url, _script, kind) in paths.items():
-            base = bare_post if kind in ("write", "bare") and name != "bare_get" else bare_get
+            base = results["paths"][name].get("bare") or (
+                bare_post if kind in ("write", "bare") and name != "bare_get" else bare_get)
             results["paths"][name]["ratio"] = round(results["paths"][name]["per_second"] / base, 2)
         # Memory after at least 10,000 requests of each kind (or as many as --memory-seconds allow).
         served = {}
@@ -585,6 +596,8 @@ def main() -> None:
     parser.add_argument("--paths", type=lambda v: set(v.split(",")), default=None,
                         help="only these relay paths (comma-separated names, e.g. status_lookup,submission);"
                              " the bare Flask paths always run")
+    parser.add_argument("--no-adjacent", dest="adjacent", action="store_false",
+                        help="compare every path with the first bare runs, not with a bare run just before it")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -597,6 +610,13 @@ def main() -> None:
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.seconds:g}s; gunicorn, 2 sync workers each; "
           f"{os.cpu_count()} CPUs")
     print(table(runs))
+    for r in runs:
+        refs = {kind: [p["bare"] for p in r["paths"].values() if p.get("bare_path") == name]
+                for kind, name in (("GET", "bare_get"), ("POST", "bare_post"))}
+        if any(refs.values()):
+            print(f"{r['database']}: each ratio against a bare run just before the path (bare "
+                  + ", ".join(f"{kind} {min(v):,.0f}–{max(v):,.0f} req/s" for kind, v in refs.items() if v)
+                  + "); the bare rows are the first runs")
     for r in runs:
         b, a = r["backlog"], r["ack"]
         drained = (f"{args.backlog:,} delivered in {b['seconds']} s" if b["seconds"] is not None

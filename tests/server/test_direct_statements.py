@@ -120,3 +120,31 @@ def test_the_driver_gets_the_parameters_the_sql_names_and_no_others(app: Any, si
     assert len(parameters) == 3, parameters
     values = list(parameters.values()) if isinstance(parameters, dict) else list(parameters)
     assert sorted(map(str, values)) == ["200", "ok", "seen"]
+
+
+def test_statements_share_one_driver_cursor_and_an_error_gets_them_a_new_one(app: Any, site: Any) -> None:
+    """A psycopg cursor's construction cost a lookup 2 % of its CPU: one per driver connection,
+    made again after a statement fails (the failed one is not used again)."""
+    cursors: list[Any] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "idempotency_keys" in statement:
+            cursors.append(cursor)
+
+    engine = db.get_engine(app)
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        with db.write() as conn:
+            INSERT_KEY.run(conn, _record(site[0].id, "one"))
+            INSERT_KEY.rows(conn, _record(site[0].id, "two"))
+        for key in ("one", "two"):
+            assert [r.key for r in db.query(READ_KEY, {"key": key})] == [key]
+        assert len(cursors) == 4 and len({id(c) for c in cursors}) == 1
+        with pytest.raises(sa.exc.IntegrityError):
+            with db.write() as conn:
+                INSERT_KEY.run(conn, _record(site[0].id, "one"))  # the primary key again
+        (row,) = db.query(READ_KEY, {"key": "two"})
+        assert row.response["tên"] == "Lê Văn A"
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert cursors[-1] is not cursors[0]  # the failed statement's cursor was not used again

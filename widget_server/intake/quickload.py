@@ -67,15 +67,16 @@ class _Plan(NamedTuple):
 def _plan(schema: Schema) -> _Plan | None:
     """The schema's fields and hooks as this module applies them; None when it has an option or
     a hook not applied here. Made once per schema object (the relay keeps its schemas)."""
-    if "_phanhoi_quickload" not in schema.__dict__:
-        schema.__dict__["_phanhoi_quickload"] = _make_plan(schema)
-    return schema.__dict__["_phanhoi_quickload"]  # type: ignore[no-any-return]
+    cached = schema.__dict__.get("_phanhoi_quickload")
+    if cached is None or cached[0] is not schema:  # copy.copy(schema) copies __dict__ too
+        cached = schema.__dict__["_phanhoi_quickload"] = (schema, _make_plan(schema))
+    return cached[1]  # type: ignore[no-any-return]
 
 
 def _make_plan(schema: Schema) -> _Plan | None:
     if schema.many or schema.partial or schema.unknown != RAISE:
         return None
-    hooks = schema._hooks  # noqa: SLF001 - read, to refuse what is not applied here
+    hooks = dict(schema._hooks)  # noqa: SLF001 - a snapshot: marshmallow adds keys to the class's dict
     for tag, registered in hooks.items():
         if registered and tag not in (_PRE_LOAD, _VALIDATES, _VALIDATES_SCHEMA):
             return None  # post_load and the like
@@ -97,25 +98,33 @@ def _make_plan(schema: Schema) -> _Plan | None:
     return _Plan(
         frozenset(schema.load_fields),
         tuple(planned),
-        tuple(getattr(schema, name) for name, _many, _options in hooks[_PRE_LOAD]),
-        tuple((getattr(schema, name), field_name) for name, _many, options in hooks[_VALIDATES]
+        tuple(getattr(schema, name) for name, _many, _options in hooks.get(_PRE_LOAD, ())),
+        tuple((getattr(schema, name), field_name) for name, _many, options in hooks.get(_VALIDATES, ())
               for field_name in options["field_names"]),
-        tuple(getattr(schema, name) for name, _many, _options in hooks[_VALIDATES_SCHEMA]),
+        tuple(getattr(schema, name) for name, _many, _options in hooks.get(_VALIDATES_SCHEMA, ())),
     )
 
 
 def _converter(field: fields.Field) -> Callable[[Any], Any] | None:
-    """``Field.deserialize`` for a present, non-null value, for the kinds of field applied here."""
+    """``Field.deserialize`` for a present, non-null value, for the kinds of field applied here:
+    exactly ``Nested`` (no validators of its own), ``Float`` and ``StrictBoolean``, and any
+    ``String`` (its own ``_deserialize``: CleanString, Contact, Url); none that changes how a
+    field deserializes or validates (``Pluck``, a subclass that rounds)."""
+    kind = type(field)
+    if kind.deserialize is not fields.Field.deserialize or kind._validate is not fields.Field._validate:
+        return None
     if isinstance(field, fields.Nested):
+        if kind is not fields.Nested or field.many or field.unknown is not None or field.validators:
+            return None  # Pluck, a list of objects, another unknown rule, checks of the whole
         nested = field.schema
-        if field.many or field.unknown is not None or not isinstance(nested, Schema):
+        if not isinstance(nested, Schema):
             return None
         plan = _plan(nested)
         return None if plan is None else functools.partial(_load, plan)
     validators = tuple(field.validators)
-    if isinstance(field, StrictBoolean):
+    if kind is StrictBoolean:
         return functools.partial(_checked, _boolean, validators)
-    if isinstance(field, fields.Float):
+    if kind is fields.Float:
         return functools.partial(_checked, _float, validators)
     if isinstance(field, fields.String):  # and CleanString, Contact, Url: their own _deserialize
         return functools.partial(_checked, functools.partial(_string, field._deserialize), validators)  # noqa: SLF001
@@ -155,7 +164,7 @@ def _load(plan: _Plan, payload: Any) -> dict[str, Any]:
 def _checked(convert: Callable[[Any], Any], validators: tuple[Any, ...], value: Any) -> Any:
     output = convert(value)
     for check in validators:
-        if check(output) is False:  # marshmallow's And: False is a failure too
+        if check(output) is False:  # marshmallow 4 counts only a raised error: it decides these
             raise _Unusual
     return output
 

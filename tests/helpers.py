@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +83,21 @@ def post_large(client: Any, path: str, **kwargs: Any) -> Any:
     finally:
         environ["wsgi.input"].close()
         builder.close()
+
+
+@contextlib.contextmanager
+def statements_seen(engine: Any, keep: Callable[[Any, str, Any], Any] | None = None) -> Iterator[list[Any]]:
+    """What ``keep(cursor, SQL, parameters)`` makes of each statement the engine runs inside the
+    block (by default the three of them), as SQLAlchemy's ``before_cursor_execute`` sees it."""
+    import sqlalchemy as sa
+
+    seen: list[Any] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        seen.append(keep(cursor, statement, parameters) if keep else (cursor, statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)

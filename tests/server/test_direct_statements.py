@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import statements_seen
 from widget_server.store import db, direct
 
 _k = db.idempotency_keys.c
@@ -65,20 +66,11 @@ def test_a_driver_error_is_sqlalchemys_and_the_transaction_stores_nothing(app: A
 
 
 def test_the_engine_sees_each_statement_as_it_sees_every_other(app: Any, site: Any) -> None:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    engine = db.get_engine(app)
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_seen(db.get_engine(app)) as seen:
         with db.write() as conn:
             INSERT_KEY.run(conn, _record(site[0].id, "seen"))
         db.query(READ_KEY, {"key": "seen"})
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-    work = [" ".join(s.split()) for s in seen if not s.startswith(("BEGIN", "COMMIT"))]
+    work = [" ".join(s.split()) for _, s, _ in seen if not s.startswith(("BEGIN", "COMMIT"))]
     assert [s.split()[0] for s in work] == ["INSERT", "SELECT"], work
     assert "idempotency_keys" in work[0] and "idempotency_keys" in work[1]
 
@@ -101,21 +93,12 @@ def test_a_read_leaves_its_connection_ready_for_a_transaction(app: Any, site: An
 
 
 def test_the_driver_gets_the_parameters_the_sql_names_and_no_others(app: Any, site: Any) -> None:
-    sent: list[Any] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        sent.append(parameters)
-
-    engine = db.get_engine(app)
     with db.write() as conn:
         INSERT_KEY.run(conn, _record(site[0].id, "seen"))
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_seen(db.get_engine(app)) as seen:
         rows = db.query(READ_KEY, {"key": "seen", "unused": "x", "status_code": 500})
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
     assert [r.status_code for r in rows] == [201]
-    (parameters,) = sent
+    ((_, _, parameters),) = seen
     # the key, and the two literals (200, 'ok'): nothing the caller added, no literal twice
     assert len(parameters) == 3, parameters
     values = list(parameters.values()) if isinstance(parameters, dict) else list(parameters)
@@ -125,26 +108,17 @@ def test_the_driver_gets_the_parameters_the_sql_names_and_no_others(app: Any, si
 def test_statements_share_one_driver_cursor_and_an_error_gets_them_a_new_one(app: Any, site: Any) -> None:
     """A psycopg cursor's construction cost a lookup 2 % of its CPU: one per driver connection,
     made again after a statement fails (the failed one is not used again)."""
-    cursors: list[Any] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "idempotency_keys" in statement:
-            cursors.append(cursor)
-
-    engine = db.get_engine(app)
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_seen(db.get_engine(app)) as seen:
         with db.write() as conn:
             INSERT_KEY.run(conn, _record(site[0].id, "one"))
             INSERT_KEY.rows(conn, _record(site[0].id, "two"))
         for key in ("one", "two"):
             assert [r.key for r in db.query(READ_KEY, {"key": key})] == [key]
-        assert len(cursors) == 4 and len({id(c) for c in cursors}) == 1
         with pytest.raises(sa.exc.IntegrityError):
             with db.write() as conn:
                 INSERT_KEY.run(conn, _record(site[0].id, "one"))  # the primary key again
         (row,) = db.query(READ_KEY, {"key": "two"})
         assert row.response["tên"] == "Lê Văn A"
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
+    cursors = [cursor for cursor, statement, _ in seen if "idempotency_keys" in statement]
+    assert len({id(c) for c in cursors[:4]}) == 1
     assert cursors[-1] is not cursors[0]  # the failed statement's cursor was not used again

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import statements_seen
 from widget_server.store import db
 
 CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE")
@@ -18,17 +19,8 @@ CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE")
 @contextlib.contextmanager
 def statements(app: Any) -> Iterator[list[str]]:
     """Every statement the block sends, transaction control included."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    engine = db.get_engine(app)
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_seen(db.get_engine(app), lambda _cursor, sql, _params: " ".join(sql.split())) as seen:
         yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def work(seen: list[str]) -> list[str]:

@@ -83,7 +83,7 @@ USUAL = [
 def test_the_usual_submission_is_loaded_here_and_exactly_as_marshmallow_loads_it(payload):
     expected = marshmallow_load(payload)
     assert expected is not None
-    assert typed(quickload.load(SCHEMA, copy.deepcopy(payload))) == typed(expected)
+    assert typed(quickload.quick(SCHEMA, copy.deepcopy(payload))) == typed(expected)
 
 
 UNUSUAL = [
@@ -120,7 +120,7 @@ UNUSUAL = [
 
 @pytest.mark.parametrize("payload", UNUSUAL)
 def test_anything_else_is_left_to_marshmallow(payload):
-    assert quickload.load(SCHEMA, copy.deepcopy(payload)) is None
+    assert quickload.quick(SCHEMA, copy.deepcopy(payload)) is None
 
 
 def test_a_schema_with_a_hook_it_does_not_apply_is_always_left_to_marshmallow():
@@ -131,7 +131,7 @@ def test_a_schema_with_a_hook_it_does_not_apply_is_always_left_to_marshmallow():
 
     stamped = Stamped(categories={"moi-truong"}, consent_version=CONSENT)
     assert stamped.load(base())["stamped"] is True
-    assert quickload.load(stamped, base()) is None
+    assert quickload.quick(stamped, base()) is None
 
 
 # --------------------------------------------------------------------------- generated payloads
@@ -175,7 +175,7 @@ def mutate(payload: dict[str, Any], mutations: list[tuple[tuple[str, ...], Any]]
 def test_whatever_it_loads_marshmallow_loads_the_same(start, mutations):
     payload = mutate(copy.deepcopy(start), mutations)
     sent = copy.deepcopy(payload)
-    quick = quickload.load(SCHEMA, sent)
+    quick = quickload.quick(SCHEMA, sent)
     assert typed(sent) == typed(payload)  # the caller's payload (hashed for idempotency) untouched
     if quick is not None:
         assert typed(quick) == typed(marshmallow_load(payload))
@@ -191,7 +191,7 @@ def test_the_usual_lookup_rating_and_data_request_bodies_are_loaded_here(body_sc
     usual = {"LookupCreateSchema": {"contact": " 0912 345 678 "},
              "RatingCreateSchema": {"contact": "a@b.vn", "satisfied": False, "comment": "Chậm\r\n\r\n\r\nquá"},
              "DataRequestCreateSchema": {"contact": "0912345678", "kind": "delete"}}[type(body_schema).__name__]
-    assert quickload.load(body_schema, copy.deepcopy(usual)) == body_schema.load(copy.deepcopy(usual))
+    assert quickload.quick(body_schema, copy.deepcopy(usual)) == body_schema.load(copy.deepcopy(usual))
 
 
 @settings(max_examples=600, deadline=None)
@@ -200,7 +200,7 @@ def test_the_usual_lookup_rating_and_data_request_bodies_are_loaded_here(body_sc
 def test_whatever_body_it_loads_marshmallow_loads_the_same(body_schema, data):
     names = [*body_schema.load_fields, "extra"]
     payload = data.draw(st.dictionaries(st.sampled_from(names), OTHER_VALUES, max_size=4))
-    quick = quickload.load(body_schema, copy.deepcopy(payload))
+    quick = quickload.quick(body_schema, copy.deepcopy(payload))
     if quick is not None:
         try:
             expected = body_schema.load(copy.deepcopy(payload))
@@ -216,7 +216,7 @@ def test_whatever_body_it_loads_marshmallow_loads_the_same(body_schema, data):
 
 def agree(schema: Any, payload: Any) -> None:
     """quickload's contract: None, or exactly marshmallow's answer."""
-    quick = quickload.load(schema, copy.deepcopy(payload))
+    quick = quickload.quick(schema, copy.deepcopy(payload))
     if quick is None:
         return
     try:
@@ -261,14 +261,14 @@ def test_a_float_of_its_own_kind_keeps_its_own_loading():
 
 def test_a_copy_of_a_schema_gets_its_own_plan():
     location = LocationSchema()
-    assert quickload.load(location, {}) is not None  # a plan made and kept on `location`
+    assert quickload.quick(location, {}) is not None  # a plan made and kept on `location`
 
     class Body(BaseSchema):  # marshmallow copies the instance to apply ``only``
         where = fields.Nested(location, only=("lat", "lon"), required=True)
 
     agree(Body(), {"where": {"address": "not a field of this copy"}})
     first = SubmissionCreateSchema(categories={"moi-truong"}, consent_version=CONSENT)
-    assert quickload.load(first, base()) is not None
+    assert quickload.quick(first, base()) is not None
     other = copy.copy(first)
     other.allowed_categories = {"giao-thong"}  # another site's list
     agree(other, base(category="moi-truong"))
@@ -302,8 +302,19 @@ def test_a_hook_registered_by_another_thread_while_a_plan_is_made_does_not_escap
 
     sys.settrace(tracer)
     try:
-        result = quickload.load(schema, base())
+        result = quickload.quick(schema, base())
     finally:
         sys.settrace(None)
     assert fired
     assert result is None or typed(result) == typed(schema.load(base()))
+
+
+def test_load_is_marshmallows_answer_whichever_path_gives_it():
+    declined = base(location={"lat": "19.8", "lon": "105.7"})  # numeric strings: marshmallow's
+    assert quickload.quick(SCHEMA, copy.deepcopy(declined)) is None
+    assert typed(quickload.load(SCHEMA, copy.deepcopy(declined))) == typed(marshmallow_load(declined))
+    assert quickload.load(SCHEMA, copy.deepcopy(declined))["location"]["lat"] == 19.8
+    with pytest.raises(ValidationError) as refused:
+        quickload.load(SCHEMA, base(title="Rác"))
+    assert list(refused.value.messages) == ["title"]
+    assert typed(quickload.load(SCHEMA, base())) == typed(marshmallow_load(base()))

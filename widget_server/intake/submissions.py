@@ -61,13 +61,10 @@ def validate(site: Site, payload: Any) -> dict[str, Any]:
     """The cleaned submission, or InvalidError with messages by dotted field path."""
     if not isinstance(payload, dict):
         raise InvalidError(INVALID, errors={"_schema": ["Dữ liệu phải là một đối tượng JSON."]})
-    schema = schema_for(site)
     try:
         # The common case by the schema's rules without marshmallow's machinery (quickload.py);
         # anything else, and every mistake a citizen is told about, through marshmallow.
-        data = quickload.load(schema, payload)
-        if data is None:
-            data = schema.load(payload)
+        data = quickload.load(schema_for(site), payload)
         for check in hooks.current().validators:
             check(site, data)
     except ValidationError as exc:

@@ -155,9 +155,8 @@ def _restored(conn: Connection) -> bool:
 def _give_back(conn: Connection) -> None:
     """To the pool, transactional again, as every other user of the pool expects it."""
     try:
-        if conn.dialect.name == "postgresql" and not (conn.invalidated or conn.closed):
-            driver: Any = conn.connection.driver_connection
-            driver.autocommit = False
+        if not (conn.invalidated or conn.closed):
+            _transactional(conn)
         conn.close()
     except Exception:  # noqa: BLE001 - a broken connection: the pool replaces it
         conn.invalidate()

@@ -65,12 +65,8 @@ def load(schema: Any, data: Any) -> dict[str, Any]:
     A well-formed body is loaded by the schema's own rules without marshmallow's machinery
     (``intake/quickload.py``; the schema's plan is made once per schema object, so the hot
     views keep theirs); anything else goes through marshmallow, which names what is wrong."""
-    data = data if data is not None else {}
-    quick = quickload.load(schema, data)
-    if quick is not None:
-        return quick
     try:
-        return schema.load(data)  # type: ignore[no-any-return]
+        return quickload.load(schema, data if data is not None else {})
     except ValidationError as exc:
         raise Problem(422, INVALID, type="validation-error", errors=flatten_errors(exc.messages)) from exc
 

@@ -111,13 +111,26 @@ def test_a_read_that_loses_its_connection_is_run_again(app: Any, client: Any, si
     assert r.status_code == 200, r.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("alone", [True, False])
 def test_a_write_that_loses_its_connection_before_commit_stores_nothing(
-        app: Any, client: Any, site: Any, submission_body: dict[str, Any], pids: list[int]) -> None:
+        app: Any, client: Any, site: Any, submission_body: dict[str, Any], pids: list[int],
+        alone: bool) -> None:
     """503 with Retry-After and nothing half-accepted; the client's retry with the same key is
-    stored once."""
+    stored once. ``alone``: the one statement that commits by itself loses its session as it
+    is sent; else a hook that writes makes it a transaction, which loses its session at COMMIT."""
+    from widget_server.intake import hooks
+
     client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "warm"))
-    ended = _end_own_session_once(app, "commit")
-    r = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "lost"))
+    registry = hooks.of(app)
+    if not alone:
+        registry.on_submission.append(_writes_nothing)
+    try:
+        ended = (_end_own_session_once(app, "before_cursor_execute", "WITH claim AS") if alone
+                 else _end_own_session_once(app, "commit"))
+        r = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "lost"))
+    finally:
+        if not alone:
+            registry.on_submission.remove(_writes_nothing)
     assert ended
     assert r.status_code == 503, r.get_data(as_text=True)
     assert int(r.headers["Retry-After"]) > 0
@@ -129,6 +142,10 @@ def test_a_write_that_loses_its_connection_before_commit_stores_nothing(
     replay = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "lost"))
     assert replay.get_json() == again.get_json() and replay.headers["Idempotent-Replayed"] == "true"
     assert [_count(t) for t in (db.submissions, db.history, db.outbox, db.idempotency_keys)] == [2, 2, 2, 2]
+
+
+def _writes_nothing(*_args: Any) -> None:
+    """An ``on_submission`` hook that does not say when it writes: the submission gets a transaction."""
 
 
 @pytest.mark.parametrize("idle_seconds, pinged", [(0.0, True), (3600.0, False)])
@@ -157,19 +174,30 @@ def test_write_transactions_are_read_committed_whatever_the_servers_default(
         app_config: dict[str, Any]) -> None:
     """The idempotency claim relies on READ COMMITTED (a second claim of a key waits for the
     first one's commit, then sees its row): a server or role set to SERIALIZABLE by default
-    must not change it."""
+    must not change it, in a transaction or in a statement that commits by itself (a new
+    submission's, ``db.write_one``); the URL's other ``options`` still apply."""
     from widget_server import create_app
+    from widget_server.store import direct
 
     url = sa.make_url(db.normalise_url(app_config["DATABASE_URL"]))
     if not url.drivername.startswith("postgresql"):
         pytest.skip("PostgreSQL's isolation levels")
-    url = url.update_query_dict({"options": "-c default_transaction_isolation=serializable"})
+    admin = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    role = "phanhoi_serializable_" + str(int(time.time() * 1000))
+    with admin.connect() as conn:  # a role whose default is SERIALIZABLE, as a server's could be
+        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN SUPERUSER"))
+        conn.execute(sa.text(f"ALTER ROLE {role} SET default_transaction_isolation = 'serializable'"))
+    url = url.set(username=role).update_query_dict({"options": "-c lock_timeout=1234"})
     app = create_app({**app_config, "DATABASE_URL": url.render_as_string(hide_password=False)})
     try:
         with app.app_context():
-            with db.get_engine(app).connect() as conn:  # the setting took
-                assert conn.exec_driver_sql("SHOW default_transaction_isolation").scalar() == "serializable"
             with db.write() as conn:
                 assert conn.exec_driver_sql("SHOW transaction_isolation").scalar() == "read committed"
+                assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "1234ms"
+            alone = direct.Statement(sa.select(sa.func.current_setting("transaction_isolation")))
+            assert db.write_one(alone) == [("read committed",)]
     finally:
         db.get_engine(app).dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP ROLE {role}"))
+        admin.dispose()

@@ -27,6 +27,20 @@ OnRedact = Callable[[Connection, str, dt.datetime], None]
 ConfigPart = Callable[[Any], dict[str, Any]]
 
 
+def writes_when(predicate: Callable[[dict[str, Any]], bool]) -> Callable[[OnSubmission], OnSubmission]:
+    """Declares when an ``on_submission`` hook writes: only for the cleaned submissions
+    ``predicate`` accepts; it is called for those alone. A submission no hook writes for is
+    stored on PostgreSQL by one statement that commits by itself (``submissions.py``,
+    ``at_once.py``); a hook without this declaration is called for every submission, inside
+    its transaction."""
+
+    def mark(hook: OnSubmission) -> OnSubmission:
+        hook.phanhoi_writes_when = predicate  # type: ignore[attr-defined]
+        return hook
+
+    return mark
+
+
 @dataclass
 class Hooks:
     validators: list[Validator] = field(default_factory=list)
@@ -34,6 +48,15 @@ class Hooks:
     on_status: list[OnStatus] = field(default_factory=list)
     on_redact: list[OnRedact] = field(default_factory=list)
     config: list[ConfigPart] = field(default_factory=list)
+
+    def for_submission(self, data: dict[str, Any]) -> list[OnSubmission]:
+        """The ``on_submission`` hooks to run for this cleaned submission: those that may write
+        for it (``writes_when``). None: on PostgreSQL it is stored by one statement alone."""
+        return [hook for hook in self.on_submission if getattr(hook, "phanhoi_writes_when", _always)(data)]
+
+
+def _always(_data: dict[str, Any]) -> bool:
+    return True
 
 
 def of(app: Flask) -> Hooks:

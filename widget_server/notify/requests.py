@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from marshmallow import ValidationError
 from sqlalchemy.engine import Connection
 
-from widget_server.intake import tracking
+from widget_server.intake import hooks, tracking
 from widget_server.intake.contacts import find
 from widget_server.intake.schemas import parse_phone
 from widget_server.notify import consent
@@ -54,6 +54,7 @@ def _mobile(phone: str) -> bool:
                                                  phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
+@hooks.writes_when(lambda data: bool(data.get("notify")))
 def record(conn: Connection, site: Any, data: dict[str, Any], row: dict[str, Any]) -> None:
     """Store the request with the submission (intake's on_submission hook)."""
     asked = data.get("notify")

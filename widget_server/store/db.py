@@ -23,6 +23,7 @@ from widget_server.store.engine import normalise_url as normalise_url
 from widget_server.store.engine import query as query
 from widget_server.store.engine import read as read
 from widget_server.store.engine import write as write
+from widget_server.store.engine import write_one as write_one
 from widget_server.store.migrate import upgrade as upgrade
 from widget_server.vocab import STATUSES
 

@@ -68,8 +68,12 @@ def write(engine: Engine | None = None) -> Iterator[Connection]:
         finally:  # the kept connection outlives the transaction; its next read begins no write
             conn.execution_options(phanhoi_write=False)
         touched = watch.touched(conn)
-    # What this process wrote to a cached table, its own caches see on the next read
-    # (store/versions.py); other writes (a submission, an outbox row) cost the readers nothing.
+    _expire_caches(touched)
+
+
+def _expire_caches(touched: bool) -> None:
+    """What this process wrote to a cached table, its own caches see on the next read
+    (store/versions.py); other writes (a submission, an outbox row) cost the readers nothing."""
     if touched and has_app_context() and (found := current_app.extensions.get("phanhoi_versions")):
         found.expire()
 
@@ -105,6 +109,23 @@ def query(statement: direct.Statement, params: Mapping[str, Any] | None = None,
             if attempt or not getattr(exc.__cause__, "connection_invalidated", False):
                 raise
     raise AssertionError("unreachable")
+
+
+def write_one(statement: direct.Statement, params: Mapping[str, Any] | None = None,
+              engine: Engine | None = None) -> Sequence[Any]:
+    """The rows of one writing statement that is atomic by itself, committed by itself:
+    PostgreSQL's autocommit on the kept connection, no ``BEGIN`` and no ``COMMIT`` (two round
+    trips and SQLAlchemy's transaction fewer than ``write``). PostgreSQL only (a SQLite write
+    takes the write gate and ``BEGIN IMMEDIATE``: ``write``). Never run again: a connection
+    lost under it leaves the outcome unknown, as for ``write`` (StoreUnavailableError)."""
+    engine = engine or get_engine()
+    if engine.dialect.name != "postgresql":
+        raise ValueError("write_one is for PostgreSQL; use write()")
+    with _available(), kept.of(engine).connection() as conn:
+        found = statement.rows(conn, params)
+        touched = watch.touched(conn)
+    _expire_caches(touched)
+    return found
 
 
 @contextlib.contextmanager

@@ -28,16 +28,23 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+_READ_COMMITTED = r"-c default_transaction_isolation=read\ committed"
 #: What ``pg_stat_activity.application_name`` shows for the relay's sessions (unless the URL sets one).
 APPLICATION_NAME = "phanhoi-widget"
 _IDLE_SINCE = "phanhoi_idle_since"
 
 
 def make_engine(url: str, ping_idle_seconds: float) -> Engine:
-    connect_args = {} if "application_name" in sa.make_url(url).query else {
+    query = sa.make_url(url).query
+    connect_args: dict[str, Any] = {} if "application_name" in query else {
         "application_name": APPLICATION_NAME}
     # READ COMMITTED named, not left to the server's default: the idempotency claim relies on it
-    # (a second claim of a key waits for the first one's commit, then sees its row).
+    # (a second claim of a key waits for the first one's commit, then sees its row). Named twice:
+    # for each transaction (SQLAlchemy's ``BEGIN``), and as the session's default for the
+    # statements that commit by themselves (``db.write_one``), after any the URL's ``options`` set.
+    options = query.get("options", "")
+    options = options if isinstance(options, str) else " ".join(options)
+    connect_args["options"] = f"{options} {_READ_COMMITTED}".strip()
     engine = sa.create_engine(url, pool_size=5, max_overflow=10, hide_parameters=True,
                               isolation_level="READ COMMITTED",
                               connect_args=connect_args)

@@ -174,30 +174,102 @@ def test_write_transactions_are_read_committed_whatever_the_servers_default(
         app_config: dict[str, Any]) -> None:
     """The idempotency claim relies on READ COMMITTED (a second claim of a key waits for the
     first one's commit, then sees its row): a server or role set to SERIALIZABLE by default
-    must not change it, in a transaction or in a statement that commits by itself (a new
-    submission's, ``db.write_one``); the URL's other ``options`` still apply."""
+    must not change it, for a transaction or for a new submission's statement that commits by
+    itself (``db.write_one``: on such a session it gets a transaction, which names the level)."""
     from widget_server import create_app
     from widget_server.store import direct
 
     url = sa.make_url(db.normalise_url(app_config["DATABASE_URL"]))
     if not url.drivername.startswith("postgresql"):
         pytest.skip("PostgreSQL's isolation levels")
-    admin = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
-    role = "phanhoi_serializable_" + str(int(time.time() * 1000))
-    with admin.connect() as conn:  # a role whose default is SERIALIZABLE, as a server's could be
-        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN SUPERUSER"))
-        conn.execute(sa.text(f"ALTER ROLE {role} SET default_transaction_isolation = 'serializable'"))
-    url = url.set(username=role).update_query_dict({"options": "-c lock_timeout=1234"})
+    url = url.update_query_dict({"options": "-c default_transaction_isolation=serializable"})
     app = create_app({**app_config, "DATABASE_URL": url.render_as_string(hide_password=False)})
     try:
         with app.app_context():
+            with db.get_engine(app).connect() as conn:  # the setting took
+                assert conn.exec_driver_sql("SHOW default_transaction_isolation").scalar() == "serializable"
             with db.write() as conn:
                 assert conn.exec_driver_sql("SHOW transaction_isolation").scalar() == "read committed"
-                assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "1234ms"
             alone = direct.Statement(sa.select(sa.func.current_setting("transaction_isolation")))
             assert db.write_one(alone) == [("read committed",)]
     finally:
         db.get_engine(app).dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP ROLE {role}"))
-        admin.dispose()
+
+
+def test_the_environments_libpq_options_still_apply(app_config: dict[str, Any], monkeypatch: Any) -> None:
+    """libpq reads ``PGOPTIONS`` (and a service file's ``options``) only when the connection
+    names no ``options`` of its own: the relay names none, so a deployment's settings there
+    (``search_path``, ``statement_timeout`` …) apply; a pooler such as PgBouncer, which refuses
+    an ``options`` it does not know, lets the relay in."""
+    from widget_server import create_app
+
+    if not sa.make_url(db.normalise_url(app_config["DATABASE_URL"])).drivername.startswith("postgresql"):
+        pytest.skip("libpq's options")
+    monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=4321")
+    app = create_app(app_config)
+    try:
+        with app.app_context(), db.write() as conn:
+            assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "4321ms"
+    finally:
+        db.get_engine(app).dispose()
+
+
+@pytest.mark.parametrize("alone", [True, False])
+def test_a_connection_cut_while_the_submission_waits_is_settled_by_the_retry(
+        app: Any, client: Any, site: Any, submission_body: dict[str, Any], alone: bool) -> None:
+    """The relay's socket to the database is cut while the submission's statement waits for a
+    lock (a network cut, a proxy's timeout alike): the client gets 503. The server may still
+    commit a statement it had received whole (``alone``: committed by itself; in a transaction
+    it never sees the ``COMMIT`` and rolls back), so what settles it is the client's retry with
+    the same key: one submission either way, the retry answered 201 and replayed after that."""
+    import os
+    import socket
+
+    from tests.server.test_regressions import _blocked, _in_thread
+    from widget_server.intake import hooks
+
+    _pg_only(app)
+    engine = db.get_engine(app)
+    client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "warm"))
+    registry = hooks.of(app)
+    if not alone:
+        registry.on_submission.append(_writes_nothing)
+    relay: list[Any] = []
+
+    def seen(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("WITH claim AS") and not relay:
+            relay.append(conn.connection.dbapi_connection)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    blocker = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+    try:
+        with blocker.connect() as other:
+            tx = other.begin()
+            other.exec_driver_sql("LOCK TABLE submissions IN SHARE MODE")
+            thread, out = _in_thread(app, lambda: app.test_client().post(
+                "/api/v1/submissions", json=submission_body, headers=_partner(site, "cut")))
+            _blocked(blocker, 1)
+            pid = relay[0].info.backend_pid
+            cut = socket.socket(fileno=os.dup(relay[0].pgconn.socket))
+            cut.shutdown(socket.SHUT_RDWR)
+            cut.close()
+            thread.join(10)
+            tx.commit()
+        deadline = time.monotonic() + 10
+        with blocker.connect() as conn:  # until the relay's old session has committed or rolled back
+            while conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"),
+                               {"p": pid}).scalar_one():
+                conn.rollback()
+                assert time.monotonic() < deadline, "the cut session did not end"
+                time.sleep(0.02)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+        blocker.dispose()
+        if not alone:
+            registry.on_submission.remove(_writes_nothing)
+    assert out[0].status_code == 503, out[0].get_data(as_text=True)
+    retry = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "cut"))
+    assert retry.status_code == 201, retry.get_data(as_text=True)
+    again = client.post("/api/v1/submissions", json=submission_body, headers=_partner(site, "cut"))
+    assert again.headers["Idempotent-Replayed"] == "true" and again.get_json() == retry.get_json()
+    assert [_count(t) for t in (db.submissions, db.history, db.outbox, db.idempotency_keys)] == [2, 2, 2, 2]

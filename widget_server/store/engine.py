@@ -115,15 +115,28 @@ def write_one(statement: direct.Statement, params: Mapping[str, Any] | None = No
               engine: Engine | None = None) -> Sequence[Any]:
     """The rows of one writing statement that is atomic by itself, committed by itself:
     PostgreSQL's autocommit on the kept connection, no ``BEGIN`` and no ``COMMIT`` (two round
-    trips and SQLAlchemy's transaction fewer than ``write``). PostgreSQL only (a SQLite write
-    takes the write gate and ``BEGIN IMMEDIATE``: ``write``). Never run again: a connection
-    lost under it leaves the outcome unknown, as for ``write`` (StoreUnavailableError)."""
+    trips and SQLAlchemy's transaction fewer than ``write``). On a session whose default
+    isolation is not READ COMMITTED (a role or server set otherwise) it runs in a ``write``
+    transaction instead, which names the level. PostgreSQL only (a SQLite write takes the write
+    gate and ``BEGIN IMMEDIATE``: ``write``).
+
+    Never run again. A connection lost under it raises StoreUnavailableError (503) with the
+    outcome unknown: the server may still run and commit a statement it had received whole
+    (a transaction's window is its ``COMMIT`` alone). An ``Idempotency-Key`` settles it: the
+    retry gets the stored answer, or stores the submission then."""
     engine = engine or get_engine()
     if engine.dialect.name != "postgresql":
         raise ValueError("write_one is for PostgreSQL; use write()")
     with _available(), kept.of(engine).connection() as conn:
-        found = statement.rows(conn, params)
-        touched = watch.touched(conn)
+        if postgres.read_committed_alone(conn):
+            found = statement.rows(conn, params)
+            touched = watch.touched(conn)
+            alone = True
+        else:
+            alone = False
+    if not alone:
+        with write(engine) as conn:
+            return statement.rows(conn, params)
     _expire_caches(touched)
     return found
 

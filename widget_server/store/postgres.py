@@ -26,25 +26,20 @@ import time
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-_READ_COMMITTED = r"-c default_transaction_isolation=read\ committed"
+from widget_server.store import direct
+
 #: What ``pg_stat_activity.application_name`` shows for the relay's sessions (unless the URL sets one).
 APPLICATION_NAME = "phanhoi-widget"
 _IDLE_SINCE = "phanhoi_idle_since"
 
 
 def make_engine(url: str, ping_idle_seconds: float) -> Engine:
-    query = sa.make_url(url).query
-    connect_args: dict[str, Any] = {} if "application_name" in query else {
+    connect_args = {} if "application_name" in sa.make_url(url).query else {
         "application_name": APPLICATION_NAME}
     # READ COMMITTED named, not left to the server's default: the idempotency claim relies on it
-    # (a second claim of a key waits for the first one's commit, then sees its row). Named twice:
-    # for each transaction (SQLAlchemy's ``BEGIN``), and as the session's default for the
-    # statements that commit by themselves (``db.write_one``), after any the URL's ``options`` set.
-    options = query.get("options", "")
-    options = options if isinstance(options, str) else " ".join(options)
-    connect_args["options"] = f"{options} {_READ_COMMITTED}".strip()
+    # (a second claim of a key waits for the first one's commit, then sees its row).
     engine = sa.create_engine(url, pool_size=5, max_overflow=10, hide_parameters=True,
                               isolation_level="READ COMMITTED",
                               connect_args=connect_args)
@@ -68,6 +63,22 @@ def make_engine(url: str, ping_idle_seconds: float) -> Engine:
             raise sa.exc.DisconnectionError("the pooled connection is gone") from exc
 
     return engine
+
+
+def read_committed_alone(conn: Connection) -> bool:
+    """Whether a statement that commits by itself (``db.write_one``) runs READ COMMITTED on this
+    session, as the relay's transactions do (SQLAlchemy names the level in each ``BEGIN``): the
+    server's, the database's or the role's default (``default_transaction_isolation``, also
+    settable by ``PGOPTIONS`` or the URL's ``options``). Asked once per connection."""
+    info = conn.connection.info
+    found = info.get(_DEFAULT_ISOLATION)
+    if found is None:
+        found = info[_DEFAULT_ISOLATION] = _SHOW_DEFAULT_ISOLATION.rows(conn)[0][0]
+    return found == "read committed"
+
+
+_DEFAULT_ISOLATION = "phanhoi_default_isolation"
+_SHOW_DEFAULT_ISOLATION = direct.Statement(sa.select(sa.func.current_setting("default_transaction_isolation")))
 
 
 def _readable(dbapi_conn: Any, error: type[Exception]) -> bool:

@@ -51,7 +51,8 @@ class Hooks:
 
     def for_submission(self, data: dict[str, Any]) -> list[OnSubmission]:
         """The ``on_submission`` hooks to run for this cleaned submission: those that may write
-        for it (``writes_when``). None: on PostgreSQL it is stored by one statement alone."""
+        for it (``writes_when``). When there are none, PostgreSQL stores it by one statement
+        that commits by itself."""
         return [hook for hook in self.on_submission if getattr(hook, "phanhoi_writes_when", _always)(data)]
 
 

@@ -118,10 +118,13 @@ def create_idempotent(
         alone = _insert_alone(site, row, claim)
         if alone is not None:
             return alone
+    # The answer and the forwarded body, made before the transaction (on SQLite it holds the
+    # one write lock every process waits for): the transaction does the statements.
+    made = rows.receipt(row), None if store_attachments else rows.forward_data(row, site)
     for _ in range(3):
         try:
             with db.write() as conn:
-                body = _insert(conn, site, data, dict(row), store_attachments=store_attachments,
+                body = _insert(conn, site, data, dict(row), made, store_attachments=store_attachments,
                                claim=claim)
             return Created(201, body, False)
         except _Replayed as replayed:
@@ -200,11 +203,12 @@ def _insert_submission(conn: Connection, row: dict[str, Any]) -> bool:
     return bool(_SUBMISSION.rows(conn, row))
 
 
-def _insert(conn: Connection, site: Site, data: dict[str, Any], row: dict[str, Any], *,
+def _insert(conn: Connection, site: Site, data: dict[str, Any], row: dict[str, Any],
+            made: tuple[dict[str, Any], dict[str, Any] | None], *,
             store_attachments: Any, claim: tuple[str, str] | None = None) -> dict[str, Any]:
+    """``made``: the row's receipt and forwarded body (None when files go with it)."""
     now = row["submitted_at"]
-    receipt = rows.receipt(row)
-    forwarded = None if store_attachments else rows.forward_data(row, site)
+    receipt, forwarded = made
     if db.is_postgres(conn) and forwarded is not None:  # the four rows in one statement
         claimed, stored = at_once.insert(
             conn, row, destination=site.destination,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from marshmallow import ValidationError
@@ -118,9 +118,11 @@ def create_idempotent(
         alone = _insert_alone(site, row, claim)
         if alone is not None:
             return alone
-    # The answer and the forwarded body, made before the transaction (on SQLite it holds the
-    # one write lock every process waits for): the transaction does the statements.
-    made = rows.receipt(row), None if store_attachments else rows.forward_data(row, site)
+    # The answer, the forwarded body and on SQLite the statements' values, made before the
+    # transaction (on SQLite it holds the one write lock every process waits for).
+    receipt = rows.receipt(row)
+    forwarded = None if store_attachments else rows.forward_data(row, site)
+    made = _Made(receipt, forwarded, _ahead(site, row, receipt, forwarded, claim))
     for _ in range(3):
         try:
             with db.write() as conn:
@@ -203,12 +205,42 @@ def _insert_submission(conn: Connection, row: dict[str, Any]) -> bool:
     return bool(_SUBMISSION.rows(conn, row))
 
 
-def _insert(conn: Connection, site: Site, data: dict[str, Any], row: dict[str, Any],
-            made: tuple[dict[str, Any], dict[str, Any] | None], *,
+class _Ahead(NamedTuple):
+    """SQLite: a new submission's statements with their values converted for the driver."""
+
+    claim: direct.Prepared | None
+    submission: direct.Prepared
+    history: direct.Prepared
+    outbox: direct.Prepared
+
+
+class _Made(NamedTuple):
+    receipt: dict[str, Any]
+    forwarded: dict[str, Any] | None  # None when files go with it: made in the transaction
+    ahead: _Ahead | None
+
+
+def _ahead(site: Site, row: dict[str, Any], receipt: dict[str, Any], forwarded: dict[str, Any] | None,
+           claim: tuple[str, str] | None) -> _Ahead | None:
+    """On SQLite (without files), the four statements ready to run: their values' conversions
+    (dates, the JSON bodies) are done before the write lock is taken, not while it is held."""
+    engine = db.get_engine()
+    if forwarded is None or db.is_postgres(engine):
+        return None
+    dialect, now = engine.dialect, row["submitted_at"]
+    return _Ahead(
+        claim=idempotency.CLAIM.prepare(dialect, idempotency.claim_params(
+            site.id, *claim, 201, receipt, now)) if claim else None,
+        submission=_SUBMISSION.prepare(dialect, row),
+        history=_HISTORY.prepare(dialect, {"submission_id": row["id"], "at": now}),
+        outbox=outbox.prepare(dialect, destination=site.destination, event_type="submission.created",
+                              data=forwarded, submission_id=row["id"], at=now)[1])
+
+
+def _insert(conn: Connection, site: Site, data: dict[str, Any], row: dict[str, Any], made: _Made, *,
             store_attachments: Any, claim: tuple[str, str] | None = None) -> dict[str, Any]:
-    """``made``: the row's receipt and forwarded body (None when files go with it)."""
     now = row["submitted_at"]
-    receipt, forwarded = made
+    receipt, forwarded, ahead = made
     if db.is_postgres(conn) and forwarded is not None:  # the four rows in one statement
         claimed, stored = at_once.insert(
             conn, row, destination=site.destination,
@@ -218,22 +250,30 @@ def _insert(conn: Connection, site: Site, data: dict[str, Any], row: dict[str, A
             for hook in hooks.current().for_submission(data):
                 hook(conn, site, data, row)
             return receipt
+    elif ahead is not None:
+        claimed = ahead.claim is None or bool(ahead.claim.rows(conn))
     else:
         claimed = not claim or idempotency.claim(conn, site.id, *claim, 201, receipt, now)
     if claim and not claimed:
         raise _Replayed(_replay(site, *claim, conn))
     for _ in range(5):  # 40 random bits: a collision is rare, but never fatal
-        if _insert_submission(conn, row):
+        if ahead.submission.rows(conn) if ahead is not None else _insert_submission(conn, row):
             break
         row["tracking_code"] = codes.generate()
-        receipt, forwarded = rows.receipt(row), None  # both name the code: made again
+        receipt, forwarded, ahead = rows.receipt(row), None, None  # they name the code: made again
         if claim:  # the answer recorded for the key names the code finally given
             idempotency.amend(conn, site.id, claim[0], receipt)
     else:
         raise RuntimeError("no free tracking code after 5 draws")
-    _HISTORY.run(conn, {"submission_id": row["id"], "at": now})
+    if ahead is not None:
+        ahead.history.run(conn)
+    else:
+        _HISTORY.run(conn, {"submission_id": row["id"], "at": now})
     for hook in hooks.current().for_submission(data):
         hook(conn, site, data, row)
+    if ahead is not None:
+        ahead.outbox.run(conn)
+        return receipt
     if forwarded is None:
         files = store_attachments(conn, row["id"]) if store_attachments else []
         forwarded = rows.forward_data(row, site, files)

@@ -68,10 +68,26 @@ class Statement:
     def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
         """The statement's result rows (``RETURNING`` included), converted by their types."""
         compiled = self._for(conn.dialect)
+        return self._rows(conn, compiled, _bound(compiled, params or {}))
+
+    def run(self, conn: Connection, params: Mapping[str, Any] | None = None) -> None:
+        """Run a statement whose rows, if any, nobody reads."""
+        compiled = self._for(conn.dialect)
+        _run(conn, compiled, _bound(compiled, params or {}))
+
+    def prepare(self, dialect: Dialect, params: Mapping[str, Any] | None = None) -> Prepared:
+        """The statement with its parameters converted for the driver, ready to run: made
+        before a transaction, so that the transaction (on SQLite holding the one write lock
+        every process waits for) does only the statements."""
+        compiled = self._for(dialect)
+        return Prepared(self, dialect.name, compiled, _bound(compiled, params or {}))
+
+    # ------------------------------------------------------------------ internals
+
+    def _rows(self, conn: Connection, compiled: _Compiled, bound: Any) -> list[Any]:
+        cursor = _execute(conn, compiled, bound)
         if compiled.row is None:
-            self._execute(conn, compiled, params or {})
             return []
-        cursor = self._execute(conn, compiled, params or {})
         # Not ``cursor.description``: psycopg builds an object per column for it.
         fetched = cursor.fetchall()
         make = compiled.row._make
@@ -86,50 +102,70 @@ class Statement:
             out.append(make(values))
         return out
 
-    def run(self, conn: Connection, params: Mapping[str, Any] | None = None) -> None:
-        """Run a statement whose rows, if any, nobody reads."""
-        compiled = self._for(conn.dialect)
-        cursor = self._execute(conn, compiled, params or {})
-        if compiled.row is not None:
-            cursor.fetchall()  # drained: the shared cursor holds no statement half-stepped
-
-    # ------------------------------------------------------------------ internals
-
-    def _execute(self, conn: Connection, compiled: _Compiled, params: Mapping[str, Any]) -> Any:
-        values = dict(compiled.defaults)
-        values.update(params)
-        if not compiled.required <= values.keys():
-            missing = ", ".join(sorted(compiled.required - values.keys()))
-            raise sa.exc.ArgumentError(f"a value is required for the parameters {missing}")
-        for name, convert in compiled.binds.items():  # None too: JSON's is 'null', as SQLAlchemy binds it
-            values[name] = convert(values.get(name))
-        bound: Any
-        if compiled.positional is not None:
-            bound = tuple(values.get(name) for name in compiled.positional)
-        elif len(values) > len(compiled.names):  # the caller's extras stay out of the driver's count
-            bound = {compiled.escaped.get(k, k): values[k] for k in compiled.names}
-        elif compiled.escaped:
-            bound = {compiled.escaped.get(k, k): v for k, v in values.items()}
-        else:
-            bound = values
-        cursor = _cursor(conn)
-        try:
-            for listener in conn.dispatch.before_cursor_execute:
-                listener(conn, cursor, compiled.sql, bound, None, False)
-            cursor.execute(compiled.sql, bound)
-        except conn.dialect.loaded_dbapi.Error as exc:
-            _drop_cursor(conn, cursor)
-            raise _wrapped(conn, exc, compiled.sql, bound, cursor) from exc
-        except BaseException:
-            _drop_cursor(conn, cursor)
-            raise
-        return cursor
-
     def _for(self, dialect: Dialect) -> _Compiled:
         found = self._compiled.get(dialect.name)
         if found is None:
             found = self._compiled[dialect.name] = _compile(self.built(dialect.name), dialect)
         return found
+
+
+class Prepared(NamedTuple):
+    """A statement with its parameters converted for one database's driver (``Statement.prepare``)."""
+
+    statement: Statement
+    dialect: str
+    compiled: _Compiled
+    bound: Any
+
+    def rows(self, conn: Connection) -> list[Any]:
+        """As ``Statement.rows``, on a connection to the database it was prepared for."""
+        assert conn.dialect.name == self.dialect, "prepared for another database"
+        return self.statement._rows(conn, self.compiled, self.bound)
+
+    def run(self, conn: Connection) -> None:
+        """As ``Statement.run``, on a connection to the database it was prepared for."""
+        assert conn.dialect.name == self.dialect, "prepared for another database"
+        _run(conn, self.compiled, self.bound)
+
+
+def _bound(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
+    """``params`` as the driver takes them: the statement's own values filled in, each value
+    converted by its type."""
+    values = dict(compiled.defaults)
+    values.update(params)
+    if not compiled.required <= values.keys():
+        missing = ", ".join(sorted(compiled.required - values.keys()))
+        raise sa.exc.ArgumentError(f"a value is required for the parameters {missing}")
+    for name, convert in compiled.binds.items():  # None too: JSON's is 'null', as SQLAlchemy binds it
+        values[name] = convert(values.get(name))
+    if compiled.positional is not None:
+        return tuple(values.get(name) for name in compiled.positional)
+    if len(values) > len(compiled.names):  # the caller's extras stay out of the driver's count
+        return {compiled.escaped.get(k, k): values[k] for k in compiled.names}
+    if compiled.escaped:
+        return {compiled.escaped.get(k, k): v for k, v in values.items()}
+    return values
+
+
+def _run(conn: Connection, compiled: _Compiled, bound: Any) -> None:
+    cursor = _execute(conn, compiled, bound)
+    if compiled.row is not None:
+        cursor.fetchall()  # drained: the shared cursor holds no statement half-stepped
+
+
+def _execute(conn: Connection, compiled: _Compiled, bound: Any) -> Any:
+    cursor = _cursor(conn)
+    try:
+        for listener in conn.dispatch.before_cursor_execute:
+            listener(conn, cursor, compiled.sql, bound, None, False)
+        cursor.execute(compiled.sql, bound)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        _drop_cursor(conn, cursor)
+        raise _wrapped(conn, exc, compiled.sql, bound, cursor) from exc
+    except BaseException:
+        _drop_cursor(conn, cursor)
+        raise
+    return cursor
 
 
 _CURSOR = "phanhoi_cursor"

@@ -12,7 +12,7 @@ import secrets
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from widget_server.store import db, direct
 
@@ -36,6 +36,16 @@ def enqueue(
     at: dt.datetime | None = None,
 ) -> str:
     """Add an event to the outbox inside the caller's transaction; returns its message id."""
+    msg_id, ready = prepare(conn.dialect, destination=destination, event_type=event_type, data=data,
+                            submission_id=submission_id, at=at)
+    ready.run(conn)
+    return msg_id
+
+
+def prepare(dialect: Dialect, *, destination: str, event_type: str, data: dict[str, Any],
+            submission_id: str | None = None, at: dt.datetime | None = None) -> tuple[str, direct.Prepared]:
+    """``enqueue``'s message id and statement, made before the transaction that runs it
+    (``Prepared.run``)."""
     msg_id = new_message_id()
     now = at or db.utcnow()
     row = {
@@ -49,13 +59,9 @@ def enqueue(
         "next_attempt_at": now,
         "created_at": now,
     }
-    if conn.dialect.name == "postgresql":
-        # The row and the wake-up in one statement (one round trip). NOTIFY is delivered on
-        # commit, never for a rolled-back row; workers that miss it still poll.
-        _INSERT_AND_NOTIFY.run(conn, row)
-    else:
-        _INSERT.run(conn, row)
-    return msg_id
+    # On PostgreSQL the row and the wake-up in one statement (one round trip). NOTIFY is
+    # delivered on commit, never for a rolled-back row; workers that miss it still poll.
+    return msg_id, (_INSERT_AND_NOTIFY if dialect.name == "postgresql" else _INSERT).prepare(dialect, row)
 
 
 # Built once, run on the driver's cursor (store/direct.py): every submission writes one.

@@ -434,8 +434,8 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
                 if name == "status_lookup" and lookup_post:
                     # The goal compares the lookup with bare GET (it was a GET when it was set);
                     # a POST with a JSON body costs bare Flask more too: shown beside it.
-                    post_url, post_script_, _ = paths["bare_post"]
-                    post_rate = wrk(post_url, post_script_, args.seconds, args)["per_second"]
+                    post_url, post_lua, _ = paths["bare_post"]
+                    post_rate = wrk(post_url, post_lua, args.seconds, args)["per_second"]
             wrk(url, script, 1, args)  # warm both workers up
             server = bare if kind_of(name) == "bare" else relay
             cpu_before = workers_cpu_seconds(server)

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from marshmallow import ValidationError
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from widget_server.errors import ConflictError, InvalidError
@@ -113,8 +113,8 @@ def create_idempotent(
     req_hash = request_hash or hash_request(payload)
     claim = (idempotency_key, req_hash) if idempotency_key else None
     row = rows.new_row(site, data, via=via, src=src or data.get("src"))
-    if (store_attachments is None and db.is_postgres(db.get_engine())
-            and not hooks.current().for_submission(data)):
+    engine = db.get_engine()
+    if store_attachments is None and db.is_postgres(engine) and not hooks.current().for_submission(data):
         alone = _insert_alone(site, row, claim)
         if alone is not None:
             return alone
@@ -122,7 +122,7 @@ def create_idempotent(
     # transaction (on SQLite it holds the one write lock every process waits for).
     receipt = rows.receipt(row)
     forwarded = None if store_attachments else rows.forward_data(row, site)
-    made = _Made(receipt, forwarded, _ahead(site, row, receipt, forwarded, claim))
+    made = _Made(receipt, forwarded, _ahead(engine, site, row, receipt, forwarded, claim))
     for _ in range(3):
         try:
             with db.write() as conn:
@@ -220,11 +220,10 @@ class _Made(NamedTuple):
     ahead: _Ahead | None
 
 
-def _ahead(site: Site, row: dict[str, Any], receipt: dict[str, Any], forwarded: dict[str, Any] | None,
-           claim: tuple[str, str] | None) -> _Ahead | None:
+def _ahead(engine: Engine, site: Site, row: dict[str, Any], receipt: dict[str, Any],
+           forwarded: dict[str, Any] | None, claim: tuple[str, str] | None) -> _Ahead | None:
     """On SQLite (without files), the four statements ready to run: their values' conversions
     (dates, the JSON bodies) are done before the write lock is taken, not while it is held."""
-    engine = db.get_engine()
     if forwarded is None or db.is_postgres(engine):
         return None
     dialect, now = engine.dialect, row["submitted_at"]

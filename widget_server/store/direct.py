@@ -68,7 +68,7 @@ class Statement:
     def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
         """The statement's result rows (``RETURNING`` included), converted by their types."""
         compiled = self._for(conn.dialect)
-        return self._rows(conn, compiled, _bound(compiled, params or {}))
+        return _rows(conn, compiled, _bound(compiled, params or {}))
 
     def run(self, conn: Connection, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement whose rows, if any, nobody reads."""
@@ -83,24 +83,6 @@ class Statement:
         return Prepared(self, dialect.name, compiled, _bound(compiled, params or {}))
 
     # ------------------------------------------------------------------ internals
-
-    def _rows(self, conn: Connection, compiled: _Compiled, bound: Any) -> list[Any]:
-        cursor = _execute(conn, compiled, bound)
-        if compiled.row is None:
-            return []
-        # Not ``cursor.description``: psycopg builds an object per column for it.
-        fetched = cursor.fetchall()
-        make = compiled.row._make
-        if not compiled.results:
-            return [make(r) for r in fetched]
-        out = []
-        for fetched_row in fetched:
-            values = list(fetched_row)
-            for i, convert in compiled.results:
-                if values[i] is not None:
-                    values[i] = convert(values[i])
-            out.append(make(values))
-        return out
 
     def _for(self, dialect: Dialect) -> _Compiled:
         found = self._compiled.get(dialect.name)
@@ -120,7 +102,7 @@ class Prepared(NamedTuple):
     def rows(self, conn: Connection) -> list[Any]:
         """As ``Statement.rows``, on a connection to the database it was prepared for."""
         assert conn.dialect.name == self.dialect, "prepared for another database"
-        return self.statement._rows(conn, self.compiled, self.bound)
+        return _rows(conn, self.compiled, self.bound)
 
     def run(self, conn: Connection) -> None:
         """As ``Statement.run``, on a connection to the database it was prepared for."""
@@ -145,6 +127,25 @@ def _bound(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
     if compiled.escaped:
         return {compiled.escaped.get(k, k): v for k, v in values.items()}
     return values
+
+
+def _rows(conn: Connection, compiled: _Compiled, bound: Any) -> list[Any]:
+    cursor = _execute(conn, compiled, bound)
+    if compiled.row is None:
+        return []
+    # Not ``cursor.description``: psycopg builds an object per column for it.
+    fetched = cursor.fetchall()
+    make = compiled.row._make
+    if not compiled.results:
+        return [make(r) for r in fetched]
+    out = []
+    for fetched_row in fetched:
+        values = list(fetched_row)
+        for i, convert in compiled.results:
+            if values[i] is not None:
+                values[i] = convert(values[i])
+        out.append(make(values))
+    return out
 
 
 def _run(conn: Connection, compiled: _Compiled, bound: Any) -> None:

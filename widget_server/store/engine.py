@@ -128,12 +128,10 @@ def write_one(statement: direct.Statement, params: Mapping[str, Any] | None = No
     if engine.dialect.name != "postgresql":
         raise ValueError("write_one is for PostgreSQL; use write()")
     with _available(), kept.of(engine).connection() as conn:
-        if postgres.read_committed_alone(conn):
+        alone = postgres.read_committed_alone(conn)
+        if alone:
             found = statement.rows(conn, params)
             touched = watch.touched(conn)
-            alone = True
-        else:
-            alone = False
     if not alone:
         with write(engine) as conn:
             return statement.rows(conn, params)

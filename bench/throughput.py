@@ -6,7 +6,9 @@ Everything runs on loopback, bounded in time (about five minutes per database):
    with 2 sync workers: a bare Flask app (``GET /`` and a ``POST`` of JSON) and the
    relay (the loader gzip, a site's configuration, the form page, the results page and
    ``GET /api/v1/results``, a status lookup, a
-   durable submission), served the same way in the same run. Ratios are to bare
+   durable submission), served the same way in the same run; and the relay with two views
+   that do nothing (a ``GET``, and a ``POST`` of the lookup's body): what the relay's own
+   hooks, routes and configuration cost before a path does any work. Ratios are to bare
    ``GET /`` for the reader paths and to bare ``POST`` for the submission: absolute
    numbers move with the machine and its load, the ratio is what the relay costs. Each
    relay path is compared with a bare run made just before it (``--no-adjacent``: with
@@ -67,6 +69,25 @@ def index():
 
 @app.post("/api/v1/submissions")
 def create():
+    body = request.get_json()
+    return jsonify(id="x", tracking_code="PA000000", status="received", size=len(body)), 201
+'''
+
+# The relay with two views that do nothing, served like the relay: what its own hooks, routes and
+# configuration cost a request before a path does any work (the same answers as bare Flask's).
+RELAY_FLOOR_APP = '''
+from flask import jsonify, request
+
+from widget_server.wsgi import app
+
+
+@app.get("/bench/floor")
+def bench_floor():
+    return "Xin chào"
+
+
+@app.post("/api/v1/bench/floor")
+def bench_floor_post():
     body = request.get_json()
     return jsonify(id="x", tracking_code="PA000000", status="received", size=len(body)), 201
 '''
@@ -227,7 +248,7 @@ def wrk(url: str, script: Path | None, seconds: float, args: argparse.Namespace)
 
 
 def kind_of(name: str) -> str:
-    return "bare" if name.startswith("bare_") else "relay"
+    return "bare" if name.startswith("bare_") else "floor" if name.startswith("floor_") else "relay"
 
 
 def fsyncs_per_second(folder: Path, seconds: float = 2.0) -> float:
@@ -316,7 +337,9 @@ def backlog(app: Any, site: Any, consent: str, count: int) -> None:
             with db.write() as conn:
                 for _ in range(min(1000, count - done)):
                     row = rows.new_row(site, site_data, via="api", src=None)
-                    submissions._insert(conn, site, site_data, row, store_attachments=None)
+                    # No forwarded body made ahead: _insert makes it in the transaction.
+                    made = submissions._Made(rows.receipt(row), None, None)
+                    submissions._insert(conn, site, site_data, row, made, store_attachments=None)
                     done += 1
 
 
@@ -349,9 +372,10 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
     drop = None
     if database_url:
         database_url, drop = throwaway_database(database_url)
-    relay_port, bare_port, central_port = free_port(), free_port(), free_port()
+    relay_port, bare_port, floor_port, central_port = free_port(), free_port(), free_port(), free_port()
     relay_url = f"http://127.0.0.1:{relay_port}"
     bare_url = f"http://127.0.0.1:{bare_port}"
+    floor_url = f"http://127.0.0.1:{floor_port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHANHOI_")}
     env.update({
         "PHANHOI_SECRET_KEY": secrets.token_urlsafe(32),
@@ -376,6 +400,7 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
         consent = reference.consent_for(site.name).version
         tracked = submissions.create_submission(site, submission(consent, "tracked"), via="api")
     (tmp / "bare_app.py").write_text(BARE_APP)
+    (tmp / "relay_floor.py").write_text(RELAY_FLOOR_APP)
     (tmp / "stub_central.py").write_text(STUB_CENTRAL)
 
     lookup_post = any(r.rule.endswith("/lookup") for r in app.url_map.iter_rules())
@@ -387,6 +412,11 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
         "bare_get": (bare_url + "/", None, "bare"),
         "bare_post": (bare_url + "/api/v1/submissions",
                       post_script(tmp, "bare_post", submission(consent, 1), {}), "bare"),
+        # The relay doing nothing: a GET like bare Flask's, and a POST of the lookup's request.
+        "floor_get": (floor_url + "/bench/floor", None, "reader"),
+        "floor_post": (floor_url + "/api/v1/bench/floor",
+                       post_script(tmp, "floor_post", {"contact": "0912345678"}, json_headers, dynamic=False),
+                       "reader"),
         "loader_gzip": (relay_url + "/static/widget/loader.js",
                         get_script(tmp, "gzip", {"Accept-Encoding": "gzip"}), "reader"),
         "site_config": (f"{relay_url}/api/v1/sites/{site.key}/config",
@@ -405,6 +435,7 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
                        "write"),
     }
 
+    posts_against_get = {"floor_post"} | ({"status_lookup"} if lookup_post else set())
     procs: list[subprocess.Popen[bytes]] = []
     results: dict[str, Any] = {"database": "postgresql" if database_url else "sqlite",
                                "cpus": os.cpu_count(), "lookup": "POST" if lookup_post else "GET",
@@ -412,8 +443,10 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
     try:
         bare = gunicorn("bare_app:app", bare_port, env, str(tmp), args.workers)
         relay = gunicorn("widget_server.wsgi:app", relay_port, env, str(ROOT), args.workers)
-        procs += [bare, relay]
+        floor = gunicorn("relay_floor:app", floor_port, env, str(tmp), args.workers)
+        procs += [bare, relay, floor]
         wait_ready(bare_url + "/", bare)
+        wait_ready(floor_url + "/bench/floor", floor)
         wait_ready(relay_url + "/healthz", relay)
         results["fsync_per_second"] = fsyncs_per_second(tmp)
         results["load_before"] = os.getloadavg()
@@ -431,13 +464,13 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
                 # with a bare run of the same length just before it, not with one minutes earlier.
                 ref_url, ref_script, _ = paths[ref_name]
                 ref_rate = wrk(ref_url, ref_script, args.seconds, args)["per_second"]
-                if name == "status_lookup" and lookup_post:
+                if name in posts_against_get:
                     # The goal compares the lookup with bare GET (it was a GET when it was set);
                     # a POST with a JSON body costs bare Flask more too: shown beside it.
                     post_url, post_lua, _ = paths["bare_post"]
                     post_rate = wrk(post_url, post_lua, args.seconds, args)["per_second"]
             wrk(url, script, 1, args)  # warm both workers up
-            server = bare if kind_of(name) == "bare" else relay
+            server = {"bare": bare, "floor": floor}.get(kind_of(name), relay)
             cpu_before = workers_cpu_seconds(server)
             sys_before = workers_cpu_seconds(server, "system")
             stored_before = stored(app) if name == "submission" else 0
@@ -468,17 +501,18 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
             results["paths"][name]["ratio"] = round(results["paths"][name]["per_second"] / base, 2)
         # Memory after at least 10,000 requests of each kind (or as many as --memory-seconds allow).
         served = {}
-        for name, (url, script, kind) in paths.items():
+        for name, (url, script, _kind) in paths.items():
             r = results["paths"][name]
             served[name] = r["requests"]
             short = args.memory_requests - r["requests"]
-            if kind != "bare" and short > 0 and "http" in args.parts and not r.get("skipped"):
+            if kind_of(name) == "relay" and short > 0 and "http" in args.parts and not r.get("skipped"):
                 served[name] += wrk(url, script, min(short / max(r["per_second"], 1.0) * 1.2 + 1,
                                                      args.memory_seconds), args)["requests"]
         results["worker_rss_mb"] = worker_rss_mb(relay)
-        results["served"] = {k: v for k, v in served.items() if not k.startswith("bare")}
-        bare.terminate()
-        bare.wait(10)
+        results["served"] = {k: v for k, v in served.items() if kind_of(k) == "relay"}
+        for server in (bare, floor):
+            server.terminate()
+            server.wait(10)
 
         if "drain" not in args.parts:
             results["backlog"] = {"rows": 0, "seconds": None, "left": 0, "central_twice": 0,
@@ -562,6 +596,8 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
 LABELS = {
     "bare_get": "bare Flask `GET /`",
     "bare_post": "bare Flask `POST` JSON",
+    "floor_get": "relay, a view doing nothing (`GET`)",
+    "floor_post": "relay, a view doing nothing (`POST` of the lookup's body)",
     "loader_gzip": "`loader.js` (gzip)",
     "site_config": "site config",
     "form_page": "form page",
@@ -583,7 +619,7 @@ def table(runs: list[dict[str, Any]]) -> str:
         cells = " | ".join(f"{r['paths'][name]['per_second']:,.0f} | {r['paths'][name]['ratio']:.2f} | "
                            f"{r['paths'][name].get('cpu_ms', 0):.2f}" for r in runs)
         lines.append(f"| {label} | {cells} |")
-        if name == "status_lookup" and any("ratio_to_post" in r["paths"][name] for r in runs):
+        if any("ratio_to_post" in r["paths"][name] for r in runs):
             cells = " | ".join(f"{r['paths'][name]['per_second']:,.0f} | "
                                f"{r['paths'][name].get('ratio_to_post', 0):.2f} | "
                                f"{r['paths'][name].get('cpu_ms', 0):.2f}" for r in runs)

@@ -4,7 +4,8 @@ Everything runs on loopback, bounded in time (about five minutes per database):
 
 1. **Throughput.** ``wrk`` (2 threads, 16 connections, 8 s per path) against gunicorn
    with 2 sync workers: a bare Flask app (``GET /`` and a ``POST`` of JSON) and the
-   relay (the loader gzip, a site's configuration, the form page, the results page and
+   relay (the loader gzip, a site's configuration, the form page and the results page as
+   a browser asks for them (``Accept-Encoding: gzip, deflate, br``) and
    ``GET /api/v1/results``, a status lookup, a
    durable submission), served the same way in the same run; and the relay with two views
    that do nothing (a ``GET``, and a ``POST`` of the lookup's body): what the relay's own
@@ -406,6 +407,7 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
     lookup_post = any(r.rule.endswith("/lookup") for r in app.url_map.iter_rules())
     code = tracked["tracking_code"]
     json_headers = {"Accept": "application/json"}
+    browser = {"Accept-Encoding": "gzip, deflate, br"}
     submit_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     key_line = 'wrk.headers["Idempotency-Key"] = "b-" .. run .. "-" .. tid .. "-" .. counter'
     paths: dict[str, tuple[str, Path | None, str]] = {
@@ -421,8 +423,10 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
                         get_script(tmp, "gzip", {"Accept-Encoding": "gzip"}), "reader"),
         "site_config": (f"{relay_url}/api/v1/sites/{site.key}/config",
                         get_script(tmp, "json", json_headers), "reader"),
-        "form_page": (f"{relay_url}/w/{site.key}/form?origin=https://bench.example", None, "reader"),
-        "results_page": (f"{relay_url}/p/{site.key}", None, "reader"),
+        # The pages as every browser asks for them: brotli or gzip accepted.
+        "form_page": (f"{relay_url}/w/{site.key}/form?origin=https://bench.example",
+                      get_script(tmp, "page", browser), "reader"),
+        "results_page": (f"{relay_url}/p/{site.key}", get_script(tmp, "page", browser), "reader"),
         "results_api": (relay_url + "/api/v1/results", get_script(tmp, "json", json_headers), "reader"),
         "status_lookup": (
             (f"{relay_url}/api/v1/submissions/{code}/lookup",
@@ -600,8 +604,8 @@ LABELS = {
     "floor_post": "relay, a view doing nothing (`POST` of the lookup's body)",
     "loader_gzip": "`loader.js` (gzip)",
     "site_config": "site config",
-    "form_page": "form page",
-    "results_page": "results page `/p/KEY`",
+    "form_page": "form page (a browser's `Accept-Encoding`)",
+    "results_page": "results page `/p/KEY` (a browser's `Accept-Encoding`)",
     "results_api": "`GET /api/v1/results`",
     "status_lookup": "status lookup",
     "submission": "submission (durable)",

@@ -163,3 +163,44 @@ def test_framed_variants_are_framed_only_by_the_sites_origins(app: Any, client: 
         assert "data-parent-origin" not in stranger
     scores = client.get(f"/w/{site[0].key}/scoreboard").get_data(as_text=True)
     assert "<meter" in scores and "100 %" in scores and "công khai" in scores
+
+
+def test_board_is_compressed_once_per_version_and_encoding(app: Any, client: Any, site: Any, many: None,
+                                                            publish: Any, monkeypatch: Any) -> None:
+    """Every browser asks for brotli or gzip: the board is compressed when first asked for in an
+    encoding, then served as kept until a result changes; each encoding has its own ETag."""
+    import gzip
+
+    import brotli
+
+    from widget_server.web import compress
+
+    made: list[str] = []
+    encode = compress.encode
+    monkeypatch.setattr(compress, "encode", lambda body, name: made.append(name) or encode(body, name))
+    url = f"/p/{site[0].key}"
+    plain = client.get(url, headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and "Content-Encoding" not in plain.headers
+    answers = {name: client.get(url, headers={"Accept-Encoding": accept})
+               for name, accept in (("br", "gzip, deflate, br"), ("gzip", "gzip"))}
+    again = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert made == ["br", "gzip"]  # the third answer was the kept brotli
+    assert again.data == answers["br"].data
+    assert brotli.decompress(answers["br"].data) == plain.data == gzip.decompress(answers["gzip"].data)
+    etags = {plain.headers["ETag"], *(r.headers["ETag"] for r in answers.values())}
+    assert len(etags) == 3
+    for resp in (plain, *answers.values()):
+        assert "Accept-Encoding" in resp.headers["Vary"]
+        assert resp.headers["Cache-Control"].startswith("public, max-age=")
+    assert answers["br"].headers["Content-Encoding"] == "br"
+    assert answers["gzip"].headers["Content-Encoding"] == "gzip"
+    # A reader holding the brotli copy revalidates it; its ETag names no gzip copy.
+    br_etag = answers["br"].headers["ETag"]
+    held = client.get(url, headers={"Accept-Encoding": "br", "If-None-Match": br_etag})
+    assert held.status_code == 304 and "Accept-Encoding" in held.headers["Vary"]
+    assert client.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": br_etag}).status_code == 200
+    publish("KQ-99", title="Kết quả mới nhất")  # a new version: compressed afresh, once
+    fresh = client.get(url, headers={"Accept-Encoding": "br"})
+    client.get(url, headers={"Accept-Encoding": "br"})
+    assert made == ["br", "gzip", "br"]
+    assert "Kết quả mới nhất" in brotli.decompress(fresh.data).decode()

@@ -1,8 +1,9 @@
 """HTML pages compressed on the way out: brotli when the reader accepts it and the
 ``brotli`` package is installed, else gzip, else as they are (``Accept-Encoding``).
 
-The widget's static files come precompressed from ``assets.py`` (they already carry
-``Content-Encoding`` and are left alone here); JSON answers are not touched.
+The widget's static files come precompressed from ``assets.py``, and the public pages made
+once per version of the results are compressed once too (``web/public.py``): they already carry
+``Content-Encoding`` and are left alone here. JSON answers are not touched.
 
 Why this is safe from BREACH-style length guessing: the pages reflect request values
 (``?u=``, ``?src=``, ``?code=``), but the only secrets beside them are the CSP style
@@ -13,7 +14,9 @@ answers to a POST carrying the reader's own contact, which another site cannot m
 
 from __future__ import annotations
 
+import functools
 import gzip
+from typing import Any
 
 from flask import Flask, Response, request
 
@@ -24,12 +27,31 @@ GZIP_LEVEL = 6
 BROTLI_QUALITY = 5
 
 
-def _brotli(body: bytes) -> bytes | None:
+@functools.cache
+def _brotli() -> Any:
     try:
         import brotli  # type: ignore[import-untyped]
     except ImportError:  # optional at run time; gzip always works
         return None
-    return brotli.compress(body, quality=BROTLI_QUALITY)
+    return brotli
+
+
+def encoding(size: int) -> str | None:
+    """How this request's reader gets a body of ``size`` bytes: ``br`` when it accepts brotli
+    and the package is installed, else ``gzip`` when accepted, else None (nor when too short)."""
+    if size < MIN_BYTES or not request.headers.get("Accept-Encoding"):
+        return None
+    accepted = request.accept_encodings
+    if accepted["br"] and _brotli() is not None:
+        return "br"
+    return "gzip" if accepted["gzip"] else None
+
+
+def encode(body: bytes, name: str) -> bytes:
+    """``body`` in the encoding ``encoding`` chose."""
+    if name == "br":
+        return _brotli().compress(body, quality=BROTLI_QUALITY)  # type: ignore[no-any-return]
+    return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
 
 
 def compress(resp: Response) -> Response:
@@ -42,18 +64,11 @@ def compress(resp: Response) -> Response:
     if not request.headers.get("Accept-Encoding"):
         return resp  # nothing to choose from: not even the body needs joining
     body = resp.get_data()
-    if len(body) < MIN_BYTES:
+    chosen = encoding(len(body))
+    if chosen is None:
         return resp
-    accepted = request.accept_encodings
-    data, encoding = None, None
-    if accepted["br"]:
-        data, encoding = _brotli(body), "br"
-    if data is None and accepted["gzip"]:
-        data, encoding = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0), "gzip"
-    if data is None or encoding is None:
-        return resp
-    resp.set_data(data)
-    resp.headers["Content-Encoding"] = encoding
+    resp.set_data(encode(body, chosen))
+    resp.headers["Content-Encoding"] = chosen
     return resp
 
 

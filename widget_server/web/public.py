@@ -8,16 +8,34 @@ from collections.abc import Callable
 from flask import Response, current_app, request
 
 from widget_server.results.cache import public_cache
+from widget_server.web import compress
 
 
 def cached(key: str, make: Callable[[], bytes], mimetype: str, *, cors: bool = False) -> Response:
-    """``make()``'s bytes, or 304 when the reader already holds this version."""
+    """``make()``'s bytes, or 304 when the reader already holds this version.
+
+    A page (HTML) is compressed once per version and encoding, as the reader accepts it
+    (``compress.py``), not on every answer; each encoding has its own ETag, as a strong
+    validator must."""
     cache = public_cache()
-    etag = cache.etag(f"{key}|{mimetype}")
+    key = f"{key}|{mimetype}"
+    body = cache.get(key, make)
+    etag = cache.etag(key)
+    chosen = None
+    if mimetype.startswith("text/html"):
+        chosen = compress.encoding(len(body))
+        if chosen is not None:
+            plain = body
+            body = cache.get(f"{key}|{chosen}", lambda: compress.encode(plain, chosen))
+            etag = f"{etag}-{chosen}"
     if request.if_none_match.contains(etag):
         resp = Response(status=304)
     else:
-        resp = Response(cache.get(f"{key}|{mimetype}", make), mimetype=mimetype)
+        resp = Response(body, mimetype=mimetype)
+        if chosen is not None:
+            resp.headers["Content-Encoding"] = chosen
+    if mimetype.startswith("text/html"):
+        resp.vary.add("Accept-Encoding")
     resp.set_etag(etag)
     max_age = int(current_app.config.get("RESULTS_MAX_AGE", 60))
     # Public for everyone, never personal; revalidated after max-age, so a withdrawal

@@ -8,8 +8,8 @@ only fills in what a view left unset, so it never loosens or overrides them.
 from __future__ import annotations
 
 import logging
+import os
 import re
-import uuid
 
 from urllib.parse import unquote
 
@@ -56,10 +56,15 @@ _DEFAULTS = (("X-Content-Type-Options", "nosniff"),
 
 
 def add_headers(resp: Response, *, hsts: bool) -> Response:
+    """The headers above that the view left unset, and the request id (``request_id``)."""
     headers = resp.headers
     # The names the view already set, read once (each ``in`` on werkzeug's Headers is a scan).
     present = {name.lower() for name, _ in headers.items()}
     missing = [(name, value) for name, value in _DEFAULTS if name.lower() not in present]
+    if "x-request-id" in present:
+        headers["X-Request-Id"] = request_id()
+    else:
+        missing.append(("X-Request-Id", request_id()))
     if "content-security-policy" not in present:
         missing.append(("Content-Security-Policy", STRICT_CSP))
         if "x-frame-options" not in present:
@@ -109,8 +114,8 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 def request_id() -> str:
     """The caller's ``X-Request-Id`` when it is a plain token (a proxy's), else a new one:
     every answer carries one, and the access log of ``serve`` prints it."""
-    incoming = request.headers.get("X-Request-Id", "")
-    return incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    incoming = request.environ.get("HTTP_X_REQUEST_ID")
+    return incoming if incoming and _REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
 
 
 # C0 controls, DEL and the C1 controls: one regular-expression scan, not a Python loop per character.
@@ -129,7 +134,8 @@ def refuse_control_characters() -> None:
     """
     if _control_characters(request.path):
         raise NotFound()
-    if _control_characters(unquote(request.query_string.decode("latin-1"))):
+    query = request.environ.get("QUERY_STRING")
+    if query and _control_characters(unquote(query)):
         raise BadRequest("Địa chỉ chứa ký tự điều khiển.")
 
 
@@ -142,11 +148,6 @@ def init_app(app: Flask) -> None:
     access_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, QueryValueFilter) for f in access_log.filters):
         access_log.addFilter(QueryValueFilter())
-
-    @app.after_request
-    def _request_id(resp: Response) -> Response:
-        resp.headers["X-Request-Id"] = request_id()
-        return resp
 
     @app.after_request
     def _security_headers(resp: Response) -> Response:

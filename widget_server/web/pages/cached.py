@@ -50,7 +50,7 @@ def cached_get(site: sites.Site, *, embedded: bool, render: Callable[..., str]) 
         values = {"token": tokens.issue_form_token(site.key), **({"nonce": nonce} if nonce else {})}
         gz = bool(request.accept_encodings["gzip"])
         resp = Response(page.fill(values, gzip=gz), content_type="text/html; charset=utf-8")
-        resp.vary.add("Accept-Encoding")
+        resp.headers["Vary"] = "Accept-Encoding"  # a new response: no need to parse a Vary first
         if gz:
             resp.headers["Content-Encoding"] = "gzip"
     else:

@@ -36,13 +36,17 @@ def _brotli() -> Any:
     return brotli
 
 
+def brotli_available() -> bool:
+    return _brotli() is not None
+
+
 def encoding(size: int) -> str | None:
     """How this request's reader gets a body of ``size`` bytes: ``br`` when it accepts brotli
     and the package is installed, else ``gzip`` when accepted, else None (nor when too short)."""
     if size < MIN_BYTES or not request.headers.get("Accept-Encoding"):
         return None
     accepted = request.accept_encodings
-    if accepted["br"] and _brotli() is not None:
+    if accepted["br"] and brotli_available():
         return "br"
     return "gzip" if accepted["gzip"] else None
 

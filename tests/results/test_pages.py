@@ -204,3 +204,36 @@ def test_board_is_compressed_once_per_version_and_encoding(app: Any, client: Any
     client.get(url, headers={"Accept-Encoding": "br"})
     assert made == ["br", "gzip", "br"]
     assert "Kết quả mới nhất" in brotli.decompress(fresh.data).decode()
+
+
+def test_a_result_published_while_the_board_renders_leaves_no_stale_copy(
+        app: Any, client: Any, site: Any, many: None, publish: Any, monkeypatch: Any) -> None:
+    """Another worker applies an event while this one renders the board: the page rendered before
+    it may go out once, but no compressed copy of it stays behind for the new version, and its
+    ETag never revalidates it as the new version's page."""
+    import brotli
+
+    from widget_server.results import listing
+    from widget_server.web.pages import board
+
+    search = listing.search
+    # Each case on a page not cached yet (the language is in the cache key), so it renders.
+    for n, (accept, url) in enumerate((("br", f"/p/{site[0].key}"),
+                                       ("identity", f"/p/{site[0].key}?lang=en"))):
+        title = f"Kết quả mới nhất số {n}"
+
+        def rendering_while_published(*args: Any, **kwargs: Any) -> Any:
+            found = search(*args, **kwargs)
+            monkeypatch.setattr(board.listing, "search", search)  # once
+            publish(f"KQ-9{n}", title=title)  # noqa: B023 - called within this iteration
+            return found
+
+        monkeypatch.setattr(board.listing, "search", rendering_while_published)
+        first = client.get(url, headers={"Accept-Encoding": accept})
+        old = brotli.decompress(first.data) if accept == "br" else first.data
+        assert title not in old.decode()  # rendered before it: fine, once
+        later = client.get(url, headers={"Accept-Encoding": accept})
+        new = brotli.decompress(later.data) if accept == "br" else later.data
+        assert title in new.decode()
+        held = client.get(url, headers={"Accept-Encoding": accept, "If-None-Match": first.headers["ETag"]})
+        assert held.status_code == 200 and held.headers["ETag"] != first.headers["ETag"]

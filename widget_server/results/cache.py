@@ -10,7 +10,6 @@ on every worker; HTTP caches in front are told ``max-age`` (``RESULTS_MAX_AGE``)
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -53,9 +52,6 @@ class PublicCache:
         with self._lock:
             self._entries.clear()
             self._checked = float("-inf")
-
-    def etag(self, key: str) -> str:
-        return hashlib.sha256(f"{self.version()}|{key}".encode()).hexdigest()[:32]
 
     def get(self, key: str, make: Callable[[], T]) -> T:
         version = self.version()

@@ -3,6 +3,7 @@ and cacheable by browsers and CDNs for ``RESULTS_MAX_AGE`` seconds (default 60).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from flask import Response, current_app, request
@@ -11,22 +12,36 @@ from widget_server.results.cache import public_cache
 from widget_server.web import compress
 
 
+class _Answer:
+    """One version of an answer: its bytes, an ETag made from them, and its compressed copies,
+    made when first asked for. Kept as one cache entry, so a copy and an ETag can only ever be
+    served with the bytes they were made from, even when a result changes while it renders."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.etag = hashlib.sha256(body).hexdigest()[:32]
+        self._encoded: dict[str, bytes] = {}
+
+    def encoded(self, name: str) -> bytes:
+        found = self._encoded.get(name)
+        if found is None:
+            found = self._encoded[name] = compress.encode(self.body, name)
+        return found
+
+
 def cached(key: str, make: Callable[[], bytes], mimetype: str, *, cors: bool = False) -> Response:
-    """``make()``'s bytes, or 304 when the reader already holds this version.
+    """``make()``'s bytes, or 304 when the reader already holds them.
 
     A page (HTML) is compressed once per version and encoding, as the reader accepts it
     (``compress.py``), not on every answer; each encoding has its own ETag, as a strong
     validator must."""
-    cache = public_cache()
-    key = f"{key}|{mimetype}"
-    body = cache.get(key, make)
-    etag = cache.etag(key)
+    answer = public_cache().get(f"{key}|{mimetype}", lambda: _Answer(make()))
+    body, etag = answer.body, answer.etag
     chosen = None
     if mimetype.startswith("text/html"):
         chosen = compress.encoding(len(body))
         if chosen is not None:
-            plain = body
-            body = cache.get(f"{key}|{chosen}", lambda: compress.encode(plain, chosen))
+            body = answer.encoded(chosen)
             etag = f"{etag}-{chosen}"
     if request.if_none_match.contains(etag):
         resp = Response(status=304)

@@ -86,6 +86,19 @@ def test_board_bad_filter_is_a_message_not_an_error(app: Any, client: Any, site:
     html = r.get_data(as_text=True)
     assert 'role="alert"' in html and "Phản ánh số 25" in html
     assert client.get(f"/p/{site[0].key}?page=9").status_code == 200  # past the end: empty
+    # Asked again with its ETag, the 400 is sent whole: a 304 would stand for a 200's page.
+    again = client.get(f"/p/{site[0].key}?page=abc", headers={"If-None-Match": r.headers["ETag"]})
+    assert again.status_code == 400 and again.get_data(as_text=True) == html
+
+
+def test_board_revalidates_with_a_weak_etag(app: Any, client: Any, site: Any, many: None) -> None:
+    """A proxy that re-encodes a page sends its ETag back weakened (``W/"…"``); If-None-Match
+    compares weakly (RFC 9110, 13.1.2), so it still gets a 304."""
+    for accept in ("identity", "gzip"):
+        first = client.get(f"/p/{site[0].key}", headers={"Accept-Encoding": accept})
+        weak = "W/" + first.headers["ETag"]
+        held = client.get(f"/p/{site[0].key}", headers={"Accept-Encoding": accept, "If-None-Match": weak})
+        assert held.status_code == 304 and not held.data
 
 
 def test_one_result_page(app: Any, client: Any, site: Any, publish: Any) -> None:

@@ -150,6 +150,8 @@ def test_plain_http_sign_in_is_refused_off_loopback(app_config, admin):
         assert r.status_code == 403 and "HTTPS" in r.get_data(as_text=True)
         assert client.get("/console/sign-in", base_url="https://relay.example").status_code == 200
         assert client.get("/console/sign-in", base_url="http://127.0.0.1:5000").status_code == 200
+        # HEAD answers as GET does (not as a sign-in with an empty form).
+        assert client.head("/console/sign-in", base_url="https://relay.example").status_code == 200
     db.get_engine(app).dispose()
 
 

@@ -176,6 +176,8 @@ def test_site_config_has_an_etag_and_answers_304(client: Any, site: Any) -> None
     assert first.status_code == 200 and etag
     again = client.get(f"/api/v1/sites/{key}/config", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.headers["ETag"] == etag and not again.data
+    weak = client.get(f"/api/v1/sites/{key}/config", headers={"If-None-Match": "W/" + etag})
+    assert weak.status_code == 304  # If-None-Match compares weakly (RFC 9110, 13.1.2)
     sites.update_site(key, agencies=["ubnd-tinh"])
     changed = client.get(f"/api/v1/sites/{key}/config", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag

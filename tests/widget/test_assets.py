@@ -22,6 +22,9 @@ def test_loader_is_short_cached_with_etag(client: Any) -> None:
     again = client.get("/static/widget/loader.js", headers={"If-None-Match": resp.headers["ETag"]})
     assert again.status_code == 304
     assert again.data == b""
+    # A proxy's weakened copy of the tag still matches (If-None-Match compares weakly).
+    weak = client.get("/static/widget/loader.js", headers={"If-None-Match": "W/" + resp.headers["ETag"]})
+    assert weak.status_code == 304
 
 
 def test_manifest_points_at_an_immutable_versioned_loader(client: Any) -> None:

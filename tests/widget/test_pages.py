@@ -423,3 +423,14 @@ def test_too_large_post_gets_a_page(app: Any, client: Any, site: Any) -> None:
     resp = client.post(f"/s/{key}", data=body, content_type=f"multipart/form-data; boundary={boundary}")
     assert resp.status_code == 413
     assert "Dữ liệu gửi quá lớn" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/w/{key}/form", "/s/{key}"])
+def test_head_gets_the_form_pages_headers(client: Any, site: Any, path: str) -> None:
+    """HEAD (a link checker's, a crawler's) answers as GET does, without the body."""
+    url = path.format(key=site[0].key)
+    got = client.get(url, headers={"Accept-Encoding": "gzip"})
+    head = client.head(url, headers={"Accept-Encoding": "gzip"})
+    assert head.status_code == got.status_code == 200 and head.data == b""
+    for name in ("Content-Type", "Content-Encoding", "Content-Security-Policy", "Cache-Control", "Vary"):
+        assert head.headers.get(name) == got.headers.get(name), name

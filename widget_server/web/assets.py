@@ -179,7 +179,7 @@ def _respond(body: bytes, content_type: str, etag: str, cache: str,
         "Access-Control-Allow-Origin": "*",
         "Cross-Origin-Resource-Policy": "cross-origin",
     }
-    if request.if_none_match.contains(tag) or request.if_none_match.star_tag:
+    if request.if_none_match.contains_weak(tag) or request.if_none_match.star_tag:
         resp = Response(status=304, headers=headers)
         resp.set_etag(tag)
         return resp

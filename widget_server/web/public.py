@@ -29,12 +29,14 @@ class _Answer:
         return found
 
 
-def cached(key: str, make: Callable[[], bytes], mimetype: str, *, cors: bool = False) -> Response:
+def cached(key: str, make: Callable[[], bytes], mimetype: str, *, cors: bool = False,
+           status: int = 200) -> Response:
     """``make()``'s bytes, or 304 when the reader already holds them.
 
     A page (HTML) is compressed once per version and encoding, as the reader accepts it
     (``compress.py``), not on every answer; each encoding has its own ETag, as a strong
-    validator must."""
+    validator must. An answer of another ``status`` (a board's 400 for a bad filter) is sent
+    whole, never as a 304, which would stand for a 200's body."""
     answer = public_cache().get(f"{key}|{mimetype}", lambda: _Answer(make()))
     body, etag = answer.body, answer.etag
     chosen = None
@@ -43,10 +45,10 @@ def cached(key: str, make: Callable[[], bytes], mimetype: str, *, cors: bool = F
         if chosen is not None:
             body = answer.encoded(chosen)
             etag = f"{etag}-{chosen}"
-    if request.if_none_match.contains(etag):
+    if status == 200 and request.if_none_match.contains_weak(etag):
         resp = Response(status=304)
     else:
-        resp = Response(body, mimetype=mimetype)
+        resp = Response(body, status=status, mimetype=mimetype)
         if chosen is not None:
             resp.headers["Content-Encoding"] = chosen
     if mimetype.startswith("text/html"):

@@ -21,7 +21,7 @@ def site_config(site_key: str) -> Response:
     # The JSON and its ETag are made once per version of the sites and reference lists.
     body, etag = versions.cache("site_config_json", "sites", "reference").get(
         site.key, lambda: _config_json(site))
-    if request.if_none_match.contains(etag):
+    if request.if_none_match.contains_weak(etag):
         resp = Response(status=304)
     else:
         resp = Response(body, mimetype="application/json")

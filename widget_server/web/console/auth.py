@@ -144,7 +144,7 @@ def sign_in() -> Any:
                      or current_app.config.get("TESTING"))
     if not secure_enough:
         return render("console/sign_in.html", 403, message="https", next=nxt)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         if g.user is not None:
             return redirect(nxt, 303)
         return render("console/sign_in.html", message="expired" if g.get("expired") else None, next=nxt)

@@ -112,10 +112,7 @@ def board(site_key: str) -> Response:
         ).encode()
 
     key = f"board|{site.key}|{lang}|{problem}|{query.key()}"
-    resp = cached(key, make, "text/html; charset=utf-8")
-    if problem:
-        resp.status_code = 400
-    return _html(resp)
+    return _html(cached(key, make, "text/html; charset=utf-8", status=400 if problem else 200))
 
 
 @bp.get("/p/<site_key>/<result_id>")

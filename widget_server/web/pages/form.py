@@ -165,7 +165,7 @@ def _limit_body() -> None:
 
 def _form_page(site_key: str, *, embedded: bool) -> Response:
     site = sites.require(site_key)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):  # HEAD: the GET's headers (a link checker's, a crawler's)
         return cached_get(site, embedded=embedded, render=_render)
     _limit_body()
     ctx = page_context(site, embedded=embedded)

@@ -75,22 +75,15 @@ def create():
 '''
 
 # The relay with two views that do nothing, served like the relay: what its own hooks, routes and
-# configuration cost a request before a path does any work (the same answers as bare Flask's).
+# configuration cost a request before a path does any work (bare Flask's own two views, mounted
+# in the relay; bare_app.py is beside it).
 RELAY_FLOOR_APP = '''
-from flask import jsonify, request
+from bare_app import create, index
 
 from widget_server.wsgi import app
 
-
-@app.get("/bench/floor")
-def bench_floor():
-    return "Xin chào"
-
-
-@app.post("/api/v1/bench/floor")
-def bench_floor_post():
-    body = request.get_json()
-    return jsonify(id="x", tracking_code="PA000000", status="received", size=len(body)), 201
+app.add_url_rule("/bench/floor", "bench_floor", index)
+app.add_url_rule("/api/v1/bench/floor", "bench_floor_post", create, methods=["POST"])
 '''
 
 # The central system, stubbed: every delivery acknowledged after ``DELAY`` seconds.

@@ -2,9 +2,9 @@
 
 The page's fixed parts are deflated once, each ending on a byte boundary (a sync flush);
 per response the values go in as stored (uncompressed) deflate blocks between them, so a
-response costs no compression; and the gzip trailer's CRC-32 is carried over each fixed part by
-tables made with the page (``_carry``), so it costs no pass over the page either. Each part is deflated with
-the page before it as its dictionary, holes filled with NUL bytes of the values' length
+response costs no compression, and the gzip trailer's CRC-32 is carried over each fixed part by
+tables made with the page (``_carry``), so it costs no pass over the page either. Each part is
+deflated with the page before it as its dictionary, holes filled with NUL bytes of the values' length
 (NUL never occurs in the page, so no match reaches into a hole): back-references may cross a
 hole, so a value of another length than the one the page was made for is not spliced in
 (that response is compressed as a whole instead). The result is one ordinary

@@ -80,7 +80,7 @@ class Statement:
         before a transaction, so that the transaction (on SQLite holding the one write lock
         every process waits for) does only the statements."""
         compiled = self._for(dialect)
-        return Prepared(self, dialect.name, compiled, _bound(compiled, params or {}))
+        return Prepared(dialect.name, compiled, _bound(compiled, params or {}))
 
     # ------------------------------------------------------------------ internals
 
@@ -94,7 +94,6 @@ class Statement:
 class Prepared(NamedTuple):
     """A statement with its parameters converted for one database's driver (``Statement.prepare``)."""
 
-    statement: Statement
     dialect: str
     compiled: _Compiled
     bound: Any

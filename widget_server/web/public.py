@@ -39,8 +39,9 @@ def cached(key: str, make: Callable[[], bytes], mimetype: str, *, cors: bool = F
     whole, never as a 304, which would stand for a 200's body."""
     answer = public_cache().get(f"{key}|{mimetype}", lambda: _Answer(make()))
     body, etag = answer.body, answer.etag
+    page = mimetype.startswith("text/html")
     chosen = None
-    if mimetype.startswith("text/html"):
+    if page:
         chosen = compress.encoding(len(body))
         if chosen is not None:
             body = answer.encoded(chosen)
@@ -51,7 +52,7 @@ def cached(key: str, make: Callable[[], bytes], mimetype: str, *, cors: bool = F
         resp = Response(body, status=status, mimetype=mimetype)
         if chosen is not None:
             resp.headers["Content-Encoding"] = chosen
-    if mimetype.startswith("text/html"):
+    if page:
         resp.vary.add("Accept-Encoding")
     resp.set_etag(etag)
     max_age = int(current_app.config.get("RESULTS_MAX_AGE", 60))

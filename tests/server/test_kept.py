@@ -172,3 +172,27 @@ def test_a_write_while_the_kept_connection_is_busy_takes_one_from_the_pool(app: 
     if db.is_postgres(engine):  # what it lent went back to the pool transactional
         with engine.connect() as pooled:
             assert pooled.connection.driver_connection.autocommit is False
+
+
+def test_a_transaction_after_a_write_on_the_kept_connection_takes_no_write_lock(app: Any, site: Any) -> None:
+    """SQLite: a write transaction begins with BEGIN IMMEDIATE (the file's one write lock); the
+    mark that asks for it is gone when the write ends, committed or not, so a read transaction
+    on the same connection afterwards begins with a plain BEGIN and never waits for writers."""
+    from tests.helpers import statements_seen
+
+    engine = db.get_engine(app)
+    with db.write() as conn:
+        conn.execute(sa.insert(db.idempotency_keys), _key(site[0].id, "mark-1"))
+    with pytest.raises(RuntimeError):
+        with db.write() as conn:
+            raise RuntimeError("before the commit")
+    with statements_seen(engine, lambda _cursor, sql, _params: sql) as seen:
+        with kept.of(engine).connection() as conn, conn.begin():
+            conn.execute(sa.select(sa.literal(1))).scalar_one()
+        with db.write() as conn:  # and the next write still asks for the lock
+            conn.execute(sa.insert(db.idempotency_keys), _key(site[0].id, "mark-2"))
+    begins = [s for s in seen if s.startswith("BEGIN")]
+    if db.is_postgres(engine):
+        assert begins == []  # psycopg begins by itself
+    else:
+        assert begins == ["BEGIN", "BEGIN IMMEDIATE"], seen

@@ -62,11 +62,10 @@ def write(engine: Engine | None = None) -> Iterator[Connection]:
     # On the connection the process keeps (store/kept.py), or one from the pool while it is busy.
     # On SQLite, writers take turns in the write gate first (store/sqlite.py): no busy-handler naps.
     with _available(), kept.of(engine).connection(writing=True) as conn:
-        try:
-            with sqlite.write_turn(engine), conn.execution_options(phanhoi_write=True).begin():
-                yield conn
-        finally:  # the kept connection outlives the transaction; its next read begins no write
-            conn.execution_options(phanhoi_write=False)
+        # The kept connection outlives the transaction: ``writing`` unmarks it, whatever way the
+        # transaction ends, so its next read begins no write.
+        with sqlite.write_turn(engine), sqlite.writing(conn), conn.begin():
+            yield conn
         touched = watch.touched(conn)
     _expire_caches(touched)
 

@@ -8,6 +8,8 @@ import shutil
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from widget_server.store import sqlite
+
 # With less room than this for the SQLite file (its disk, or its max_page_count) the relay is not
 # ready: a submission with files and its outbox copy need a few megabytes.
 MIN_FREE_BYTES = 16 * 1024 * 1024
@@ -30,7 +32,7 @@ def write_problem(engine: Engine) -> str | None:
 def _sqlite(conn: sa.Connection) -> str | None:
     # The write transaction starts with BEGIN IMMEDIATE (store/sqlite.py): it takes the write
     # lock, so a read-only or locked file says so here. Nothing is written; it rolls back.
-    with conn.execution_options(phanhoi_write=True).begin():
+    with sqlite.writing(conn), conn.begin():
         pass
     pragma = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar_one()
               for name in ("page_count", "max_page_count", "freelist_count", "page_size")}

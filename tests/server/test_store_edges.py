@@ -133,3 +133,48 @@ def test_a_full_disk_answers_503_with_retry_after_and_readyz_says_not_ready(app,
     assert r.status_code == 503 and r.mimetype == "application/problem+json"
     assert int(r.headers["Retry-After"]) > 0
     assert client.get("/healthz").status_code == 200
+
+
+def _fill(engine: sa.Engine, transactions: int, pages: int = 20) -> None:
+    """``transactions`` write transactions of about ``pages`` pages each (4 KB rows)."""
+    for _ in range(transactions):
+        with db.write(engine) as conn:
+            conn.exec_driver_sql(f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {pages}) "
+                                 "INSERT INTO filler (b) SELECT randomblob(4000) FROM n")
+
+
+def test_the_sqlite_wal_is_checkpointed_and_kept_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checkpoints run every ``WAL_CHECKPOINT_PAGES`` (fewer, larger ones than SQLite's default)
+    and a WAL grown past ``WAL_SIZE_LIMIT_BYTES`` while a reader held it is cut back: the file
+    beside the database stays bounded, and every committed row is in the database."""
+    from widget_server.store import sqlite
+
+    monkeypatch.setattr(sqlite, "WAL_CHECKPOINT_PAGES", 100)
+    monkeypatch.setattr(sqlite, "WAL_SIZE_LIMIT_BYTES", 300 * 4096)
+    path = tmp_path / "wal.sqlite3"
+    wal = Path(str(path) + "-wal")
+    engine = db.make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 100
+        with db.write(engine) as conn:
+            conn.exec_driver_sql("CREATE TABLE filler (id INTEGER PRIMARY KEY, b BLOB)")
+        _fill(engine, 50)  # 1,000 pages: ten times the checkpoint's size
+        assert wal.stat().st_size < 200 * 4096, "checkpointed as it went: the WAL used again from its start"
+        # A reader's snapshot keeps the WAL from being used again: it grows past the limit …
+        reader = engine.connect()
+        try:
+            reader.begin()
+            reader.exec_driver_sql("SELECT count(*) FROM filler").scalar_one()
+            _fill(engine, 40)
+            assert wal.stat().st_size > 300 * 4096
+        finally:
+            reader.close()
+        _fill(engine, 2)  # … and once the reader is gone, the next checkpoint cuts it back
+        assert wal.stat().st_size <= 300 * 4096
+    finally:
+        engine.dispose()
+    check = sa.create_engine(f"sqlite:///{path}")
+    with check.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM filler").scalar_one() == 92 * 20
+    check.dispose()

@@ -178,3 +178,36 @@ def test_the_sqlite_wal_is_checkpointed_and_kept_bounded(tmp_path: Path, monkeyp
     with check.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM filler").scalar_one() == 92 * 20
     check.dispose()
+
+
+def test_readiness_counts_the_room_the_wal_will_take(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The WAL grows to ``WAL_CHECKPOINT_PAGES`` pages before its first checkpoint and keeps that
+    size: a disk with room for the relay's margin but not for the WAL's growth is not ready (its
+    next writes would fail), and once the WAL has its size the margin alone is asked for."""
+    import shutil
+
+    from widget_server.store import health, sqlite
+
+    monkeypatch.setattr(sqlite, "WAL_CHECKPOINT_PAGES", 100)
+    path = tmp_path / "ready.sqlite3"
+    engine = db.make_engine(f"sqlite:///{path}")
+    real = shutil.disk_usage
+    free = [0]
+    # The disk's free space is the operating system's answer: given here, for this folder only.
+    monkeypatch.setattr(health.shutil, "disk_usage",
+                        lambda folder: real(folder)._replace(free=free[0]) if str(folder) == str(tmp_path) else real(folder))
+    try:
+        with db.write(engine) as conn:
+            conn.exec_driver_sql("CREATE TABLE filler (id INTEGER PRIMARY KEY, b BLOB)")
+        growth = health.wal_growth(str(path), 4096)
+        assert 90 * 4096 < growth <= 100 * (4096 + 24) + 32
+        free[0] = health.MIN_FREE_BYTES + growth // 2
+        assert health.write_problem(engine) == "disk full"
+        free[0] = health.MIN_FREE_BYTES + growth
+        assert health.write_problem(engine) is None
+        _fill(engine, 8)  # past a checkpoint: the WAL has its size, reused from its start
+        assert health.wal_growth(str(path), 4096) == 0
+        free[0] = health.MIN_FREE_BYTES
+        assert health.write_problem(engine) is None
+    finally:
+        engine.dispose()

@@ -41,6 +41,17 @@ def _sqlite(conn: sa.Connection) -> str | None:
         return "database full (max_page_count)"
     path = conn.engine.url.database
     if path and path != ":memory:":
-        if shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free < MIN_FREE_BYTES:
+        needed = MIN_FREE_BYTES + wal_growth(path, pragma["page_size"])
+        if shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free < needed:
             return "disk full"
     return None
+
+
+def wal_growth(path: str, page_size: int) -> int:
+    """Bytes the WAL beside ``path`` may still take before its next checkpoint: it grows to about
+    ``WAL_CHECKPOINT_PAGES`` pages (40 MB) and keeps that size, used again from its start."""
+    try:
+        size = os.path.getsize(path + "-wal")
+    except OSError:
+        size = 0
+    return max(0, sqlite.WAL_CHECKPOINT_PAGES * (page_size + 24) + 32 - size)

@@ -211,3 +211,36 @@ def test_readiness_counts_the_room_the_wal_will_take(tmp_path: Path, monkeypatch
         assert health.write_problem(engine) is None
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("form", [
+    "relative file: URI", "absolute file: URI",
+    # SQLAlchemy warns that it picks the pool of such a URL by its query string: not ours to answer.
+    pytest.param("memory URI", marks=pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SADeprecationWarning"))])
+def test_readiness_finds_the_file_of_a_uri(form: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``file:`` URI names the database otherwise than a path: readiness asks SQLite where the
+    file is (its WAL beside it counted once full), and a database in memory has no disk to check.
+    Before, a relative URI was never ready without 40 MB more than it needed, and an absolute one
+    made the check fail on a folder named ``file:…``."""
+    import shutil
+
+    from widget_server.store import health, sqlite
+
+    monkeypatch.setattr(sqlite, "WAL_CHECKPOINT_PAGES", 100)
+    monkeypatch.chdir(tmp_path)
+    url = {"relative file: URI": "sqlite:///file:rel.db?uri=true",
+           "absolute file: URI": f"sqlite:///file:{tmp_path}/abs.db?uri=true",
+           "memory URI": "sqlite:///file:mem1?mode=memory&cache=shared&uri=true"}[form]
+    real = shutil.disk_usage
+    monkeypatch.setattr(health.shutil, "disk_usage", lambda folder: real(folder)._replace(
+        free=health.MIN_FREE_BYTES + 4096) if os.path.realpath(folder) == os.path.realpath(tmp_path) else real(folder))
+    engine = db.make_engine(url)
+    keep = engine.connect()  # a shared in-memory database lives while a connection does
+    try:
+        with db.write(engine) as conn:
+            conn.exec_driver_sql("CREATE TABLE filler (id INTEGER PRIMARY KEY, b BLOB)")
+        _fill(engine, 8)  # past a checkpoint: a file's WAL has its full size
+        assert health.write_problem(engine) is None
+    finally:
+        keep.close()
+        engine.dispose()

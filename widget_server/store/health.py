@@ -39,8 +39,10 @@ def _sqlite(conn: sa.Connection) -> str | None:
     room = (pragma["max_page_count"] - pragma["page_count"] + pragma["freelist_count"]) * pragma["page_size"]
     if room < MIN_FREE_BYTES:
         return "database full (max_page_count)"
-    path = conn.engine.url.database
-    if path and path != ":memory:":
+    # SQLite's own answer for where the file is: a plain path, a ``file:`` URI (relative or not),
+    # or nothing at all for a database in memory.
+    path = next((row[2] for row in conn.exec_driver_sql("PRAGMA database_list") if row[1] == "main"), "")
+    if path:
         needed = MIN_FREE_BYTES + wal_growth(path, pragma["page_size"])
         if shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free < needed:
             return "disk full"

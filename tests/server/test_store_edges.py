@@ -180,22 +180,30 @@ def test_the_sqlite_wal_is_checkpointed_and_kept_bounded(tmp_path: Path, monkeyp
     check.dispose()
 
 
+def _free_space(monkeypatch: pytest.MonkeyPatch, folder: Path, free: list[int]) -> None:
+    """The disk's free space is the operating system's answer: ``free[0]`` bytes for ``folder``
+    (however its path is spelt), the real answer elsewhere."""
+    import shutil
+
+    from widget_server.store import health
+
+    real = shutil.disk_usage
+    mine = os.path.realpath(folder)
+    monkeypatch.setattr(health.shutil, "disk_usage", lambda asked: real(asked)._replace(free=free[0])
+                        if os.path.realpath(asked) == mine else real(asked))
+
+
 def test_readiness_counts_the_room_the_wal_will_take(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The WAL grows to ``WAL_CHECKPOINT_PAGES`` pages before its first checkpoint and keeps that
     size: a disk with room for the relay's margin but not for the WAL's growth is not ready (its
     next writes would fail), and once the WAL has its size the margin alone is asked for."""
-    import shutil
-
     from widget_server.store import health, sqlite
 
     monkeypatch.setattr(sqlite, "WAL_CHECKPOINT_PAGES", 100)
     path = tmp_path / "ready.sqlite3"
     engine = db.make_engine(f"sqlite:///{path}")
-    real = shutil.disk_usage
     free = [0]
-    # The disk's free space is the operating system's answer: given here, for this folder only.
-    monkeypatch.setattr(health.shutil, "disk_usage",
-                        lambda folder: real(folder)._replace(free=free[0]) if str(folder) == str(tmp_path) else real(folder))
+    _free_space(monkeypatch, tmp_path, free)
     try:
         with db.write(engine) as conn:
             conn.exec_driver_sql("CREATE TABLE filler (id INTEGER PRIMARY KEY, b BLOB)")
@@ -222,8 +230,6 @@ def test_readiness_finds_the_file_of_a_uri(form: str, tmp_path: Path, monkeypatc
     file is (its WAL beside it counted once full), and a database in memory has no disk to check.
     Before, a relative URI was never ready without 40 MB more than it needed, and an absolute one
     made the check fail on a folder named ``file:…``."""
-    import shutil
-
     from widget_server.store import health, sqlite
 
     monkeypatch.setattr(sqlite, "WAL_CHECKPOINT_PAGES", 100)
@@ -231,9 +237,7 @@ def test_readiness_finds_the_file_of_a_uri(form: str, tmp_path: Path, monkeypatc
     url = {"relative file: URI": "sqlite:///file:rel.db?uri=true",
            "absolute file: URI": f"sqlite:///file:{tmp_path}/abs.db?uri=true",
            "memory URI": "sqlite:///file:mem1?mode=memory&cache=shared&uri=true"}[form]
-    real = shutil.disk_usage
-    monkeypatch.setattr(health.shutil, "disk_usage", lambda folder: real(folder)._replace(
-        free=health.MIN_FREE_BYTES + 4096) if os.path.realpath(folder) == os.path.realpath(tmp_path) else real(folder))
+    _free_space(monkeypatch, tmp_path, [health.MIN_FREE_BYTES + 4096])
     engine = db.make_engine(url)
     keep = engine.connect()  # a shared in-memory database lives while a connection does
     try:

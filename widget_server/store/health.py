@@ -56,4 +56,10 @@ def wal_growth(path: str, page_size: int) -> int:
         size = os.path.getsize(path + "-wal")
     except OSError:
         size = 0
-    return max(0, sqlite.WAL_CHECKPOINT_PAGES * (page_size + 24) + 32 - size)
+    full = _WAL_HEADER + sqlite.WAL_CHECKPOINT_PAGES * (_FRAME_HEADER + page_size)
+    return max(0, full - size)
+
+
+# The WAL file's layout (sqlite.org/fileformat.html, "WAL file format"): a header, then a frame
+# per page written, each a header and the page.
+_WAL_HEADER, _FRAME_HEADER = 32, 24

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Any
 
 import pytest
@@ -103,3 +105,24 @@ def test_browser_form_from_foreign_origin_refused(client: Any, app: Any, site: A
                     headers={"X-Form-Token": token, "Origin": "https://evil.example"})
     assert r.status_code == 403
     assert "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_request_ids_differ_between_forked_workers(app: Any) -> None:
+    """gunicorn forks its workers from one process: each must make ids of its own, not the
+    parent's sequence again (a generator seeded once, before the fork, would)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker
+        try:
+            with app.test_request_context():
+                os.write(write_end, ",".join(security.request_id() for _ in range(3)).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with app.test_request_context():
+        parent = {security.request_id() for _ in range(3)}
+    with os.fdopen(read_end) as pipe:
+        child = set(pipe.read().split(","))
+    os.waitpid(pid, 0)
+    assert len(child) == 3 and len(parent) == 3 and not child & parent
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in child | parent)

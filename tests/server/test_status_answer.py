@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import jsonify
+
 from widget_server.intake import status_events, tracking
 from widget_server.store import db
 from widget_server.web.schemas import SubmissionStatusSchema, status_fields
@@ -35,6 +37,10 @@ def _both(app: Any, client: Any, code: str, lang: str = "vi") -> tuple[dict[str,
                            json={"contact": "0912 345 678"})
     assert answered.status_code == 200
     assert answered.get_json() == schema  # what the API sends is what the schema makes
+    with app.test_request_context():  # byte for byte as Flask's jsonify writes it
+        assert answered.data == jsonify(schema).data
+    assert answered.headers["Content-Type"] == "application/json"
+    assert answered.headers["Cache-Control"] == "no-store"
     return status_fields(found), schema
 
 

@@ -102,7 +102,7 @@ def query(statement: direct.Statement, params: Mapping[str, Any] | None = None,
     engine = engine or get_engine()
     for attempt in range(2):
         try:
-            with _available(), kept.of(engine).connection() as conn:
+            with _available(), kept.of(engine).connection(rerun=True) as conn:
                 return statement.rows(conn, params)
         except StoreUnavailableError as exc:
             if attempt or not getattr(exc.__cause__, "connection_invalidated", False):

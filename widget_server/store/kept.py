@@ -15,7 +15,9 @@ connection for ``db.query`` and ``db.write``:
 - checked as the pool checks its own: when it sat unused past ``idle_seconds``, or its socket
   shows the server closed it, it goes back to the pool (whose checkout pings it) and a fresh
   one is taken; a connection that fails under a statement is invalidated (``direct.py``) and
-  replaced on the next use;
+  replaced on the next use. A read that runs again on a lost connection (``db.query``, a
+  status lookup) does not ask the socket: a system call per lookup, for the rare session the
+  server ended, which the second run settles;
 - given back to the pool transactional again, closed when the engine is disposed; after a
   fork the child never touches the parent's (it takes its own).
 """
@@ -65,9 +67,12 @@ class Kept:
         sa.event.listen(engine, "engine_disposed", lambda _engine: self.close(dispose=True))
 
     @contextmanager
-    def connection(self, *, writing: bool = False) -> Iterator[Connection]:
+    def connection(self, *, writing: bool = False, rerun: bool = False) -> Iterator[Connection]:
         """The kept connection, or one from the pool while another thread has it: in autocommit
-        for a read; for ``writing``, transactional (the caller begins and ends its transaction)."""
+        for a read; for ``writing``, transactional (the caller begins and ends its transaction).
+
+        ``rerun``: the caller runs its statement again on a new connection when this one turns
+        out lost (``db.query``), so its socket is not asked first (a system call per read)."""
         if not self._lock.acquire(blocking=False):
             own = self.engine().connect()
             try:
@@ -76,7 +81,7 @@ class Kept:
                 _give_back(own)
             return
         try:
-            conn = self._fresh()
+            conn = self._fresh(ask_socket=not rerun)
             if writing:
                 _transactional(conn)
             try:
@@ -101,7 +106,7 @@ class Kept:
 
     # ------------------------------------------------------------------ internals
 
-    def _fresh(self) -> Connection:
+    def _fresh(self, *, ask_socket: bool) -> Connection:
         if self._pid != os.getpid():  # forked: the parent's connection is not ours to use
             if self._conn is not None:
                 _inherited.append(self._conn)
@@ -109,7 +114,7 @@ class Kept:
         conn = self._conn
         if conn is not None and (conn.invalidated or conn.closed
                                  or time.monotonic() - self._used_at >= self.idle_seconds
-                                 or self.readable(conn.connection.dbapi_connection)):
+                                 or (ask_socket and self.readable(conn.connection.dbapi_connection))):
             self._give_back()
             conn = None
         if conn is None:

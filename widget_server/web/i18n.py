@@ -15,12 +15,14 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def request_lang(fallback: str | None = None) -> str:
-    asked = request.args.get("lang")
+    environ = request.environ
+    # No query string, nothing to parse (a lookup's POST has none).
+    asked = request.args.get("lang") if environ.get("QUERY_STRING") else None
     if asked is None and request.mimetype in _FORM_TYPES:
         asked = request.form.get("lang")
     # Cut to what a language tag and a browser's header need: the cache's keys stay small.
     return _negotiate(asked[:35] if asked else asked, fallback,
-                      request.headers.get("Accept-Language", "")[:256])
+                      environ.get("HTTP_ACCEPT_LANGUAGE", "")[:256])
 
 
 @lru_cache(maxsize=512)

@@ -3,6 +3,8 @@ in ``/openapi.json`` (the request schemas are the domain's, in ``intake/schemas.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Response, jsonify
@@ -244,6 +246,18 @@ def status_fields(found: dict[str, Any]) -> dict[str, Any]:
         "consent_withdrawn": found["consent_withdrawn"],
         "redacted": found["redacted"],
     }
+
+
+# The lookup's answer as the app's ``jsonify`` writes it outside debug mode (UTF-8, keys in their
+# order, as ``create_app`` sets the provider; compact; a newline after), by one encoder made once:
+# ``jsonify`` goes through the provider and makes an encoder per call. For values JSON knows as
+# they are (``status_fields``); tests/server/test_status_answer.py compares the bytes.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=False, separators=(",", ":"))
+
+
+def json_answer(obj: Any, headers: Mapping[str, str] | None = None) -> Response:
+    """``obj`` (JSON's own types only) as a 200 JSON answer, with ``headers``."""
+    return Response(_ENCODER.encode(obj) + "\n", headers=headers, content_type="application/json")
 
 
 def respond(schema: Schema, obj: Any, status: int = 200) -> Response:

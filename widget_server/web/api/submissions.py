@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, request
 
 from widget_server.intake import altcha, sites, submissions, tracking
 from widget_server.intake.schemas import DataRequestCreateSchema, LookupCreateSchema, RatingCreateSchema
@@ -18,6 +18,7 @@ from widget_server.web.schemas import (
     DataRequestSchema,
     SubmissionReceiptSchema,
     SubmissionStatusSchema,
+    json_answer,
     respond,
     status_fields,
 )
@@ -30,6 +31,7 @@ RATING_BODY = RatingCreateSchema()
 DATA_REQUEST_BODY = DataRequestCreateSchema()
 STATUS = SubmissionStatusSchema()
 RECEIPT = SubmissionReceiptSchema()
+NO_STORE = {"Cache-Control": "no-store"}  # a citizen's case
 
 
 def same_origin(origin: str) -> bool:
@@ -104,9 +106,7 @@ def lookup_submission(tracking_code: str) -> Response:
     found = tracking.lookup(tracking_code, data["contact"], request_lang())
     if found is None:
         raise tracking.not_found()
-    resp = jsonify(status_fields(found))
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return json_answer(status_fields(found), NO_STORE)
 
 
 @bp.get("/submissions/<tracking_code>")

@@ -8,7 +8,10 @@ they did before.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
+from typing import Any
 
 import phonenumbers
 import pytest
@@ -74,3 +77,21 @@ def test_the_shortcut_gives_what_the_library_gives_for_every_number_a_submission
                                    "02373852345", "+842373852345"])
 def test_a_stored_number_is_found_however_it_is_typed(typed: str) -> None:
     assert contacts._phone_form(typed) == parse_phone(typed)
+
+
+def test_digests_stay_those_already_stored(app: Any) -> None:
+    """The digest is HMAC-SHA256 under a key derived from the secret key: rows stored by any
+    earlier version must still match, whatever way the digest is worked out now."""
+    def stored(secret: str, message: bytes) -> str:
+        key = hmac.new(secret.encode(), b"phanhoi.contact.v1", hashlib.sha256).digest()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+    with app.app_context():
+        app.config["SECRET_KEY_FALLBACKS"] = ["older-secret"]
+        current = str(app.config["SECRET_KEY"])
+        assert contacts.digest("phone", "+84912345678") == stored(current, b"phone:+84912345678")
+        assert contacts.digest("email", "ba@example.vn", "older-secret") == stored("older-secret", b"email:ba@example.vn")
+        # Twice, from the keyed hashes kept between calls: the copies leave them as they were.
+        for _ in range(2):
+            assert contacts.contact_digests("0912 345 678") == [
+                stored("older-secret", b"phone:+84912345678"), stored(current, b"phone:+84912345678")]

@@ -24,33 +24,38 @@ from widget_server.store import db
 def digest(kind: str, value: str, secret: str | None = None) -> str:
     """A keyed digest of a contact detail: lookups work without keeping the detail itself."""
     secret = secret if secret is not None else str(current_app.config["SECRET_KEY"])
-    return _keyed(_contact_key(secret), kind, value)
+    return _keyed(_keyed_hash(secret), kind, value)
 
 
-def _keyed(key: bytes, kind: str, value: str) -> str:
-    # One call into OpenSSL: ``hmac.new`` builds a Python object around it first.
-    return hmac.digest(key, f"{kind}:{value}".encode(), "sha256").hex()
+def _keyed(keyed: hmac.HMAC, kind: str, value: str) -> str:
+    # A copy of the HMAC already keyed: OpenSSL looks the hash up and sets the key once per
+    # secret, not once per digest (a third of a digest's time).
+    h = keyed.copy()
+    h.update(f"{kind}:{value}".encode())
+    return h.hexdigest()
 
 
 @functools.lru_cache(maxsize=8)
-def _contact_key(secret: str) -> bytes:
-    """The digest key derived from a secret key, once per secret (the current one and fallbacks)."""
-    return hmac.new(secret.encode(), b"phanhoi.contact.v1", hashlib.sha256).digest()
+def _keyed_hash(secret: str) -> hmac.HMAC:
+    """HMAC-SHA256 keyed with the digest key derived from a secret key, once per secret (the
+    current one and fallbacks); only ever copied."""
+    key = hmac.new(secret.encode(), b"phanhoi.contact.v1", hashlib.sha256).digest()
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
-def _contact_keys(config: Any) -> tuple[bytes, ...]:
-    """The digest keys of ``secret_keys(config)``, in its order."""
+def _keyed_hashes(config: Any) -> tuple[hmac.HMAC, ...]:
+    """Those of ``secret_keys(config)``, in its order."""
     fallbacks = config.get("SECRET_KEY_FALLBACKS")
     if isinstance(fallbacks, list):
         fallbacks = tuple(fallbacks)
-    return _keys_of(fallbacks, str(config["SECRET_KEY"]))
+    return _keyed_hashes_of(fallbacks, str(config["SECRET_KEY"]))
 
 
 @functools.lru_cache(maxsize=8)
-def _keys_of(fallbacks: Any, secret: str) -> tuple[bytes, ...]:
+def _keyed_hashes_of(fallbacks: Any, secret: str) -> tuple[hmac.HMAC, ...]:
     """Worked out once per setting: a lookup digests the contact under each key."""
-    return tuple(_contact_key(s) for s in secret_keys({"SECRET_KEY_FALLBACKS": fallbacks,
-                                                       "SECRET_KEY": secret}))
+    return tuple(_keyed_hash(s) for s in secret_keys({"SECRET_KEY_FALLBACKS": fallbacks,
+                                                      "SECRET_KEY": secret}))
 
 
 def _phone_form(contact: str) -> str | None:
@@ -92,7 +97,7 @@ def contact_digests(contact: str) -> list[str]:
         except ValidationError:
             forms.append(("email", contact.casefold()))
     forms = forms or [("none", contact)]
-    return [_keyed(key, kind, value) for key in _contact_keys(current_app.config)
+    return [_keyed(keyed, kind, value) for keyed in _keyed_hashes(current_app.config)
             for kind, value in forms]
 
 

@@ -64,10 +64,18 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
             raise ValueError("naive datetime given to UTCDateTime")
         return value.astimezone(dt.UTC).replace(tzinfo=None)
 
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.UTC)
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        # One function per value read, not SQLAlchemy's wrapper around ``process_result_value``
+        # (a status lookup reads up to seven): PostgreSQL's driver gives datetimes, SQLite's
+        # strings that the dialect's own processor parses first.
+        parse = self.impl_instance.result_processor(dialect, coltype)
+        if parse is None:
+            return _aware
+        return lambda value: _aware(parse(value))
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    return value.replace(tzinfo=dt.UTC) if value is not None else None
 
 
 sites = sa.Table(

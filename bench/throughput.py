@@ -13,7 +13,9 @@ Everything runs on loopback, bounded in time (about five minutes per database):
    ``GET /`` for the reader paths and to bare ``POST`` for the submission: absolute
    numbers move with the machine and its load, the ratio is what the relay costs. Each
    relay path is compared with a bare run made just before it (``--no-adjacent``: with
-   the first bare runs), since a shared machine's speed drifts within minutes.
+   the first bare runs), since a shared machine's speed drifts within minutes, and in
+   bursts of seconds: in three alternating pairs of short runs (``--rounds``; the same
+   time in all), whose median ratio is the path's.
    Beside each, the gunicorn workers' CPU time per request (from ``/proc``), which the
    machine's other load moves far less than the request rate.
 2. **Memory.** Each relay path is run until it has served at least 10,000 requests;
@@ -454,36 +456,51 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
                 results["paths"][name] = {"per_second": 0.0, "requests": 0, "non_2xx": 0,
                                           "socket_errors": None, "skipped": True}
                 continue
-            ref_rate, ref_name = None, "bare_post" if _kind == "write" else "bare_get"
-            post_rate = None
-            if kind_of(name) != "bare" and args.adjacent:
-                # The machine's speed drifts by a quarter within minutes: each path is compared
-                # with a bare run of the same length just before it, not with one minutes earlier.
-                ref_url, ref_script, _ = paths[ref_name]
-                ref_rate = wrk(ref_url, ref_script, args.seconds, args)["per_second"]
-                if name in posts_against_get:
-                    # The goal compares the lookup with bare GET (it was a GET when it was set);
-                    # a POST with a JSON body costs bare Flask more too: shown beside it.
-                    post_url, post_lua, _ = paths["bare_post"]
-                    post_rate = wrk(post_url, post_lua, args.seconds, args)["per_second"]
-            wrk(url, script, 1, args)  # warm both workers up
+            ref_name = "bare_post" if _kind == "write" else "bare_get"
             server = {"bare": bare, "floor": floor}.get(kind_of(name), relay)
-            cpu_before = workers_cpu_seconds(server)
-            sys_before = workers_cpu_seconds(server, "system")
+            adjacent = kind_of(name) != "bare" and args.adjacent
+            wrk(url, script, 1, args)  # warm both workers up
             stored_before = stored(app) if name == "submission" else 0
-            results["paths"][name] = wrk(url, script, args.seconds, args)
-            if ref_rate is not None:
-                results["paths"][name].update(bare=ref_rate, bare_path=ref_name)
-            if post_rate:
-                results["paths"][name].update(bare_post=post_rate, ratio_to_post=round(
-                    results["paths"][name]["per_second"] / post_rate, 2))
+            # The machine's speed drifts by a quarter within minutes, and in bursts of seconds:
+            # each path is compared with a bare run just before it, in ``--rounds`` short pairs
+            # (the same time in all), and the median of the pairs' ratios is its ratio.
+            rounds = args.rounds if adjacent else 1
+            seconds = args.seconds / rounds
+            runs, refs, posts, cpu, cpu_system = [], [], [], 0.0, 0.0
+            for _ in range(rounds):
+                if adjacent:
+                    ref_url, ref_script, _ = paths[ref_name]
+                    refs.append(wrk(ref_url, ref_script, seconds, args)["per_second"])
+                    if name in posts_against_get:
+                        # The goal compares the lookup with bare GET (it was a GET when it was
+                        # set); a POST with a JSON body costs bare Flask more too: shown beside it.
+                        post_url, post_lua, _ = paths["bare_post"]
+                        posts.append(wrk(post_url, post_lua, seconds, args)["per_second"])
+                cpu_before = workers_cpu_seconds(server)
+                sys_before = workers_cpu_seconds(server, "system")
+                runs.append(wrk(url, script, seconds, args))
+                cpu += workers_cpu_seconds(server) - cpu_before
+                cpu_system += workers_cpu_seconds(server, "system") - sys_before
+            requests = sum(r["requests"] for r in runs)
+            results["paths"][name] = {
+                "per_second": round(statistics.median(r["per_second"] for r in runs), 1),
+                "requests": requests,
+                "non_2xx": sum(r["non_2xx"] for r in runs),
+                "socket_errors": "; ".join(r["socket_errors"] for r in runs if r["socket_errors"]) or None,
+                "p50_ms": statistics.median(r["p50_ms"] or 0 for r in runs),
+                "cpu_system_ms": round(cpu_system * 1000 / max(requests, 1), 3),
+                "cpu_ms": round(cpu * 1000 / max(requests, 1), 3),
+            }
+            if refs:
+                ratios = [r["per_second"] / ref for r, ref in zip(runs, refs, strict=True)]
+                results["paths"][name].update(
+                    bare=round(statistics.median(refs), 1), bare_path=ref_name,
+                    ratio=round(statistics.median(ratios), 2), rounds=[round(x, 2) for x in ratios])
+            if posts:
+                results["paths"][name].update(bare_post=round(statistics.median(posts), 1), ratio_to_post=round(
+                    statistics.median(r["per_second"] / p for r, p in zip(runs, posts, strict=True)), 2))
             if name == "submission":  # every answer a new submission, none a replay
                 results["paths"][name]["stored"] = stored(app) - stored_before
-            used = workers_cpu_seconds(server) - cpu_before
-            results["paths"][name]["cpu_system_ms"] = round(
-                (workers_cpu_seconds(server, "system") - sys_before) * 1000
-                / max(results["paths"][name]["requests"], 1), 3)
-            results["paths"][name]["cpu_ms"] = round(used * 1000 / max(results["paths"][name]["requests"], 1), 3)
             print(f"  {results['database']} {name}: {results['paths'][name]}", file=sys.stderr)
         results["load_after"] = os.getloadavg()
         for name in paths:
@@ -493,8 +510,9 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
         bare_get = results["paths"]["bare_get"]["per_second"]
         bare_post = results["paths"]["bare_post"]["per_second"]
         for name, (_url, _script, kind) in paths.items():
-            base = results["paths"][name].get("bare") or (
-                bare_post if kind in ("write", "bare") and name != "bare_get" else bare_get)
+            if "ratio" in results["paths"][name]:  # the median of its rounds
+                continue
+            base = bare_post if kind in ("write", "bare") and name != "bare_get" else bare_get
             results["paths"][name]["ratio"] = round(results["paths"][name]["per_second"] / base, 2)
         # Memory after at least 10,000 requests of each kind (or as many as --memory-seconds allow).
         served = {}
@@ -628,7 +646,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", action="append", default=None,
                         help="'sqlite' (a temp file) or a PostgreSQL URL; repeat for several runs")
-    parser.add_argument("--seconds", type=float, default=8.0, help="wrk duration per path")
+    parser.add_argument("--seconds", type=float, default=8.0,
+                        help="wrk time per path (and per bare reference), split over --rounds")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="pairs of a bare run and the path's, alternating; the ratio is their median")
     parser.add_argument("--workers", type=int, default=2,
                         help="gunicorn sync workers of each server (the goals are set for 2)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
@@ -663,9 +684,12 @@ def main() -> None:
         refs = {kind: [p["bare"] for p in r["paths"].values() if p.get("bare_path") == name]
                 for kind, name in (("GET", "bare_get"), ("POST", "bare_post"))}
         if any(refs.values()):
-            print(f"{r['database']}: each ratio against a bare run just before the path (bare "
-                  + ", ".join(f"{kind} {min(v):,.0f}–{max(v):,.0f} req/s" for kind, v in refs.items() if v)
-                  + "); the bare rows are the first runs")
+            print(f"{r['database']}: each ratio the median of {args.rounds} against a bare run just before "
+                  "the path (median bare " + ", ".join(f"{kind} {min(v):,.0f}–{max(v):,.0f} req/s"
+                                                        for kind, v in refs.items() if v)
+                  + "); the bare rows are the first runs; the pairs' ratios: "
+                  + "; ".join(f"{name} {' '.join(f'{x:.2f}' for x in p['rounds'])}"
+                              for name, p in r["paths"].items() if p.get("rounds")))
     for r in runs:
         b, a = r["backlog"], r["ack"]
         drained = (f"{args.backlog:,} delivered in {b['seconds']} s" if b["seconds"] is not None

@@ -481,15 +481,15 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
                 runs.append(wrk(url, script, seconds, args))
                 cpu += workers_cpu_seconds(server) - cpu_before
                 cpu_system += workers_cpu_seconds(server, "system") - sys_before
-            requests = sum(r["requests"] for r in runs)
+            answered = sum(r["requests"] for r in runs)
             results["paths"][name] = {
                 "per_second": round(statistics.median(r["per_second"] for r in runs), 1),
-                "requests": requests,
+                "requests": answered,
                 "non_2xx": sum(r["non_2xx"] for r in runs),
                 "socket_errors": "; ".join(r["socket_errors"] for r in runs if r["socket_errors"]) or None,
                 "p50_ms": statistics.median(r["p50_ms"] or 0 for r in runs),
-                "cpu_system_ms": round(cpu_system * 1000 / max(requests, 1), 3),
-                "cpu_ms": round(cpu * 1000 / max(requests, 1), 3),
+                "cpu_system_ms": round(cpu_system * 1000 / max(answered, 1), 3),
+                "cpu_ms": round(cpu * 1000 / max(answered, 1), 3),
             }
             if refs:
                 ratios = [r["per_second"] / ref for r, ref in zip(runs, refs, strict=True)]

@@ -44,18 +44,14 @@ def _keyed_hash(secret: str) -> hmac.HMAC:
 
 
 def _keyed_hashes(config: Any) -> tuple[hmac.HMAC, ...]:
-    """Those of ``secret_keys(config)``, in its order."""
-    fallbacks = config.get("SECRET_KEY_FALLBACKS")
-    if isinstance(fallbacks, list):
-        fallbacks = tuple(fallbacks)
-    return _keyed_hashes_of(fallbacks, str(config["SECRET_KEY"]))
+    """Those of ``secret_keys(config)``, in its order (the settings read as it reads them)."""
+    return _keyed_hashes_of(tuple(secret_keys(config)))
 
 
 @functools.lru_cache(maxsize=8)
-def _keyed_hashes_of(fallbacks: Any, secret: str) -> tuple[hmac.HMAC, ...]:
+def _keyed_hashes_of(secrets: tuple[str, ...]) -> tuple[hmac.HMAC, ...]:
     """Worked out once per setting: a lookup digests the contact under each key."""
-    return tuple(_keyed_hash(s) for s in secret_keys({"SECRET_KEY_FALLBACKS": fallbacks,
-                                                      "SECRET_KEY": secret}))
+    return tuple(_keyed_hash(s) for s in secrets)
 
 
 def _phone_form(contact: str) -> str | None:

@@ -24,13 +24,9 @@ from widget_server.store import db
 def digest(kind: str, value: str, secret: str | None = None) -> str:
     """A keyed digest of a contact detail: lookups work without keeping the detail itself."""
     secret = secret if secret is not None else str(current_app.config["SECRET_KEY"])
-    return _keyed(_keyed_hash(secret), kind, value)
-
-
-def _keyed(keyed: hmac.HMAC, kind: str, value: str) -> str:
     # A copy of the HMAC already keyed: OpenSSL looks the hash up and sets the key once per
     # secret, not once per digest (a third of a digest's time).
-    h = keyed.copy()
+    h = _keyed_hash(secret).copy()
     h.update(f"{kind}:{value}".encode())
     return h.hexdigest()
 
@@ -41,17 +37,6 @@ def _keyed_hash(secret: str) -> hmac.HMAC:
     current one and fallbacks); only ever copied."""
     key = hmac.new(secret.encode(), b"phanhoi.contact.v1", hashlib.sha256).digest()
     return hmac.new(key, digestmod=hashlib.sha256)
-
-
-def _keyed_hashes(config: Any) -> tuple[hmac.HMAC, ...]:
-    """Those of ``secret_keys(config)``, in its order (the settings read as it reads them)."""
-    return _keyed_hashes_of(tuple(secret_keys(config)))
-
-
-@functools.lru_cache(maxsize=8)
-def _keyed_hashes_of(secrets: tuple[str, ...]) -> tuple[hmac.HMAC, ...]:
-    """Worked out once per setting: a lookup digests the contact under each key."""
-    return tuple(_keyed_hash(s) for s in secrets)
 
 
 def _phone_form(contact: str) -> str | None:
@@ -93,7 +78,7 @@ def contact_digests(contact: str) -> list[str]:
         except ValidationError:
             forms.append(("email", contact.casefold()))
     forms = forms or [("none", contact)]
-    return [_keyed(keyed, kind, value) for keyed in _keyed_hashes(current_app.config)
+    return [digest(kind, value, secret) for secret in secret_keys(current_app.config)
             for kind, value in forms]
 
 

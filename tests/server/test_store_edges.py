@@ -180,6 +180,40 @@ def test_the_sqlite_wal_is_checkpointed_and_kept_bounded(tmp_path: Path, monkeyp
     check.dispose()
 
 
+@pytest.mark.parametrize("page_size", [1024, 16384, 65536])
+def test_the_wal_takes_as_many_bytes_whatever_the_page_size(page_size: int, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database made elsewhere with other pages than SQLite's usual 4 KB is checkpointed after
+    as many bytes of WAL, not as many pages (10,000 pages of 16 KB made a WAL of 160 MB, four
+    times what the relay plans for), and readiness counts the room that WAL takes."""
+    import sqlite3
+
+    from widget_server.store import health, sqlite as store_sqlite
+
+    monkeypatch.setattr(store_sqlite, "WAL_CHECKPOINT_PAGES", 100)  # 400 KB of 4 KB pages
+    planned = 100 * 4096
+    path = tmp_path / f"pages-{page_size}.sqlite3"
+    made = sqlite3.connect(path)  # as another tool would make it
+    made.execute(f"PRAGMA page_size={page_size}")
+    made.execute("CREATE TABLE filler (id INTEGER PRIMARY KEY, b BLOB)")
+    made.close()
+    engine = db.make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA page_size").scalar_one() == page_size
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == planned // page_size
+        growth = health.wal_growth(str(path), page_size)
+        assert planned * 0.8 < growth <= planned * 1.1, growth
+        _fill(engine, 30)  # about 2.4 MB of rows, six times the WAL's planned size
+        wal = Path(str(path) + "-wal").stat().st_size
+        # Checkpointed at its planned size (one transaction more at most), used again from its start.
+        assert wal <= planned + 30 * 4096, wal
+    finally:
+        engine.dispose()
+    with sqlite3.connect(path) as check:
+        assert check.execute("SELECT count(*) FROM filler").fetchone()[0] == 30 * 20
+
+
 def _free_space(monkeypatch: pytest.MonkeyPatch, folder: Path, free: list[int]) -> None:
     """The disk's free space is the operating system's answer: ``free[0]`` bytes for ``folder``
     (however its path is spelt), the real answer elsewhere."""

@@ -51,12 +51,12 @@ def _sqlite(conn: sa.Connection) -> str | None:
 
 def wal_growth(path: str, page_size: int) -> int:
     """Bytes the WAL beside ``path`` may still take before its next checkpoint: it grows to about
-    ``WAL_CHECKPOINT_PAGES`` pages (40 MB) and keeps that size, used again from its start."""
+    ``checkpoint_pages`` pages (40 MB) and keeps that size, used again from its start."""
     try:
         size = os.path.getsize(path + "-wal")
     except OSError:
         size = 0
-    full = _WAL_HEADER + sqlite.WAL_CHECKPOINT_PAGES * (_FRAME_HEADER + page_size)
+    full = _WAL_HEADER + sqlite.checkpoint_pages(page_size) * (_FRAME_HEADER + page_size)
     return max(0, full - size)
 
 

@@ -334,7 +334,7 @@ def backlog(app: Any, site: Any, consent: str, count: int) -> None:
                 for _ in range(min(1000, count - done)):
                     row = rows.new_row(site, site_data, via="api", src=None)
                     # No forwarded body made ahead: _insert makes it in the transaction.
-                    made = submissions._Made(rows.receipt(row), None, None)
+                    made = submissions._Made(rows.receipt(row, site.key), None, None)
                     submissions._insert(conn, site, site_data, row, made, store_attachments=None)
                     done += 1
 

@@ -389,6 +389,8 @@ class SubmissionReceipt:
     id: str
     tracking_code: str
     status: str
+    #: The site's status page with the code filled in: the link to give the citizen (their
+    #: phone or email is asked there), as ``embed.track_url`` makes it. Programs use ``Client.status``.
     status_url: str | None
     replayed: bool = False
     #: When the answer is due (the relay's deadline, 17 days by default).

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 import unicodedata
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
 
+from phanhoi.embed import track_url
 from tests.helpers import assert_problem
 from widget_server.store import db
 from widget_server.intake import tokens
@@ -24,6 +27,33 @@ def post(client, secret, body, key="key-1", **headers):
     return client.post("/api/v1/submissions", json=body, headers=h)
 
 
+def test_the_status_url_leads_a_person_to_the_status(app, client, site, submission_body):
+    """The 201's ``status_url`` (and ``Location``), which partners print as the link to follow the
+    submission, opens the site's status page with the code filled in; with the phone given there
+    it shows the status. It named ``GET /api/v1/submissions/{code}``, which answers 410 (a status
+    is looked up by ``POST``: the contact never travels in a URL)."""
+    registered, secret = site
+    r = post(client, secret, submission_body)
+    body = r.get_json()
+    assert r.headers["Location"] == body["status_url"]
+    link = urlsplit(body["status_url"])
+    assert link.path == f"/w/{registered.key}/track" and "contact" not in link.query
+    # The link the SDK makes for the same page (phanhoi.embed.track_url).
+    assert body["status_url"] == track_url(app.config["PUBLIC_URL"], registered.key, body["tracking_code"])
+    page = client.get(f"{link.path}?{link.query}")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    # The code's field filled in; the contact's asked for.
+    assert re.search(rf'name="code"[^>]*value="{re.escape(body["tracking_code"])}"', page.get_data(as_text=True))
+    assert re.search(r'name="contact"[^>]*value=""', page.get_data(as_text=True))
+    shown = client.post(link.path, data={"code": body["tracking_code"], "contact": "0912 345 678"})
+    assert shown.status_code == 200
+    assert "Đã nhận phản ánh" in shown.get_data(as_text=True)
+    # A replay of the same request gets the same link.
+    again = post(client, secret, submission_body)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["status_url"] == body["status_url"] == again.headers["Location"]
+
+
 def test_created_only_with_its_outbox_row(client, site, submission_body):
     _, secret = site
     r = post(client, secret, submission_body)
@@ -31,7 +61,7 @@ def test_created_only_with_its_outbox_row(client, site, submission_body):
     body = r.get_json()
     assert set(body) == {"id", "tracking_code", "status", "status_url", "deadline"}
     assert body["status"] == "received"
-    assert body["status_url"].endswith(f"/api/v1/submissions/{body['tracking_code']}")
+    assert body["status_url"].endswith(f"/track?code={body['tracking_code']}")
     assert r.headers["Location"] == body["status_url"]
     with db.read() as conn:
         row = conn.execute(sa.select(db.submissions)).one()

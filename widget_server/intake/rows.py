@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from flask import current_app
 
@@ -19,17 +20,21 @@ from widget_server.intake.sites import Site
 from widget_server.store import db
 
 
-def status_url(code: str) -> str:
-    return f"{current_app.config['PUBLIC_URL']}/api/v1/submissions/{code}"
+def status_url(site_key: str, code: str) -> str:
+    """Where a person follows the submission: the site's status page with the code filled in
+    (their phone or email is asked there). Programs look up with ``POST …/{code}/lookup``; the
+    contact never travels in a URL, so no ``GET`` of the API answers a status."""
+    return (f"{current_app.config['PUBLIC_URL']}/w/{quote(site_key, safe='')}/track?"
+            f"{urlencode({'code': code})}")
 
 
-def receipt(row: dict[str, Any]) -> dict[str, Any]:
+def receipt(row: dict[str, Any], site_key: str) -> dict[str, Any]:
     """The 201 body (and the answer a replay of the same idempotency key gets)."""
     return {
         "id": row["id"],
         "tracking_code": row["tracking_code"],
         "status": "received",
-        "status_url": status_url(row["tracking_code"]),
+        "status_url": status_url(site_key, row["tracking_code"]),
         "deadline": row["deadline"].isoformat(),
     }
 

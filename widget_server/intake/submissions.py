@@ -120,7 +120,7 @@ def create_idempotent(
             return alone
     # The answer, the forwarded body and on SQLite the statements' values, made before the
     # transaction (on SQLite it holds the one write lock every process waits for).
-    receipt = rows.receipt(row)
+    receipt = rows.receipt(row, site.key)
     forwarded = None if store_attachments else rows.forward_data(row, site)
     made = _Made(receipt, forwarded, _ahead(engine, site, row, receipt, forwarded, claim))
     for _ in range(3):
@@ -149,7 +149,7 @@ def _insert_alone(site: Site, row: dict[str, Any], claim: tuple[str, str] | None
     None when the transaction's way must go on: the tracking code was taken (nothing was
     written; ``row`` gets a new code), or the live answer holding the key expired before it
     was read."""
-    receipt = rows.receipt(row)
+    receipt = rows.receipt(row, site.key)
     now = row["submitted_at"]
     try:
         stored = at_once.insert_alone(
@@ -259,7 +259,7 @@ def _insert(conn: Connection, site: Site, data: dict[str, Any], row: dict[str, A
         if ahead.submission.rows(conn) if ahead is not None else _insert_submission(conn, row):
             break
         row["tracking_code"] = codes.generate()
-        receipt, forwarded, ahead = rows.receipt(row), None, None  # they name the code: made again
+        receipt, forwarded, ahead = rows.receipt(row, site.key), None, None  # they name the code: made again
         if claim:  # the answer recorded for the key names the code finally given
             idempotency.amend(conn, site.id, claim[0], receipt)
     else:

@@ -17,7 +17,13 @@ class SubmissionReceiptSchema(Schema):
     id = fields.String(required=True)
     tracking_code = fields.String(required=True, metadata={"example": "PH-7K3M-9XQDZ"})
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    status_url = fields.String(required=True)
+    # The site's status page with the code filled in (also the ``Location`` header): the link to
+    # give a person; programs look up with POST /api/v1/submissions/{code}/lookup.
+    status_url = fields.String(required=True, metadata={
+        "description": "Trang tra cứu của trang tin, đã điền sẵn mã / the site's status page with "
+                       "the code filled in: the link to give a person (their phone or email is "
+                       "asked there). Programs look up with POST /api/v1/submissions/{code}/lookup.",
+        "example": "https://phanhoi.thanhhoa.gov.vn/w/pk_xxx/track?code=PH-7K3M-9XQDZ"})
     # When the answer is due (DEADLINE_DAYS after receipt unless the central system says otherwise).
     deadline = fields.String(metadata={"format": "date-time", "example": "2026-12-16T08:00:00+00:00"})
 

@@ -52,3 +52,16 @@ def test_readyz_fails_when_the_database_is_gone(app_config, tmp_path):
 
     app = create_app({**app_config, "DATABASE_URL": f"sqlite:///{tmp_path}/missing/dir/x.db"})
     assert_problem(app.test_client().get("/readyz"), 503, "not-ready")
+
+
+def test_the_headers_a_new_submission_answers_with_are_described(client, site, submission_body):
+    """``Location`` and ``Idempotent-Replayed``, sent with the 201, are in its description, and
+    ``status_url`` is described as the link to give a person."""
+    spec = client.get("/openapi.json").get_json()
+    created = spec["paths"]["/api/v1/submissions"]["post"]["responses"]["201"]
+    answered = client.post("/api/v1/submissions", json=submission_body,
+                           headers={"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "k-doc"})
+    assert answered.status_code == 201 and "Location" in answered.headers
+    assert {"Location", "Idempotent-Replayed"} <= set(created["headers"])
+    receipt = spec["components"]["schemas"]["SubmissionReceipt"]["properties"]["status_url"]
+    assert "status page" in receipt["description"]

@@ -71,7 +71,11 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         }},
         "responses": {
             "201": {"description": "Stored; will be forwarded", "content": _json("SubmissionReceipt"),
-                    "headers": {"Idempotent-Replayed": {"schema": {"type": "string"}}}},
+                    "headers": {
+                        "Idempotent-Replayed": {"schema": {"type": "string"}},
+                        "Location": {"schema": {"type": "string", "format": "uri"},
+                                     "description": "The receipt's status_url: the site's status "
+                                                    "page with the code filled in"}}},
             **_problems(400, 401, 403, 404, 413, 415, 422, 429),
         },
     },

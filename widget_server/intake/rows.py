@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from flask import current_app
 
@@ -20,12 +20,16 @@ from widget_server.intake.sites import Site
 from widget_server.store import db
 
 
+def track_page(*, public_url: str, site_key: str, code: str) -> str:
+    """The site's status page on the relay with the code filled in (the citizen gives their phone
+    or email there): the 201's ``status_url`` and the notices' link. Programs look up with
+    ``POST …/{code}/lookup``; the contact never travels in a URL, so no ``GET`` of the API
+    answers a status."""
+    return f"{public_url}/w/{quote(site_key, safe='')}/track?code={quote(code, safe='-')}"
+
+
 def status_url(site_key: str, code: str) -> str:
-    """Where a person follows the submission: the site's status page with the code filled in
-    (their phone or email is asked there). Programs look up with ``POST …/{code}/lookup``; the
-    contact never travels in a URL, so no ``GET`` of the API answers a status."""
-    return (f"{current_app.config['PUBLIC_URL']}/w/{quote(site_key, safe='')}/track?"
-            f"{urlencode({'code': code})}")
+    return track_page(public_url=current_app.config["PUBLIC_URL"], site_key=site_key, code=code)
 
 
 def receipt(row: dict[str, Any], site_key: str) -> dict[str, Any]:

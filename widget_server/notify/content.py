@@ -20,6 +20,8 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from widget_server.intake.rows import track_page as relay_link  # the 201's status_url too
+
 #: What the notice says happened, by the status that triggered it.
 HEADLINES = {
     "answered": ("đã có trả lời", "has an answer"),
@@ -77,10 +79,6 @@ def track_link(*, public_url: str, site_key: str, code: str, article: str | None
         # Origin and path only: the query may carry someone's tracking parameters.
         return f"{parts.scheme}://{parts.netloc}{parts.path or '/'}#{TRACK_FRAGMENT}{quote(code, safe='-')}"
     return relay_link(public_url=public_url, site_key=site_key, code=code)
-
-
-def relay_link(*, public_url: str, site_key: str, code: str) -> str:
-    return f"{public_url}/w/{quote(site_key, safe='')}/track?code={quote(code, safe='-')}"
 
 
 @dataclass(frozen=True)

@@ -127,3 +127,39 @@ def test_openapi_describes_results(app: Any, client: Any) -> None:
     spec = client.get("/openapi.json").get_json()
     assert {"/api/v1/results", "/api/v1/results/{result_id}", "/api/v1/scoreboard"} <= set(spec["paths"])
     assert {"Result", "ResultPage", "Scoreboard", "ResultPublished"} <= set(spec["components"]["schemas"])
+
+
+@pytest.mark.parametrize("path", ["/api/v1/results", "/open311/v2/requests.json", "/open311/v2/requests.xml",
+                                  "/p/{key}/feed.atom"])
+def test_public_answers_go_out_compressed_once_per_version(app: Any, client: Any, site: Any, three: None,
+                                                           publish: Any, monkeypatch: Any, path: str) -> None:
+    """A phone on a slow network reads the public record as the board's pages are sent: brotli or
+    gzip as it accepts, compressed once per version and encoding, each with its own ETag."""
+    import gzip
+
+    import brotli
+
+    from widget_server.web import compress
+
+    for n in range(4, 12):  # past compress.MIN_BYTES for every format
+        publish(f"KQ-{n}", title=f"Kết quả số {n} về đèn đường", answer="Đã thay bóng đèn. " * 5)
+    made: list[str] = []
+    encode = compress.encode
+    monkeypatch.setattr(compress, "encode", lambda body, name: made.append(name) or encode(body, name))
+    url = path.format(key=site[0].key)
+    plain = client.get(url, headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and "Content-Encoding" not in plain.headers
+    assert len(plain.data) >= compress.MIN_BYTES
+    br = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+    gz = client.get(url, headers={"Accept-Encoding": "gzip"})
+    client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert made == ["br", "gzip"]  # the third answer was the kept copy
+    assert (br.headers["Content-Encoding"], gz.headers["Content-Encoding"]) == ("br", "gzip")
+    assert brotli.decompress(br.data) == plain.data == gzip.decompress(gz.data)
+    assert len(gz.data) < len(plain.data) / 2
+    assert len({plain.headers["ETag"], br.headers["ETag"], gz.headers["ETag"]}) == 3
+    for resp in (plain, br, gz):
+        assert "Accept-Encoding" in resp.headers["Vary"]
+        assert resp.mimetype == plain.mimetype
+    held = client.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": gz.headers["ETag"]})
+    assert held.status_code == 304 and "Accept-Encoding" in held.headers["Vary"]

@@ -1,9 +1,10 @@
 """HTML pages compressed on the way out: brotli when the reader accepts it and the
 ``brotli`` package is installed, else gzip, else as they are (``Accept-Encoding``).
 
-The widget's static files come precompressed from ``assets.py``, and the public pages made
-once per version of the results are compressed once too (``web/public.py``): they already carry
-``Content-Encoding`` and are left alone here. JSON answers are not touched.
+The widget's static files come precompressed from ``assets.py``, and the public answers made
+once per version of the results (pages, the results API's JSON, GeoReport, the feed) are
+compressed once too (``web/public.py``): they already carry ``Content-Encoding`` and are left
+alone here. Other JSON answers are not touched: they are short, or personal (a status lookup).
 
 Why this is safe from BREACH-style length guessing: the pages reflect request values
 (``?u=``, ``?src=``, ``?code=``), but the only secrets beside them are the CSP style

@@ -33,27 +33,24 @@ def cached(key: str, make: Callable[[], bytes], mimetype: str, *, cors: bool = F
            status: int = 200) -> Response:
     """``make()``'s bytes, or 304 when the reader already holds them.
 
-    A page (HTML) is compressed once per version and encoding, as the reader accepts it
-    (``compress.py``), not on every answer; each encoding has its own ETag, as a strong
-    validator must. An answer of another ``status`` (a board's 400 for a bad filter) is sent
-    whole, never as a 304, which would stand for a 200's body."""
+    Every such answer (pages, JSON, GeoReport's XML, the Atom feed) is compressed once per
+    version and encoding, as the reader accepts it (``compress.py``), not on every answer; each
+    encoding has its own ETag, as a strong validator must. They hold the public record only, no
+    secret a length could betray. An answer of another ``status`` (a board's 400 for a bad
+    filter) is sent whole, never as a 304, which would stand for a 200's body."""
     answer = public_cache().get(f"{key}|{mimetype}", lambda: _Answer(make()))
     body, etag = answer.body, answer.etag
-    page = mimetype.startswith("text/html")
-    chosen = None
-    if page:
-        chosen = compress.encoding(len(body))
-        if chosen is not None:
-            body = answer.encoded(chosen)
-            etag = f"{etag}-{chosen}"
+    chosen = compress.encoding(len(body))
+    if chosen is not None:
+        body = answer.encoded(chosen)
+        etag = f"{etag}-{chosen}"
     if status == 200 and request.if_none_match.contains_weak(etag):
         resp = Response(status=304)
     else:
         resp = Response(body, status=status, mimetype=mimetype)
         if chosen is not None:
             resp.headers["Content-Encoding"] = chosen
-    if page:
-        resp.vary.add("Accept-Encoding")
+    resp.vary.add("Accept-Encoding")
     resp.set_etag(etag)
     max_age = int(current_app.config.get("RESULTS_MAX_AGE", 60))
     # Public for everyone, never personal; revalidated after max-age, so a withdrawal

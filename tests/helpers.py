@@ -101,3 +101,37 @@ def statements_seen(engine: Any, keep: Callable[[Any, str, Any], Any] | None = N
         yield seen
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
+
+
+@contextlib.contextmanager
+def store_locked(database_url: str, release_after: float) -> Iterator[None]:
+    """The store's write lock held by another session (an operator's transaction, a migration)
+    until ``release_after`` seconds have passed, or the block ends."""
+    import sqlite3
+    import threading
+
+    import sqlalchemy as sa
+
+    from widget_server.store.engine import normalise_url
+
+    engine = None
+    if database_url.startswith("sqlite"):
+        holder: Any = sqlite3.connect(sa.make_url(database_url).database, isolation_level=None,
+                                      check_same_thread=False)
+        holder.execute("BEGIN EXCLUSIVE")
+    else:
+        engine = sa.create_engine(normalise_url(database_url), poolclass=sa.pool.NullPool)
+        holder = engine.connect()
+        holder.execute(sa.text("LOCK TABLE submissions IN ACCESS EXCLUSIVE MODE"))
+    release = holder.rollback
+    timer = threading.Timer(release_after, release)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        with contextlib.suppress(Exception):
+            release()
+        holder.close()
+        if engine is not None:
+            engine.dispose()

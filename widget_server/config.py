@@ -38,6 +38,11 @@ SETTINGS: dict[str, Setting] = {
         5.0, "PostgreSQL: seconds a pooled connection may sit unused before it is pinged when next "
         "taken (a connection whose server ended the session is noticed without a ping)."
     ),
+    "STORE_WAIT_SECONDS": Setting(
+        10.0, "How long a request waits for a lock in the store (SQLite's one writer, PostgreSQL's "
+        "row and table locks) before it answers 503 with Retry-After; kept well under the worker "
+        "timeout (`serve` gives gunicorn this plus 20 s), so a locked store is an answer, not a killed worker."
+    ),
     "PUBLIC_URL": Setting(
         "http://127.0.0.1:5000", "The relay's public origin, used in links and the loader URL."
     ),

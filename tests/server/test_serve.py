@@ -142,3 +142,33 @@ def test_serve_runs_several_workers_on_a_shared_limit_store(app_config, tmp_path
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
     assert codes.count(404) == 3 and codes.count(429) == 5, (codes, out.decode()[-2000:])
+
+
+@pytest.mark.slow
+def test_serve_answers_503_when_the_store_stays_locked(app_config, database_url, submission_body, site, tmp_path):
+    """A store locked by another session past the wait: gunicorn's worker answers 503 with
+    Retry-After (the worker's timeout is longer than the wait), and goes on serving."""
+    from tests.helpers import store_locked
+
+    port = _free_port()
+    proc = _serve(app_config, tmp_path, port, "--workers", "1")
+    headers = {"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "served-locked"}
+    url = f"http://127.0.0.1:{port}/api/v1/submissions"
+    try:
+        _wait_ready(proc, port)
+        with store_locked(database_url, release_after=45):
+            started = time.monotonic()
+            refused = requests.post(url, json=submission_body, headers=headers, timeout=60)
+            waited = time.monotonic() - started
+        assert refused.status_code == 503, refused.text
+        # PHANHOI_STORE_WAIT_SECONDS (10 s), with room to spare before the worker's timeout: a
+        # wait as long as the timeout (30 s each) let gunicorn kill the worker first, racing it.
+        assert waited < 20, waited
+        assert refused.headers["Content-Type"] == "application/problem+json"
+        assert refused.headers["Retry-After"] == "30"
+        stored = requests.post(url, json=submission_body, headers=headers, timeout=30)
+        assert stored.status_code == 201, stored.text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert "WORKER TIMEOUT" not in out.decode()

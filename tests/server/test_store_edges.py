@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -281,4 +282,56 @@ def test_readiness_finds_the_file_of_a_uri(form: str, tmp_path: Path, monkeypatc
         assert health.write_problem(engine) is None
     finally:
         keep.close()
+        engine.dispose()
+
+
+def test_a_locked_store_is_a_503_after_the_configured_wait(app_config: dict[str, Any],
+                                                           database_url: str) -> None:
+    """A submission waiting on a lock held elsewhere gets 503 with Retry-After once
+    PHANHOI_STORE_WAIT_SECONDS have passed (nothing stored; the client tries again), not an
+    answer held until the lock goes (or the worker's timeout kills it first)."""
+    from tests.helpers import store_locked, valid_submission
+    from widget_server import create_app
+    from widget_server.intake import reference, sites
+
+    app = create_app({**app_config, "STORE_WAIT_SECONDS": 1})
+    try:
+        with app.app_context():
+            site, token = sites.create_site("Báo Thanh Hóa", ["https://baothanhhoa.example"])
+            body = valid_submission()
+            body["consent"]["version"] = reference.consent_for(site.name).version
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "locked-1"}
+        with store_locked(database_url, release_after=8):
+            started = time.monotonic()
+            refused = client.post("/api/v1/submissions", json=body, headers=headers)
+            waited = time.monotonic() - started
+        assert refused.status_code == 503, refused.get_data(as_text=True)
+        assert refused.mimetype == "application/problem+json"
+        assert refused.headers["Retry-After"] == "30"
+        assert 0.9 <= waited < 5, waited
+        stored = client.post("/api/v1/submissions", json=body, headers=headers)  # the lock is gone
+        assert stored.status_code == 201, stored.get_data(as_text=True)
+        assert stored.headers.get("Idempotent-Replayed") is None  # the 503 stored nothing
+    finally:
+        db.get_engine(app).dispose()
+
+
+def test_the_wait_for_a_lock_keeps_one_the_operator_set(app_config: dict[str, Any], database_url: str) -> None:
+    """PostgreSQL: the relay's sessions wait PHANHOI_STORE_WAIT_SECONDS for a lock, unless the
+    role, the database or PGOPTIONS already set ``lock_timeout``."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's lock_timeout")
+    engine = db.make_engine(database_url, wait_seconds=2.5)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SHOW lock_timeout")).scalar_one() == "2500ms"
+    finally:
+        engine.dispose()
+    url = sa.make_url(db.normalise_url(database_url)).update_query_dict({"options": "-c lock_timeout=7s"})
+    engine = db.make_engine(url.render_as_string(hide_password=False), wait_seconds=2.5)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SHOW lock_timeout")).scalar_one() == "7s"
+    finally:
         engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 
@@ -31,7 +32,11 @@ def serve(host: str, port: int, workers: int | None) -> None:
             f"{workers} workers with in-memory rate limits would allow {workers} times every limit: "
             "set PHANHOI_RATELIMIT_STORAGE_URI to a shared store (redis://…) or serve with --workers 1.")
     db.upgrade(db.get_engine(app))
+    # A request waiting for a locked store answers 503 after STORE_WAIT_SECONDS: the worker's
+    # timeout is longer, so gunicorn never kills a worker that was about to answer.
+    timeout = max(30, math.ceil(float(app.config["STORE_WAIT_SECONDS"])) + 20)
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--timeout", str(timeout),
             "--access-logfile", "-", "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss %({x-request-id}o)s',
             # Control characters in a path are escaped: a %0a cannot start a forged log line.
             "--logger-class", "widget_server.web.logs.AccessLogger",

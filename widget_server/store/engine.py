@@ -20,6 +20,8 @@ from widget_server.store import direct, kept, postgres, sqlite, watch
 
 #: Seconds a pooled PostgreSQL connection may sit unused before it is pinged on its next checkout.
 PING_IDLE_SECONDS: float = SETTINGS["DB_PING_IDLE_SECONDS"].default
+#: Seconds a statement waits for a lock before the store counts as unavailable (503).
+WAIT_SECONDS: float = SETTINGS["STORE_WAIT_SECONDS"].default
 
 
 def normalise_url(url: str) -> str:
@@ -30,16 +32,17 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, ping_idle_seconds: float = PING_IDLE_SECONDS) -> Engine:
+def make_engine(url: str, *, ping_idle_seconds: float = PING_IDLE_SECONDS,
+                wait_seconds: float = WAIT_SECONDS) -> Engine:
     url = normalise_url(url)
     # Statements' parameters and result rows are citizens' names and contacts: they stay out
     # of logs and error messages even when the root logger is turned up to DEBUG.
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     if url.startswith("sqlite"):
-        engine = sqlite.make_engine(url)
+        engine = sqlite.make_engine(url, wait_seconds)
         kept.attach(engine, float("inf"), lambda _dbapi_conn: False)
     else:
-        engine = postgres.make_engine(url, ping_idle_seconds)
+        engine = postgres.make_engine(url, ping_idle_seconds, wait_seconds)
         kept.attach(engine, ping_idle_seconds, postgres.readable(engine))
     watch.listen(engine)
     return engine
@@ -159,5 +162,6 @@ def is_postgres(conn_or_engine: Connection | Engine) -> bool:
 
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"],
-                         ping_idle_seconds=float(app.config["DB_PING_IDLE_SECONDS"]))
+                         ping_idle_seconds=float(app.config["DB_PING_IDLE_SECONDS"]),
+                         wait_seconds=float(app.config["STORE_WAIT_SECONDS"]))
     app.extensions["phanhoi_engine"] = engine

@@ -35,7 +35,7 @@ APPLICATION_NAME = "phanhoi-widget"
 _IDLE_SINCE = "phanhoi_idle_since"
 
 
-def make_engine(url: str, ping_idle_seconds: float) -> Engine:
+def make_engine(url: str, ping_idle_seconds: float, wait_seconds: float) -> Engine:
     connect_args = {} if "application_name" in sa.make_url(url).query else {
         "application_name": APPLICATION_NAME}
     # READ COMMITTED named, not left to the server's default: the idempotency claim relies on it
@@ -45,6 +45,18 @@ def make_engine(url: str, ping_idle_seconds: float) -> Engine:
                               connect_args=connect_args)
 
     spoke = readable(engine)
+    lock_timeout = f"{max(1, round(wait_seconds * 1000))}ms"
+
+    @sa.event.listens_for(engine, "connect")
+    def _lock_wait(dbapi_conn: Any, _record: Any) -> None:
+        # A lock held elsewhere (a migration, an operator's open transaction) makes a statement
+        # wait at most this long, then fail: 503 with Retry-After, not a worker killed by its
+        # timeout with the client left without an answer. One set by the role, the database or
+        # PGOPTIONS is kept. Once per new connection.
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SELECT set_config('lock_timeout', %s, false) WHERE current_setting('lock_timeout') = '0'",
+                        (lock_timeout,))
+        dbapi_conn.commit()
 
     @sa.event.listens_for(engine, "checkin")
     def _checked_in(_dbapi_conn: Any, record: Any) -> None:

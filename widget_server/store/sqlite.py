@@ -17,8 +17,10 @@ from sqlalchemy.engine import Connection, Engine
 from widget_server.errors import StoreUnavailableError
 from widget_server.store import direct
 
-#: How long a writer waits for the others before the store counts as unavailable (503).
-WRITE_TIMEOUT_SECONDS = 30.0
+#: How long a writer waits for the others before the store counts as unavailable (503): the
+#: default of ``PHANHOI_STORE_WAIT_SECONDS``. Well under gunicorn's worker timeout (30 s unless
+#: ``serve`` sets it): a worker still waiting then would be killed, and its client get no answer.
+WRITE_TIMEOUT_SECONDS = 10.0
 
 #: Pages in the WAL after which the committing writer copies them into the database (SQLite's
 #: automatic checkpoint; its default is 1,000). A submission writes about 17 pages (four rows
@@ -186,10 +188,10 @@ def _file_path(url: str) -> str | None:
     return path
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, wait_seconds: float = WRITE_TIMEOUT_SECONDS) -> Engine:
     create_private(url)
-    engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
-    gate = _gates[engine] = WriteGate(_file_path(url))
+    engine = sa.create_engine(url, connect_args={"timeout": wait_seconds}, hide_parameters=True)
+    gate = _gates[engine] = WriteGate(_file_path(url), wait_seconds)
     sa.event.listen(engine, "engine_disposed", lambda _engine: gate.close())
     weakref.finalize(engine, gate.close)
 
@@ -204,7 +206,7 @@ def make_engine(url: str) -> Engine:
         cur.execute(f"PRAGMA wal_autocheckpoint={checkpoint_pages(page_size)}")
         cur.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={max(1, round(wait_seconds * 1000))}")
         cur.close()
 
     @sa.event.listens_for(engine, "begin")

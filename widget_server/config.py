@@ -172,7 +172,8 @@ SETTINGS: dict[str, Setting] = {
         32, "Deliveries one worker makes at a time (a pool of threads; 1 = one after another). "
         "Events of one submission still go out in order."
     ),
-    "HTTP_TIMEOUT": Setting(10.0, "Seconds to wait for the central system on each delivery."),
+    "HTTP_TIMEOUT": Setting(10.0, "Seconds to wait for the central system's whole answer on each "
+                            "delivery (after at most 5 s to connect); never past the row's lease."),
     "BREAKER_THRESHOLD": Setting(5, "Consecutive failures that open a destination's breaker."),
     "BREAKER_COOLDOWN_SECONDS": Setting(30, "Seconds a breaker stays open before one trial delivery."),
     "PROXY_HOPS": Setting(

@@ -31,6 +31,7 @@ from widget_server.delivery.destinations import (
     Result,
     UnknownDestinationError,
     build,
+    deadline,
 )
 
 log = logging.getLogger("widget_server.worker")
@@ -199,7 +200,9 @@ class Worker:
         if event is None:
             return Attempt(row)
         started = time.monotonic()
-        result = destination.deliver(event)
+        # Not a moment past the lease: after it another round may claim the row and send it too.
+        with deadline.at_most((row.lease_until - db.utcnow()).total_seconds() - 1.0):
+            result = destination.deliver(event)
         log.info("outbox %s %s attempt %d: %s %s (%.0f ms)", row.id, row.event_type,
                  row.attempts, result.outcome, result.status or result.error or "",
                  (time.monotonic() - started) * 1000)

@@ -11,6 +11,7 @@ import requests.adapters
 from requests.structures import CaseInsensitiveDict
 from phanhoi.errors import parse_retry_after as _parse
 
+from widget_server.delivery.destinations import deadline
 from widget_server.delivery.destinations.base import Result
 
 #: Longest Retry-After we honour; beyond it the normal backoff decides.
@@ -31,7 +32,7 @@ def session(given: requests.Session | None = None, *, pool: int = 10) -> request
     http = given
     if http is None:
         http = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(pool, 1))
+        adapter = deadline.Adapter(pool_maxsize=max(pool, 1))
         http.mount("http://", adapter)
         http.mount("https://", adapter)
     http.headers["User-Agent"] = f"phanhoi-widget/{__version__}"
@@ -44,9 +45,16 @@ def pool_from(config: Mapping[str, Any]) -> int:
 
 
 def timeout_from(config: Mapping[str, Any]) -> tuple[float, float]:
-    """(connect, read) seconds from ``PHANHOI_HTTP_TIMEOUT``."""
+    """(connect, read) seconds from ``PHANHOI_HTTP_TIMEOUT``. The whole attempt ends within their
+    sum (``attempt``), however slowly an answer trickles in."""
     read = float(config.get("HTTP_TIMEOUT") or 10.0)
     return (min(read, 5.0), read)
+
+
+def _total(timeout: Any) -> float:
+    if isinstance(timeout, tuple):
+        return float(sum(t for t in timeout if t is not None))
+    return float(timeout) if timeout is not None else 60.0
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -101,16 +109,22 @@ def attempt(session: requests.Session, url: str, *, timeout: Any,
     "400 General Service Error").
     """
     try:
-        if set(request) <= {"data", "headers"} and isinstance(request.get("data"), bytes):
-            response = post_bytes(session, url, request["data"], request.get("headers") or {},
-                                  timeout=timeout)
-        else:
-            response = session.post(url, timeout=timeout, allow_redirects=False, **request)
+        # The whole exchange, the answer's body included, ends by the deadline (deadline.py):
+        # each read alone is bounded by ``timeout``, but an answer may trickle in read by read.
+        with deadline.within(deadline.seconds_for(_total(timeout))) as watch:
+            if set(request) <= {"data", "headers"} and isinstance(request.get("data"), bytes):
+                response = post_bytes(session, url, request["data"], request.get("headers") or {},
+                                      timeout=timeout)
+            else:
+                response = session.post(url, timeout=timeout, allow_redirects=False, **request)
+            response.content  # noqa: B018 - read here, within the deadline
     except requests.Timeout:
         return Result("retry", error="timeout")
-    except requests.ConnectionError:
-        return Result("retry", error="connection failed")
     except requests.RequestException as exc:
+        if watch.expired:
+            return Result("retry", error="timeout")
+        if isinstance(exc, requests.ConnectionError):
+            return Result("retry", error="connection failed")
         return Result("retry", error=f"request failed: {type(exc).__name__}")
     with response:
         status = response.status_code

@@ -65,3 +65,53 @@ def test_the_headers_a_new_submission_answers_with_are_described(client, site, s
     assert {"Location", "Idempotent-Replayed"} <= set(created["headers"])
     receipt = spec["components"]["schemas"]["SubmissionReceipt"]["properties"]["status_url"]
     assert "status page" in receipt["description"]
+
+
+def test_the_configs_304_is_described_and_no_limit_it_does_not_have(app_config):
+    from widget_server import create_app
+    from widget_server.intake import sites
+    from widget_server.store import db
+
+    app = create_app({**app_config, "RATELIMIT_ENABLED": True})  # the limits as served
+    try:
+        client = app.test_client()
+        with app.app_context():
+            site, _token = sites.create_site("Báo Thanh Hóa", ["https://baothanhhoa.example"])
+        described = client.get("/openapi.json").get_json()["paths"]["/api/v1/sites/{site_key}/config"]["get"]
+        url = f"/api/v1/sites/{site.key}/config"
+        first = client.get(url)
+        held = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+        assert held.status_code == 304 and "304" in described["responses"]
+        assert "ETag" in described["responses"]["200"]["headers"]
+        # No rate limit applies to the config (the widget asks for it on every page view).
+        assert {client.get(url).status_code for _ in range(120)} == {200}
+        assert "429" not in described["responses"]
+    finally:
+        db.get_engine(app).dispose()
+
+
+def test_a_503_of_a_store_that_cannot_write_is_described(app_config, database_url):
+    """The writes answer 503 with Retry-After when the store cannot take them: described so."""
+    from tests.helpers import store_locked, valid_submission
+    from widget_server import create_app
+    from widget_server.intake import reference, sites
+    from widget_server.store import db
+
+    app = create_app({**app_config, "STORE_WAIT_SECONDS": 0.5, "RATELIMIT_ENABLED": True})
+    try:
+        client = app.test_client()
+        with app.app_context():
+            site, token = sites.create_site("Báo Thanh Hóa", ["https://baothanhhoa.example"])
+            body = valid_submission()
+            body["consent"]["version"] = reference.consent_for(site.name).version
+        with store_locked(database_url, release_after=10):
+            refused = client.post("/api/v1/submissions", json=body,
+                                  headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "k-503"})
+        assert refused.status_code == 503
+        paths = client.get("/openapi.json").get_json()["paths"]
+        for path in ("/api/v1/submissions", "/api/v1/submissions/{tracking_code}/lookup",
+                     "/api/v1/submissions/{tracking_code}/rating",
+                     "/api/v1/submissions/{tracking_code}/data-request"):
+            assert "503" in paths[path]["post"]["responses"], path
+    finally:
+        db.get_engine(app).dispose()

@@ -2,64 +2,66 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import fields, validate
 
+from widget_server.intake.event_schemas import (
+    DATETIME_MESSAGES,
+    MESSAGES,
+    CentralSchema,
+    OBJECT_MESSAGES,
+    at_most,
+    between,
+    equal,
+)
 from widget_server.intake.schemas import CleanString
 
 RESULT_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$",
-                            error="result_id: 1–100 chữ cái, số, '.', '_', ':' hoặc '-'.")
-CODE = validate.Regexp(r"^[a-z0-9][a-z0-9._-]{0,63}$", error="Mã không hợp lệ.")
+                            error="result_id: 1–100 chữ cái, số, '.', '_', ':' hoặc '-'. "
+                                  "(1–100 letters, digits, '.', '_', ':' or '-'.)")
+CODE = validate.Regexp(r"^[a-z0-9][a-z0-9._-]{0,63}$", error="Mã không hợp lệ. (Not a valid code.)")
 
 
-class ResultPublishedDataSchema(Schema):
+class ResultPublishedDataSchema(CentralSchema):
     """Only public fields: anything else the central system sends is dropped unread."""
 
-    class Meta:
-        unknown = EXCLUDE
-
-    result_id = fields.String(required=True, validate=RESULT_ID)
-    central_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=100))
-    title = CleanString(required=True, validate=validate.Length(1, 300))
-    question = CleanString(allow_none=True, load_default=None, multiline=True,
-                           validate=validate.Length(max=20000))
-    answer = CleanString(required=True, multiline=True, validate=validate.Length(1, 20000))
-    category = fields.String(allow_none=True, load_default=None, validate=CODE)
-    agency = CleanString(allow_none=True, load_default=None, validate=validate.Length(max=200))
-    commune_code = fields.String(allow_none=True, load_default=None,
-                                 validate=validate.Regexp(r"^[0-9]{1,16}$", error="Mã xã không hợp lệ."))
-    received_at = fields.AwareDateTime(allow_none=True, load_default=None)
-    answered_at = fields.AwareDateTime(allow_none=True, load_default=None)
-    deadline = fields.AwareDateTime(allow_none=True, load_default=None)
-    url = fields.Url(allow_none=True, load_default=None, schemes={"http", "https"},
-                     validate=validate.Length(max=2000))
+    result_id = fields.String(required=True, error_messages=MESSAGES, validate=RESULT_ID)
+    central_id = fields.String(allow_none=True, load_default=None, error_messages=MESSAGES, validate=at_most(100))
+    title = CleanString(required=True, error_messages=MESSAGES, validate=between(1, 300))
+    question = CleanString(allow_none=True, load_default=None, multiline=True, error_messages=MESSAGES,
+                           validate=at_most(20000))
+    answer = CleanString(required=True, multiline=True, error_messages=MESSAGES, validate=between(1, 20000))
+    category = fields.String(allow_none=True, load_default=None, error_messages=MESSAGES, validate=CODE)
+    agency = CleanString(allow_none=True, load_default=None, error_messages=MESSAGES, validate=at_most(200))
+    commune_code = fields.String(allow_none=True, load_default=None, error_messages=MESSAGES,
+                                 validate=validate.Regexp(r"^[0-9]{1,16}$",
+                                                          error="Mã xã không hợp lệ. (Not a valid commune code.)"))
+    received_at = fields.AwareDateTime(allow_none=True, load_default=None, error_messages=DATETIME_MESSAGES)
+    answered_at = fields.AwareDateTime(allow_none=True, load_default=None, error_messages=DATETIME_MESSAGES)
+    deadline = fields.AwareDateTime(allow_none=True, load_default=None, error_messages=DATETIME_MESSAGES)
+    url = fields.Url(allow_none=True, load_default=None, schemes={"http", "https"}, error_messages={
+        **MESSAGES, "invalid": "Không phải URL http(s) hợp lệ. (Not a valid http(s) URL.)"}, validate=at_most(2000))
 
 
-class ResultWithdrawnDataSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    result_id = fields.String(required=True, validate=RESULT_ID)
+class ResultWithdrawnDataSchema(CentralSchema):
+    result_id = fields.String(required=True, error_messages=MESSAGES, validate=RESULT_ID)
 
 
-class _ResultEventSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    timestamp = fields.AwareDateTime(load_default=None, allow_none=True)
+class _ResultEventSchema(CentralSchema):
+    timestamp = fields.AwareDateTime(load_default=None, allow_none=True, error_messages=DATETIME_MESSAGES)
 
 
 class ResultPublishedSchema(_ResultEventSchema):
     """``result.published``: a PAKN the central system made public (through the relay or not)."""
 
-    type = fields.String(required=True, validate=validate.Equal("result.published"))
-    data = fields.Nested(ResultPublishedDataSchema, required=True)
+    type = fields.String(required=True, error_messages=MESSAGES, validate=equal("result.published"))
+    data = fields.Nested(ResultPublishedDataSchema, required=True, error_messages=OBJECT_MESSAGES)
 
 
 class ResultWithdrawnSchema(_ResultEventSchema):
     """``result.withdrawn``: the result leaves every public output."""
 
-    type = fields.String(required=True, validate=validate.Equal("result.withdrawn"))
-    data = fields.Nested(ResultWithdrawnDataSchema, required=True)
+    type = fields.String(required=True, error_messages=MESSAGES, validate=equal("result.withdrawn"))
+    data = fields.Nested(ResultWithdrawnDataSchema, required=True, error_messages=OBJECT_MESSAGES)
 
 
 EVENT_SCHEMAS = {"result.published": ResultPublishedSchema, "result.withdrawn": ResultWithdrawnSchema}

@@ -42,8 +42,10 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("/api/v1/sites/{site_key}/config", "get"): {
         "endpoint": "api.site_config",
         "parameters": [{"name": "site_key", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "Site configuration", "content": _json("SiteConfig")},
-                      **_problems(404, 429)},
+        "responses": {"200": {"description": "Site configuration", "content": _json("SiteConfig"),
+                              "headers": CACHE_HEADERS},
+                      "304": {"description": "Not modified (If-None-Match)"},
+                      **_problems(404)},
     },
     ("/api/v1/sites/{site_key}/stats", "get"): {
         "endpoint": "api.site_stats",
@@ -76,7 +78,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                         "Location": {"schema": {"type": "string", "format": "uri"},
                                      "description": "The receipt's status_url: the site's status "
                                                     "page with the code filled in"}}},
-            **_problems(400, 401, 403, 404, 413, 415, 422, 429),
+            **_problems(400, 401, 403, 404, 413, 415, 422, 429, 503),
         },
     },
     ("/api/v1/submissions/{tracking_code}/lookup", "post"): {
@@ -84,7 +86,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "parameters": [CODE, LANG],
         "requestBody": {"required": True, "content": _json("LookupCreate")},
         "responses": {"200": {"description": "Status, history, answer", "content": _json("SubmissionStatus")},
-                      **_problems(400, 404, 415, 422, 429)},
+                      **_problems(400, 404, 415, 422, 429, 503)},
     },
     ("/api/v1/submissions/{tracking_code}", "get"): {
         "endpoint": "api.lookup_by_get",
@@ -98,14 +100,14 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "parameters": [CODE, LANG, ACTION_KEY],
         "requestBody": {"required": True, "content": _json("RatingCreate")},
         "responses": {"200": {"description": "Rated", "content": _json("SubmissionStatus")},
-                      **_problems(400, 404, 409, 415, 422, 429)},
+                      **_problems(400, 404, 409, 415, 422, 429, 503)},
     },
     ("/api/v1/submissions/{tracking_code}/data-request", "post"): {
         "endpoint": "api.data_request",
         "parameters": [CODE, ACTION_KEY],
         "requestBody": {"required": True, "content": _json("DataRequestCreate")},
         "responses": {"202": {"description": "Recorded and forwarded", "content": _json("DataRequest")},
-                      **_problems(400, 404, 415, 422, 429)},
+                      **_problems(400, 404, 415, 422, 429, 503)},
     },
     ("/api/v1/central/events", "post"): {
         "endpoint": "api.central_events",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, json, request
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from widget_server import errors
@@ -90,6 +91,47 @@ STATUS_BY_CODE: dict[str, int] = {
 }
 
 
+# The detail of an HTTP error raised without one of the relay's own (a path nothing serves, a
+# method a path does not take): Werkzeug's default sentences are English only.
+DETAILS = {
+    400: "Yêu cầu không hợp lệ. (The request could not be understood.)",
+    401: "Cần xác thực để dùng địa chỉ này. (Authentication is required.)",
+    403: "Bạn không có quyền dùng địa chỉ này. (You may not use this address.)",
+    404: "Không có địa chỉ này trên máy chủ; vui lòng kiểm tra lại đường dẫn. "
+         "(Nothing is served at this address.)",
+    405: "Địa chỉ này không nhận phương thức này; xem tiêu đề Allow. "
+         "(This address does not take this method: see the Allow header.)",
+    413: "Dữ liệu gửi lên quá lớn. (The request is too large.)",
+    415: "Kiểu dữ liệu này không được hỗ trợ. (This media type is not supported.)",
+}
+
+
+def _detail(exc: HTTPException) -> str | None:
+    """The error's own detail, or the relay's bilingual one where it has Werkzeug's default."""
+    if exc.code == 500:
+        return None
+    if exc.code in DETAILS and exc.description == type(exc).description:
+        return DETAILS[exc.code]
+    return exc.description
+
+
+def error_page(exc: HTTPException) -> Response:
+    """An HTTP error on a page (not the API): a short page in Vietnamese, then English, with the
+    error's own headers (``Allow``, ``Retry-After``), in place of Werkzeug's English one."""
+    code = exc.code or 500
+    title = TITLES.get(code, "Lỗi (Error)")
+    detail = _detail(exc) or "Vui lòng thử lại sau. (Please try again later.)"
+    body = (f'<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>"
+            f"<p>{escape(detail)}</p></body></html>")
+    resp = Response(body, status=code, mimetype="text/html")
+    for key, value in exc.get_headers():
+        if key.lower() not in ("content-type", "content-length"):
+            resp.headers[key] = value
+    return resp
+
+
 # Titles more telling than the status's own, for the codes that need one.
 TITLE_BY_CODE: dict[str, str] = {
     "tracking-code-mistyped": "Mã có vẻ bị gõ nhầm (Mistyped tracking code)",
@@ -154,17 +196,17 @@ def init_app(app: Flask) -> None:
     def _domain(exc: errors.DomainError) -> Any:
         if not wants_problem():
             # A page asked for something missing (an unknown site key): the plain HTTP error.
-            return default_exceptions[status_for(exc)]()
+            return error_page(default_exceptions[status_for(exc)]())
         return problem_response(from_domain(exc))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
         if not wants_problem():
-            return exc
+            return exc if (exc.code or 500) < 400 else error_page(exc)
         headers = {}
         if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
-        detail = exc.description if exc.code != 500 else None
+        detail = _detail(exc)
         if exc.code == 429:
             # Rate limits answer through limits.py; this covers any other 429.
             headers["Retry-After"] = str(getattr(exc, "retry_after", None) or 60)

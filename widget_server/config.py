@@ -114,10 +114,18 @@ SETTINGS: dict[str, Setting] = {
         "120 per minute;3000 per hour",
         "Accepted submissions per site from its server (`Authorization: Bearer`), instead of the browser limits.",
     ),
-    "RATELIMIT_LOOKUP": Setting("30 per hour;10 per minute", "Status lookup limit per client IP."),
+    "RATELIMIT_LOOKUP": Setting(
+        "30 per hour;10 per minute",
+        "Failed status lookups per client IP; one that finds its submission is not counted.",
+    ),
     "RATELIMIT_RATING": Setting("10 per hour", "Rating and data-request limit per client IP."),
+    "RATELIMIT_LOOKUP_CODE_IP": Setting(
+        "5 per hour", "Failed lookups, ratings and data requests of one tracking code from one client IP."
+    ),
     "RATELIMIT_LOOKUP_CODE": Setting(
-        "20 per hour", "Lookup, rating and data-request limit per tracking code, over all clients."
+        "200 per hour",
+        "Failed lookups, ratings and data requests of one tracking code from all clients together "
+        "(guessing its contact from many addresses); above what others' mistakes reach, so its owner is not locked out.",
     ),
     "STATS_CACHE_SECONDS": Setting(
         300, "Seconds a site's figures (`/api/v1/sites/{key}/stats`) are kept before they are counted again."

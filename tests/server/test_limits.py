@@ -340,3 +340,54 @@ def test_limits_switched_off_ask_the_limiter_nothing(app: Any, monkeypatch: Any)
     assert client.post("/api/v1/submissions", json={}).status_code == 401
     assert asked == []
     assert "api.create_submission" in limits.SUBMIT_ENDPOINTS
+
+
+def _submitted(app: Any, phone: str) -> str:
+    from widget_server.intake import submissions
+
+    site, _token = sites.create_site(f"Báo {uuid.uuid4().hex[:6]}", ["https://bao.example"])
+    body = body_for(site)
+    body["submitter"]["phone"] = phone
+    return str(submissions.create_submission(site, body, via="api")["tracking_code"])
+
+
+def test_lookups_that_find_their_submission_spend_nothing(app_config: dict[str, Any]) -> None:
+    """Many people behind one carrier-NAT address look up their own submissions: none of those
+    counts; the address's wrong guesses still do."""
+    app = _make(app_config, RATELIMIT_LOOKUP="3 per minute")
+    with app.app_context():
+        client = app.test_client()
+        nat = {"REMOTE_ADDR": "100.64.0.7"}
+        codes = [_submitted(app, f"09130000{i:02d}") for i in range(8)]
+        for i, code in enumerate(codes):
+            r = client.post(f"/api/v1/submissions/{code}/lookup", json={"contact": f"09130000{i:02d}"},
+                            environ_base=nat)
+            assert r.status_code == 200, r.get_data(as_text=True)
+        for _ in range(3):
+            assert_problem(client.post(f"/api/v1/submissions/{codes[0]}/lookup", json={"contact": "0988888888"},
+                                       environ_base=nat), 404)
+        assert_problem(client.post(f"/api/v1/submissions/{codes[1]}/lookup", json={"contact": "0913000001"},
+                                   environ_base=nat), 429, "rate-limited")
+
+
+def test_others_wrong_guesses_do_not_lock_the_owner_of_a_code_out(app_config: dict[str, Any]) -> None:
+    """A tracking code is on a QR code, in a link: twenty wrong contacts from twenty addresses
+    leave its owner able to look it up and to ask for deletion; one address guessing is stopped."""
+    app = _make(app_config)  # the default limits
+    with app.app_context():
+        client = app.test_client()
+        code = _submitted(app, "0912345678")
+        url = f"/api/v1/submissions/{code}"
+        for i in range(20):
+            assert_problem(client.post(url + "/lookup", json={"contact": f"09876543{i:02d}"},
+                                       environ_base={"REMOTE_ADDR": f"198.51.100.{i + 1}"}), 404)
+        owner = {"REMOTE_ADDR": "203.0.113.77"}
+        found = client.post(url + "/lookup", json={"contact": "0912345678"}, environ_base=owner)
+        assert found.status_code == 200, found.get_data(as_text=True)
+        asked = client.post(url + "/data-request", json={"contact": "0912345678", "kind": "delete"},
+                            environ_base=owner)
+        assert asked.status_code == 202, asked.get_data(as_text=True)
+        guesser = {"REMOTE_ADDR": "192.0.2.9"}
+        answers = [client.post(url + "/lookup", json={"contact": f"09555555{i:02d}"}, environ_base=guesser).status_code
+                   for i in range(8)]
+        assert answers[:5] == [404] * 5 and set(answers[5:]) == {429}

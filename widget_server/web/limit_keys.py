@@ -118,6 +118,11 @@ def tracking_code_key() -> str:
     return "code:" + (codes.normalise(raw[:40]) or "invalid")
 
 
+def code_and_ip_key() -> str:
+    """One address's guesses at one code's contact."""
+    return tracking_code_key() + "|" + client_ip()
+
+
 def sign_in_key() -> str:
     """The account a sign-in is for, as a digest: guessing one account's password from many
     addresses spends one budget."""

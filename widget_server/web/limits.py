@@ -33,6 +33,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from widget_server.web.limit_keys import (
     accepted,
     client_ip,
+    code_and_ip_key,
     contact_key,
     is_browser,
     is_partner,
@@ -79,19 +80,29 @@ class Limit:
     deduct: Callable[[Any], bool] | None = None  # counted only for these answers
 
 
+def failed(resp: Any) -> bool:
+    """A lookup (or rating, data request) that found nothing: a guess, or a typo."""
+    return bool(resp.status_code >= 400)
+
+
 # Budget → its limits. Submissions: browsers per IP, per contact and per site, partners per site;
-# accepted ones only. Lookups per IP and per tracking code (guessing the contact for one known
-# code from many addresses), failures included; ratings and data requests per IP and per code.
+# accepted ones only. Lookups count failures only: a person who finds their submission spends
+# nothing (many people share one carrier-NAT address), a guess does. Guesses at one code's
+# contact: per address and code, and from all addresses together at a rate no reader reaches,
+# so others' wrong guesses from a handful of addresses never lock the owner of a code out.
+# Ratings and data requests: per IP, and the code's guesses as for lookups.
 BUDGETS: dict[str, list[Limit]] = {
     "submit": [Limit("RATELIMIT_SUBMIT", client_ip, "submit-ip", POST, is_partner, accepted),
                Limit("RATELIMIT_SUBMIT_CONTACT", contact_key, "submit-contact", POST, is_partner, accepted),
                Limit("RATELIMIT_SUBMIT_SITE", site_key, "submit-site", POST, is_partner, accepted),
                Limit("RATELIMIT_PARTNER", site_key, "submit-partner", POST, is_browser, accepted)],
-    "lookup": [Limit("RATELIMIT_LOOKUP", client_ip, "lookup-ip"),
-               Limit("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code")],
+    "lookup": [Limit("RATELIMIT_LOOKUP", client_ip, "lookup-ip", deduct=failed),
+               Limit("RATELIMIT_LOOKUP_CODE_IP", code_and_ip_key, "lookup-code-ip", deduct=failed),
+               Limit("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code", deduct=failed)],
     "sign_in": [Limit("RATELIMIT_SIGN_IN", client_ip, "sign-in-ip", POST),
                 Limit("RATELIMIT_SIGN_IN_ACCOUNT", sign_in_key, "sign-in-account", POST)],
-    "citizen_action": [Limit("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code"),
+    "citizen_action": [Limit("RATELIMIT_LOOKUP_CODE_IP", code_and_ip_key, "lookup-code-ip", deduct=failed),
+                       Limit("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code", deduct=failed),
                        Limit("RATELIMIT_RATING", client_ip, "rating-ip", POST)],
 }
 SUBMIT_ENDPOINTS: set[str] = set()

@@ -16,7 +16,7 @@ from widget_server import create_app
 from widget_server.accounts import audit, passwords, users
 from widget_server.intake import sites
 from widget_server.reach import beacons
-from widget_server.store import db
+from widget_server.store import db, operations
 from widget_server.store.outbox import enqueue
 
 PASSWORD = "mật-khẩu-đủ-dài-2026"
@@ -226,6 +226,35 @@ def test_sign_out_ends_the_session(client, admin):
     token = csrf_of(client.get("/console/"))
     assert client.post("/console/sign-out", data={"csrf": token}).status_code == 303
     assert client.get("/console/").status_code == 303
+
+
+def test_sign_out_ends_the_session_on_the_server_too(app, client, admin):
+    """A copy of the cookie taken before the sign-out (another browser, a stolen one) opens
+    nothing after it, and its CSRF token changes nothing."""
+    sign_in(client, admin.email)
+    token = csrf_of(client.get("/console/sites"))
+    copy = app.test_client()
+    copy.set_cookie("phanhoi_console", client.get_cookie("phanhoi_console", path="/console").value,
+                    path="/console")
+    assert copy.get("/console/sites").status_code == 200
+    assert client.post("/console/sign-out", data={"csrf": token}).status_code == 303
+
+    r = copy.get("/console/sites")
+    assert r.status_code == 303 and r.headers["Location"].startswith("/console/sign-in")
+    r = copy.post("/console/sites", data={"csrf": token, "name": "Báo Mới", "origins": "https://baomoi.example"})
+    assert r.status_code == 401
+    assert [s.name for s in sites.list_sites()] == []
+    with db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(operations.console_sessions)).scalar() == 0
+
+
+def test_signing_out_ends_that_session_only(app, client, admin):
+    sign_in(client, admin.email)
+    elsewhere = app.test_client()
+    sign_in(elsewhere, admin.email)
+    assert client.post("/console/sign-out", data={"csrf": csrf_of(client.get("/console/"))}).status_code == 303
+    assert client.get("/console/").status_code == 303
+    assert elsewhere.get("/console/").status_code == 200
 
 
 # --------------------------------------------------------------------------- who sees what

@@ -107,9 +107,15 @@ def list_all() -> list[User]:
         return [_user(r) for r in conn.execute(_query().order_by(operations.console_users.c.id)).all()]
 
 
-def get(user_id: int) -> User | None:
+def get(user_id: int, *, session: str | None = None) -> User | None:
+    """The account; with ``session`` (a session row's id, see ``sessions``), only while that
+    session of it is open."""
+    query = _query().where(operations.console_users.c.id == user_id)
+    if session is not None:
+        s = operations.console_sessions
+        query = query.join(s, s.c.user_id == operations.console_users.c.id).where(s.c.id == session)
     with db.read() as conn:
-        row = conn.execute(_query().where(operations.console_users.c.id == user_id)).one_or_none()
+        row = conn.execute(query).one_or_none()
     return _user(row) if row else None
 
 
@@ -120,9 +126,11 @@ def _change(email: str, actor: str, action: str, **values: Any) -> User:
         row = conn.execute(sa.select(u.c.id, u.c.site_id).where(u.c.email == email)).one_or_none()
         if row is None:
             raise NotFoundError(f"Không có tài khoản {email}. / No account {email}.", code="account-not-found")
-        # A new session version ends every session signed before this change.
+        # A new session version ends every session signed before this change; their rows go.
         conn.execute(sa.update(u).where(u.c.id == row.id).values(
             session_version=u.c.session_version + 1, **values))
+        conn.execute(sa.delete(operations.console_sessions).where(
+            operations.console_sessions.c.user_id == row.id))
         audit.record(actor, action, email, site_id=row.site_id,
                      details={"second_factor": bool(values.get("totp_secret"))} if "totp_secret" in values else None,
                      conn=conn)

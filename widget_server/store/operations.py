@@ -45,6 +45,17 @@ console_users = sa.Table(
     sa.CheckConstraint(one_of("role", CONSOLE_ROLES), name="role_known"),
 )
 
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    # One row per open console session (sign-in → sign-out or 12 hours): the signed cookie names
+    # its row, so a copied cookie stops working when its session is signed out. The id is the
+    # SHA-256 of the cookie's random token, never the token itself.
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("console_users.id"), nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
 audit_log = sa.Table(
     "audit_log",
     metadata,

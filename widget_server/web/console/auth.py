@@ -2,8 +2,10 @@
 
 Sessions are Flask's signed cookies (itsdangerous), scoped to ``/console``, ``HttpOnly``,
 ``SameSite=Strict`` and ``Secure`` whenever the relay's public URL is https. A session holds the
-account id, the account's session version (a reset or a disable ends every session), a CSRF
-token and two times: it ends after ``CONSOLE_SESSION_MINUTES`` idle and after 12 hours at most.
+account id, the account's session version (a reset or a disable ends every session), the token
+of its row in ``console_sessions`` (signing out deletes the row: a copy of the cookie stops
+working too), a CSRF token and two times: it ends after ``CONSOLE_SESSION_MINUTES`` idle and
+after 12 hours at most.
 Refusals (wrong password, expired session, missing CSRF token, another site's page) answer
 4xx, change nothing and are written to the audit log.
 """
@@ -20,14 +22,14 @@ from urllib.parse import urlsplit
 from flask import Flask, Request, Response, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
-from widget_server.accounts import audit, users
+from widget_server.accounts import audit, sessions, users
 from widget_server.errors import RefusedError
 from widget_server.intake import sites
 from widget_server.web import limits
 from widget_server.web.assets import versioned_url
 from widget_server.web.console.blueprint import bp
 
-MAX_SESSION_SECONDS = 12 * 3600
+MAX_SESSION_SECONDS = sessions.MAX_SECONDS
 # The console's pages load only the relay's own files; the preview frame is the relay's too.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "frame-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
@@ -62,7 +64,7 @@ def _actor() -> str:
 
 
 def _current_user() -> users.User | None:
-    """The signed-in account, or None (never signed in, expired, reset, disabled)."""
+    """The signed-in account, or None (never signed in, expired, signed out, reset, disabled)."""
     uid, version = session.get("uid"), session.get("v")
     if uid is None:
         return None
@@ -71,7 +73,7 @@ def _current_user() -> users.User | None:
     if now - float(session.get("seen", 0)) > idle or now - float(session.get("at", 0)) > MAX_SESSION_SECONDS:
         g.expired = True
         return None
-    user = users.get(int(uid))
+    user = sessions.user_of(int(uid), session.get("sid"))
     if user is None or user.disabled or user.session_version != version:
         g.expired = True
         return None
@@ -154,16 +156,21 @@ def sign_in() -> Any:
     except RefusedError:
         return render("console/sign_in.html", 401, message="refused", next=nxt,
                       email=request.form.get("email", "")[:320])
-    # A new session (and CSRF token) at sign-in: nothing from before carries over.
+    # A new session (and CSRF token) at sign-in: nothing from before carries over, and a session
+    # this browser had open ends.
+    if g.user is not None:
+        sessions.end(session.get("sid"), actor=g.user.email, site_id=g.user.site_id)
     session.clear()
     now = int(time.time())
-    session.update(uid=user.id, v=user.session_version, at=now, seen=now, csrf=secrets.token_urlsafe(32))
+    session.update(uid=user.id, v=user.session_version, sid=sessions.start(user.id), at=now, seen=now,
+                   csrf=secrets.token_urlsafe(32))
     return redirect(nxt, 303)
 
 
 @bp.post("/sign-out")
 def sign_out() -> Any:
-    audit.record(_actor(), "sign-out", _actor(), site_id=g.user.site_id if g.user else None)
+    """Ends this session on the server (its row goes), not only in this browser."""
+    sessions.end(session.get("sid"), actor=_actor(), site_id=g.user.site_id if g.user else None)
     session.clear()
     return redirect(url_for("console.sign_in"), 303)
 

@@ -169,12 +169,34 @@ def test_an_unknown_email_gets_the_same_answer(client, admin):
     assert r.status_code == 401 and "Wrong email" in r.get_data(as_text=True)
 
 
-def test_sign_in_without_csrf_is_refused(client, admin):
+def test_sign_in_without_csrf_is_refused(client, admin, caplog):
     client.get("/console/sign-in")
     r = client.post("/console/sign-in", data={"email": admin.email, "password": PASSWORD})
     assert r.status_code == 403
     assert client.get("/console/").status_code == 303
-    assert entries("csrf.refused")
+    assert "csrf.refused refused (POST /console/sign-in)" in caplog.text  # logged; no account, no audit entry
+    assert entries("csrf.refused") == []
+
+
+def test_anonymous_refusals_write_nothing_to_the_database(client, admin, site):
+    """Posts without an account (no cookie, or a cookie with only the sign-in page's CSRF token)
+    are refused without a write: no one can grow the audit log or take the write lock at will."""
+    before = len(audit.recent(limit=1000))
+    padding = "x" * 100_000
+    for _ in range(150):
+        assert client.post("/console/sign-in", data={"email": admin.email, "padding": padding}).status_code == 403
+        assert client.post(f"/console/sites/{site[0].key}", data={"padding": padding}).status_code == 403
+    token = csrf_of(client.get("/console/sign-in"))  # a session with a CSRF token, but no account
+    for _ in range(150):
+        assert client.post("/console/sites", data={"csrf": token, "name": "x"}).status_code == 401
+        assert client.post("/console/sign-out", data={"csrf": token}).status_code == 401
+    assert len(audit.recent(limit=1000)) == before
+
+
+def test_a_signed_in_account_s_refusals_are_audited(client, admin):
+    sign_in(client, admin.email)
+    assert client.post("/console/sites", data={"name": "x"}).status_code == 403
+    assert [(e["actor"], e["target"]) for e in entries("csrf.refused")] == [(admin.email, "/console/sites")]
 
 
 def test_the_next_page_is_a_console_page_only(client, admin):
@@ -210,7 +232,7 @@ def test_an_idle_session_ends_and_a_post_with_it_changes_nothing(client, admin, 
         "csrf": token, "name": "Đổi tên", "origins": "https://baothanhhoa.example"})
     assert r.status_code == 401 and "hết hạn" in r.get_data(as_text=True)
     assert sites.get_site(site[0].key).name == "Báo Thanh Hóa"
-    assert entries("session.refused")
+    assert entries("session.refused") == []  # no account any more: logged, not audited
     assert client.get("/console/").status_code == 303
 
 

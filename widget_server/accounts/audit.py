@@ -1,4 +1,5 @@
-"""The audit log: every change made in the console or with ``users``, and every refused attempt.
+"""The audit log: every change made in the console or with ``users``, refused sign-ins, and a
+signed-in account's refused attempts (those with no account go to the application log).
 
 Entries name the actor (an account's email, or ``cli``), the action, its target and a few
 details; never a password, a secret key or a TOTP code. Citizens' data never appears here.

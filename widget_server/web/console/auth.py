@@ -7,7 +7,10 @@ of its row in ``console_sessions`` (signing out deletes the row: a copy of the c
 working too), a CSRF token and two times: it ends after ``CONSOLE_SESSION_MINUTES`` idle and
 after 12 hours at most.
 Refusals (wrong password, expired session, missing CSRF token, another site's page) answer
-4xx, change nothing and are written to the audit log.
+4xx and change nothing. A signed-in account's refusals are written to the audit log; those of a
+request with no account (no session, an expired one) go to the application log only: anyone can
+send them, as many as they like, and they name nobody (a wrong password is the exception, written
+by ``users.authenticate`` under the sign-in rate limits).
 """
 
 from __future__ import annotations
@@ -56,11 +59,6 @@ def csrf_token() -> str:
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(32)
     return str(session["csrf"])
-
-
-def _actor() -> str:
-    user = g.get("user")
-    return user.email if user else "?"
 
 
 def _current_user() -> users.User | None:
@@ -170,7 +168,7 @@ def sign_in() -> Any:
 @bp.post("/sign-out")
 def sign_out() -> Any:
     """Ends this session on the server (its row goes), not only in this browser."""
-    sessions.end(session.get("sid"), actor=_actor(), site_id=g.user.site_id if g.user else None)
+    sessions.end(session.get("sid"), actor=g.user.email, site_id=g.user.site_id)  # signed in: _guard
     session.clear()
     return redirect(url_for("console.sign_in"), 303)
 
@@ -178,8 +176,8 @@ def sign_out() -> Any:
 @bp.errorhandler(Refusal)
 def _refused(exc: Refusal) -> Response:
     user = g.get("user")
-    audit.record(_actor(), exc.action, exc.target, site_id=user.site_id if user else None,
-                 details={"method": request.method})
+    if user is not None:
+        audit.record(user.email, exc.action, exc.target, site_id=user.site_id, details={"method": request.method})
     current_app.logger.warning("console: %s refused (%s %s)", exc.action, request.method, request.path)
     if exc.status == 401:
         return render("console/sign_in.html", 401, message="expired",

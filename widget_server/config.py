@@ -134,8 +134,12 @@ SETTINGS: dict[str, Setting] = {
     "REACH_FLUSH_SECONDS": Setting(
         2.0, "Seconds each relay process holds beacon counts before writing them in one transaction (0: at once)."
     ),
-    "RATELIMIT_SIGN_IN": Setting("10 per hour;5 per minute", "Console sign-in attempts per client IP."),
-    "RATELIMIT_SIGN_IN_ACCOUNT": Setting("20 per hour", "Console sign-in attempts per account, over all clients."),
+    "RATELIMIT_SIGN_IN": Setting("10 per hour;5 per minute", "Failed console sign-ins per client IP."),
+    "RATELIMIT_SIGN_IN_ACCOUNT": Setting(
+        "20 per hour",
+        "Failed console sign-ins per account, over all clients; past it, only addresses that have not "
+        "failed to sign in to it that day may try (see Console).",
+    ),
     "CONSOLE_SESSION_MINUTES": Setting(
         60, "Minutes of inactivity after which a console session ends (sessions last 12 hours at most)."
     ),

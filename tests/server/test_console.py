@@ -223,6 +223,45 @@ def test_sign_in_is_rate_limited(app_config, admin):
     db.get_engine(app).dispose()
 
 
+def test_sign_ins_count_only_when_they_fail(app_config, admin):
+    app = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_SIGN_IN": "3 per minute",
+                      "RATELIMIT_SIGN_IN_ACCOUNT": "3 per hour"})
+    with app.app_context():
+        codes = [sign_in(app.test_client(), admin.email).status_code for _ in range(6)]
+    assert codes == [303] * 6
+    db.get_engine(app).dispose()
+
+
+def test_strangers_failures_do_not_lock_the_owner_out(app_config, admin):
+    """Guesses from several addresses close the account to them; its owner, with the right
+    password from an address that has not failed, still signs in. A guesser stays stopped."""
+    app = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_SIGN_IN": "10 per hour",
+                      "RATELIMIT_SIGN_IN_ACCOUNT": "4 per hour"})
+
+    def attempt(address, password="sai-mat-khau-roi"):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        return sign_in(client, admin.email, password).status_code
+
+    with app.app_context():
+        # The account's budget, spent from four addresses (each one's first failure counts).
+        assert [attempt(f"203.0.113.{n}") for n in range(1, 5)] == [401] * 4
+        assert attempt("203.0.113.1") == 429 and attempt("203.0.113.4") == 429
+        assert attempt("203.0.113.1", PASSWORD) == 429  # an address that failed: not even the right one
+        assert attempt("198.51.100.7", PASSWORD) == 303  # the owner, elsewhere
+        assert attempt("198.51.100.7", PASSWORD) == 303
+        # A new address gets one guess at the closed account, then is closed out too.
+        assert attempt("203.0.113.9") == 401
+        assert attempt("203.0.113.9") == 429 and attempt("203.0.113.9", PASSWORD) == 429
+        # A colleague's typo behind the owner's address, on their own account, changes nothing.
+        colleague = users.add("bientap@bao.example", admin=True, password=PASSWORD)[0]
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = "198.51.100.8"
+        assert sign_in(client, colleague.email, "sai-mat-khau-roi").status_code == 401
+        assert attempt("198.51.100.8", PASSWORD) == 303
+    db.get_engine(app).dispose()
+
+
 def test_an_idle_session_ends_and_a_post_with_it_changes_nothing(client, admin, site):
     sign_in(client, admin.email)
     token = csrf_of(client.get(f"/console/sites/{site[0].key}"))

@@ -34,6 +34,16 @@ def accepted(resp: Any) -> bool:
     return resp.status_code in {200, 201} and resp.headers.get("Idempotent-Replayed") != "true"
 
 
+def failed(resp: Any) -> bool:
+    """A lookup (or rating, data request) that found nothing: a guess, or a typo."""
+    return bool(resp.status_code >= 400)
+
+
+def refused(resp: Any) -> bool:
+    """Only a refused sign-in counts (401: wrong email, password or code)."""
+    return bool(resp.status_code == 401)
+
+
 def contact_key() -> str:
     """The keyed digest of the submission's phone (or email): one person behind any address."""
     value = _submission_contact()

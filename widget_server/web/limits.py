@@ -12,6 +12,9 @@ Submissions count when they are accepted, never when they fail. Browsers are lim
 phone or email) and per site; an IP past ``RATELIMIT_SUBMIT_BUSY`` accepted submissions must send
 ALTCHA proof of work with the next ones instead of being refused. A partner's server
 (``Authorization: Bearer``) has its site's quota, ``RATELIMIT_PARTNER``, instead of all of these.
+
+Console sign-ins count when they fail, never when they succeed: per address and per account
+(``sign_in_limits``: an account past its limit stays open to addresses that have not failed).
 """
 
 from __future__ import annotations
@@ -35,13 +38,21 @@ from widget_server.web.limit_keys import (
     client_ip,
     code_and_ip_key,
     contact_key,
+    failed,
     is_browser,
     is_partner,
+    refused,
     sign_in_key,
     site_key,
     tracking_code_key,
 )
 from widget_server.web.problems import Problem, problem_response
+from widget_server.web.sign_in_limits import (
+    SIGN_IN_ACCOUNT_SCOPE,
+    SIGN_IN_ENDPOINTS,
+    owner_may_try,
+    remember_failed_sign_in,
+)
 
 RATE_LIMITED_DETAIL = (
     "Bạn đã gửi quá nhiều yêu cầu trong thời gian ngắn. "
@@ -80,11 +91,6 @@ class Limit:
     deduct: Callable[[Any], bool] | None = None  # counted only for these answers
 
 
-def failed(resp: Any) -> bool:
-    """A lookup (or rating, data request) that found nothing: a guess, or a typo."""
-    return bool(resp.status_code >= 400)
-
-
 # Budget → its limits. Submissions: browsers per IP, per contact and per site, partners per site;
 # accepted ones only. Lookups count failures only: a person who finds their submission spends
 # nothing (many people share one carrier-NAT address), a guess does. Guesses at one code's
@@ -99,8 +105,9 @@ BUDGETS: dict[str, list[Limit]] = {
     "lookup": [Limit("RATELIMIT_LOOKUP", client_ip, "lookup-ip", deduct=failed),
                Limit("RATELIMIT_LOOKUP_CODE_IP", code_and_ip_key, "lookup-code-ip", deduct=failed),
                Limit("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code", deduct=failed)],
-    "sign_in": [Limit("RATELIMIT_SIGN_IN", client_ip, "sign-in-ip", POST),
-                Limit("RATELIMIT_SIGN_IN_ACCOUNT", sign_in_key, "sign-in-account", POST)],
+    "sign_in": [Limit("RATELIMIT_SIGN_IN", client_ip, "sign-in-ip", POST, deduct=refused),
+                Limit("RATELIMIT_SIGN_IN_ACCOUNT", sign_in_key, SIGN_IN_ACCOUNT_SCOPE, POST, owner_may_try,
+                      refused)],
     "citizen_action": [Limit("RATELIMIT_LOOKUP_CODE_IP", code_and_ip_key, "lookup-code-ip", deduct=failed),
                        Limit("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code", deduct=failed),
                        Limit("RATELIMIT_RATING", client_ip, "rating-ip", POST)],
@@ -275,6 +282,8 @@ def init_app(app: Flask) -> Limiter:
         declared = getattr(view, "phanhoi_limits", ())
         if any(kind == "submit" for kind, _methods in declared):
             SUBMIT_ENDPOINTS.add(endpoint)
+        if any(kind == "sign_in" for kind, _methods in declared):
+            SIGN_IN_ENDPOINTS.add(endpoint)
         if not declared or not limiter.enabled:
             # Switched off (RATELIMIT_ENABLED, read once by Flask-Limiter): the view is not
             # wrapped at all; each of Flask-Limiter's wrappers cost a lookup a tenth of its time
@@ -285,5 +294,6 @@ def init_app(app: Flask) -> Limiter:
         if all((methods or lim.methods) == POST for kind, methods in declared for lim in BUDGETS[kind]):
             app.view_functions[endpoint] = _posts_only(view, app.view_functions[endpoint])
     app.after_request(_count_busy)
+    app.after_request(remember_failed_sign_in)
     app.register_error_handler(RateLimitExceeded, _too_many)
     return limiter

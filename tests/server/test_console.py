@@ -214,6 +214,32 @@ def test_a_second_factor_is_asked_for_when_the_account_has_one(client, app):
     assert sign_in(client, user.email, password, code=pyotp.TOTP(secret).now()).status_code == 303
 
 
+def test_a_one_time_code_opens_once(client, app):
+    """RFC 6238 §5.2: a code accepted once is refused after, from any browser, within its window."""
+    user, password, uri = users.add("hai-buoc@tinh.example", admin=True, totp=True)
+    totp = pyotp.TOTP(pyotp.parse_uri(uri).secret)
+    code = totp.now()
+    assert sign_in(client, user.email, password, code=code).status_code == 303
+    other = app.test_client()
+    r = sign_in(other, user.email, password, code=code)
+    assert r.status_code == 401 and "Wrong email" in r.get_data(as_text=True)
+    assert other.get("/console/").status_code == 303
+    assert entries("sign-in.refused")[0]["details"] == {"second_factor": "used before"}
+
+
+def test_a_code_before_the_last_accepted_one_is_refused(client, app):
+    user, password, uri = users.add("hai-buoc@tinh.example", admin=True, totp=True)
+    totp = pyotp.TOTP(pyotp.parse_uri(uri).secret)
+    now = time.time()
+    later, current = totp.at(now + totp.interval), totp.at(now)
+    assert sign_in(client, user.email, password, code=later).status_code == 303  # a fast clock
+    assert sign_in(app.test_client(), user.email, password, code=current).status_code == 401
+    # A reset with a new second factor starts afresh.
+    _, password, uri = users.reset(user.email, totp=True)
+    fresh = pyotp.TOTP(pyotp.parse_uri(uri).secret)
+    assert sign_in(app.test_client(), user.email, password, code=fresh.now()).status_code == 303
+
+
 def test_sign_in_is_rate_limited(app_config, admin):
     app = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_SIGN_IN": "3 per minute"})
     client = app.test_client()

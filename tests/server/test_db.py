@@ -99,3 +99,29 @@ def test_the_database_refuses_a_status_outside_the_vocabulary(app, client, site,
     with db.write() as conn:
         conn.execute(sa.update(db.submissions).where(db.submissions.c.id == created["id"])
                      .values(status="in_progress"))
+
+
+def test_the_console_migrations_go_down_and_up_with_accounts_in_place(app, database_url):
+    """0013 (console_sessions) and 0014 (console_users.totp_last_step) undo and redo with an
+    account and its open session in the tables (SQLite drops the column in place: a copy of
+    console_users would break console_sessions' foreign key)."""
+    from alembic import command
+
+    from widget_server.accounts import sessions, users
+    from widget_server.store import migrate, operations
+
+    user = users.add("quantri@tinh.example", admin=True)[0]
+    sessions.start(user.id)
+    engine = db.make_engine(database_url)
+    try:
+        command.downgrade(migrate.alembic_config(engine), "0012")
+        inspector = sa.inspect(engine)
+        assert "console_sessions" not in inspector.get_table_names()
+        assert "totp_last_step" not in {c["name"] for c in inspector.get_columns("console_users")}
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(operations.console_users.c.email)).scalars().all() == [user.email]
+            assert conn.execute(sa.select(sa.func.count()).select_from(operations.console_sessions)).scalar() == 0
+    finally:
+        migrate.upgrade(engine)
+        engine.dispose()

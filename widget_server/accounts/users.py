@@ -1,13 +1,16 @@
 """Console accounts: made and managed with ``phanhoi-widget users``, used to sign in to ``/console/``.
 
 A province admin sees and manages every site; a site editor only their own. Passwords are
-hashed with scrypt (``passwords``); a second factor (TOTP, RFC 6238) is optional per account.
+hashed with scrypt (``passwords``); a second factor (TOTP, RFC 6238) is optional per account,
+and each of its codes opens once: the time step it matched is kept, and a code for that step or
+an earlier one is refused (RFC 6238 §5.2).
 Every change is written to the audit log in the same transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,13 +153,26 @@ def reset(email: str, *, totp: bool | None = None, actor: str = "cli") -> tuple[
     if totp is not None:
         secret = pyotp.random_base32() if totp else None
         values["totp_secret"] = secret
+        values["totp_last_step"] = None
     user = _change(email, actor, "user.reset", **values)
     return user, password, totp_uri(user.email, secret) if secret else None
 
 
+def _totp_step(secret: str, code: str) -> int | None:
+    """The time step ``code`` is for: the current one or one beside it (clock drift), else None."""
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(time.time())
+    found = None
+    for step in (current - 1, current, current + 1):  # all three compared: no timing tells which
+        if pyotp.utils.strings_equal(code, totp.generate_otp(step)):
+            found = step
+    return found
+
+
 def authenticate(email: str, password: str, code: str | None = None) -> User:
     """The account these credentials open, or RefusedError (``sign-in-refused``); the same
-    answer and about the same time for an unknown email, a wrong password or a wrong code."""
+    answer and about the same time for an unknown email, a wrong password or a wrong code, a
+    code already used included."""
     u = operations.console_users
     try:
         email = normalise_email(email)
@@ -164,21 +180,37 @@ def authenticate(email: str, password: str, code: str | None = None) -> User:
         email = ""
     with db.read() as conn:
         row = conn.execute(sa.select(u).where(u.c.email == email)).one_or_none() if email else None
+    step = None
     if row is None:
         passwords.burn_time(password)
         ok = False
     else:
         ok = passwords.verify_password(password, row.password_hash) and row.disabled_at is None
         if ok and row.totp_secret:
-            ok = bool(code) and pyotp.TOTP(row.totp_secret).verify((code or "").strip(), valid_window=1)
-    if not ok:
+            step = _totp_step(row.totp_secret, (code or "").strip())
+            ok = step is not None
+    if ok:
+        assert row is not None
+        update = sa.update(u).where(u.c.id == row.id)
+        values: dict[str, Any] = {"last_sign_in_at": db.utcnow()}
+        if step is not None:
+            # Accepted once: the step moves forward in the same statement that checks it, so two
+            # sign-ins with one code at the same moment cannot both pass.
+            update = update.where(sa.or_(u.c.totp_last_step.is_(None), u.c.totp_last_step < step))
+            values["totp_last_step"] = step
+        with db.write() as conn:
+            ok = conn.execute(update.values(**values)).rowcount == 1
+            if ok:
+                audit.record(email, "sign-in", email, site_id=row.site_id, conn=conn)
+            else:
+                audit.record(email, "sign-in.refused", email, site_id=row.site_id,
+                             details={"second_factor": "used before"}, conn=conn)
+    else:
         audit.record(email or "?", "sign-in.refused", email or None,
                      site_id=row.site_id if row is not None else None)
+    if not ok:
         raise RefusedError(REFUSED, code="sign-in-refused")
     assert row is not None
-    with db.write() as conn:
-        conn.execute(sa.update(u).where(u.c.id == row.id).values(last_sign_in_at=db.utcnow()))
-        audit.record(email, "sign-in", email, site_id=row.site_id, conn=conn)
     user = get(row.id)
     assert user is not None
     return user

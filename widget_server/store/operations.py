@@ -37,6 +37,8 @@ console_users = sa.Table(
     sa.Column("role", sa.String(8), nullable=False),
     sa.Column("site_id", sa.Integer, sa.ForeignKey("sites.id")),  # an editor's own site
     sa.Column("totp_secret", sa.String(64)),  # the optional second factor (RFC 6238)
+    # The time step of the last code accepted: a code at or before it is refused (RFC 6238 §5.2).
+    sa.Column("totp_last_step", sa.BigInteger),
     # Bumped by a reset or a disable: every session signed for an older value ends.
     sa.Column("session_version", sa.Integer, nullable=False, server_default="0"),
     sa.Column("disabled_at", UTCDateTime),

@@ -387,11 +387,22 @@ def test_demo_page(app_config: dict[str, Any], browser: Any) -> None:
         pg = ctx.new_page()
         errors: list[str] = []
         pg.on("pageerror", lambda e: errors.append(str(e)))
+        # The demo follows the README's CSP guidance: nothing of the widget's is refused.
+        pg.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation',"
+                           " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
+        refused: list[str] = []
+        pg.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+        beacons: list[str] = []
+        pg.on("request", lambda r: beacons.append(r.url) if r.url.endswith("/beacon") else None)
         pg.goto(f"http://localhost:{srv.port}/demo")
         expect(pg.get_by_role("heading", level=1)).to_contain_text("Chợ phường Hạc Thành")
         frame = open_form(pg)
         expect(frame.locator("#f-title")).to_be_visible()
+        wait_until(pg, "true")
         assert errors == []
+        assert pg.evaluate("window.__csp") == [] and refused == []
+        # The "open" beacon went out to the relay (connect-src names it).
+        assert [u for u in beacons if u.startswith(srv.url + "/api/v1/sites/")], beacons
     finally:
         ctx.close()
         srv.stop()

@@ -59,10 +59,11 @@ def demo() -> Response:
         ),
         content_type="text/html; charset=utf-8",
     )
-    # The directives a host page adds for the widget, shown working under a nonce-based CSP.
+    # The directives a host page adds for the widget (README.md, "Content-Security-Policy on the
+    # host page"), shown working under a nonce-based CSP: connect-src lets the reach beacons out.
     resp.headers["Content-Security-Policy"] = (
         f"default-src 'self'; script-src 'nonce-{nonce}' {relay}; style-src 'self'; "
-        f"frame-src {relay}; img-src 'self' data:; object-src 'none'; base-uri 'none'"
+        f"frame-src {relay}; connect-src {relay}; img-src 'self' data:; object-src 'none'; base-uri 'none'"
     )
     resp.headers["Cache-Control"] = "no-store"
     return resp

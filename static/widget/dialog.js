@@ -15,20 +15,20 @@ const TEXTS = {
     loading: "Đang tải…",
     unavailable: "Hiện chưa kết nối được. Vui lòng thử lại sau.",
     fullPage: "Mở ở trang riêng",
-    formTitle: "Gửi phản ánh, kiến nghị",
-    lookupTitle: "Tra cứu phản ánh, kiến nghị",
-    resultsTitle: "Kết quả giải quyết phản ánh, kiến nghị",
-    scoreboardTitle: "Cơ quan trả lời đúng hạn",
+    form: "Gửi phản ánh, kiến nghị",
+    track: "Tra cứu phản ánh, kiến nghị",
+    results: "Kết quả giải quyết phản ánh, kiến nghị",
+    scoreboard: "Cơ quan trả lời đúng hạn",
   },
   en: {
     close: "Close",
     loading: "Loading…",
     unavailable: "We cannot connect right now. Please try again later.",
     fullPage: "Open it on its own page",
-    formTitle: "Send feedback",
-    lookupTitle: "Look up your feedback",
-    resultsTitle: "Answers to citizens' feedback",
-    scoreboardTitle: "Agencies answering on time",
+    form: "Send feedback",
+    track: "Look up your feedback",
+    results: "Answers to citizens' feedback",
+    scoreboard: "Agencies answering on time",
   },
 };
 // results and scoreboard: the public record in a slot (data-variant), framed like the form.
@@ -40,7 +40,7 @@ const FRAME_TIMEOUT_MS = 10000;
 const READY_AFTER_LOAD_MS = 1000;
 
 function createDialog(context) {
-  const { shadow, element, relayOrigin, siteKey, lang, emit } = context;
+  const { shadow, element, relayOrigin, siteKey, lang, emit, fullPageUrl, warn } = context;
   const text = TEXTS[lang];
   const frames = Object.create(null);
   const frameHeights = Object.create(null);
@@ -60,13 +60,9 @@ function createDialog(context) {
   }
 
   function pageUrl(page, extra) {
-    return `${relayOrigin}/w/${encodeURIComponent(siteKey)}/${page}?lang=${lang}` +
+    // siteKey is checked by the loader (/^[\w-]{1,64}$/): nothing to encode.
+    return `${relayOrigin}/w/${siteKey}/${page}?lang=${lang}` +
       `&origin=${encodeURIComponent(location.origin)}` + sourceUrl() + extra;
-  }
-
-  function fullPageUrl(page) {
-    const key = encodeURIComponent(siteKey);
-    return page === "track" ? `${relayOrigin}/w/${key}/track?lang=${lang}` : `${relayOrigin}/s/${key}?lang=${lang}`;
   }
 
   // Frames grow to their page's height, told by the page itself ("resize" messages).
@@ -81,7 +77,7 @@ function createDialog(context) {
 
   function addFrame(page, parent, extra) {
     const frame = element(parent, "iframe", `frame-${page}`);
-    frame.title = text[page === "track" ? "lookupTitle" : page === "form" ? "formTitle" : page + "Title"];
+    frame.title = text[page];
     frame.setAttribute("allow", "geolocation; clipboard-write");
     frame.src = pageUrl(page, extra);
     frames[page] = frame;
@@ -93,7 +89,7 @@ function createDialog(context) {
     dialog = element(shadow, "dialog");
     dialog.setAttribute("aria-labelledby", "phanhoi-dialog-title");
     const header = element(dialog, "div", "dialog-header");
-    dialogTitle = element(header, "h2", "", text.formTitle);
+    dialogTitle = element(header, "h2", "", text.form);
     dialogTitle.id = "phanhoi-dialog-title";
     const closeButton = element(header, "button", "secondary", text.close);
     closeButton.type = "button";
@@ -126,17 +122,12 @@ function createDialog(context) {
     link.target = "_blank";
     link.rel = "noopener";
     if (loaded) {
-      try {
-        console.warn(`Phản hồi widget: the ${page} frame from ${relayOrigin} did not start. If ${location.origin} ` +
-          `is not a registered origin of site ${siteKey}, add it: phanhoi-widget sites set ${siteKey} --origin …`);
-      } catch {
-        // A page that broke console is left alone.
-      }
+      warn(`${page} frame refused? Register ${location.origin}: phanhoi-widget sites set ${siteKey} --origin …`);
     }
   }
 
-  function open(requested, code) {
-    const page = requested === "track" ? "track" : "form";
+  // page: "form" or "track" (the loader and the message handler below pass nothing else).
+  function open(page, code) {
     // Inline variant: the form is already on the page; take the reader there.
     if (page === "form" && frames.form && frames.form.parentNode !== dialog) return frames.form.focus();
     ensureDialog();
@@ -157,16 +148,17 @@ function createDialog(context) {
       if (frame && frame.parentNode === dialog) frame.hidden = PAGES[i] !== page || !frame.ready;
     }
     currentPage = page;
-    dialogTitle.textContent = page === "track" ? text.lookupTitle : text.formTitle;
+    dialogTitle.textContent = text[page];
     if (!dialog.open) {
-      opener = context.activeElement() || opener;
+      opener = shadow.activeElement || document.activeElement || opener;
       dialog.showModal();
     }
     if (frames[page].ready) frames[page].focus();
   }
 
+  // close() on a closed dialog does nothing (no "close" event).
   function close() {
-    if (dialog && dialog.open) dialog.close();
+    if (dialog) dialog.close();
   }
 
   window.addEventListener("message", (event) => {

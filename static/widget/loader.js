@@ -35,6 +35,15 @@ const TEXTS = {
 };
 const COLOUR = /^#[0-9a-f]{3,8}$/i;
 
+// For the site's developers: what is wrong with the embed (never thrown, never shown).
+function warn(message) {
+  try {
+    console.warn(`Phản hồi widget: ${message}`);
+  } catch {
+    // A page that broke console is left alone.
+  }
+}
+
 function element(parent, tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -47,17 +56,15 @@ function element(parent, tag, className, text) {
  * Safari 16.4; elsewhere a <style> element in the shadow root carries the same rules (it falls
  * under the host's style-src, hence the loader's nonce on it). */
 function shadowSheet(root, nonce, adopted) {
-  const constructable = typeof CSSStyleSheet === "function" &&
-    typeof CSSStyleSheet.prototype.replaceSync === "function" &&
-    "adoptedStyleSheets" in ShadowRoot.prototype;
-  if (constructable) {
+  // Every browser of the baseline that has adoptedStyleSheets can construct and replace sheets.
+  if ("adoptedStyleSheets" in ShadowRoot.prototype) {
     const sheet = new CSSStyleSheet();
     adopted[adopted.length] = sheet;
     root.adoptedStyleSheets = adopted;
     return (css) => sheet.replaceSync(css);
   }
   const style = element(root, "style");
-  if (nonce) style.nonce = nonce;
+  style.nonce = nonce;
   return (css) => { style.textContent = css; };
 }
 
@@ -70,7 +77,11 @@ function start() {
   if (!script) return;
   const options = script.dataset;
   const siteKey = options.site || "";
-  if (!/^[\w-]{1,64}$/.test(siteKey)) return;
+  if (!/^[\w-]{1,64}$/.test(siteKey)) {
+    // A missing or misspelt attribute (data-site-key, data-sitekey) shows nothing: say why.
+    warn("data-site is missing on its <script>");
+    return;
+  }
   const relayOrigin = new URL(script.src, location.href).origin;
   const lang = String(options.lang || document.documentElement.lang || "vi").slice(0, 2).toLowerCase() === "en"
     ? "en" : "vi";
@@ -81,7 +92,8 @@ function start() {
   const handlers = { submitted: [], closed: [] };
   const adopted = [];
   let pending = [];
-  let shadow, host, setDockRule, barElement, dockedElement, dialog, dialogLoading;
+  // dialogLoads: undefined before the first try, then whether dialog.js is on its way.
+  let shadow, host, setDockRule, barElement, dockedElement, dialog, dialogLoads;
   let dockOffset = 0;
   const dialogWaiters = [];
 
@@ -97,32 +109,47 @@ function start() {
     }
   }
 
-  // dialog.js, fetched once, with the integrity hash of the build that made this loader.
+  /* dialog.js, fetched once, with the integrity hash of the build that made this loader.
+   * False when it cannot come: a page that enforces Trusted Types (require-trusted-types-for
+   * 'script') refuses a plain script URL unless its default policy lets this one through
+   * (README.md); withDialog then opens the same page on its own in a new tab instead. */
   function loadDialog() {
-    if (dialogLoading) return;
-    dialogLoading = true;
-    const tag = element(null, "script");
-    tag.src = `${relayOrigin}/static/widget/${DIALOG_FILE}`;
-    tag.integrity = DIALOG_INTEGRITY;
-    tag.crossOrigin = "anonymous";
-    if (nonce) tag.nonce = nonce;
-    tag.phanhoi = {
-      shadow, element, relayOrigin, siteKey, lang, emit,
-      sheet: () => shadowSheet(shadow, nonce, adopted),
-      activeElement: () => shadow.activeElement || document.activeElement,
-      attach(api) {
-        dialog = api;
-        for (let i = 0; i < dialogWaiters.length; i++) dialogWaiters[i](api);
-        dialogWaiters.length = 0;
-      },
-    };
-    document.head.appendChild(tag);
+    if (dialogLoads === undefined) {
+      dialogLoads = true;
+      const src = `${relayOrigin}/static/widget/${DIALOG_FILE}`;
+      try {
+        const tag = element(null, "script");
+        tag.src = src;
+        tag.integrity = DIALOG_INTEGRITY;
+        tag.crossOrigin = "anonymous";
+        tag.nonce = nonce;
+        tag.phanhoi = {
+          shadow, element, relayOrigin, siteKey, lang, emit, fullPageUrl, warn,
+          sheet: () => shadowSheet(shadow, nonce, adopted),
+          attach(api) {
+            dialog = api;
+            for (let i = 0; i < dialogWaiters.length; i++) dialogWaiters[i](api);
+            dialogWaiters.length = 0;
+          },
+        };
+        document.head.appendChild(tag);
+      } catch {
+        dialogLoads = false;
+      }
+    }
+    return dialogLoads;
   }
 
-  function withDialog(action) {
+  // The form or the lookup on a page of its own: the dialog's link when its frame fails, and
+  // where the banner's buttons go (a new tab) when the dialog itself cannot load.
+  function fullPageUrl(page) {
+    return `${relayOrigin}/${page === "track" ? "w/" + siteKey + "/track" : "s/" + siteKey}?lang=${lang}`;
+  }
+
+  function withDialog(action, page) {
     if (dialog) return action(dialog);
-    dialogWaiters[dialogWaiters.length] = action;
-    loadDialog();
+    if (loadDialog()) dialogWaiters[dialogWaiters.length] = action;
+    else if (page) window.open(fullPageUrl(page), "_blank", "noopener");
   }
 
   // One beacon per event: no cookie, no storage, no identifier; the relay keeps counters only.
@@ -159,10 +186,10 @@ function start() {
       const command = args[0], argument = args[1], handler = args[2];
       if (command === "open") {
         beacon("open");
-        withDialog((api) => api.open("form"));
+        withDialog((api) => api.open("form"), "form");
       } else if (command === "track") {
         beacon("results_view");
-        withDialog((api) => api.open("track", argument));
+        withDialog((api) => api.open("track", argument), "track");
       }
       else if (command === "close" && dialog) dialog.close();
       else if (command === "on" && handlers[argument] && typeof handler === "function") {
@@ -231,6 +258,8 @@ function start() {
     const variant = options.variant || (slot && slot.getAttribute("data-variant")) || "banner";
     host = document.createElement("phanhoi-widget");
     host.setAttribute("data-site", siteKey);
+    // Screen readers read the widget in its own language, whatever the page's (WCAG 3.1.2).
+    host.setAttribute("lang", lang);
     shadow = host.attachShadow({ mode: "open" });
     // Theme via data attributes; only plain colour values get through.
     let theme = "";

@@ -52,6 +52,7 @@ class Variant:
     referrer_policy: str = ""
     top: str = ""
     before: str = ""
+    csp: str = ""  # directives added to the page's CSP
 
 
 def loader(attrs: str = "", query: str = "") -> str:
@@ -92,6 +93,17 @@ VARIANTS = {
     "frame": Variant("Khung biểu mẫu trực tiếp", scripts="",
                      slot='<iframe id="direct" name="direct" title="Biểu mẫu" src="{relay}/w/{site}/form"'
                           ' width="600" height="600"></iframe>'),
+    # The site key under a wrong attribute name: nothing can show, the console says why.
+    "sitekey": replace(NEWS, title="Tin tức — thuộc tính sai", scripts=loader().replace(" data-site=", " data-site-key=")),
+    # Trusted Types enforced: with no policy at all, and with a default policy that lets the
+    # relay's widget scripts through (README.md, "Content-Security-Policy on the host page").
+    "trustedtypes": replace(NEWS, title="Tin tức — Trusted Types",
+                            csp="; require-trusted-types-for 'script'; trusted-types 'none'"),
+    "trusteddefault": replace(
+        NEWS, title="Tin tức — Trusted Types, chính sách mặc định",
+        csp="; require-trusted-types-for 'script'; trusted-types default",
+        head='<script nonce="{nonce}">\n' + readme_block("Trusted Types", "js")
+        .replace("https://RELAY", "{relay}") + '</script>'),
     "hostile": replace(
         NEWS, title="Trang thù địch", style=(PAGES / "hostile.css").read_text(encoding="utf-8"),
         head='<script nonce="{nonce}">\n// Hostile globals, installed before the loader runs.\n'
@@ -173,6 +185,7 @@ def host_pages(relay_url: str, site_key: str) -> Callable[..., Any]:
         resp.headers["Content-Security-Policy"] = (
             f"default-src 'self'; script-src 'nonce-{nonce}' {relay}; style-src 'nonce-{nonce}'; "
             f"frame-src {relay}; connect-src {relay}; img-src 'self' data:; object-src 'none'; base-uri 'none'"
+            + VARIANTS[name].csp
         )
         if VARIANTS[name].referrer_policy:
             resp.headers["Referrer-Policy"] = VARIANTS[name].referrer_policy

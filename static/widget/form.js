@@ -42,6 +42,22 @@
         return r.json().catch(function () { return {}; }).then(function (j) { return { status: r.status, body: j }; });
       });
   }
+  /* A text's length as the relay counts it (intake/text.clean): Unicode NFC, invisible and
+     control characters dropped, runs of spaces as one, trimmed (each line, in multi-line text),
+     then counted in code points. So "ộ" typed as o + two combining marks (Unikey's "Unicode
+     tổ hợp", macOS) is one character, as is an emoji, here as on the relay. */
+  // The relay's list (intake/text.py, _STRIP): control characters and lone combining marks on purpose.
+  // eslint-disable-next-line no-control-regex, no-misleading-character-class
+  var INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb]/g,
+    SPACES = /[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+/g;
+  function len(s, multi) {
+    s = String(s);
+    if (s.normalize) s = s.normalize("NFC");
+    s = s.replace(/\r\n?/g, "\n").replace(INVISIBLE, "");
+    s = multi ? s.split("\n").map(function (l) { return l.replace(SPACES, " ").trim(); }).join("\n").replace(/\n{3,}/g, "\n\n")
+      : s.replace(/\n/g, " ").replace(SPACES, " ");
+    return Array.from(s.trim()).length;
+  }
   function slug(b) { return String((b && (b.type || b.code)) || "").split("/").pop(); }
   function problem(res) {
     if (res.status === 429) return T.err_rate;
@@ -189,12 +205,15 @@
       var el = form.elements[k];
       if (el && el.hasAttribute("required") && !String(el.value).trim()) f[k] = [el.tagName === "SELECT" ? T.err_choose : T.err_required];
     });
-    // The limits said beside the fields, checked before sending: nothing is cut silently.
-    ["title", "content"].forEach(function (k) {
-      var el = form.elements[k], n = el.value.trim().length, lo = +el.getAttribute("data-min"), hi = +el.getAttribute("data-max");
-      if (f[k] || !n) return;
+    // The limits said beside the fields, checked before sending, counted as the relay counts:
+    // nothing is cut silently (the fields have no maxlength, which would cut a paste unseen).
+    ["title", "content", "location.address", "submitter.name"].forEach(function (k) {
+      var el = form.elements[k], n, lo, hi;
+      if (!el || f[k] || !(n = len(el.value, k === "content"))) return;
+      lo = +el.getAttribute("data-min");
+      hi = +el.getAttribute("data-max");
       if (n < lo) f[k] = [fmt(T.err_short, { min: lo, n: n })];
-      else if (n > hi) f[k] = [fmt(T.err_long, { max: nf(hi), n: nf(n) })];
+      else if (hi && n > hi) f[k] = [fmt(T.err_long, { max: nf(hi), n: nf(n) })];
     });
     if (!val("submitter.phone") && !val("submitter.email")) f["submitter.phone"] = [T.err_contact];
     if (!form.elements["consent.accepted"].checked) f["consent.accepted"] = [T.err_consent];
@@ -374,7 +393,7 @@
     var ta = form.elements.content, cnt = $("#c-content"), over = $("#o-content"), was = 0;
     // Over the limit: said at once, in a live region, and nothing is cut (the reader chooses what to drop).
     var count = function () {
-      var n = ta.value.length, max = +ta.getAttribute("data-max"), o = { n: nf(n), max: nf(max), over: nf(n - max) };
+      var n = len(ta.value, 1), max = +ta.getAttribute("data-max"), o = { n: nf(n), max: nf(max), over: nf(n - max) };
       cnt.textContent = fmt(cnt.getAttribute("data-fmt"), o);
       cnt.classList.toggle("bad", n > max);
       if ((n > max) !== (was > max) || (n > max && Math.abs(n - was) > 1)) over.textContent = n > max ? fmt(cnt.getAttribute("data-over"), o) : "";
@@ -475,6 +494,8 @@
           if (!s) { out.textContent = T.err_choose; return; }
           body.satisfied = s.value === "1";
           body.comment = f.elements.comment.value.trim() || null;
+          var cm = f.elements.comment, hi = +cm.getAttribute("data-max"), n = len(cm.value, 1);
+          if (n > hi) { out.textContent = fmt(T.err_long, { max: nf(hi), n: nf(n) }); return; }
         } else {
           var k = $("input[name=kind]:checked", f);
           if (!k) { out.textContent = T.err_choose; return; }

@@ -463,6 +463,13 @@
     q.addEventListener("keydown", function (e) {
       // Enter takes the reader to the (filtered) list instead of sending the form.
       if (e.key === "Enter") { e.preventDefault(); sel.focus(); }
+      // Escape with text in the field only clears it (and the filter); the dialog stays open.
+      // Handled first, here: the document's listener then sees it done and asks nothing.
+      else if (e.key === "Escape" && q.value) {
+        e.preventDefault();
+        q.value = "";
+        q.dispatchEvent(new Event("input"));
+      }
     });
     q.addEventListener("input", function () {
       var words = fold(q.value).split(/\s+/).filter(Boolean), hits = all.filter(function (o) {

@@ -84,6 +84,23 @@ def test_emoji_count_once_and_over_the_limit_is_said_not_cut(relay: Any, page: A
     assert unicodedata.normalize("NFC", form.locator("#f-location-address").input_value()) == address
 
 
+def test_escape_in_the_commune_search_clears_it_and_keeps_the_dialog(relay: Any, page: Any) -> None:
+    page.goto(relay.host_url + "/news")
+    form = open_form(page)
+    search = form.locator("#q-commune")
+    search.fill("hac thanh")
+    search.press("Escape")
+    expect(search).to_have_value("")
+    # The filter was undone with it: every commune is back in the list.
+    assert form.locator("#f-location-commune_code option").count() > 2
+    dialog = page.locator("phanhoi-widget dialog")
+    page.wait_for_timeout(300)
+    expect(dialog).to_be_visible()
+    # An empty search field: Escape closes the dialog, as anywhere else in the form.
+    search.press("Escape")
+    expect(dialog).to_be_hidden()
+
+
 def test_rating_comment_pasted_decomposed_is_kept_whole(relay: Any, page: Any) -> None:
     from tests.widget.test_browser import fill_and_send, lookup
 

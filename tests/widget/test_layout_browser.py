@@ -1,4 +1,5 @@
-"""What a phone shows: the dialog's title bar, and framed variants sized exactly to their page."""
+"""What a phone shows: the scoreboard at 320 and 360 px, the dialog's title bar, and framed
+variants sized exactly to their page."""
 
 from __future__ import annotations
 
@@ -7,11 +8,70 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.widget.test_results_browser import _poll, publish_all
+from tests.widget.test_results_browser import _axe, _poll, publish_all
 
 pytestmark = pytest.mark.browser
 
 PHONES = [320, 360]
+
+# Every word in the scoreboard's cells on one line (none broken letter by letter), every cell
+# wide enough to read, and nothing wider than the window. Returns the faults found.
+READABLE = """() => {
+  const faults = [];
+  const root = document.documentElement;
+  if (root.scrollWidth > root.clientWidth) faults.push(`scrolls sideways: ${root.scrollWidth} > ${root.clientWidth}`);
+  for (const cell of document.querySelectorAll(".score th, .score td")) {
+    if (!cell.textContent.trim() || !cell.getClientRects().length) continue;
+    // Column headers hidden from sight (a phone's cards name each figure) are for screen readers.
+    const head = cell.closest("thead");
+    if (head && head.getBoundingClientRect().width <= 1) continue;
+    const width = cell.getBoundingClientRect().width;
+    if (width < 64) faults.push(`${cell.textContent.trim()}: ${Math.round(width)} px wide`);
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const words = /\\S+/g;
+      for (let m = words.exec(node.data); m; m = words.exec(node.data)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        if (tops.size > 1) faults.push(`"${m[0]}" broken over ${tops.size} lines`);
+      }
+    }
+  }
+  return faults;
+}"""
+
+
+@pytest.mark.parametrize("width", PHONES)
+def test_scoreboard_page_reads_on_a_phone(relay: Any, browser: Any, width: int) -> None:
+    publish_all(relay)
+    # bypass_csp only lets the test inject axe-core.
+    ctx = browser.new_context(viewport={"width": width, "height": 640}, bypass_csp=True)
+    try:
+        pg = ctx.new_page()
+        pg.goto(f"{relay.url}/p/{relay.site.key}/scoreboard")
+        expect(pg.locator(".score").first).to_be_visible()
+        assert pg.evaluate(READABLE) == []
+        # Each agency's figures keep their column names, for sighted readers and screen readers.
+        expect(pg.get_by_role("table").first.get_by_role("columnheader").first).to_be_attached()
+        _axe(pg)
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize("width", PHONES)
+def test_scoreboard_slot_reads_on_a_phone(relay: Any, page: Any, width: int) -> None:
+    publish_all(relay)
+    page.set_viewport_size({"width": width, "height": 640})
+    page.goto(f"{relay.host_url}/scoreboard")
+    page.locator("#after").scroll_into_view_if_needed()
+    frame_el = page.locator("phanhoi-widget iframe.frame-scoreboard")
+    _poll(page, lambda: frame_el.count() == 1)
+    inner = _poll(page, frame_el.element_handle().content_frame)
+    _poll(page, lambda: inner.evaluate("!!document.querySelector('.score')"))
+    assert inner.evaluate(READABLE) == []
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
 
 
 @pytest.mark.parametrize("variant", ["results", "scoreboard", "inline"])

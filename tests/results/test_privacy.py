@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import json
+import unicodedata
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from widget_server.store import db
@@ -76,3 +79,70 @@ def test_no_public_output_carries_personal_data(app: Any, client: Any, site: Any
     titles = {i["title"] for i in items}
     assert any("phản ánh về rác" in t for t in titles)
     assert all("đã thu gom rác" in i["answer"] for i in items if i["id"] != "KQ-C")
+
+
+SUBMITTER = {"name": "Lê Văn A", "phone": "0912345678", "email": "le.van.a@gmail.com"}
+# Ordinary text an answer is full of, which hiding personal data must leave as it is.
+ORDINARY = ["05/11/2026", "1.500.000 đồng", "91/2025/QH15", "Nghị định 01/2026/NĐ-CP",
+            "15.000.000.000 đồng", "lúc 10:30 ngày 12.11.2026", "từ 05/11/2026-06/11/2026", "Thanh Hóa",
+            "diện tích 100 m² …"]
+
+
+def _folded(text: str) -> str:
+    """NFKC, lower case, without diacritics: how a reader could still recognise a detail."""
+    text = unicodedata.normalize("NFKC", text).replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)).casefold()
+
+
+@pytest.mark.parametrize("written", [
+    "(+84) 912 345 678", "+84 (0) 912 345 678", "0912  345  678", "0912/345/678", "０９１２３４５６７８",
+    "+84912345678", "0912.345.678", "(0237) 3852 123", "0237-3852-123", "Le Van A", "LÊ VĂN A", "lê văn a",
+    "le.van.a [at] gmail.com", "le.van.a (at) gmail.com", "le.van.a at gmail.com", "LE.VAN.A@GMAIL.COM",
+    "other.person [at] example [dot] vn", "038090001234", "038 090 001 234", "173456789",
+])
+def test_every_spelling_of_personal_data_is_hidden(app: Any, client: Any, site: Any,
+                                                   submission_body: dict[str, Any],
+                                                   submit_and_publish: Any, written: str) -> None:
+    body = {**submission_body, "title": f"Rác ở chợ, liên hệ {written}",
+            "submitter": SUBMITTER}
+    submit_and_publish(body, answer=(f"Trả lời {written}: ngày 05/11/2026 đã thu gom, chi phí 1.500.000 đồng "
+                                     "theo Luật 91/2025/QH15 và Nghị định 01/2026/NĐ-CP; dự toán "
+                                     "15.000.000.000 đồng; lúc 10:30 ngày 12.11.2026 tại Thanh Hóa, "
+                                     "từ 05/11/2026-06/11/2026, diện tích 100 m² …"),
+                       central_id="TH-1")
+    item = client.get("/api/v1/results").get_json()["items"][0]
+    assert "[đã ẩn]" in item["title"] and "[đã ẩn]" in item["answer"]
+    assert item["title"] == "Rác ở chợ, liên hệ [đã ẩn]"
+    for kept in ORDINARY:
+        assert kept in item["answer"], kept
+    key = site[0].key
+    urls = ["/api/v1/results", f"/api/v1/results/{item['id']}", f"/p/{key}", f"/p/{key}/{item['id']}",
+            f"/p/{key}/feed.atom", "/open311/v2/requests.json", "/open311/v2/requests.xml",
+            f"/open311/v2/requests/{item['id']}.json", f"/w/{key}/results"]
+    digits = "".join(c for c in unicodedata.normalize("NFKC", written) if c.isdigit())
+    for url in urls:
+        r = client.get(url)
+        assert r.status_code == 200, url
+        text = r.get_data(as_text=True)
+        if r.is_json:
+            text = json.dumps(r.get_json(), ensure_ascii=False)
+        seen = _folded(text)
+        assert _folded(written) not in seen, url
+        assert "le van a" not in seen and "le.van.a" not in seen, url
+        if digits:
+            # Not even part of the number: the last digits of an ID are not left behind.
+            assert digits[-4:] not in "".join(c if c.isdigit() else " " for c in seen).split(), url
+            assert digits[-6:] not in seen.replace(" ", ""), url
+
+
+@pytest.mark.parametrize("long_run", ["a" * 20_000, "0" * 20_000, "a." * 10_000, "0/" * 10_000])
+def test_hiding_takes_time_in_proportion_to_the_text(long_run: str) -> None:
+    # An answer is the central system's text: a long run of one character must not make the
+    # patterns try every split of it (that took a minute for 20,000 characters).
+    import time
+
+    from widget_server.intake.personal import hide
+
+    started = time.perf_counter()
+    hide(long_run, ["Lê Văn A", "0912345678", "le.van.a@gmail.com"])
+    assert time.perf_counter() - started < 5

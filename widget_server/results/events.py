@@ -11,23 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from widget_server.intake import personal
 from widget_server.results import listing
 from widget_server.store import db
 from widget_server.store.published import results
 from widget_server.vocab import Status
 
-# What a citizen may have typed into a title that must not be published (relay results only:
-# the central system's publication is text its operators edited for the public).
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"(?:\+?84|0)(?:[\s.-]?\d){8,10}")
-HIDDEN = "[đã ẩn]"
 
 
 def apply_event(msg_id: str, event_type: str, event: dict[str, Any]) -> tuple[bool, bool]:
@@ -120,14 +115,6 @@ def withdraw(conn: Connection, result_id: str, at: dt.datetime) -> bool:
     return True
 
 
-def scrub(value: str, known: list[str | None]) -> str:
-    """``value`` without the submitter's own details, nor anything shaped like a phone or email."""
-    for item in sorted((k for k in known if k and len(k.strip()) >= 3), key=len, reverse=True):
-        value = re.sub(re.escape(item.strip()), HIDDEN, value, flags=re.IGNORECASE)
-    value = _EMAIL.sub(HIDDEN, value)
-    return _PHONE.sub(HIDDEN, value)
-
-
 def join_from_submission(conn: Connection, submission_id: str) -> None:
     """A relay submission whose status became ``published`` joins the list: its title and the
     answer, never its content, submitter or attachments (called in the status event's transaction).
@@ -144,8 +131,10 @@ def join_from_submission(conn: Connection, submission_id: str) -> None:
         return  # the central system published it itself, with its edited public text
     local = local_national_number(row.phone)
     known = [row.name, row.phone, local, row.email, row.address]
-    title = scrub(row.title, known)
-    answer = scrub(row.answer_text, known)
+    # What a citizen may have written that must not be published (relay results only: the
+    # central system's publication is text its operators edited for the public).
+    title = personal.hide(row.title, known)
+    answer = personal.hide(row.answer_text, known)
     now = db.utcnow()
     result_id = row.central_id or public_id(row.id)
     values = {

@@ -394,3 +394,53 @@ def test_a_plain_pdf_with_object_streams_is_kept_as_sent(client, site, submissio
     from widget_server.store.blobs import get_storage
 
     assert get_storage().get(key) == plain
+
+
+def _pdf_with(open_action: Any = None, link: str | None = None) -> bytes:
+    """A one-page PDF made by pypdf with an ``/OpenAction`` in its catalog, or a link on its page."""
+    from pypdf import PdfWriter
+    from pypdf.annotations import Link
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, TextStringObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    if open_action is not None:
+        if open_action == "fit":
+            value: Any = ArrayObject([writer.pages[0].indirect_reference, NameObject("/Fit")])
+        else:
+            value = DictionaryObject({NameObject(k): (NameObject(v) if k == "/S" else TextStringObject(v))
+                                      for k, v in open_action.items()})
+            if value["/S"] in ("/GoTo", "/GoToR"):
+                value[NameObject("/D")] = ArrayObject([NumberObject(0), NameObject("/Fit")])
+        writer._root_object[NameObject("/OpenAction")] = value
+    if link is not None:
+        writer.add_annotation(0, Link(rect=(50, 50, 200, 80), url=link))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name, pdf", [
+    ("open action: another file on a share", _pdf_with({"/S": "/GoToR", "/F": "\\\\203.0.113.9\\share\\x.pdf"})),
+    ("open action: a web address", _pdf_with({"/S": "/URI", "/URI": "http://203.0.113.9/track"})),
+    ("open action: an embedded file's document", _pdf_with({"/S": "/GoToE"})),
+    ("open action: a named action", _pdf_with({"/S": "/Named", "/N": "Print"})),
+    ("link to a file on a share", _pdf_with(link="file://203.0.113.9/share/x.pdf")),
+    ("link to a UNC path", _pdf_with(link="\\\\203.0.113.9\\share\\x.pdf")),
+    ("link running script", _pdf_with(link="javascript:app.alert(1)")),
+])
+def test_pdfs_with_actions_that_reach_outside_are_refused(app, client, site, submission_body, name, pdf):
+    r = post_multipart(client, site[1], submission_body, [(pdf, "don.pdf")])
+    assert_problem(r, 422, "attachment-unsafe")
+    assert r.get_json()["detail"] == "Không nhận tệp PDF có lệnh tự chạy khi mở hoặc liên kết tới tệp khác."
+    assert counts() == (0, 0, 0) and stored_files(app) == []
+
+
+@pytest.mark.parametrize("name, pdf", [
+    ("opens at its first page", _pdf_with("fit")),
+    ("opens with a go-to in the document", _pdf_with({"/S": "/GoTo"})),
+    ("a web link, followed when clicked", _pdf_with(link="https://thanhhoa.gov.vn/van-ban")),
+])
+def test_pdfs_with_plain_destinations_and_web_links_are_kept(client, site, submission_body, name, pdf):
+    r = post_multipart(client, site[1], submission_body, [(pdf, "don.pdf")])
+    assert r.status_code == 201, r.get_data(as_text=True)

@@ -117,6 +117,9 @@ def _check_pdf(data: bytes) -> bytes:
 
     try:
         pdfs.check(data)
+    except pdfs.UnsafeAction as exc:
+        raise _file_error(InvalidError, "Không nhận tệp PDF có lệnh tự chạy khi mở hoặc liên kết tới tệp khác.",
+                          "attachment-unsafe") from exc
     except pdfs.UnsafePdf as exc:
         raise _file_error(InvalidError, "Không nhận tệp PDF có mật khẩu, mã lệnh hoặc tệp đính kèm bên trong.",
                           "attachment-unsafe") from exc

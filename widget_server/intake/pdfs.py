@@ -6,8 +6,13 @@ behind FlateDecode. Here every object the file's cross-reference names is parsed
 (including those inside object streams), and the decoded contents of every object
 stream are searched too, so objects the cross-reference leaves out (found by
 readers that repair files) are seen as well. Refused: encryption, JavaScript,
-launch, submit, import and media actions, embedded files, XFA forms, additional
-actions (``/AA``). The file is kept byte for byte as sent.
+launch, submit, import and media actions, actions that open another file
+(``/GoToR``, ``/GoToE``: a path such as ``\\\\host\\share\\x.pdf`` makes Windows
+hand the server the reader's password hash), embedded files, XFA forms, additional
+actions (``/AA``), an ``/OpenAction`` that is anything but a destination in the
+document itself (opening the file must not open a link, nor do anything else), and
+links (``/URI``) other than ``http(s):`` and ``mailto:`` ones, which a reader
+follows only when clicked. The file is kept byte for byte as sent.
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObj
 FORBIDDEN_KEYS = {"/JS", "/JavaScript", "/Launch", "/EmbeddedFile", "/EmbeddedFiles", "/RichMedia",
                   "/RichMediaContent", "/XFA", "/AA", "/SubmitForm", "/ImportData", "/Encrypt"}
 # Action types (``/S``) refused wherever they appear.
-FORBIDDEN_ACTIONS = {"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/GoToE", "/RichMediaExecute",
-                     "/Rendition", "/Movie", "/Sound"}
+FORBIDDEN_ACTIONS = {"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/GoToR", "/GoToE",
+                     "/RichMediaExecute", "/Rendition", "/Movie", "/Sound"}
 # The same names in the bytes as sent and in decoded object streams (``#xx`` escapes undone).
-_NAME = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA|Encrypt|SubmitForm|ImportData)"
-                   rb"(?![A-Za-z0-9#])")
+_NAME = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA|Encrypt|SubmitForm|ImportData"
+                   rb"|GoToR|GoToE)(?![A-Za-z0-9#])")
+# Links a reader follows only when clicked, to a web page or a mail program.
+_WEB_LINK = re.compile(r"(?:https?://|mailto:)[^\\]*\Z", re.IGNORECASE)
 _NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 # Work per file is bounded: more objects than any citizen's scan has is refused as unreadable.
 MAX_OBJECTS = 20_000
@@ -38,14 +45,17 @@ class UnsafePdf(Exception):
     """Scripts, actions, embedded files or encryption."""
 
 
+class UnsafeAction(UnsafePdf):
+    """An action that opens a link or another file, or one run when the document opens."""
+
+
 class BadPdf(Exception):
     """Not a PDF pypdf can read as one document."""
 
 
 def check(data: bytes) -> None:
     """Raise :class:`BadPdf` or :class:`UnsafePdf`; return when the document is plain."""
-    if _NAME.search(_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)):
-        raise UnsafePdf("forbidden name in the file")
+    _scan(data, "the file")
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -68,24 +78,56 @@ def check(data: bytes) -> None:
         raise BadPdf(type(exc).__name__) from exc
 
 
+def _scan(data: bytes, where: str) -> None:
+    found = _NAME.search(_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data))
+    if found:
+        refused = UnsafeAction if found.group(1).startswith(b"GoTo") else UnsafePdf
+        raise refused(f"forbidden name in {where}")
+
+
 def _inspect(obj: Any, depth: int = 0) -> None:
     """Direct objects only: indirect ones are inspected on their own turn."""
     if depth > 64:
         raise BadPdf("nested too deep")
     if isinstance(obj, StreamObject) and obj.get("/Type") == "/ObjStm":
         # Compressed objects, whether or not the cross-reference lists them.
-        decoded = obj.get_data()
-        if _NAME.search(_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), decoded)):
-            raise UnsafePdf("forbidden name in an object stream")
+        _scan(obj.get_data(), "an object stream")
     if isinstance(obj, DictionaryObject):
         for key, value in obj.items():
             if key in FORBIDDEN_KEYS:
                 raise UnsafePdf(str(key))
             if key == "/S" and isinstance(value, NameObject) and value in FORBIDDEN_ACTIONS:
-                raise UnsafePdf(str(value))
+                raise UnsafeAction(str(value))
+            if key == "/S" and value == "/URI":
+                _link(obj.get("/URI"))
+            if key == "/OpenAction":
+                _open_action(value)
             if not isinstance(value, IndirectObject):
                 _inspect(value, depth + 1)
     elif isinstance(obj, ArrayObject):
         for item in obj:
             if not isinstance(item, IndirectObject):
                 _inspect(item, depth + 1)
+
+
+def _link(uri: Any) -> None:
+    uri = uri.get_object() if isinstance(uri, IndirectObject) else uri
+    text = uri.decode("latin-1") if isinstance(uri, bytes) else str(uri or "")
+    if not _WEB_LINK.match(text.strip()):
+        raise UnsafeAction("/URI that is not a web or mail link")
+
+
+def _open_action(value: Any, depth: int = 0) -> None:
+    """What runs when the document opens: a destination (``[page /Fit]``, a named one) or
+    ``/GoTo`` actions, nothing else (``/Next`` chains included)."""
+    if depth > 16:
+        raise BadPdf("actions chained too deep")
+    action = value.get_object() if isinstance(value, IndirectObject) else value
+    if not isinstance(action, DictionaryObject):
+        return  # a destination in the document
+    if action.get("/S") != "/GoTo":
+        raise UnsafeAction(f"/OpenAction {action.get('/S')}")
+    following = action.get("/Next")
+    following = following.get_object() if isinstance(following, IndirectObject) else following
+    for item in following if isinstance(following, ArrayObject) else [following] if following else []:
+        _open_action(item, depth + 1)

@@ -444,3 +444,49 @@ def test_pdfs_with_actions_that_reach_outside_are_refused(app, client, site, sub
 def test_pdfs_with_plain_destinations_and_web_links_are_kept(client, site, submission_body, name, pdf):
     r = post_multipart(client, site[1], submission_body, [(pdf, "don.pdf")])
     assert r.status_code == 201, r.get_data(as_text=True)
+
+
+def mpo_with_gps(size: tuple[int, int] = (40, 30)) -> bytes:
+    """A phone's multi-picture JPEG (MPO): the photo, then a second picture (a depth map)."""
+    photo, depth = Image.new("RGB", size, (200, 30, 30)), Image.new("L", size, 128).convert("RGB")
+    exif = Image.Exif()
+    exif[0x010F] = "Samsung"
+    exif[GPS_TAG] = {1: "N", 2: (19.0, 48.0, 0.0), 3: "E", 4: (105.0, 46.0, 0.0)}
+    out = io.BytesIO()
+    photo.save(out, "MPO", save_all=True, append_images=[depth], exif=exif)
+    return out.getvalue()
+
+
+def test_a_multi_picture_phone_photo_is_kept_as_its_first_picture(app, client, site, submission_body):
+    mpo = mpo_with_gps()
+    assert mpo.startswith(b"\xff\xd8\xff\xe0")
+    with Image.open(io.BytesIO(mpo)) as im:
+        assert im.format == "MPO" and im.n_frames == 2
+    r = post_multipart(client, site[1], submission_body, [(mpo, "IMG_0001.jpg")])
+    assert r.status_code == 201, r.get_data(as_text=True)
+    with db.read() as conn:
+        key = conn.execute(sa.select(db.attachments.c.storage_key)).scalar_one()
+    from widget_server.store.blobs import get_storage
+
+    with Image.open(io.BytesIO(get_storage().get(key))) as kept:
+        assert kept.format == "JPEG" and getattr(kept, "n_frames", 1) == 1
+        assert kept.size == (40, 30) and not kept.getexif()
+        assert kept.getpixel((20, 15))[0] > 150  # the photo, not the depth map
+
+
+def test_a_multi_picture_photo_too_large_in_its_first_picture_is_refused(client, site, submission_body):
+    from tests.helpers import post_large
+
+    r = post_large(client, "/api/v1/submissions", data={
+        "submission": json.dumps(submission_body), "files": [(io.BytesIO(mpo_with_gps((6001, 4001))), "p.jpg")]},
+        headers={"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "large-mpo"})
+    assert_problem(r, 422, "attachment-too-many-pixels")
+
+
+@pytest.mark.parametrize("kind", ["PNG", "WEBP"])
+def test_animated_png_and_webp_are_still_refused(client, site, submission_body, kind):
+    frames = [Image.new("RGB", (16, 16), c) for c in ((255, 0, 0), (0, 255, 0))]
+    out = io.BytesIO()
+    frames[0].save(out, kind, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    r = post_multipart(client, site[1], submission_body, [(out.getvalue(), "anim." + kind.lower())])
+    assert_problem(r, 422, "attachment-invalid")

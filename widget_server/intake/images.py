@@ -5,7 +5,9 @@ default), so larger images are refused from their header, before any decoding, a
 request may carry at most :data:`MAX_REQUEST_PIXELS` in all. JPEGs are decoded at a
 reduced scale (libjpeg's DCT scaling, Pillow's ``draft``) straight to the size kept;
 PNG and WebP, which cannot be decoded partly, get a lower limit. Everything is kept
-at most :data:`MAX_SIDE` pixels on its long side: enough to read a street sign.
+at most :data:`MAX_SIDE` pixels on its long side: enough to read a street sign. A
+multi-picture JPEG (MPO) is kept as its first picture, limits applied to it; an
+animated PNG or WebP is refused.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ def pixels(data: bytes, kind: str) -> int:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=[FORMATS[kind]]) as im:
                 width, height = im.size
-                frames = getattr(im, "n_frames", 1)
+                # A phone's multi-picture JPEG (MPO: a depth map, a second view) is kept as its
+                # first picture, the photo itself; the others are never decoded.
+                frames = 1 if im.format == "MPO" else getattr(im, "n_frames", 1)
     except _ERRORS as exc:
         if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
             raise TooManyPixels() from exc

@@ -248,6 +248,41 @@ def test_other_4xx_is_dead_at_once(app, submit):
     assert row.last_error == "HTTP 422: Thiếu trường"
 
 
+@responses.activate
+def test_the_central_systems_error_title_is_kept_without_personal_data(app, site, submission_body, runner):
+    body = {**submission_body, "submitter": {"name": "Lê Văn A", "phone": "0912345678",
+                                             "email": "le.van.a@gmail.com"}}
+    submissions.create_submission(site[0], body, via="api")
+    responses.add(responses.POST, INTAKE, status=422, json={
+        "title": "Số điện thoại +84912345678 của Lê Văn A (LE VAN A), CCCD 038090001234, "
+                 "email le.van.a@gmail.com, địa chỉ Cổng chợ Vườn Hoa: không hợp lệ theo mẫu 05/2026"})
+    Worker(app, "w").run_once()
+    row = only_row(app)
+    assert row.state == "dead"
+    assert row.last_error == ("HTTP 422: Số điện thoại … của … (…), CCCD …, email …, địa chỉ …: "
+                              "không hợp lệ theo mẫu 05/2026")
+    for shown in (runner.invoke(args=["outbox", "list", "--state", "dead"]).output,
+                  runner.invoke(args=["outbox", "list", "--state", "dead", "--json"]).output):
+        for secret in ("912345678", "Lê Văn A", "LE VAN A", "le.van.a", "038090001234", "Vườn Hoa"):
+            assert secret not in shown
+
+
+def test_an_error_title_is_masked_like_open311_errors():
+    import requests
+
+    from widget_server.delivery.destinations.http import problem_title
+    from widget_server.delivery.destinations.open311 import georeport_errors
+
+    said = "Phone (+84) 912 345 678 or le.van.a [at] gmail.com is invalid"
+    response = requests.Response()
+    response.status_code = 400
+    response.headers["Content-Type"] = "application/problem+json"
+    response._content = json.dumps({"title": said}).encode()
+    assert problem_title(response) == ": Phone … or … is invalid"
+    response._content = json.dumps([{"code": 400, "description": said}]).encode()
+    assert georeport_errors(response) == [{"code": "400", "description": "Phone … or … is invalid"}]
+
+
 # --------------------------------------------------------------------------- breaker
 
 

@@ -95,4 +95,5 @@ class CentralDestination:
                           remote_status=short(answer.get("status")))
 
         return attempt(self._session, self.url_for(event.type), timeout=self.timeout,
-                       on_success=acknowledged, data=body, headers=headers)
+                       on_success=acknowledged, known=http.known_in(event.data),
+                       data=body, headers=headers)

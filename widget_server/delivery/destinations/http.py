@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import requests
@@ -13,6 +13,7 @@ from phanhoi.errors import parse_retry_after as _parse
 
 from widget_server.delivery.destinations import deadline
 from widget_server.delivery.destinations.base import Result
+from widget_server.intake import personal
 
 #: Longest Retry-After we honour; beyond it the normal backoff decides.
 RETRY_AFTER_CAP = 3600.0
@@ -80,7 +81,22 @@ def short(value: Any) -> str | None:
     return str(value)[:100] if value not in (None, "") else None
 
 
-def problem_title(response: requests.Response) -> str:
+def masked(text: str, known: Iterable[str | None] = ()) -> str:
+    """Another system's error text as it may be kept (``outbox.last_error``) and logged: phone
+    numbers, emails and ID numbers, and the ``known`` details of the person, replaced by "…"
+    (an error may echo the field it refused)."""
+    return personal.hide(text, known, mark="…")
+
+
+def known_in(data: Mapping[str, Any]) -> list[str | None]:
+    """The person's details a submission's payload carries (name, phone, email, address)."""
+    who, where = data.get("submitter"), data.get("location")
+    who = who if isinstance(who, dict) else {}
+    where = where if isinstance(where, dict) else {}
+    return [who.get("name"), who.get("phone"), who.get("email"), where.get("address")]
+
+
+def problem_title(response: requests.Response, known: Iterable[str | None] = ()) -> str:
     if "json" not in response.headers.get("Content-Type", ""):
         return ""
     try:
@@ -88,7 +104,7 @@ def problem_title(response: requests.Response) -> str:
     except ValueError:
         return ""
     title = answer.get("title") if isinstance(answer, dict) else None
-    return f": {str(title)[:200]}" if title else ""
+    return f": {masked(str(title)[:200], known)[:200]}" if title else ""
 
 
 def json_or_none(response: requests.Response) -> Any:
@@ -101,12 +117,13 @@ def json_or_none(response: requests.Response) -> Any:
 def attempt(session: requests.Session, url: str, *, timeout: Any,
             on_success: Callable[[requests.Response], Result],
             on_failure: Callable[[requests.Response, Result], Result] | None = None,
-            **request: Any) -> Result:
+            known: Iterable[str | None] = (), **request: Any) -> Result:
     """POST once; never raises for network or HTTP failures, reports them as a Result.
 
     ``on_failure`` may read an error answer and return another Result, for
     protocols whose errors say more than their status (Open311's
-    "400 General Service Error").
+    "400 General Service Error"). ``known``: the person's details the request carries, masked
+    in the error kept if the answer echoes them.
     """
     try:
         # The whole exchange, the answer's body included, ends by the deadline (deadline.py):
@@ -131,10 +148,10 @@ def attempt(session: requests.Session, url: str, *, timeout: Any,
         outcome = classify(status)
         if outcome == "delivered":
             return on_success(response)
-        # Only the status and the problem title are kept: bodies may echo personal data.
+        # Only the status and the problem title, masked, are kept: bodies may echo personal data.
         failed = Result(outcome, status=status,  # type: ignore[arg-type]
                         retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                        error=f"HTTP {status}" + problem_title(response))
+                        error=f"HTTP {status}" + problem_title(response, known))
         return on_failure(response, failed) if on_failure else failed
 
 

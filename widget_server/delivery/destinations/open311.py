@@ -45,9 +45,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import requests
@@ -127,12 +126,10 @@ def clip(text: str, ref: str, limit: int = DESCRIPTION_MAX) -> str:
     return text[: limit - len(marker)].rstrip() + marker
 
 
-_EMAIL = re.compile(r"[^\s@\"']+@[^\s@\"']+")
-_DIGITS = re.compile(r"\+?\d[\d .-]{6,}\d")
-
-
-def georeport_errors(response: requests.Response) -> list[dict[str, str]]:
-    """The back-end's ``[{"code", "description"}]``, emails and phone-like numbers masked.
+def georeport_errors(response: requests.Response,
+                     known: Iterable[str | None] = ()) -> list[dict[str, str]]:
+    """The back-end's ``[{"code", "description"}]``, personal data masked (``http.masked``:
+    phone numbers, emails, ID numbers, and the ``known`` details of the person).
 
     An error may echo a field it refused; what is kept is stored and logged.
     """
@@ -145,7 +142,7 @@ def georeport_errors(response: requests.Response) -> list[dict[str, str]]:
     for item in answer[:5]:
         if isinstance(item, dict):
             text = str(item.get("description") or "")[:160]
-            text = _DIGITS.sub("…", _EMAIL.sub("…", text))
+            text = http.masked(text, known)
             errors.append({"code": str(item.get("code") or "")[:40], "description": text})
     return errors
 
@@ -264,7 +261,7 @@ class Open311Destination:
             return Result("delivered", status=response.status_code, remote_id=short(remote))
 
         def refused(response: requests.Response, failed: Result) -> Result:
-            errors = georeport_errors(response)
+            errors = georeport_errors(response, http.known_in(event.data))
             if not errors:
                 return failed
             said = json.dumps(errors, ensure_ascii=False)[:400]

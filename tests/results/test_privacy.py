@@ -146,3 +146,35 @@ def test_hiding_takes_time_in_proportion_to_the_text(long_run: str) -> None:
     started = time.perf_counter()
     hide(long_run, ["Lê Văn A", "0912345678", "le.van.a@gmail.com"])
     assert time.perf_counter() - started < 5
+
+
+def test_what_was_published_or_kept_before_is_hidden_at_the_next_retention_run(
+        app: Any, client: Any, site: Any, submission_body: dict[str, Any], submit_and_publish: Any,
+        runner: Any) -> None:
+    """A result published, and an error kept, before a spelling was known to the masking (here
+    as an earlier relay left them) lose it at the next daily ``retention run``."""
+    import sqlalchemy as sa
+
+    from widget_server.store import db
+    from widget_server.store.published import results
+
+    sid = submit_and_publish({**submission_body, "submitter": SUBMITTER}, answer="Đã thu gom xong.")
+    leaked = "Đã thu gom xong, gọi (+84) 912 345 678 hoặc Le Van A."
+    with db.write() as conn:
+        conn.execute(sa.update(results).where(results.c.submission_id == sid).values(answer=leaked))
+        conn.execute(sa.update(db.outbox).where(db.outbox.c.submission_id == sid)
+                     .values(last_error="HTTP 422: Số 0912 345 678 của Lê Văn A không hợp lệ"))
+    assert "912 345 678" in client.get("/api/v1/results").get_json()["items"][0]["answer"]
+    dry = runner.invoke(args=["retention", "run", "--dry-run", "--json"])
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.output)["results_hidden_again"] == 1
+    done = runner.invoke(args=["retention", "run"])
+    assert done.exit_code == 0, done.output
+    answer = client.get("/api/v1/results").get_json()["items"][0]["answer"]
+    assert answer == "Đã thu gom xong, gọi [đã ẩn] hoặc [đã ẩn]."
+    with db.read() as conn:
+        errors = [r.last_error for r in conn.execute(sa.select(db.outbox.c.last_error)
+                                                     .where(db.outbox.c.submission_id == sid))]
+    assert errors and not any("345" in e or "Lê Văn" in e for e in errors), errors
+    again = runner.invoke(args=["retention", "run", "--json"])
+    assert json.loads(again.output)["results_hidden_again"] == 0  # nothing left to hide

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from widget_server.delivery.destinations.http import known_in, masked
 from widget_server.store import db
 
 #: Outcomes after which a destination takes no more attempts until an operator acts.
@@ -87,3 +88,23 @@ def resume(engine: Engine, names: list[str] | None = None) -> list[str]:
             conn.execute(sa.update(d).where(d.c.name.in_(resumed)).values(
                 state="active", reason=None, failures=0, open_until=None, updated_at=now))
     return resumed
+
+
+def mask_errors(*, dry_run: bool = False) -> int:
+    """``last_error`` of every outbox row masked as errors are kept now (``http.masked``, with
+    the details its payload names): an error text kept before the masking came in loses the
+    phone numbers, emails and names it echoed. Only changed rows are written; how many."""
+    o = db.outbox.c
+    with db.read() as conn:
+        rows = conn.execute(sa.select(o.id, o.last_error, o.payload).where(o.last_error.is_not(None))).all()
+    fixes = []
+    for row in rows:
+        data = (row.payload or {}).get("data") if isinstance(row.payload, dict) else None
+        kept = masked(row.last_error, known_in(data if isinstance(data, dict) else {}))
+        if kept != row.last_error:
+            fixes.append({"oid": row.id, "kept": kept})
+    if fixes and not dry_run:
+        with db.write() as conn:
+            conn.execute(sa.update(db.outbox).where(o.id == sa.bindparam("oid"))
+                         .values(last_error=sa.bindparam("kept")), fixes)
+    return len(fixes)

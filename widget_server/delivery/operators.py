@@ -10,7 +10,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from widget_server.delivery.destinations.http import known_in, masked
 from widget_server.store import db
 
 #: Outcomes after which a destination takes no more attempts until an operator acts.
@@ -94,6 +93,9 @@ def mask_errors(*, dry_run: bool = False) -> int:
     """``last_error`` of every outbox row masked as errors are kept now (``http.masked``, with
     the details its payload names): an error text kept before the masking came in loses the
     phone numbers, emails and names it echoed. Only changed rows are written; how many."""
+    # Here, not at the top: the console's pages import this module, and need no HTTP client.
+    from widget_server.delivery.destinations.http import known_in, masked
+
     o = db.outbox.c
     with db.read() as conn:
         rows = conn.execute(sa.select(o.id, o.last_error, o.payload).where(o.last_error.is_not(None))).all()

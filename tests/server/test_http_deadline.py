@@ -28,7 +28,7 @@ BODY = b'{"central_id":"TH-1","status":"received","padding":"' + b"x" * 40 + b'"
 class Trickle:
     """Answers 201 with its headers at once, then its body a byte every ``gap`` seconds."""
 
-    def __init__(self, gap: float) -> None:
+    def __init__(self, gap: float, delimited_by_close: bool = False) -> None:
         self.lock = threading.Lock()
         self.active: Counter[str] = Counter()
         self.most: Counter[str] = Counter()
@@ -48,7 +48,11 @@ class Trickle:
                 try:
                     self.send_response(201)
                     self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(BODY)))
+                    if delimited_by_close:  # HTTP/1.0's way: the body ends when the connection does
+                        self.send_header("Connection", "close")
+                        self.close_connection = True
+                    else:
+                        self.send_header("Content-Length", str(len(BODY)))
                     self.end_headers()
                     self.wfile.flush()
                     for i in range(len(BODY)):
@@ -78,8 +82,8 @@ class Trickle:
 def trickle():
     made: list[Trickle] = []
 
-    def _make(gap: float) -> Trickle:
-        made.append(Trickle(gap))
+    def _make(gap: float, delimited_by_close: bool = False) -> Trickle:
+        made.append(Trickle(gap, delimited_by_close))
         return made[-1]
 
     yield _make
@@ -102,6 +106,19 @@ def test_an_answer_that_trickles_in_is_a_timeout_at_the_attempts_deadline(trickl
         destination.close()
     assert (result.outcome, result.error) == ("retry", "timeout")
     assert 1.5 < took < 4, took
+
+
+def test_an_answer_ended_by_its_connection_and_cut_by_the_deadline_is_not_a_delivery(trickle: Any) -> None:
+    """An answer without a length ends when its connection closes: cut at the deadline, what came
+    is no whole answer (the central id would be lost), so it is a timeout, tried again."""
+    server = trickle(gap=0.25, delimited_by_close=True)
+    destination = CentralDestination(server.url, "whsec_" + "A" * 43, timeout=(1.0, 1.0))
+    try:
+        result = destination.deliver(Event(id="msg_4", type="submission.created", data={"id": "s4"},
+                                           submission_id="s4", attempt=1))
+    finally:
+        destination.close()
+    assert (result.outcome, result.error) == ("retry", "timeout")
 
 
 def test_an_answer_within_the_deadline_is_delivered(trickle: Any) -> None:

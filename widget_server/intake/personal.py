@@ -54,7 +54,9 @@ _SEP = r"[\s.\-/]{0,3}"
 _PHONE_SHAPE = re.compile(
     r"(?<![\w+/.-])(?P<cc>\(\s*(?:\+|00)?84\s*\)|(?:\+|00)84)?" + _SEP
     + r"(?:\(\s*0\s*\)" + _SEP + r"|\(\s*0|0)?"
-    + r"\d(?:" + _SEP + r"\)?" + _SEP + r"\d){7,10}(?!\d|[.\-/]\d)")
+    # Between two digits a gap of separators, or one with a ")" in it: matched one way only
+    # (a ")" optional between two runs of separators split a gap of spaces every way it could).
+    + r"\d(?:" + _SEP + r"(?:\)" + _SEP + r")?\d){7,10}(?!\d|[.\-/]\d)")
 
 
 def normalise(value: str) -> tuple[str, list[int]]:

@@ -135,6 +135,9 @@ def attempt(session: requests.Session, url: str, *, timeout: Any,
             else:
                 response = session.post(url, timeout=timeout, allow_redirects=False, **request)
             response.content  # noqa: B018 - read here, within the deadline
+        if watch.expired:  # an answer ended by the connection's close: cut here, not whole
+            response.close()
+            return Result("retry", error="timeout")
     except requests.Timeout:
         return Result("retry", error="timeout")
     except requests.RequestException as exc:

@@ -200,3 +200,32 @@ def test_digits_spaced_out_cost_about_what_ordinary_text_costs() -> None:
                 "05/11/2026 theo Nghị định 01/2026/NĐ-CP. ") * 170
     spaced = ("0   1   2   3   4   5   6 x " * 714)[:len(ordinary)]
     assert took(spaced) < 8 * took(ordinary)
+
+
+def test_a_result_republished_during_the_retention_run_keeps_its_new_text(
+        app: Any, client: Any, site: Any, submission_body: dict[str, Any], submit_and_publish: Any,
+        monkeypatch: Any) -> None:
+    """The run reads, hides, then writes: a result republished in between is not put back to
+    the text the run had read."""
+    from widget_server.intake import personal
+    from widget_server.results import events
+    from widget_server.store import db
+    from widget_server.store.published import results
+
+    sid = submit_and_publish({**submission_body, "submitter": SUBMITTER}, answer="Đã thu gom xong.")
+    with db.write() as conn:
+        conn.execute(sa.update(results).where(results.c.submission_id == sid)
+                     .values(answer="Gọi 0912 345 678 để biết thêm"))
+    hide = personal.hide
+
+    def republished_meanwhile(value: str, known: Any = (), **kwargs: Any) -> str:
+        with db.write() as conn:
+            conn.execute(sa.update(results).where(results.c.submission_id == sid)
+                         .values(answer="Đã sửa xong ngày 06/12/2026."))
+        return hide(value, known, **kwargs)
+
+    monkeypatch.setattr(personal, "hide", republished_meanwhile)
+    events.hide_again()
+    with db.read() as conn:
+        answer = conn.execute(sa.select(results.c.answer).where(results.c.submission_id == sid)).scalar_one()
+    assert answer == "Đã sửa xong ngày 06/12/2026."

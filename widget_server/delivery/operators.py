@@ -104,9 +104,11 @@ def mask_errors(*, dry_run: bool = False) -> int:
         data = (row.payload or {}).get("data") if isinstance(row.payload, dict) else None
         kept = masked(row.last_error, known_in(data if isinstance(data, dict) else {}))
         if kept != row.last_error:
-            fixes.append({"oid": row.id, "kept": kept})
+            fixes.append({"oid": row.id, "kept": kept, "was": row.last_error})
     if fixes and not dry_run:
         with db.write() as conn:
-            conn.execute(sa.update(db.outbox).where(o.id == sa.bindparam("oid"))
+            # Only an error still as it was read: a newer attempt's (masked as it came) is kept.
+            conn.execute(sa.update(db.outbox).where(o.id == sa.bindparam("oid"),
+                                                    o.last_error == sa.bindparam("was"))
                          .values(last_error=sa.bindparam("kept")), fixes)
     return len(fixes)

@@ -189,12 +189,16 @@ def hide_again(*, dry_run: bool = False) -> int:
             known = [row.name, row.phone, local_national_number(row.phone), row.email, row.address]
             title, answer = personal.hide(row.title, known), personal.hide(row.answer, known)
             if (title, answer) != (row.title, row.answer):
-                fixes.append({"rid": row.id, "title": title, "answer": answer,
-                              "search_key": _search_key(title, answer)})
+                fixes.append({"rid": row.id, "title": title, "answer": answer, "was_title": row.title,
+                              "was_answer": row.answer, "search_key": _search_key(title, answer)})
         if fixes and not dry_run:
             now = db.utcnow()
             with db.write() as conn:
-                conn.execute(sa.update(results).where(r.id == sa.bindparam("rid"))
+                # Only a row still as it was read: one republished meanwhile keeps its new text
+                # (it was hidden as it came in).
+                conn.execute(sa.update(results).where(r.id == sa.bindparam("rid"),
+                                                      r.title == sa.bindparam("was_title"),
+                                                      r.answer == sa.bindparam("was_answer"))
                              .values(title=sa.bindparam("title"), answer=sa.bindparam("answer"),
                                      search_key=sa.bindparam("search_key"), updated_at=now), fixes)
             public_cache().forget()  # this process's answers at once; the others' within a second

@@ -249,12 +249,84 @@ def test_sign_in_is_rate_limited(app_config, admin):
     db.get_engine(app).dispose()
 
 
-def test_sign_ins_count_only_when_they_fail(app_config, admin):
+def test_an_accounts_sign_ins_count_only_when_they_fail(app_config, admin):
+    """The account's limit counts failures only; an address's counts every attempt."""
     app = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_SIGN_IN": "3 per minute",
                       "RATELIMIT_SIGN_IN_ACCOUNT": "3 per hour"})
     with app.app_context():
-        codes = [sign_in(app.test_client(), admin.email).status_code for _ in range(6)]
-    assert codes == [303] * 6
+        codes = []
+        for n in range(6):
+            client = app.test_client()
+            client.environ_base["REMOTE_ADDR"] = f"203.0.113.{n + 1}"
+            codes.append(sign_in(client, admin.email).status_code)
+        assert codes == [303] * 6
+        # One address (the test client's own), a new browser each time.
+        assert [sign_in(app.test_client(), admin.email).status_code for _ in range(4)] == [303, 303, 303, 429]
+    db.get_engine(app).dispose()
+
+
+def _burst(count, send):
+    import threading
+
+    answers = [None] * count
+    barrier = threading.Barrier(count)
+
+    def run(i):
+        barrier.wait()
+        answers[i] = send(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_a_burst_of_parallel_guesses_from_one_address_gets_no_more_than_its_limit(app_config, admin):
+    """Requests that arrive together: a limit counting failures only checks before the answer and
+    counts after it, so all of them passed its check. An address's every attempt counts at once."""
+    import threading
+
+    import requests
+    from werkzeug.serving import make_server
+
+    app = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_SIGN_IN": "10 per hour;5 per minute",
+                      "RATELIMIT_SIGN_IN_ACCOUNT": "50 per hour"})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        first = requests.Session()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', first.get(base + "/console/sign-in").text).group(1)
+        cookies = first.cookies.get_dict()
+        codes = _burst(30, lambda i: requests.post(
+            base + "/console/sign-in", cookies=cookies, allow_redirects=False, timeout=60,
+            data={"csrf": csrf, "email": admin.email, "password": f"doan-{i}"}).status_code)
+    finally:
+        server.shutdown()
+        server.server_close()
+        db.get_engine(app).dispose()
+    assert codes.count(401) <= 5 and codes.count(429) >= 25, sorted(codes)
+
+
+def test_fresh_addresses_get_few_guesses_at_a_closed_account(app_config, admin):
+    """Past its limit an account is open to an address that has not failed on it, for its owner;
+    not to as many guesses as an attacker has addresses (a whole IPv6 /64 is one address)."""
+    app = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_SIGN_IN": "10 per hour",
+                      "RATELIMIT_SIGN_IN_ACCOUNT": "4 per hour"})
+
+    def attempt(address, password="sai-mat-khau-roi"):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        return sign_in(client, admin.email, password).status_code
+
+    with app.app_context():
+        assert [attempt(f"203.0.113.{n}") for n in range(1, 5)] == [401] * 4  # the account closes
+        same_block = [attempt(f"2001:db8::{n:x}") for n in range(1, 6)]
+        assert same_block == [401, 429, 429, 429, 429]  # one /64: one fresh address
+        fresh = [attempt(f"198.51.{n}.1") for n in range(1, 40)]
+        assert 0 < fresh.count(401) <= 10 and fresh[-1] == 429, fresh
     db.get_engine(app).dispose()
 
 

@@ -6,7 +6,9 @@ resolved once per request and kept in the WSGI environ (the views look it up too
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import ipaddress
 import json
 from typing import Any
 
@@ -16,7 +18,13 @@ from widget_server.intake import sites
 
 
 def client_ip() -> str:
-    return request.remote_addr or "unknown"
+    """The client's address as the limits count it: an IPv6 address by its /64, the block one
+    subscriber is given (counting each address would hand anyone 2^64 fresh budgets)."""
+    address = request.remote_addr or "unknown"
+    if ":" in address:
+        with contextlib.suppress(ValueError):
+            return str(ipaddress.IPv6Network((address.split("%")[0], 64), strict=False))
+    return address
 
 
 def is_partner() -> bool:

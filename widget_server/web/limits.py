@@ -105,7 +105,9 @@ BUDGETS: dict[str, list[Limit]] = {
     "lookup": [Limit("RATELIMIT_LOOKUP", client_ip, "lookup-ip", deduct=failed),
                Limit("RATELIMIT_LOOKUP_CODE_IP", code_and_ip_key, "lookup-code-ip", deduct=failed),
                Limit("RATELIMIT_LOOKUP_CODE", tracking_code_key, "lookup-code", deduct=failed)],
-    "sign_in": [Limit("RATELIMIT_SIGN_IN", client_ip, "sign-in-ip", POST, deduct=refused),
+    # Every attempt counts per address (a burst of parallel guesses is bounded: a limit counting
+    # failures checks before the answer and counts after it); failures only per account.
+    "sign_in": [Limit("RATELIMIT_SIGN_IN", client_ip, "sign-in-ip", POST),
                 Limit("RATELIMIT_SIGN_IN_ACCOUNT", sign_in_key, SIGN_IN_ACCOUNT_SCOPE, POST, owner_may_try,
                       refused)],
     "citizen_action": [Limit("RATELIMIT_LOOKUP_CODE_IP", code_and_ip_key, "lookup-code-ip", deduct=failed),

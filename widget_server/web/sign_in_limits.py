@@ -15,7 +15,7 @@ import contextlib
 import functools
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, g, request
 from limits import parse_many
 
 from widget_server.web.limit_keys import client_ip, refused, sign_in_key
@@ -23,6 +23,9 @@ from widget_server.web.limit_keys import client_ip, refused, sign_in_key
 # An address that has failed to sign in to an account within this period may no longer try it
 # once it is past its limit.
 FAILED_MEMORY = "1 per day"
+# Failed attempts from fresh addresses an account past its limit takes in all: beyond them it is
+# closed to every address until its own window passes (many fresh addresses get no more guesses).
+FRESH_TRIES = "10 per day"
 SIGN_IN_ACCOUNT_SCOPE = "sign-in-account"
 SIGN_IN_ENDPOINTS: set[str] = set()
 
@@ -42,6 +45,10 @@ def _prefix() -> list[str]:
     return [prefix] if prefix else []
 
 
+def _fresh_tries() -> list[str]:
+    return [*_prefix(), "sign-in-fresh", sign_in_key()]
+
+
 def _failed_here() -> list[str]:
     return [*_prefix(), "sign-in-failed", client_ip(), sign_in_key()]
 
@@ -57,7 +64,13 @@ def owner_may_try() -> bool:
         account = [*_prefix(), sign_in_key(), SIGN_IN_ACCOUNT_SCOPE]
         locked = any(not store.test(item, *account)
                      for item in _parsed(str(current_app.config["RATELIMIT_SIGN_IN_ACCOUNT"])))
-        return locked and all(store.test(item, *_failed_here()) for item in _parsed(FAILED_MEMORY))
+        if not locked:
+            return False
+        fresh = all(store.test(item, *_failed_here()) for item in _parsed(FAILED_MEMORY)) and all(
+            store.test(item, *_fresh_tries()) for item in _parsed(FRESH_TRIES))
+        if fresh:
+            g.phanhoi_fresh_sign_in = True
+        return fresh
     except Exception:  # noqa: BLE001 - limit store trouble: the limits apply as they are
         return False
 
@@ -70,4 +83,7 @@ def remember_failed_sign_in(resp: Any) -> Any:
             with contextlib.suppress(Exception):  # limit store trouble loses a mark, nothing more
                 for item in _parsed(FAILED_MEMORY):
                     store.hit(item, *_failed_here())
+                if g.get("phanhoi_fresh_sign_in"):
+                    for item in _parsed(FRESH_TRIES):
+                        store.hit(item, *_fresh_tries())
     return resp

@@ -420,7 +420,26 @@ def _pdf_with(open_action: Any = None, link: str | None = None) -> bytes:
     return out.getvalue()
 
 
+def _pdf_with_indirect_kind(uri: str) -> bytes:
+    """A link whose action's kind (``/S``) is an indirect object naming ``/URI``: readers resolve it."""
+    from pypdf import PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, TextStringObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(595, 842)
+    kind = writer._add_object(NameObject("/URI"))
+    action = DictionaryObject({NameObject("/S"): kind, NameObject("/URI"): TextStringObject(uri)})
+    link = DictionaryObject({NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Link"),
+                             NameObject("/Rect"): ArrayObject([FloatObject(v) for v in (50, 50, 200, 80)]),
+                             NameObject("/A"): action})
+    page[NameObject("/Annots")] = ArrayObject([writer._add_object(link)])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 @pytest.mark.parametrize("name, pdf", [
+    ("link to a file, its kind an indirect object", _pdf_with_indirect_kind("file://203.0.113.9/share/x.pdf")),
     ("open action: another file on a share", _pdf_with({"/S": "/GoToR", "/F": "\\\\203.0.113.9\\share\\x.pdf"})),
     ("open action: a web address", _pdf_with({"/S": "/URI", "/URI": "http://203.0.113.9/track"})),
     ("open action: an embedded file's document", _pdf_with({"/S": "/GoToE"})),

@@ -96,9 +96,11 @@ def _inspect(obj: Any, depth: int = 0) -> None:
         for key, value in obj.items():
             if key in FORBIDDEN_KEYS:
                 raise UnsafePdf(str(key))
-            if key == "/S" and isinstance(value, NameObject) and value in FORBIDDEN_ACTIONS:
-                raise UnsafeAction(str(value))
-            if key == "/S" and value == "/URI":
+            # An action's kind may be an indirect object: readers resolve it, so this does too.
+            kind = value.get_object() if key == "/S" and isinstance(value, IndirectObject) else value
+            if key == "/S" and isinstance(kind, NameObject) and kind in FORBIDDEN_ACTIONS:
+                raise UnsafeAction(str(kind))
+            if key == "/S" and kind == "/URI":
                 _link(obj.get("/URI"))
             if key == "/OpenAction":
                 _open_action(value)

@@ -70,3 +70,33 @@ def test_the_lookup_answer_is_exactly_what_the_schema_makes(app: Any, client: An
         conn.execute(db.submissions.update().where(db.submissions.c.id == fresh["id"]).values(deadline=None))
     fast, schema = _both(app, client, fresh["tracking_code"])
     assert fast == schema and fast["deadline"] is None
+
+
+def test_a_rating_comment_too_long_on_the_page_without_javascript_is_said_not_cut(
+        app: Any, client: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    """The page without JavaScript counts the comment as the API does (NFC code points, 1,000)
+    and says when it is too long; nothing is stored, and a comment within it is kept whole."""
+    import unicodedata
+
+    import sqlalchemy as sa
+
+    from widget_server.intake import submissions
+    from widget_server.store import db
+
+    body = {**submission_body, "submitter": {**submission_body["submitter"], "phone": "0912345678"}}
+    code = submissions.create_submission(site[0], body, via="api")["tracking_code"]
+    with db.write() as conn:
+        conn.execute(sa.update(db.submissions).values(status="answered", answer_text="Đã xử lý xong.",
+                                                      answered_at=db.utcnow()))
+    form = {"code": code, "contact": "0912345678", "op": "rate", "satisfied": "1"}
+    too_long = "Rất hài lòng. " * 80  # 1,119 characters
+    page = client.post(f"/w/{site[0].key}/track", data={**form, "comment": too_long})
+    assert "1000" in page.get_data(as_text=True).replace(".", "")
+    with db.read() as conn:
+        assert conn.execute(sa.select(db.submissions.c.rated_at)).scalar_one() is None
+    decomposed = unicodedata.normalize("NFD", "Rất hài lòng với cách xử lý. " * 33)  # 990 in NFC
+    kept = client.post(f"/w/{site[0].key}/track", data={**form, "comment": decomposed})
+    assert kept.status_code == 200
+    with db.read() as conn:
+        stored = conn.execute(sa.select(db.submissions.c.rating_comment)).scalar_one()
+    assert stored == unicodedata.normalize("NFC", decomposed).strip()

@@ -7,15 +7,19 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, abort, current_app, render_template, request, url_for
+from marshmallow import ValidationError
 
 from widget_server.errors import DomainError
 from widget_server.intake import codes, sites, tracking
+from widget_server.intake.schemas import RatingCreateSchema
 from widget_server.web import limits
 from widget_server.web.pages.blueprint import bp
 from widget_server.web.pages.common import fmt, frame_ancestors, page_context, secure
 from widget_server import notify
 from widget_server.vocab import CITIZEN_REQUEST_KINDS
 from widget_server.web.problems import page_message
+
+_COMMENT = RatingCreateSchema().fields["comment"]
 
 @bp.route("/w/<site_key>/track", methods=["GET", "POST"])
 @limits.rate("lookup", methods=["POST"])
@@ -69,7 +73,10 @@ def _side_action(op: str, code: str, contact: str, t: dict[str, Any]) -> str:
         if op == "rate":
             if request.form.get("satisfied") not in {"0", "1"}:
                 return t["err_choose"]
-            comment = (request.form.get("comment") or "").strip()[:1000] or None
+            try:  # counted and cleaned as the API does it, never cut
+                comment = _COMMENT.deserialize(request.form.get("comment") or None) or None
+            except ValidationError as exc:
+                return " ".join(str(m) for m in exc.messages)
             tracking.rate(code, contact, request.form.get("satisfied") == "1", comment)
             return t["rate_thanks"]
         kind = request.form.get("kind")

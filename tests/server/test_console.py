@@ -310,6 +310,12 @@ def test_a_burst_of_parallel_guesses_from_one_address_gets_no_more_than_its_limi
     assert codes.count(401) <= 5 and codes.count(429) >= 25, sorted(codes)
 
 
+def _sign_in_from(app, admin, address, password):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return sign_in(client, admin.email, password).status_code
+
+
 def test_fresh_addresses_get_few_guesses_at_a_closed_account(app_config, admin):
     """Past its limit an account is open to an address that has not failed on it, for its owner;
     not to as many guesses as an attacker has addresses (a whole IPv6 /64 is one address)."""
@@ -317,9 +323,7 @@ def test_fresh_addresses_get_few_guesses_at_a_closed_account(app_config, admin):
                       "RATELIMIT_SIGN_IN_ACCOUNT": "4 per hour"})
 
     def attempt(address, password="sai-mat-khau-roi"):
-        client = app.test_client()
-        client.environ_base["REMOTE_ADDR"] = address
-        return sign_in(client, admin.email, password).status_code
+        return _sign_in_from(app, admin, address, password)
 
     with app.app_context():
         assert [attempt(f"203.0.113.{n}") for n in range(1, 5)] == [401] * 4  # the account closes
@@ -337,9 +341,7 @@ def test_strangers_failures_do_not_lock_the_owner_out(app_config, admin):
                       "RATELIMIT_SIGN_IN_ACCOUNT": "4 per hour"})
 
     def attempt(address, password="sai-mat-khau-roi"):
-        client = app.test_client()
-        client.environ_base["REMOTE_ADDR"] = address
-        return sign_in(client, admin.email, password).status_code
+        return _sign_in_from(app, admin, address, password)
 
     with app.app_context():
         # The account's budget, spent from four addresses (each one's first failure counts).

@@ -593,3 +593,19 @@ def test_a_password_can_come_from_standard_input(app, runner):
     short = runner.invoke(args=["users", "add", "ngan@tinh.example", "--admin", "--password-stdin"],
                           input="ngan\n")
     assert short.exit_code != 0 and len(users.list_all()) == 1
+
+
+def test_a_session_seen_idle_ends_for_every_copy_of_its_cookie(app, client, admin):
+    """The owner's tab idles out while a copy of its cookie is kept busy elsewhere: the idle
+    session ends on the relay, so the copy stops opening the console too."""
+    sign_in(client, admin.email)
+    cookie = client.get_cookie("phanhoi_console", path="/console").value
+    copy = app.test_client()
+    copy.set_cookie("phanhoi_console", cookie, path="/console")
+    assert copy.get("/console/").status_code == 200
+    with client.session_transaction("/console/") as s:
+        s["seen"] = int(time.time()) - 2 * 3600
+    assert client.get("/console/").status_code == 303  # the owner's tab: expired
+    assert copy.get("/console/").status_code == 303  # and so is the copy kept fresh
+    assert sign_in(client, admin.email).status_code == 303
+    assert client.get("/console/").status_code == 200 and copy.get("/console/").status_code == 303

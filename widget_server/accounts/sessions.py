@@ -41,6 +41,18 @@ def user_of(user_id: int, token: str | None) -> users.User | None:
     return users.get(user_id, session=_digest(token)) if token else None
 
 
+def expire(user_id: int, token: str | None) -> None:
+    """A session seen past its idle time or its age: its row goes, so no copy of the cookie
+    (whose own last-seen time its holder keeps fresh) opens it. Written only when the row is
+    there: a stale cookie sent again costs a read, not a write."""
+    if user_of(user_id, token) is None:
+        return
+    assert token is not None
+    with db.write() as conn:
+        conn.execute(sa.delete(operations.console_sessions).where(
+            operations.console_sessions.c.id == _digest(token)))
+
+
 def end(token: str | None, *, actor: str, site_id: int | None) -> None:
     """Sign out: this session's row goes, with the audit entry in the same transaction."""
     with db.write() as conn:

@@ -70,6 +70,7 @@ def _current_user() -> users.User | None:
     idle = float(current_app.config["CONSOLE_SESSION_MINUTES"]) * 60
     if now - float(session.get("seen", 0)) > idle or now - float(session.get("at", 0)) > MAX_SESSION_SECONDS:
         g.expired = True
+        sessions.expire(int(uid), session.get("sid"))  # for every copy of this cookie
         return None
     user = sessions.user_of(int(uid), session.get("sid"))
     if user is None or user.disabled or user.session_version != version:

@@ -183,7 +183,7 @@ def test_what_was_published_or_kept_before_is_hidden_at_the_next_retention_run(
 def test_digits_spaced_out_cost_about_what_ordinary_text_costs() -> None:
     """Digits with runs of spaces between them (a table pasted as text): each gap is matched one
     way, not split every way between the separators around an optional ")" (20 KB took a second,
-    twenty times ordinary text, with the publishing transaction held meanwhile)."""
+    sixty times ordinary text, with the publishing transaction held meanwhile)."""
     import time
 
     from widget_server.intake.personal import hide
@@ -199,7 +199,7 @@ def test_digits_spaced_out_cost_about_what_ordinary_text_costs() -> None:
     ordinary = ("Rác thải tồn đọng ở cổng chợ Vườn Hoa, phường Hạc Thành, đã được thu gom ngày "
                 "05/11/2026 theo Nghị định 01/2026/NĐ-CP. ") * 170
     spaced = ("0   1   2   3   4   5   6 x " * 714)[:len(ordinary)]
-    assert took(spaced) < 8 * took(ordinary)
+    assert took(spaced) < 15 * took(ordinary)  # about 6 now; 60 and more before
 
 
 def test_a_result_republished_during_the_retention_run_keeps_its_new_text(

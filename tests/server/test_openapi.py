@@ -97,7 +97,7 @@ def test_a_503_of_a_store_that_cannot_write_is_described(app_config, database_ur
     from widget_server.intake import reference, sites
     from widget_server.store import db
 
-    app = create_app({**app_config, "STORE_WAIT_SECONDS": 0.5, "RATELIMIT_ENABLED": True})
+    app = create_app({**app_config, "STORE_WAIT_SECONDS": 0.5})
     try:
         client = app.test_client()
         with app.app_context():

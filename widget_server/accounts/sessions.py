@@ -13,6 +13,7 @@ import hashlib
 import secrets
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from widget_server.accounts import audit, users
 from widget_server.store import db, operations
@@ -49,14 +50,17 @@ def expire(user_id: int, token: str | None) -> None:
         return
     assert token is not None
     with db.write() as conn:
-        conn.execute(sa.delete(operations.console_sessions).where(
-            operations.console_sessions.c.id == _digest(token)))
+        _delete(conn, token)
 
 
 def end(token: str | None, *, actor: str, site_id: int | None) -> None:
     """Sign out: this session's row goes, with the audit entry in the same transaction."""
     with db.write() as conn:
         if token:
-            conn.execute(sa.delete(operations.console_sessions).where(
-                operations.console_sessions.c.id == _digest(token)))
+            _delete(conn, token)
         audit.record(actor, "sign-out", actor, site_id=site_id, conn=conn)
+
+
+def _delete(conn: Connection, token: str) -> None:
+    conn.execute(sa.delete(operations.console_sessions).where(
+        operations.console_sessions.c.id == _digest(token)))

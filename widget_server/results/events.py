@@ -130,8 +130,7 @@ def join_from_submission(conn: Connection, submission_id: str) -> None:
         results.c.origin == "central")).first()
     if claimed:
         return  # the central system published it itself, with its edited public text
-    local = local_national_number(row.phone)
-    known = [row.name, row.phone, local, row.email, row.address]
+    known = _submitter(row)
     # What a citizen may have written that must not be published (relay results only: the
     # central system's publication is text its operators edited for the public).
     title = personal.hide(row.title, known)
@@ -152,6 +151,11 @@ def join_from_submission(conn: Connection, submission_id: str) -> None:
         conn.execute(sa.update(results).where(results.c.id == result_id).values(**values))
     else:
         conn.execute(sa.insert(results).values(id=result_id, published_at=now, **values))
+
+
+def _submitter(row: Any) -> list[str | None]:
+    """The details of a submission's row hidden from what is published of it."""
+    return [row.name, row.phone, local_national_number(row.phone), row.email, row.address]
 
 
 def public_id(submission_id: str) -> str:
@@ -186,7 +190,7 @@ def hide_again(*, dry_run: bool = False) -> int:
             rows = conn.execute(query, {"after": after}).all()
         fixes = []
         for row in rows:
-            known = [row.name, row.phone, local_national_number(row.phone), row.email, row.address]
+            known = _submitter(row)
             title, answer = personal.hide(row.title, known), personal.hide(row.answer, known)
             if (title, answer) != (row.title, row.answer):
                 fixes.append({"rid": row.id, "title": title, "answer": answer, "was_title": row.title,

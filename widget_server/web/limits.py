@@ -13,7 +13,7 @@ phone or email) and per site; an IP past ``RATELIMIT_SUBMIT_BUSY`` accepted subm
 ALTCHA proof of work with the next ones instead of being refused. A partner's server
 (``Authorization: Bearer``) has its site's quota, ``RATELIMIT_PARTNER``, instead of all of these.
 
-Console sign-ins count when they fail, never when they succeed: per address and per account
+Console sign-ins count every attempt per address, and only failures per account
 (``sign_in_limits``: an account past its limit stays open to addresses that have not failed).
 """
 

@@ -1,12 +1,11 @@
-"""The console's sign-in limits: failures only, and an account's owner never locked out by others.
+"""The console's sign-in limits, and an account's owner never locked out by others.
 
-Sign-ins count when they fail (``limit_keys.refused``), never when they succeed: per address
-(``RATELIMIT_SIGN_IN``) and per account over all addresses (``RATELIMIT_SIGN_IN_ACCOUNT``), both
+Per address every attempt counts as it arrives (``RATELIMIT_SIGN_IN``); per account over all
+addresses only the failed ones (``limit_keys.refused``, ``RATELIMIT_SIGN_IN_ACCOUNT``), both
 Flask-Limiter limits declared in ``limits.BUDGETS``. An account past its limit is closed to
 every address that has failed to sign in to it within the last day, and open to one attempt
-from any other: strangers' failures cannot lock its owner out (nor a colleague's typo behind the
-same office address), and a guesser gets one try per fresh address a day besides its address's
-own budget.
+from any other, ``FRESH_TRIES`` a day in all: strangers' failures cannot lock its owner out (nor
+a colleague's typo behind the same office address), and many addresses buy a guesser little.
 """
 
 from __future__ import annotations

@@ -47,6 +47,11 @@ class Watch:
             if self.expired:
                 _shut(sock)
 
+    def finish(self) -> None:
+        """The attempt is over: the watchdog leaves its socket alone from now on."""
+        with self._lock:
+            self.done = True
+
     def expire(self) -> None:
         with self._lock:
             if self.done:
@@ -124,8 +129,7 @@ def within(seconds: float) -> Iterator[Watch]:
     try:
         yield watch
     finally:
-        with watch._lock:
-            watch.done = True
+        watch.finish()
         _current.watch = outer
 
 

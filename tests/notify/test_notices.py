@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -128,6 +129,23 @@ def test_one_notice_is_queued_when_answered_without_personal_data(app, client, s
     assert _request(created).final_notice_id == notice.id
     [listed] = [r for r in queue.list_rows(db.get_engine()) if r["destination"] == "notify-email"]
     assert listed["tracking_code"] == created["tracking_code"]
+
+
+def test_a_deactivated_sites_citizens_are_still_told_and_their_link_works(app, client, site, submission_body):
+    from widget_server.intake import sites
+    from widget_server.notify import notices
+
+    body = {**_with_email(submission_body), "source_url": "https://baothanhhoa.example/bai-viet"}
+    created = _submit(client, site, body, **_asked(site)).get_json()
+    sites.update_site(site[0].key, active=False)
+    _event(created, "answered", 1)
+    [notice] = _notices(app)
+    message = notices.prepare(db.get_engine(), created["id"], notice.payload["data"])
+    assert message is not None and message["to"] == "Cong.Dan@example.vn"
+    # The relay's status page, not the article's (the site may no longer carry the banner).
+    [link] = {u for u in re.findall(r"https?://[^\s<>\"]+", message["text"]) if created["tracking_code"] in u}
+    assert link.startswith(app.config["PUBLIC_URL"]) and "baothanhhoa.example" not in message["text"]
+    assert client.get(link.removeprefix(app.config["PUBLIC_URL"])).status_code == 200
 
 
 @pytest.mark.parametrize("status", ["rejected", "published"])

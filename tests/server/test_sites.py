@@ -53,7 +53,8 @@ def test_rotation_keeps_the_old_key_for_the_grace_period(app):
 def test_inactive_sites_are_invisible(app):
     site, secret = sites.create_site("Báo B", ["https://b.example"])
     sites.update_site(site.key, active=False)
-    assert sites.get_site(site.key) is None
+    assert sites.get_site(site.key, inactive=True).key == site.key  # for its citizens' status pages
+    assert sites.get_site(site.key) is None  # and for nothing else
     assert sites.site_for_secret(secret) is None
 
 

@@ -159,6 +159,28 @@ def test_track_nojs(app: Any, client: Any, site: Any) -> None:
     assert "Đã nhận yêu cầu" in req.get_data(as_text=True)
 
 
+def test_a_deactivated_sites_citizens_keep_their_status_page(app: Any, client: Any, site: Any) -> None:
+    """The site leaves: its banner, form and public pages stop; the links in its citizens'
+    notices (the status page and its QR code) still lead to their answers."""
+    from widget_server.intake import sites
+
+    key = site[0].key
+    token = _token(_form(client, key))
+    html = client.post(f"/s/{key}", data=_valid(app, site[0], token)).get_data(as_text=True)
+    code = re.search(r'id="ok-code"[^>]*>([^<]+)<', html).group(1)
+    sites.update_site(key, active=False)
+    assert client.get(f"/w/{key}/form").status_code == 404
+    assert client.get(f"/s/{key}").status_code == 404
+    assert client.get(f"/api/v1/sites/{key}/config").status_code == 404
+    page = client.get(f"/w/{key}/track?code={code}")
+    assert page.status_code == 200 and code in page.get_data(as_text=True)
+    found = client.post(f"/w/{key}/track", data={"code": code, "contact": "0912345678"})
+    assert found.status_code == 200 and "Đã nhận phản ánh" in found.get_data(as_text=True)
+    assert client.post(f"/w/{key}/track", data={"code": code, "contact": "0900000000"}).status_code == 404
+    assert client.get(f"/w/{key}/qr.svg?code={code}").status_code == 200
+    assert client.get(f"/w/{key}x/track?code={code}").status_code == 404  # still no page for no site
+
+
 def test_demo_only_in_demo_mode(client: Any) -> None:
     assert client.get("/demo").status_code == 404
 

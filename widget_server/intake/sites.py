@@ -189,25 +189,30 @@ def create_site(
     return _row_to_site(row), secret
 
 
-def get_site(site_key: str) -> Site | None:
+def get_site(site_key: str, *, inactive: bool = False) -> Site | None:
     """The active site with this key, from this process's cache while the ``sites`` counter
-    stands (a change on any host reaches every process within ``VERSION_CHECK_SECONDS``)."""
+    stands (a change on any host reaches every process within ``VERSION_CHECK_SECONDS``).
+
+    ``inactive``: a deactivated site too. Only its citizens' status pages ask for it: the
+    answers to cases already sent stay theirs to read after the site leaves (its banner, form
+    and public pages stop at once)."""
     if not site_key or len(site_key) > 40:
         return None
-    return versions.cache("sites", "sites").get(site_key, lambda: _load_site(site_key))
+    key = ("any", site_key) if inactive else site_key
+    return versions.cache("sites", "sites").get(key, lambda: _load_site(site_key, inactive))
 
 
-def _load_site(site_key: str) -> Site | None:
+def _load_site(site_key: str, inactive: bool = False) -> Site | None:
+    query = sa.select(db.sites).where(db.sites.c.site_key == site_key)
     with db.read() as conn:
-        row = conn.execute(
-            sa.select(db.sites).where(db.sites.c.site_key == site_key, db.sites.c.active)
-        ).one_or_none()
+        row = conn.execute(query if inactive else query.where(db.sites.c.active)).one_or_none()
     return _row_to_site(row) if row else None
 
 
-def require(site_key: str) -> Site:
-    """The active site with this key, or NotFoundError (``site-not-found``)."""
-    site = get_site(site_key)
+def require(site_key: str, *, inactive: bool = False) -> Site:
+    """The active site with this key (``inactive``: or a deactivated one, see ``get_site``), or
+    NotFoundError (``site-not-found``)."""
+    site = get_site(site_key, inactive=inactive)
     if site is None:
         raise NotFoundError("Không tìm thấy trang đối tác này.", code="site-not-found")
     return site

@@ -73,13 +73,15 @@ def prepare(engine: Any, submission_id: str | None, data: dict[str, Any]) -> dic
         if row is None or not row.contact:
             return None
         site_row = conn.execute(sa.select(db.sites.c.site_key).where(db.sites.c.id == row.site_id)).one()
-    site = sites.get_site(site_row.site_key)
+    # A site deactivated since still has its citizens told: their status page stays (the
+    # relay's; the article's page may no longer carry the banner).
+    site = sites.get_site(site_row.site_key, inactive=True)
     if site is None:
         return None
     public_url = current_app.config["PUBLIC_URL"]
     code, status = row.tracking_code, str(data.get("status") or "answered")
     relay = content.relay_link(public_url=public_url, site_key=site.key, code=code)
-    article = _article(site, row.source_url)
+    article = _article(site, row.source_url) if site.active else None
     link = content.track_link(public_url=public_url, site_key=site.key, code=code, article=article)
     if row.channel == "email":
         message = content.email(status=status, code=code, site_name=site.name, link=link)

@@ -24,8 +24,10 @@ _COMMENT = RatingCreateSchema().fields["comment"]
 @bp.route("/w/<site_key>/track", methods=["GET", "POST"])
 @limits.rate("lookup", methods=["POST"])
 def track(site_key: str) -> Response:
-    """Status, answer and rating for a tracking code; works framed, alone and without JavaScript."""
-    site = sites.require(site_key)
+    """Status, answer and rating for a tracking code; works framed, alone and without JavaScript.
+
+    Also for a site deactivated since: the links in its citizens' notices lead here."""
+    site = sites.require(site_key, inactive=True)
     ctx = page_context(site, embedded=True)
     t = ctx["t"]
     code = (request.values.get("code") or "").strip()[:40]
@@ -102,7 +104,7 @@ def track_qr(site_key: str) -> Response:
     """
     import segno
 
-    site = sites.require(site_key)
+    site = sites.require(site_key, inactive=True)
     code = codes.normalise(request.args.get("code", ""))
     if code is None:
         abort(404)

@@ -79,7 +79,7 @@ SETTINGS: dict[str, Setting] = {
         "Mail server for notices to citizens: `smtp://user:pass@host:587?starttls=1` (STARTTLS), "
         "`smtps://…:465` (TLS); unset: no notices by email.",
     ),
-    "SMTP_TIMEOUT": Setting(30.0, "Seconds to wait for the mail server on each step of a notice."),
+    "SMTP_TIMEOUT": Setting(30.0, "Seconds to wait for the mail server on each step of a notice; a whole notice ends within four of them, never past its row's lease."),
     "NOTIFY_FROM": Setting(
         None,
         "`From` of notice emails, e.g. `Phản hồi <no-reply@relay.example>`. Default: `no-reply@` the host of `PUBLIC_URL`.",

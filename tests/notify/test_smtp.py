@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from typing import Any
+
 import pytest
 
 from tests.notify.conftest import free_port
+from widget_server.delivery.destinations import deadline
 from widget_server.delivery.destinations.base import Event
-from widget_server.delivery.destinations.smtp import SmtpDestination
+from widget_server.delivery.destinations.smtp import LOST_AFTER_HANDOVER, STEPS_PER_NOTICE, SmtpDestination
 
 
 def _event(**data):
@@ -91,3 +97,92 @@ def test_an_untrusted_certificate_is_not_accepted(smtp_server):
 def test_credentials_never_go_in_clear_and_urls_are_checked(url):
     with pytest.raises(ValueError):
         SmtpDestination(url, sender="no-reply@relay.test")
+
+
+class _Tarpit:
+    """An SMTP server on loopback that keeps one reply going a line at a time, never ending it:
+    at the greeting's ``EHLO`` (``at="ehlo"``) or at the message's final "." (``at="dot"``)."""
+
+    def __init__(self, at: str) -> None:
+        self.at = at
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _trickle(self, conn: socket.socket) -> None:
+        while not self.stop.wait(0.2):
+            conn.sendall(b"250-still working\r\n")
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 tarpit.test ESMTP\r\n")
+            in_data = False
+            for line in lines:
+                if in_data:
+                    if line == b".\r\n":
+                        self._trickle(conn)
+                        return
+                    continue
+                verb = line[:4].upper()
+                if verb == b"EHLO" and self.at == "ehlo":
+                    self._trickle(conn)
+                    return
+                in_data = verb == b"DATA"
+                conn.sendall(b"354 go on\r\n" if in_data else b"250 OK\r\n")
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+def _timed(adapter: SmtpDestination, event: Event, bound: float | None = None) -> tuple[Any, float]:
+    """The adapter's result and its seconds, from a thread: a notice that never ends fails the
+    test instead of hanging it."""
+    out: list[Any] = []
+
+    def run() -> None:
+        if bound is None:
+            out.append(adapter.deliver(event))
+        else:
+            with deadline.at_most(bound):
+                out.append(adapter.deliver(event))
+
+    started = time.monotonic()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive(), "the notice was still going after 20 s"
+    return out[0], time.monotonic() - started
+
+
+@pytest.mark.parametrize("at", ["ehlo", "dot"])
+def test_a_reply_kept_going_line_by_line_ends_at_the_notices_deadline(at: str) -> None:
+    tarpit = _Tarpit(at)
+    try:
+        handed: list[int] = []
+        event = _event()
+        event = Event(id=event.id, type=event.type, data=event.data,
+                      handover=lambda: handed.append(1) or True)
+        # Each step may take 1 s; a line comes every 0.2 s, so no single read ever times out.
+        adapter = SmtpDestination(f"smtp://127.0.0.1:{tarpit.port}", sender="no-reply@relay.test", timeout=1)
+        result, seconds = _timed(adapter, event)
+    finally:
+        tarpit.close()
+    assert seconds < 1 * STEPS_PER_NOTICE + 2, seconds
+    if at == "ehlo":
+        assert (result.outcome, result.error, handed) == ("retry", "SMTP timeout", [])
+    else:  # handed over: the server may deliver it, so it is not sent again blindly
+        assert (result.outcome, result.error, handed) == ("rejected", LOST_AFTER_HANDOVER, [1])
+
+
+def test_a_notice_never_outlasts_the_rows_lease() -> None:
+    tarpit = _Tarpit("ehlo")
+    try:
+        adapter = SmtpDestination(f"smtp://127.0.0.1:{tarpit.port}", sender="no-reply@relay.test", timeout=5)
+        result, seconds = _timed(adapter, _event(), bound=1.0)
+    finally:
+        tarpit.close()
+    assert (result.outcome, result.error) == ("retry", "SMTP timeout")
+    assert seconds < 3, seconds

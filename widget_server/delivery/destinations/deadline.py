@@ -9,7 +9,8 @@ each copy held one of the worker's threads.
 Here an attempt has a deadline: the connections of the sessions made by ``http.session``
 tell the attempt running in their thread which socket they read from (``_Watched*``), and
 one watchdog thread per process shuts that socket down when the deadline passes. The
-blocked read fails at once; ``http.attempt`` reports a timeout, to be tried again.
+blocked read fails at once; ``http.attempt`` reports a timeout, to be tried again. Email
+notices (``smtp.py``) hand their SMTP connection's socket to the same watch.
 """
 
 from __future__ import annotations

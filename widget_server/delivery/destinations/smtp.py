@@ -26,9 +26,16 @@ from email.utils import formatdate, parseaddr
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from widget_server.delivery.destinations import deadline
 from widget_server.delivery.destinations.base import Event, Result
 
 TRUE = {"1", "true", "yes", "on"}
+#: A whole notice (connection, TLS, login, envelope, message, the last reply) ends within this
+#: many of ``timeout``, the bound of each step: a server that answers each step slowly, or keeps
+#: a reply going line by line (a tarpit sends ``250-`` lines seconds apart), would otherwise hold
+#: a delivery thread for as long as it liked. Never past the row's lease either (the worker's
+#: ``deadline.at_most``).
+STEPS_PER_NOTICE = 4
 LOST_AFTER_HANDOVER = ("outcome unknown: the connection ended after the message was handed over; "
                        "not sent again (it most likely arrived); `outbox retry` sends it again")
 
@@ -102,14 +109,19 @@ class SmtpDestination:
         msg.add_alternative(event.data["html"], subtype="html")
         return msg
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self, watch: deadline.Watch) -> smtplib.SMTP:
+        conn: smtplib.SMTP
+        # Connected in the constructor, its socket watched before the server's greeting is read.
         if self.implicit_tls:
-            return smtplib.SMTP_SSL(self.host, self.port, local_hostname=self.domain,
+            conn = _WatchedSMTP_SSL(watch, host=self.host, port=self.port, local_hostname=self.domain,
                                     timeout=self.timeout, context=self.ssl_context)
-        conn = smtplib.SMTP(self.host, self.port, local_hostname=self.domain, timeout=self.timeout)
+        else:
+            conn = _WatchedSMTP(watch, host=self.host, port=self.port, local_hostname=self.domain,
+                                timeout=self.timeout)
         if self.starttls:
             conn.ehlo()
             conn.starttls(context=self.ssl_context)
+            watch.reads_from(conn.sock)  # the TLS socket now (the plain one went into it)
         return conn
 
     def deliver(self, event: Event) -> Result:
@@ -119,10 +131,14 @@ class SmtpDestination:
         body = re.sub(rb"(?m)^\.", b"..", body)
         if not body.endswith(b"\r\n"):
             body += b"\r\n"
+        with deadline.within(deadline.seconds_for(self.timeout * STEPS_PER_NOTICE)) as watch:
+            return self._transaction(event, body, watch)
+
+    def _transaction(self, event: Event, body: bytes, watch: deadline.Watch) -> Result:
         handed_over = False
         conn: smtplib.SMTP | None = None
         try:
-            conn = self._connect()
+            conn = self._connect(watch)
             conn.ehlo()
             if self.user:
                 conn.login(self.user, self.password)
@@ -153,11 +169,41 @@ class SmtpDestination:
         except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
             if handed_over:
                 return Result("rejected", error=LOST_AFTER_HANDOVER)
-            kind = "timeout" if isinstance(exc, (socket.timeout, TimeoutError)) else type(exc).__name__
-            return Result("retry", error=f"SMTP {kind}")
+            timed_out = watch.expired or isinstance(exc, (socket.timeout, TimeoutError))
+            return Result("retry", error=f"SMTP {'timeout' if timed_out else type(exc).__name__}")
         finally:
             if conn is not None:
-                try:
-                    conn.quit()
-                except (smtplib.SMTPException, OSError):
-                    conn.close()
+                if watch.expired:
+                    conn.close()  # cut by the deadline: no QUIT to wait for
+                else:
+                    try:
+                        conn.quit()
+                    except (smtplib.SMTPException, OSError):
+                        conn.close()
+
+
+class _WatchedSMTP(smtplib.SMTP):
+    """``smtplib.SMTP`` whose socket the attempt's deadline shuts when it passes."""
+
+    def __init__(self, watch: deadline.Watch, **kwargs: Any) -> None:
+        self._watch = watch
+        super().__init__(**kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock: socket.socket = super()._get_socket(host, port, timeout)  # type: ignore[misc]
+        self._watch.reads_from(sock)
+        return sock
+
+
+class _WatchedSMTP_SSL(smtplib.SMTP_SSL):  # noqa: N801 - smtplib's name, watched
+    """``smtplib.SMTP_SSL`` whose socket the deadline shuts (from the end of the TLS handshake,
+    which each read's ``timeout`` bounds)."""
+
+    def __init__(self, watch: deadline.Watch, **kwargs: Any) -> None:
+        self._watch = watch
+        super().__init__(**kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock: socket.socket = super()._get_socket(host, port, timeout)  # type: ignore[misc]
+        self._watch.reads_from(sock)
+        return sock

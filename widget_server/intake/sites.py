@@ -192,10 +192,7 @@ def create_site(
 def get_site(site_key: str, *, inactive: bool = False) -> Site | None:
     """The active site with this key, from this process's cache while the ``sites`` counter
     stands (a change on any host reaches every process within ``VERSION_CHECK_SECONDS``).
-
-    ``inactive``: a deactivated site too. Only its citizens' status pages ask for it: the
-    answers to cases already sent stay theirs to read after the site leaves (its banner, form
-    and public pages stop at once)."""
+    ``inactive``: a deactivated one too, for its citizens' status pages and notices only."""
     if not site_key or len(site_key) > 40:
         return None
     key = ("any", site_key) if inactive else site_key
@@ -210,8 +207,7 @@ def _load_site(site_key: str, inactive: bool = False) -> Site | None:
 
 
 def require(site_key: str, *, inactive: bool = False) -> Site:
-    """The active site with this key (``inactive``: or a deactivated one, see ``get_site``), or
-    NotFoundError (``site-not-found``)."""
+    """``get_site``'s site, or NotFoundError (``site-not-found``)."""
     site = get_site(site_key, inactive=inactive)
     if site is None:
         raise NotFoundError("Không tìm thấy trang đối tác này.", code="site-not-found")

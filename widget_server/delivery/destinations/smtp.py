@@ -182,8 +182,10 @@ class SmtpDestination:
                         conn.close()
 
 
-class _WatchedSMTP(smtplib.SMTP):
-    """``smtplib.SMTP`` whose socket the attempt's deadline shuts when it passes."""
+class _Watched:
+    """An SMTP connection whose socket, once made, the attempt's deadline shuts when it passes
+    (with ``smtplib.SMTP_SSL``: from the end of the TLS handshake, which each read's ``timeout``
+    bounds)."""
 
     def __init__(self, watch: deadline.Watch, **kwargs: Any) -> None:
         self._watch = watch
@@ -195,15 +197,9 @@ class _WatchedSMTP(smtplib.SMTP):
         return sock
 
 
-class _WatchedSMTP_SSL(smtplib.SMTP_SSL):  # noqa: N801 - smtplib's name, watched
-    """``smtplib.SMTP_SSL`` whose socket the deadline shuts (from the end of the TLS handshake,
-    which each read's ``timeout`` bounds)."""
+class _WatchedSMTP(_Watched, smtplib.SMTP):
+    pass
 
-    def __init__(self, watch: deadline.Watch, **kwargs: Any) -> None:
-        self._watch = watch
-        super().__init__(**kwargs)
 
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        sock: socket.socket = super()._get_socket(host, port, timeout)  # type: ignore[misc]
-        self._watch.reads_from(sock)
-        return sock
+class _WatchedSMTP_SSL(_Watched, smtplib.SMTP_SSL):  # noqa: N801 - smtplib's name, watched
+    pass

@@ -186,3 +186,31 @@ def test_a_notice_never_outlasts_the_rows_lease() -> None:
         tarpit.close()
     assert (result.outcome, result.error) == ("retry", "SMTP timeout")
     assert seconds < 3, seconds
+
+
+def test_implicit_tls_from_the_first_byte_delivers_with_login(ca: Any) -> None:
+    """``smtps://``: TLS before the greeting (port 465 style), the socket watched as STARTTLS's is."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+
+    from tests.notify.conftest import PASSWORD, USER, Inbox, _authenticate
+
+    inbox = Inbox()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_ctx)
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=server_ctx,
+                            authenticator=_authenticate, auth_require_tls=False)
+    controller.start()
+    try:
+        client_ctx = ssl.create_default_context()
+        ca.configure_trust(client_ctx)
+        adapter = SmtpDestination(f"smtps://{USER}:{PASSWORD.replace('/', '%2F').replace(':', '%3A')}@127.0.0.1:{port}",
+                                  sender="no-reply@relay.test", timeout=5, ssl_context=client_ctx)
+        result = adapter.deliver(_event())
+    finally:
+        controller.stop()
+    assert result.outcome == "delivered", result
+    [msg] = inbox.messages
+    assert msg["Message-ID"] == "<msg_test0001@relay.test>"

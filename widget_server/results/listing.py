@@ -23,6 +23,9 @@ PER_PAGE = 20
 MAX_PER_PAGE = 100
 MAX_PAGE = 100_000
 MAX_QUERY = 100  # characters of free text; longer is refused, not cut
+# The days a filter may name: a window's other end (a day more, a year less, a time zone's
+# hours) is still a date, and no result is older or newer.
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
 PROVINCE = 38  # Thanh Hóa: the communes a result names (sites carry their own province code)
 
 
@@ -61,13 +64,14 @@ def day_arg(args: Mapping[str, str], name: str) -> dt.date | None:
     if not raw:
         return None
     try:
-        return dt.date.fromisoformat(raw) if len(raw) == 10 else bad_day(name)
+        day = dt.date.fromisoformat(raw) if len(raw) == 10 else bad_day(name)
     except ValueError:
         return bad_day(name)
+    return day if FIRST_DAY <= day <= LAST_DAY else bad_day(name)
 
 
 def bad_day(name: str) -> dt.date:
-    raise invalid(name, f"{name}: ngày dạng YYYY-MM-DD.", ["YYYY-MM-DD"])
+    raise invalid(name, f"{name}: ngày dạng YYYY-MM-DD, từ {FIRST_DAY} đến {LAST_DAY}.", ["YYYY-MM-DD"])
 
 
 def parse(args: Mapping[str, str], *, site: sites.Site | None = None,

@@ -16,9 +16,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from widget_server.errors import InvalidError
-from widget_server.results.listing import FIRST_DAY, LAST_DAY, Names
+from widget_server.results.listing import Names
 from widget_server.store import db
 from widget_server.store.published import results
+from widget_server.vocab import FIRST_DAY, LAST_DAY
 
 MAX_REQUESTS = 1000
 WINDOW = dt.timedelta(days=90)

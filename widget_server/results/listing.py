@@ -16,6 +16,7 @@ from widget_server.intake import reference, sites, text
 from widget_server.results.cache import public_cache
 from widget_server.store import db
 from widget_server.store.published import results
+from widget_server.vocab import FIRST_DAY, LAST_DAY
 
 #: The filters a list takes; anything else is refused with this list (400, ``unknown-filter``).
 FILTERS = ("site", "category", "agency", "commune", "q", "since", "until", "page", "per_page")
@@ -23,9 +24,6 @@ PER_PAGE = 20
 MAX_PER_PAGE = 100
 MAX_PAGE = 100_000
 MAX_QUERY = 100  # characters of free text; longer is refused, not cut
-# The days a filter may name: a window's other end (a day more, a year less, a time zone's
-# hours) is still a date, and no result is older or newer.
-FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
 PROVINCE = 38  # Thanh Hóa: the communes a result names (sites carry their own province code)
 
 

@@ -83,3 +83,18 @@ def test_sites_set_theme_with_a_logo(runner):
     assert result.exit_code == 0, result.output
     assert sites.get_site(added["site_key"]).theme == {"accent": "#9b1c1c", "logo": logo}
     assert runner.invoke(args=["sites", "set", added["site_key"], "--theme", "{nope"]).exit_code != 0
+
+
+def test_a_theme_that_is_not_an_object_is_refused_and_the_sites_stay_readable(runner):
+    for theme in ("[1]", '"dark"', "5"):
+        result = runner.invoke(args=["sites", "add", "X", "--theme", theme])
+        assert result.exit_code == 2 and "JSON object" in result.output, result.output
+    added = json.loads(runner.invoke(args=["sites", "add", "Y", "--theme", '{"accent": "#b00020"}',
+                                           "--json"]).output)
+    result = runner.invoke(args=["sites", "set", added["site_key"], "--theme", "[1]"])
+    assert result.exit_code == 2 and "JSON object" in result.output, result.output
+    result = runner.invoke(args=["sites", "set", added["site_key"], "--name", "  "])
+    assert result.exit_code == 2 and "name" in result.output, result.output
+    listed = runner.invoke(args=["sites", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert [(s["name"], s["theme"]) for s in json.loads(listed.output)] == [("Y", {"accent": "#b00020"})]

@@ -68,6 +68,18 @@ def _print_site(site: sites.Site, secret: str | None = None) -> None:
                f"altcha: {'on' if site.altcha else 'off'}")
 
 
+def _theme(raw: str) -> dict[str, Any]:
+    """--theme: a JSON object, as every reader of a site takes it (a list would break the site)."""
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise click.UsageError(f"--theme: {exc}") from exc
+    if not isinstance(value, dict):
+        raise click.UsageError('--theme: một đối tượng JSON, ví dụ {"accent": "#b00020"}. / '
+                               'A JSON object, e.g. {"accent": "#b00020"}.')
+    return value
+
+
 @sites_group.command("add")
 @click.argument("name")
 @click.option("--origin", "origins", multiple=True, help="An origin allowed to embed the form (repeat).")
@@ -84,8 +96,8 @@ def sites_add(name: str, origins: tuple[str, ...], locale: str, categories: tupl
               agencies: tuple[str, ...], destination: str, altcha: bool, theme: str,
               as_json: bool) -> None:
     """Register a site; prints its public site key and its secret key (once)."""
+    theme_value = _theme(theme)
     try:
-        theme_value = json.loads(theme)
         site, secret = sites.create_site(
             name, list(origins), locale=locale, categories=list(categories) or None,
             agencies=list(agencies) or None, destination=destination, altcha=altcha,
@@ -168,10 +180,9 @@ def sites_set(site_key: str, name: str | None, origins: tuple[str, ...],
     """Change a site's settings."""
     values: dict[str, Any] = {}
     if theme is not None:
-        try:
-            values["theme"] = json.loads(theme)
-        except ValueError as exc:
-            raise click.UsageError(f"--theme: {exc}") from exc
+        values["theme"] = _theme(theme)
+    if name is not None and not name.strip():
+        raise click.UsageError("--name: không để trống. / A site needs a name.")
     for key, value in (("name", name), ("locale", locale), ("altcha", altcha), ("active", active)):
         if value is not None:
             values[key] = value

@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from widget_server.cli.group import RelayGroup
-from widget_server.errors import DomainError
+from widget_server.errors import DomainError, StoreUnavailableError
 from widget_server.vocab import SITE_DESTINATIONS
 from widget_server.store import db
 from widget_server.intake import sites
@@ -274,6 +274,8 @@ def stats_command(site_key: str | None, since: str | None, until: str | None, as
         figures = stats.compute(site_id, stats.parse_since(since))
         reach = funnel.compute(None if site_id is None else [site_id], funnel.parse_day(since),
                                funnel.parse_day(until))
+    except StoreUnavailableError:
+        raise  # a database without tables: the group says what to run
     except DomainError as exc:
         raise click.UsageError(str(exc)) from exc
     if as_json:

@@ -98,3 +98,10 @@ def test_a_theme_that_is_not_an_object_is_refused_and_the_sites_stay_readable(ru
     listed = runner.invoke(args=["sites", "list", "--json"])
     assert listed.exit_code == 0, listed.output
     assert [(s["name"], s["theme"]) for s in json.loads(listed.output)] == [("Y", {"accent": "#b00020"})]
+
+
+def test_open311_sync_without_a_back_end_says_what_to_set(app, runner):
+    app.config["OPEN311_URL"] = None
+    result = runner.invoke(args=["open311", "sync"])
+    assert result.exit_code == 2 and "PHANHOI_OPEN311_URL" in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

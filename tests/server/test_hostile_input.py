@@ -262,6 +262,10 @@ CASES: list[Case] = [
     Case("event too old", signed_event(lambda c: c.app.config["CENTRAL_EVENTS_SECRET"], age=3600), (401,)),
     Case("event from the future", signed_event(lambda c: c.app.config["CENTRAL_EVENTS_SECRET"], age=-3600), (401,)),
     Case("event for unknown submission", signed_event(lambda c: c.app.config["CENTRAL_EVENTS_SECRET"]), (404,)),
+    Case("event timestamp of superscript digits", lambda c: c.client.post(
+        "/api/v1/central/events", data=b"{}", content_type="application/json",
+        headers={"webhook-id": "msg_1", "webhook-timestamp": "\u00b2\u00b3", "webhook-signature": "v1,AAAA"}),
+        (401,)),
     Case("event invalid JSON", signed_event(lambda c: c.app.config["CENTRAL_EVENTS_SECRET"], body=b"{nope"), (400,)),
     Case("event wrong type", signed_event(lambda c: c.app.config["CENTRAL_EVENTS_SECRET"],
                                           body=b'{"type": "submission.deleted", "data": {}}'), (422,)),

@@ -38,6 +38,11 @@ def test_db_upgrade_is_repeatable(runner):
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
 
 
+def test_db_upgrade_to_an_unknown_revision_is_a_usage_error(runner):
+    result = runner.invoke(args=["db", "upgrade", "--revision", "nope"])
+    assert result.exit_code == 2 and "--revision" in result.output and "nope" in result.output, result.output
+
+
 def test_show_unknown_site_fails(runner):
     assert runner.invoke(args=["sites", "show", "pk_none"]).exit_code != 0
 

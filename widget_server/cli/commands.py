@@ -49,7 +49,12 @@ db_group = click.Group("db", help="Database schema.")
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Apply the schema migrations (Alembic)."""
-    db.upgrade(db.get_engine(), revision)
+    from alembic.util import CommandError
+
+    try:
+        db.upgrade(db.get_engine(), revision)
+    except CommandError as exc:  # an unknown or ambiguous revision: nothing was applied
+        raise click.UsageError(f"--revision: {exc}") from exc
     click.echo(f"Cơ sở dữ liệu đã cập nhật ({revision}).")
 
 

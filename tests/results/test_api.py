@@ -78,6 +78,15 @@ def test_unknown_site_is_404(app: Any, client: Any) -> None:
     assert_problem(client.get("/api/v1/results/KHONG-CO"), 404, "result-not-found")
 
 
+def test_an_id_longer_than_any_is_not_its_first_100_characters(app: Any, client: Any, site: Any,
+                                                                publish: Any) -> None:
+    longest = "K" * 100
+    publish(longest)
+    assert client.get(f"/api/v1/results/{longest}").get_json()["id"] == longest  # cached now
+    assert_problem(client.get(f"/api/v1/results/{longest}-OTHER"), 404, "result-not-found")
+    assert client.get(f"/p/{site[0].key}/{longest}-OTHER").status_code == 404
+
+
 def test_etag_and_cache_control(app: Any, client: Any, three: None, publish: Any) -> None:
     r = client.get("/api/v1/results")
     assert r.headers["Cache-Control"].startswith("public, max-age=")

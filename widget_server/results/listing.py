@@ -170,8 +170,9 @@ def search(query: Query) -> dict[str, Any]:
 
 def get(result_id: str) -> dict[str, Any]:
     with db.read() as conn:
-        row = conn.execute(sa.select(results).where(
-            results.c.id == result_id[:100], results.c.withdrawn_at.is_(None))).one_or_none()
+        # No id is longer than 100 characters: a longer one is none, not its first 100's result.
+        row = None if len(result_id) > 100 else conn.execute(sa.select(results).where(
+            results.c.id == result_id, results.c.withdrawn_at.is_(None))).one_or_none()
         if row is None:
             raise NotFoundError("Không có kết quả công khai với mã này.", code="result-not-found")
         site_names = _site_names(conn, {row.site_id})

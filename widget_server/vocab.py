@@ -7,11 +7,18 @@ that every catalogue names each status exactly once.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from phanhoi.statuses import ANSWERED, FINAL, IN_PROGRESS, STATUSES, Status
 
 __all__ = ["ANSWERED", "CITIZEN_REQUEST_KINDS", "CONSOLE_ROLES", "DATA_REQUEST_KINDS", "DESTINATIONS", "FINAL",
-           "IN_PROGRESS", "NOTICE_CHANNELS", "NOTICE_DESTINATIONS", "REACH_EVENTS", "SITE_DESTINATIONS",
-           "STATUSES", "Status", "VIAS"]
+           "FIRST_DAY", "IN_PROGRESS", "LAST_DAY", "NOTICE_CHANNELS", "NOTICE_DESTINATIONS", "REACH_EVENTS",
+           "SITE_DESTINATIONS", "STATUSES", "Status", "VIAS"]
+
+#: The days a date given to the relay may fall on (in UTC, or Vietnam's days for a filter): a
+#: window's other end (a day more, a year less, a time zone's hours) is still a date, and no
+#: submission or result is older or newer.
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
 
 #: How a submission reached the relay: the framed form, the full page (/s/), or a partner's server.
 VIAS: tuple[str, ...] = ("form", "page", "api")

@@ -249,8 +249,13 @@ def _day(value: date | str | None) -> str | None:
 
 
 def _seg(value: str) -> str:
-    """One URL path segment, percent-encoded (a code never escapes its segment)."""
-    return quote(value, safe="")
+    """One URL path segment, percent-encoded (a code never escapes its segment). An empty one
+    is refused, and ``.`` or ``..`` is sent as itself: as a path's dots, HTTP clients drop it
+    and the request reaches another address."""
+    if not value:
+        raise ValueError("a tracking code, site key or result id cannot be empty")
+    segment = quote(value, safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
 def _load_file(item: FileInput) -> tuple[str, bytes, str]:

@@ -200,7 +200,7 @@ def parse_retry_after(
     value = value.strip()
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²" is a digit to isdigit, not to float
         seconds = float(value)
     else:
         try:

@@ -189,7 +189,7 @@ def _verify(
     sig_header = lowered.get("webhook-signature", "").strip()
     if not (msg_id and ts_header and sig_header):
         raise WebhookVerificationError("missing webhook-id, webhook-timestamp or webhook-signature")
-    if not ts_header.isdigit():
+    if not (ts_header.isascii() and ts_header.isdigit()):  # "²" is a digit to isdigit, not to int
         raise WebhookVerificationError("webhook-timestamp is not a unix timestamp")
     ts = int(ts_header)
     current = int(time.time()) if now is None else int(now)

@@ -60,6 +60,8 @@ def test_paging_figures(app: Any, client: Any, three: None) -> None:
     ("?agency=nowhere", "agency"),
     ("?since=29-11-2026", "since"),
     ("?since=2026-11-10&until=2026-11-01", "until"),
+    # Days whose window's end (a day more, Vietnam's seven hours) is no date at all.
+    ("?since=0001-01-01", "since"), ("?until=9999-12-31", "until"),
     ("?q=" + "a" * 101, "q"),
 ])
 def test_bad_filters_say_what_is_allowed(app: Any, client: Any, three: None, query: str, field: str) -> None:
@@ -74,6 +76,15 @@ def test_bad_filters_say_what_is_allowed(app: Any, client: Any, three: None, que
 def test_unknown_site_is_404(app: Any, client: Any) -> None:
     assert_problem(client.get("/api/v1/results?site=pk_nope"), 400)
     assert_problem(client.get("/api/v1/results/KHONG-CO"), 404, "result-not-found")
+
+
+def test_an_id_longer_than_any_is_not_its_first_100_characters(app: Any, client: Any, site: Any,
+                                                                publish: Any) -> None:
+    longest = "K" * 100
+    publish(longest)
+    assert client.get(f"/api/v1/results/{longest}").get_json()["id"] == longest  # cached now
+    assert_problem(client.get(f"/api/v1/results/{longest}-OTHER"), 404, "result-not-found")
+    assert client.get(f"/p/{site[0].key}/{longest}-OTHER").status_code == 404
 
 
 def test_etag_and_cache_control(app: Any, client: Any, three: None, publish: Any) -> None:
@@ -118,7 +129,8 @@ def test_scoreboard_counts_satisfaction_where_rated(app: Any, client: Any, submi
     assert body["total"]["rated"] == 1 and body["total"]["satisfaction_rate"] == 1.0
 
 
-@pytest.mark.parametrize("query", ["?since=yesterday", "?bogus=1", "?since=2026-12-01&until=2026-01-01"])
+@pytest.mark.parametrize("query", ["?since=yesterday", "?bogus=1", "?since=2026-12-01&until=2026-01-01",
+                                   "?since=0001-01-01", "?until=0001-01-01", "?until=9999-12-31"])
 def test_scoreboard_bad_input(app: Any, client: Any, query: str) -> None:
     assert_problem(client.get("/api/v1/scoreboard" + query), 400)
 

@@ -124,6 +124,20 @@ def test_malformed_events_store_nothing(app: Any, client: Any, body: bytes, stat
     assert _rows() == []
 
 
+@pytest.mark.parametrize("field, value", [
+    ("received_at", "0001-01-01T00:00:00+07:00"),  # before year 1 in UTC
+    ("answered_at", "9999-12-31T23:59:59-12:00"),  # after year 9999 in UTC
+    ("deadline", "9999-12-31T23:59:59+00:00"),  # no window could end a day after it
+])
+def test_dates_outside_the_calendar_store_nothing(app: Any, send_event: Any, field: str, value: str) -> None:
+    problem = assert_problem(send_event("result.published", result(**{field: value})), 422)
+    assert "data." + field in problem["errors"]
+    stamp = dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5)))
+    problem = assert_problem(send_event("result.published", result(), timestamp=stamp), 422)
+    assert "timestamp" in problem["errors"]
+    assert _rows() == []
+
+
 def test_unsigned_or_wrongly_signed_events_store_nothing(app: Any, client: Any, send_event: Any,
                                                          whsec: Any) -> None:
     r = client.post("/api/v1/central/events", json={"type": "result.published", "data": result()})

@@ -35,3 +35,19 @@ def test_sender_refuses_a_result_without_its_public_text() -> None:
     with pytest.raises(ValueError):
         sender.publish_result("TH-1", title="", answer="x")
     sender.close()
+
+
+def test_client_asks_for_what_it_is_given_even_dots(app: Any, live_relay: str) -> None:
+    """``..`` reaches the relay as a code or an id, not as the path's dots (which would ask for
+    another address); an empty one is refused before anything is sent."""
+    with Client(base_url=live_relay, max_retries=0) as client:
+        with pytest.raises(NotFoundError) as err:
+            client.result("..")
+        assert err.value.problem is not None and err.value.problem.type.endswith("/result-not-found")
+        with pytest.raises(NotFoundError) as err:
+            client.status(".", "0912345678")
+        assert err.value.problem is not None and err.value.problem.type.endswith("/submission-not-found")
+        for call in (lambda: client.status("", "0912345678"), lambda: client.rate("", "0912345678", True),
+                     lambda: client.result("")):
+            with pytest.raises(ValueError, match="empty"):
+                call()

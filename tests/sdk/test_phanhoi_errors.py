@@ -145,7 +145,8 @@ def test_unprocessable_without_problem_has_no_errors(mocked: responses.RequestsM
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(None, None), ("", None), ("0", 0.0), ("5", 5.0), ("999", 60.0), ("-1", None), ("x", None)],
+    [(None, None), ("", None), ("0", 0.0), ("5", 5.0), ("999", 60.0), ("-1", None), ("x", None),
+     ("\u00b2", None)],  # a digit to str.isdigit, not to float()
 )
 def test_parse_retry_after_seconds(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value) == expected

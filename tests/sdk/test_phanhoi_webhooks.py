@@ -185,6 +185,11 @@ def _with(**changes: str | None) -> dict[str, str]:
         pytest.param(VECTOR_BODY, _with(webhook_signature=""), VECTOR_SECRET, id="empty-sig"),
         pytest.param(VECTOR_BODY, _with(webhook_timestamp="abc"), VECTOR_SECRET, id="bad-ts"),
         pytest.param(VECTOR_BODY, _with(webhook_timestamp="-5"), VECTOR_SECRET, id="neg-ts"),
+        # Digits to str.isdigit, not to int(): a header's byte 0xB2 reads as "²" (ISO-8859-1).
+        pytest.param(VECTOR_BODY, _with(webhook_timestamp="\u00b2"), VECTOR_SECRET, id="superscript-ts"),
+        pytest.param(
+            VECTOR_BODY, _with(webhook_timestamp="\u0661\u0662"), VECTOR_SECRET, id="arabic-digit-ts"
+        ),
         pytest.param(VECTOR_BODY, _with(webhook_id="msg_other"), VECTOR_SECRET, id="other-id"),
         pytest.param(VECTOR_BODY + b" ", VECTOR_HEADERS, VECTOR_SECRET, id="body-tampered"),
         pytest.param(b'{"test": 2432232315}', VECTOR_HEADERS, VECTOR_SECRET, id="body-changed"),

@@ -38,6 +38,11 @@ def test_db_upgrade_is_repeatable(runner):
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
 
 
+def test_db_upgrade_to_an_unknown_revision_is_a_usage_error(runner):
+    result = runner.invoke(args=["db", "upgrade", "--revision", "nope"])
+    assert result.exit_code == 2 and "--revision" in result.output and "nope" in result.output, result.output
+
+
 def test_show_unknown_site_fails(runner):
     assert runner.invoke(args=["sites", "show", "pk_none"]).exit_code != 0
 
@@ -83,3 +88,25 @@ def test_sites_set_theme_with_a_logo(runner):
     assert result.exit_code == 0, result.output
     assert sites.get_site(added["site_key"]).theme == {"accent": "#9b1c1c", "logo": logo}
     assert runner.invoke(args=["sites", "set", added["site_key"], "--theme", "{nope"]).exit_code != 0
+
+
+def test_a_theme_that_is_not_an_object_is_refused_and_the_sites_stay_readable(runner):
+    for theme in ("[1]", '"dark"', "5"):
+        result = runner.invoke(args=["sites", "add", "X", "--theme", theme])
+        assert result.exit_code == 2 and "JSON object" in result.output, result.output
+    added = json.loads(runner.invoke(args=["sites", "add", "Y", "--theme", '{"accent": "#b00020"}',
+                                           "--json"]).output)
+    result = runner.invoke(args=["sites", "set", added["site_key"], "--theme", "[1]"])
+    assert result.exit_code == 2 and "JSON object" in result.output, result.output
+    result = runner.invoke(args=["sites", "set", added["site_key"], "--name", "  "])
+    assert result.exit_code == 2 and "name" in result.output, result.output
+    listed = runner.invoke(args=["sites", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert [(s["name"], s["theme"]) for s in json.loads(listed.output)] == [("Y", {"accent": "#b00020"})]
+
+
+def test_open311_sync_without_a_back_end_says_what_to_set(app, runner):
+    app.config["OPEN311_URL"] = None
+    result = runner.invoke(args=["open311", "sync"])
+    assert result.exit_code == 2 and "PHANHOI_OPEN311_URL" in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

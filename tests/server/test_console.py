@@ -576,6 +576,8 @@ def test_a_bad_period_is_400_with_a_message(client, admin):
     sign_in(client, admin.email)
     assert client.get("/console/?since=hôm-qua").status_code == 400
     assert client.get("/console/?since=2026-11-20&until=2026-11-01").status_code == 400
+    assert client.get("/console/?until=9999-12-31").status_code == 400  # no day after it
+    assert client.get("/console/?until=0001-01-01").status_code == 400  # no 29 days before it
 
 
 def test_the_audit_page_shows_an_editor_only_their_site(client, admin, editor, site, other_site):

@@ -166,8 +166,9 @@ def test_cli_after_the_demo_uses_the_demo_database(tmp_path):
     assert sorted(p.name for p in tmp_path.glob("*.sqlite3")) == ["central.sqlite3", "phanhoi.sqlite3"]
 
 
-def test_a_database_without_tables_is_one_line_and_left_as_it_was(tmp_path):
-    result = _cli(tmp_path, "sites", "list", PHANHOI_SECRET_KEY="k" * 40)
+@pytest.mark.parametrize("command", [("sites", "list"), ("stats",)])
+def test_a_database_without_tables_is_one_line_and_left_as_it_was(tmp_path, command):
+    result = _cli(tmp_path, *command, PHANHOI_SECRET_KEY="k" * 40)
     assert result.returncode == 1
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert len(lines) == 1 and "phanhoi-widget db upgrade" in lines[0], lines

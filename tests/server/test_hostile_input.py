@@ -166,6 +166,14 @@ CASES: list[Case] = [
     Case("UTF-16 body", post_raw(json.dumps({"title": "x"}).encode("utf-16")), (400,)),
     Case("BOM before JSON", post_raw(b"\xef\xbb\xbf{}"), (400, 422)),
     Case("duplicate keys, invalid last", post_raw(b'{"title": "ok ok ok", "title": ""}'), (422,)),
+    # "\ud800": JSON's grammar allows the escape, but it is half a character that no text can hold.
+    Case("lone surrogate in title", lambda c: post_raw(json.dumps({**c.body, "title": "Rác \ud800 ở chợ"}).encode())(c),
+         (400,)),
+    Case("lone surrogate in name", lambda c: post_raw(json.dumps(
+        {**c.body, "submitter": {**c.body["submitter"], "name": "L\udfffê"}}).encode())(c), (400,)),
+    Case("lone surrogate as a key", post_raw(b'{"\\udc00": 1}'), (400,)),
+    Case("multipart, lone surrogate", lambda c: multipart(
+        [(png(), "a.png")], submission=json.dumps({**c.body, "content": "x\ud83d"}))(c), (400,)),
     Case("text/plain", post_raw(b"{}", "text/plain"), (415,)),
     Case("form-urlencoded", post_raw(b"title=x", "application/x-www-form-urlencoded"), (415,)),
     Case("no content type", post_raw(b"{}", None), (415,)),
@@ -254,6 +262,10 @@ CASES: list[Case] = [
     Case("event too old", signed_event(lambda c: c.app.config["CENTRAL_EVENTS_SECRET"], age=3600), (401,)),
     Case("event from the future", signed_event(lambda c: c.app.config["CENTRAL_EVENTS_SECRET"], age=-3600), (401,)),
     Case("event for unknown submission", signed_event(lambda c: c.app.config["CENTRAL_EVENTS_SECRET"]), (404,)),
+    Case("event timestamp of superscript digits", lambda c: c.client.post(
+        "/api/v1/central/events", data=b"{}", content_type="application/json",
+        headers={"webhook-id": "msg_1", "webhook-timestamp": "\u00b2\u00b3", "webhook-signature": "v1,AAAA"}),
+        (401,)),
     Case("event invalid JSON", signed_event(lambda c: c.app.config["CENTRAL_EVENTS_SECRET"], body=b"{nope"), (400,)),
     Case("event wrong type", signed_event(lambda c: c.app.config["CENTRAL_EVENTS_SECRET"],
                                           body=b'{"type": "submission.deleted", "data": {}}'), (422,)),
@@ -269,6 +281,12 @@ CASES: list[Case] = [
     Case("data request unknown kind", lambda c: c.client.post(
         "/api/v1/submissions/PH-AAAA-AAAAT/data-request",
         json={"contact": "0912345678", "kind": "drop_table"}), (422,)),
+    Case("rating comment lone surrogate", lambda c: c.client.post(
+        "/api/v1/submissions/PH-AAAA-AAAAT/rating", data=b'{"contact": "0912345678", "satisfied": true, '
+        b'"comment": "\\ud800"}', content_type="application/json"), (400,)),
+    Case("event lone surrogate", signed_event(lambda c: c.app.config["CENTRAL_EVENTS_SECRET"], body=(
+        b'{"type": "submission.status_changed", "data": {"submission_id": "x", "status": "accepted", '
+        b'"sequence": 1, "note": "\\udbff"}}')), (400,)),
     Case("data request NaN", lambda c: c.client.post(
         "/api/v1/submissions/PH-AAAA-AAAAT/data-request", data=b'{"contact": NaN}',
         content_type="application/json"), (400,)),

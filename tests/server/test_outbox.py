@@ -514,3 +514,11 @@ def test_an_operator_finds_dead_rows_through_their_own_index(app):
             assert "ix_outbox_dead" in plan, plan
     with pytest.raises(ValueError):
         outbox.list_rows(engine, state="dead' OR 1=1 --")
+
+
+def test_outbox_list_limit_is_a_positive_number(app, runner):
+    # SQLite takes LIMIT -1 as "no limit" and PostgreSQL refuses it: neither is what was asked.
+    for limit in ("0", "-1"):
+        result = runner.invoke(args=["outbox", "list", "--limit", limit])
+        assert result.exit_code == 2 and "--limit" in result.output, result.output
+    assert runner.invoke(args=["outbox", "list", "--limit", "1"]).exit_code == 0

@@ -75,6 +75,12 @@ def test_stats_command(runner, site, four):
         assert conn.execute(sa.select(sa.func.count()).select_from(db.submissions)).scalar() == 4
 
 
+@pytest.mark.parametrize("args", [("--until", "0001-01-01"), ("--until", "9999-12-31"), ("--since", "9999-12-31")])
+def test_stats_command_days_outside_the_calendar_are_a_usage_error(runner, site, args):
+    result = runner.invoke(args=["stats", *args])
+    assert result.exit_code == 2 and "YYYY-MM-DD" in result.output, result.output
+
+
 def test_figures_need_the_sites_own_secret(app, client, site, four):
     from widget_server.intake import sites
 

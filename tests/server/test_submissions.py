@@ -118,6 +118,17 @@ def test_central_deadline_replaces_the_default(app, client, created):
     assert body["overdue"] is True
 
 
+@pytest.mark.parametrize("field, value", [
+    ("deadline", "0001-01-01T00:00:00+14:00"),  # before year 1 in UTC
+    ("updated_at", "9999-12-31T23:00:00-12:00"),  # after year 9999 in UTC
+    ("deadline", "9999-12-31T23:59:59+00:00"),  # no overdue count could add to it
+])
+def test_event_dates_outside_the_calendar_are_refused(app, client, created, field, value):
+    problem = assert_problem(send_event(client, app, event(created, "accepted", 1, **{field: value})), 422)
+    assert "data." + field in problem["errors"]
+    assert lookup(client, created["tracking_code"], "0912345678").get_json()["status"] == "received"
+
+
 @pytest.mark.parametrize("tamper", ["body", "secret", "old", "missing"])
 def test_bad_signatures_are_refused(app, client, created, tamper, whsec):
     data = event(created, "accepted", 1)

@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from widget_server.cli.group import RelayGroup
-from widget_server.errors import DomainError
+from widget_server.errors import DomainError, StoreUnavailableError
 from widget_server.vocab import SITE_DESTINATIONS
 from widget_server.store import db
 from widget_server.intake import sites
@@ -49,7 +49,12 @@ db_group = click.Group("db", help="Database schema.")
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Apply the schema migrations (Alembic)."""
-    db.upgrade(db.get_engine(), revision)
+    from alembic.util import CommandError
+
+    try:
+        db.upgrade(db.get_engine(), revision)
+    except CommandError as exc:  # an unknown or ambiguous revision: nothing was applied
+        raise click.UsageError(f"--revision: {exc}") from exc
     click.echo(f"Cơ sở dữ liệu đã cập nhật ({revision}).")
 
 
@@ -68,6 +73,18 @@ def _print_site(site: sites.Site, secret: str | None = None) -> None:
                f"altcha: {'on' if site.altcha else 'off'}")
 
 
+def _theme(raw: str) -> dict[str, Any]:
+    """--theme: a JSON object, as every reader of a site takes it (a list would break the site)."""
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise click.UsageError(f"--theme: {exc}") from exc
+    if not isinstance(value, dict):
+        raise click.UsageError('--theme: một đối tượng JSON, ví dụ {"accent": "#b00020"}. / '
+                               'A JSON object, e.g. {"accent": "#b00020"}.')
+    return value
+
+
 @sites_group.command("add")
 @click.argument("name")
 @click.option("--origin", "origins", multiple=True, help="An origin allowed to embed the form (repeat).")
@@ -84,8 +101,8 @@ def sites_add(name: str, origins: tuple[str, ...], locale: str, categories: tupl
               agencies: tuple[str, ...], destination: str, altcha: bool, theme: str,
               as_json: bool) -> None:
     """Register a site; prints its public site key and its secret key (once)."""
+    theme_value = _theme(theme)
     try:
-        theme_value = json.loads(theme)
         site, secret = sites.create_site(
             name, list(origins), locale=locale, categories=list(categories) or None,
             agencies=list(agencies) or None, destination=destination, altcha=altcha,
@@ -168,10 +185,9 @@ def sites_set(site_key: str, name: str | None, origins: tuple[str, ...],
     """Change a site's settings."""
     values: dict[str, Any] = {}
     if theme is not None:
-        try:
-            values["theme"] = json.loads(theme)
-        except ValueError as exc:
-            raise click.UsageError(f"--theme: {exc}") from exc
+        values["theme"] = _theme(theme)
+    if name is not None and not name.strip():
+        raise click.UsageError("--name: không để trống. / A site needs a name.")
     for key, value in (("name", name), ("locale", locale), ("altcha", altcha), ("active", active)):
         if value is not None:
             values[key] = value
@@ -263,6 +279,8 @@ def stats_command(site_key: str | None, since: str | None, until: str | None, as
         figures = stats.compute(site_id, stats.parse_since(since))
         reach = funnel.compute(None if site_id is None else [site_id], funnel.parse_day(since),
                                funnel.parse_day(until))
+    except StoreUnavailableError:
+        raise  # a database without tables: the group says what to run
     except DomainError as exc:
         raise click.UsageError(str(exc)) from exc
     if as_json:

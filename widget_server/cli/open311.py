@@ -16,6 +16,9 @@ open311_group = click.Group("open311", help="Open311 back-ends: read statuses ba
 @with_appcontext
 def sync_command() -> None:
     """Resolve batch tokens and apply the back-end's statuses (the worker does this periodically)."""
+    if not current_app.config.get("OPEN311_URL"):
+        raise click.UsageError("Chưa đặt PHANHOI_OPEN311_URL (địa chỉ GeoReport v2 của hệ thống tiếp nhận). / "
+                               "PHANHOI_OPEN311_URL is not set (the back-end's GeoReport v2 address).")
     destination = Open311Destination.from_config(current_app.config)
     try:
         report = sync(destination)

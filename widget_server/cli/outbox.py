@@ -60,7 +60,7 @@ def _fmt(value: Any) -> str:
 
 @outbox_group.command("list")
 @click.option("--state", type=click.Choice(STATES), default=None)
-@click.option("--limit", default=100, show_default=True)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @with_appcontext
 def outbox_list(state: str | None, limit: int, as_json: bool) -> None:

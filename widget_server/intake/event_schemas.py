@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from widget_server.intake.schemas import CleanString
-from widget_server.vocab import STATUSES
+from widget_server.vocab import FIRST_DAY, LAST_DAY, STATUSES
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -27,7 +28,24 @@ MESSAGES: dict[str, Any] = {
     "invalid_utf8": "Văn bản không hợp lệ. (Not valid UTF-8 text.)",
 }
 DATETIME_MESSAGES: dict[str, Any] = {**MESSAGES, "invalid": "Không phải ngày giờ ISO 8601 hợp lệ. (Not a valid ISO 8601 date-time.)",
-             "invalid_awareness": "Ngày giờ phải có múi giờ, ví dụ +07:00. (A time zone is required, e.g. +07:00.)"}
+             "invalid_awareness": "Ngày giờ phải có múi giờ, ví dụ +07:00. (A time zone is required, e.g. +07:00.)",
+             "range": f"Ngày giờ phải từ năm {FIRST_DAY.year} đến năm {LAST_DAY.year} (giờ UTC). "
+                      f"(A date-time from {FIRST_DAY.year} to {LAST_DAY.year}, in UTC.)"}
+
+
+class CentralDateTime(fields.AwareDateTime):
+    """An ISO 8601 date-time with its time zone, that is a date in UTC too: year 1 at +14:00 is
+    not, and is refused like any other bad value, before anything is stored or compared."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            in_utc = parsed.astimezone(dt.UTC)
+        except OverflowError:
+            in_utc = None
+        if in_utc is None or not FIRST_DAY <= in_utc.date() <= LAST_DAY:
+            raise self.make_error("range")
+        return parsed
 
 
 def at_most(n: int) -> validate.Length:
@@ -68,13 +86,13 @@ class StatusEventDataSchema(CentralSchema):
                        validate=at_most(5000))
     answer = fields.String(allow_none=True, load_default=None, error_messages=MESSAGES, validate=at_most(20000))
     agency = CleanString(allow_none=True, load_default=None, error_messages=MESSAGES, validate=at_most(200))
-    deadline = fields.AwareDateTime(allow_none=True, load_default=None, default_timezone=None,
-                                    error_messages=DATETIME_MESSAGES)
+    deadline = CentralDateTime(allow_none=True, load_default=None, default_timezone=None,
+                               error_messages=DATETIME_MESSAGES)
     # The column is a 32-bit INTEGER on PostgreSQL: a larger number is invalid, not a 500.
     sequence = fields.Integer(required=True, strict=True, error_messages={
         **MESSAGES, "invalid": "Phải là một số nguyên. (Must be an integer.)"}, validate=validate.Range(
             min=1, max=2**31 - 1, error="Phải từ {min} đến {max}. (Must be from {min} to {max}.)"))
-    updated_at = fields.AwareDateTime(allow_none=True, load_default=None, error_messages=DATETIME_MESSAGES)
+    updated_at = CentralDateTime(allow_none=True, load_default=None, error_messages=DATETIME_MESSAGES)
 
 
 class StatusEventSchema(CentralSchema):

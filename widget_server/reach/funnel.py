@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from widget_server.reach import beacons
 from widget_server.store import db
-from widget_server.vocab import ANSWERED
+from widget_server.vocab import ANSWERED, FIRST_DAY, LAST_DAY
 
 VN = dt.timezone(dt.timedelta(hours=7))
 STEPS = ("impressions", "opens", "submissions", "answered", "answered_on_time", "satisfied")
@@ -116,7 +116,11 @@ def parse_day(value: str | None) -> dt.date | None:
     from widget_server.errors import InvalidError
 
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
+        if not FIRST_DAY <= day <= LAST_DAY:  # the day after, or 29 days before, is a date too
+            raise ValueError(value)
     except ValueError as exc:
-        message = "Ngày không hợp lệ (YYYY-MM-DD). / Not a date (YYYY-MM-DD)."
+        message = (f"Ngày không hợp lệ (YYYY-MM-DD, từ {FIRST_DAY} đến {LAST_DAY}). / "
+                   f"Not a date (YYYY-MM-DD, {FIRST_DAY} to {LAST_DAY}).")
         raise InvalidError(message, errors={"day": [message]}) from exc
+    return day

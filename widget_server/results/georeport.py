@@ -19,6 +19,7 @@ from widget_server.errors import InvalidError
 from widget_server.results.listing import Names
 from widget_server.store import db
 from widget_server.store.published import results
+from widget_server.vocab import FIRST_DAY, LAST_DAY
 
 MAX_REQUESTS = 1000
 WINDOW = dt.timedelta(days=90)
@@ -36,10 +37,14 @@ def services() -> list[dict[str, Any]]:
 def _w3c(raw: str, name: str) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InvalidError(f"{name}: ngày giờ W3C, ví dụ 2026-01-01T00:00:00Z.", code="invalid-filter",
+        value = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+        if not FIRST_DAY <= value.date() <= LAST_DAY:  # the 90 days either side must be dates too
+            raise ValueError(raw)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidError(f"{name}: ngày giờ W3C, ví dụ 2026-01-01T00:00:00Z, từ năm {FIRST_DAY.year} "
+                           f"đến năm {LAST_DAY.year}.", code="invalid-filter",
                            errors={name: ["W3C datetime"]}) from exc
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return value
 
 
 def _list(raw: str | None) -> list[str]:

@@ -16,6 +16,7 @@ from widget_server.intake import reference, sites, text
 from widget_server.results.cache import public_cache
 from widget_server.store import db
 from widget_server.store.published import results
+from widget_server.vocab import FIRST_DAY, LAST_DAY
 
 #: The filters a list takes; anything else is refused with this list (400, ``unknown-filter``).
 FILTERS = ("site", "category", "agency", "commune", "q", "since", "until", "page", "per_page")
@@ -61,13 +62,14 @@ def day_arg(args: Mapping[str, str], name: str) -> dt.date | None:
     if not raw:
         return None
     try:
-        return dt.date.fromisoformat(raw) if len(raw) == 10 else bad_day(name)
+        day = dt.date.fromisoformat(raw) if len(raw) == 10 else bad_day(name)
     except ValueError:
         return bad_day(name)
+    return day if FIRST_DAY <= day <= LAST_DAY else bad_day(name)
 
 
 def bad_day(name: str) -> dt.date:
-    raise invalid(name, f"{name}: ngày dạng YYYY-MM-DD.", ["YYYY-MM-DD"])
+    raise invalid(name, f"{name}: ngày dạng YYYY-MM-DD, từ {FIRST_DAY} đến {LAST_DAY}.", ["YYYY-MM-DD"])
 
 
 def parse(args: Mapping[str, str], *, site: sites.Site | None = None,
@@ -168,8 +170,9 @@ def search(query: Query) -> dict[str, Any]:
 
 def get(result_id: str) -> dict[str, Any]:
     with db.read() as conn:
-        row = conn.execute(sa.select(results).where(
-            results.c.id == result_id[:100], results.c.withdrawn_at.is_(None))).one_or_none()
+        # No id is longer than 100 characters: a longer one is none, not its first 100's result.
+        row = None if len(result_id) > 100 else conn.execute(sa.select(results).where(
+            results.c.id == result_id, results.c.withdrawn_at.is_(None))).one_or_none()
         if row is None:
             raise NotFoundError("Không có kết quả công khai với mã này.", code="result-not-found")
         site_names = _site_names(conn, {row.site_id})

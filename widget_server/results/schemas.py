@@ -6,6 +6,7 @@ from marshmallow import fields, validate
 
 from widget_server.intake.event_schemas import (
     DATETIME_MESSAGES,
+    CentralDateTime,
     MESSAGES,
     CentralSchema,
     OBJECT_MESSAGES,
@@ -35,9 +36,9 @@ class ResultPublishedDataSchema(CentralSchema):
     commune_code = fields.String(allow_none=True, load_default=None, error_messages=MESSAGES,
                                  validate=validate.Regexp(r"^[0-9]{1,16}$",
                                                           error="Mã xã không hợp lệ. (Not a valid commune code.)"))
-    received_at = fields.AwareDateTime(allow_none=True, load_default=None, error_messages=DATETIME_MESSAGES)
-    answered_at = fields.AwareDateTime(allow_none=True, load_default=None, error_messages=DATETIME_MESSAGES)
-    deadline = fields.AwareDateTime(allow_none=True, load_default=None, error_messages=DATETIME_MESSAGES)
+    received_at = CentralDateTime(allow_none=True, load_default=None, error_messages=DATETIME_MESSAGES)
+    answered_at = CentralDateTime(allow_none=True, load_default=None, error_messages=DATETIME_MESSAGES)
+    deadline = CentralDateTime(allow_none=True, load_default=None, error_messages=DATETIME_MESSAGES)
     url = fields.Url(allow_none=True, load_default=None, schemes={"http", "https"}, error_messages={
         **MESSAGES, "invalid": "Không phải URL http(s) hợp lệ. (Not a valid http(s) URL.)"}, validate=at_most(2000))
 
@@ -47,7 +48,7 @@ class ResultWithdrawnDataSchema(CentralSchema):
 
 
 class _ResultEventSchema(CentralSchema):
-    timestamp = fields.AwareDateTime(load_default=None, allow_none=True, error_messages=DATETIME_MESSAGES)
+    timestamp = CentralDateTime(load_default=None, allow_none=True, error_messages=DATETIME_MESSAGES)
 
 
 class ResultPublishedSchema(_ResultEventSchema):

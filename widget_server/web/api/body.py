@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import current_app, request
@@ -50,9 +51,28 @@ def bounded_body(limit: int, too_large: str) -> bytes:
 
 def parse_json(text: str) -> Any:
     try:
-        return _DECODER.decode(text)
+        value = _DECODER.decode(text)
+        # ``"\ud800"`` is JSON's grammar but no character: no text can hold it (RFC 8259 §8.2).
+        if _SURROGATE_ESCAPE.search(text) and _has_surrogate(value):
+            raise ValueError("a lone surrogate")
     except (ValueError, RecursionError) as exc:
         raise Problem(400, "JSON không hợp lệ.", type="invalid-json") from exc
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_surrogate(value: Any) -> bool:
+    """A UTF-16 surrogate left alone in a string or a key (a pair of escapes makes one character)."""
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(v) for v in value)
+    return False
 
 
 def _reject_constant(name: str) -> Any:

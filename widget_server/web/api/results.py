@@ -26,7 +26,8 @@ def list_results() -> Response:
 @bp.get("/results/<result_id>")
 def get_result(result_id: str) -> Response:
     """One published result."""
-    return cached("api.result|" + result_id[:100], lambda: _json(ResultSchema(), listing.get(result_id)),
+    # The whole id: only a found result is kept, and no longer id is found.
+    return cached("api.result|" + result_id, lambda: _json(ResultSchema(), listing.get(result_id)),
                   "application/json", cors=True)
 
 

@@ -228,3 +228,25 @@ def test_a_proxy_from_the_environment_is_still_used(monkeypatch, app):
     [(line, headers, _body)] = seen
     assert line.startswith("POST http://central.invalid/intake/v1/submissions ")
     assert headers["Idempotency-Key"] == "msg_1" and headers["webhook-id"] == "msg_1"
+
+
+def test_a_worker_on_a_database_without_tables_says_what_to_do_without_tracebacks(
+        app_config: dict[str, Any], tmp_path: Any, caplog: Any) -> None:
+    """Started before `db upgrade` (a deployment's order, or the wrong folder): one line that
+    names the command, then a wait of its own, not a traceback every second."""
+    from widget_server import create_app
+
+    empty = create_app({**app_config, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+                        "OUTBOX_POLL_SECONDS": 0.1})
+    worker = Worker(empty, "early")
+    caplog.set_level("INFO", logger="widget_server")
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    time.sleep(2.5)
+    worker.stop()
+    thread.join(10)
+    assert not thread.is_alive()
+    db.get_engine(empty).dispose()
+    failures = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(failures) == 1, [r.getMessage() for r in failures]
+    assert "db upgrade" in failures[0].getMessage() and not failures[0].exc_info

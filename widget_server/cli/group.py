@@ -13,17 +13,7 @@ from flask.cli import FlaskGroup, ScriptInfo
 
 from widget_server.errors import StoreUnavailableError
 from widget_server.store import db
-
-
-def _missing_tables(exc: BaseException | None) -> bool:
-    """The database exists but has no schema yet: SQLite's and PostgreSQL's words for it,
-    anywhere in the chain (the store reports a failed write as StoreUnavailableError)."""
-    while exc is not None:
-        text = str(getattr(exc, "orig", exc))
-        if "no such table" in text or ("relation" in text and "does not exist" in text):
-            return True
-        exc = exc.__cause__
-    return False
+from widget_server.store.migrate import missing_tables
 
 
 def _drop_if_empty(url: str) -> None:
@@ -60,7 +50,7 @@ class RelayGroup(FlaskGroup):
         try:
             return super().invoke(ctx)
         except (sa.exc.DBAPIError, StoreUnavailableError) as exc:
-            if not _missing_tables(exc):
+            if not missing_tables(exc):
                 raise
             url = ""
             with contextlib.suppress(Exception):

@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask
 
 from widget_server.intake import attachments
-from widget_server.store import db
+from widget_server.store import db, migrate
 from widget_server.delivery import notices, queue
 from widget_server.delivery.pool import Attempt, Pool
 from widget_server.intake import status_events
@@ -298,11 +298,13 @@ class Worker:
                 try:
                     self.read_back()
                     claimed = self.cycle(poll if self.pool.in_flight else 0)[1]
-                except Exception:  # a database hiccup must not end the worker
-                    log.exception("worker %s: delivery round failed", self.id)
+                except Exception as exc:  # a database hiccup must not end the worker
+                    bare = migrate.missing_tables(exc)  # no schema yet: a line every 30 s, no traceback
+                    log.error("worker %s: %s", self.id, migrate.NO_TABLES if bare else "delivery round failed",
+                              exc_info=not bare)
                     if once:
                         raise
-                    self.stop_event.wait(max(poll, 1.0))
+                    self.stop_event.wait(30.0 if bare else max(poll, 1.0))
                     continue
                 if claimed == 0 and not self.pool.in_flight:
                     if once:

@@ -24,3 +24,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(engine), revision)
+
+
+#: What to do about a database without the relay's tables (the commands' and the worker's words).
+NO_TABLES = ("Cơ sở dữ liệu chưa có bảng: chạy `phanhoi-widget db upgrade`. / The database has no "
+             "tables: run `phanhoi-widget db upgrade`.")
+
+
+def missing_tables(exc: BaseException | None) -> bool:
+    """The database exists but has no schema yet: SQLite's and PostgreSQL's words for it,
+    anywhere in the chain (the store reports a failed write as StoreUnavailableError)."""
+    while exc is not None:
+        text = str(getattr(exc, "orig", exc))
+        if "no such table" in text or ("relation" in text and "does not exist" in text):
+            return True
+        exc = exc.__cause__
+    return False

@@ -110,3 +110,24 @@ def test_open311_sync_without_a_back_end_says_what_to_set(app, runner):
     result = runner.invoke(args=["open311", "sync"])
     assert result.exit_code == 2 and "PHANHOI_OPEN311_URL" in result.output, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_codes_not_in_the_current_lists_are_refused_and_nothing_is_stored(runner):
+    """A typo in --category would leave the site's form with nothing to choose."""
+    result = runner.invoke(args=["sites", "add", "Báo E", "--origin", "https://e.example",
+                                 "--category", "giao-thong", "--category", "giao-thongg"])
+    assert result.exit_code == 2 and "giao-thongg" in result.output and "reference show" in result.output
+    assert sites.list_sites() == []
+    added = json.loads(runner.invoke(args=["sites", "add", "Báo E", "--origin", "https://e.example",
+                                           "--category", "giao-thong", "--json"]).output)
+    result = runner.invoke(args=["sites", "set", added["site_key"], "--agency", "so-khong-co"])
+    assert result.exit_code == 2 and "so-khong-co" in result.output
+    assert sites.get_site(added["site_key"]).agencies is None
+
+
+def test_a_deactivated_site_is_still_shown_to_its_operator(runner):
+    added = json.loads(runner.invoke(args=["sites", "add", "Báo G", "--origin", "https://g.example",
+                                           "--json"]).output)
+    assert runner.invoke(args=["sites", "set", added["site_key"], "--inactive"]).exit_code == 0
+    shown = json.loads(runner.invoke(args=["sites", "show", added["site_key"], "--json"]).output)
+    assert shown["site_key"] == added["site_key"] and shown["active"] is False

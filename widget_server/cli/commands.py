@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from widget_server.cli import site_options
 from widget_server.cli.group import RelayGroup
 from widget_server.errors import DomainError, StoreUnavailableError
 from widget_server.vocab import SITE_DESTINATIONS
@@ -73,18 +74,6 @@ def _print_site(site: sites.Site, secret: str | None = None) -> None:
                f"altcha: {'on' if site.altcha else 'off'}")
 
 
-def _theme(raw: str) -> dict[str, Any]:
-    """--theme: a JSON object, as every reader of a site takes it (a list would break the site)."""
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise click.UsageError(f"--theme: {exc}") from exc
-    if not isinstance(value, dict):
-        raise click.UsageError('--theme: một đối tượng JSON, ví dụ {"accent": "#b00020"}. / '
-                               'A JSON object, e.g. {"accent": "#b00020"}.')
-    return value
-
-
 @sites_group.command("add")
 @click.argument("name")
 @click.option("--origin", "origins", multiple=True, help="An origin allowed to embed the form (repeat).")
@@ -101,7 +90,8 @@ def sites_add(name: str, origins: tuple[str, ...], locale: str, categories: tupl
               agencies: tuple[str, ...], destination: str, altcha: bool, theme: str,
               as_json: bool) -> None:
     """Register a site; prints its public site key and its secret key (once)."""
-    theme_value = _theme(theme)
+    theme_value = site_options.theme(theme)
+    site_options.offered(categories, agencies)
     try:
         site, secret = sites.create_site(
             name, list(origins), locale=locale, categories=list(categories) or None,
@@ -135,8 +125,8 @@ def sites_list(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def sites_show(site_key: str, as_json: bool) -> None:
-    """Show one site."""
-    site = sites.get_site(site_key)
+    """Show one site (a deactivated one too)."""
+    site = sites.get_site(site_key, inactive=True)
     if site is None:
         raise click.ClickException(f"Không có trang {site_key}")
     if as_json:
@@ -185,7 +175,8 @@ def sites_set(site_key: str, name: str | None, origins: tuple[str, ...],
     """Change a site's settings."""
     values: dict[str, Any] = {}
     if theme is not None:
-        values["theme"] = _theme(theme)
+        values["theme"] = site_options.theme(theme)
+    site_options.offered(categories, agencies)
     if name is not None and not name.strip():
         raise click.UsageError("--name: không để trống. / A site needs a name.")
     for key, value in (("name", name), ("locale", locale), ("altcha", altcha), ("active", active)):

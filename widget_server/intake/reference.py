@@ -97,6 +97,13 @@ def agencies_for(site: Any) -> list[dict[str, str]]:
     return _subset(current_agencies(), site.agencies)
 
 
+def unknown_codes(kind: str, codes: list[str]) -> list[str]:
+    """The codes in ``codes`` that the current list of ``kind`` ("categories", "agencies") lacks."""
+    listed = current_categories() if kind == "categories" else current_agencies()
+    known = {item["code"] for item in listed}
+    return [code for code in codes if code not in known]
+
+
 def current_categories() -> list[dict[str, str]]:
     return _synced("categories") or DEFAULT_CATEGORIES
 

@@ -405,8 +405,13 @@ def test_retry_by_id(app, submit, runner):
     Worker(app, "w").run_once()
     row_id = only_row(app).id
     result = runner.invoke(args=["outbox", "retry", row_id, "msg_unknown"])
-    assert result.exit_code == 0 and "1" in result.output
+    assert result.exit_code == 0 and "1 row(s) queued again" in result.output
+    assert "msg_unknown: không có bản ghi này" in result.output  # named, not silently counted out
     assert only_row(app).state == "pending"
+    responses.replace(responses.POST, INTAKE, json={"central_id": "TH-1", "status": "received"})
+    Worker(app, "w").run_once()
+    result = runner.invoke(args=["outbox", "retry", row_id])
+    assert f"{row_id}: delivered, không xếp lại" in result.output and only_row(app).state == "delivered"
 
 
 @responses.activate

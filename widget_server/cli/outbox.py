@@ -9,6 +9,7 @@ from types import FrameType
 from typing import Any
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
@@ -94,6 +95,16 @@ def outbox_retry(ids: tuple[str, ...], all_dead: bool) -> None:
         raise click.UsageError("Give outbox ids or --all-dead.")
     count = queue.retry_rows(db.get_engine(), list(ids), all_dead=all_dead)
     click.echo(f"Đã xếp lại {count} bản ghi. / {count} row(s) queued again.")
+    if ids and count < len(set(ids)):  # say which ids were not, and why
+        o = db.outbox.c
+        with db.read() as conn:
+            states = dict(conn.execute(sa.select(o.id, o.state).where(o.id.in_(ids))).all())
+        for row_id in dict.fromkeys(ids):
+            state = states.get(row_id)
+            if state is None:
+                click.echo(f"{row_id}: không có bản ghi này. / No such row.", err=True)
+            elif state not in ("pending", "dead"):
+                click.echo(f"{row_id}: {state}, không xếp lại. / Not queued again.", err=True)
 
 
 @outbox_group.command("resume")

@@ -65,6 +65,7 @@ def test_client_library_reads_services_and_requests(app: Any, relay_url: str, pu
 @pytest.mark.parametrize("query", [
     "start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z",  # more than 90 days
     "start_date=yesterday", "status=pending", "colour=red",
+    "start_date=2026-06-02T00:00:00Z&end_date=2026-06-01T00:00:00Z",  # the window backwards
     # The 90 days before or after, or the time in UTC, would be no date at all.
     "end_date=0001-01-02T00:00:00Z", "start_date=9999-12-31T00:00:00Z",
     "start_date=0001-01-01T00:00:00%2B14:00", "end_date=9999-12-31T23:59:59-14:00",

@@ -81,6 +81,9 @@ def requests(args: Mapping[str, str], now: dt.datetime | None = None) -> list[di
             end = end or start + WINDOW
         else:
             start = (end or now) - WINDOW  # the spec's default: the most recent 90 days
+        if end is not None and end < start:
+            raise InvalidError("end_date: không trước start_date. / Not before start_date.",
+                               code="invalid-filter", errors={"end_date": ["not before start_date"]})
         if end is not None and end - start > WINDOW:
             raise InvalidError("Khoảng ngày tối đa 90 ngày (GeoReport v2).", code="invalid-filter",
                                errors={"end_date": ["at most 90 days after start_date"]})

@@ -136,7 +136,7 @@ def parse_event(body: bytes | str | Mapping[str, Any], *, msg_id: str, timestamp
     else:
         try:
             payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as e:
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:  # nested past the stack too
             raise WebhookPayloadError("webhook body is not valid JSON") from e
     if not isinstance(payload, Mapping):
         raise WebhookPayloadError("webhook body is not a JSON object")

@@ -132,3 +132,9 @@ def test_events_are_frozen() -> None:
     event = parse_event(body("x", {}), msg_id="m", timestamp=TS)
     with pytest.raises(AttributeError):
         event.type = "y"  # type: ignore[misc]
+
+
+def test_a_body_nested_past_the_stack_is_a_payload_error_not_a_crash() -> None:
+    deep = '{"type": "submission.created", "data": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(WebhookPayloadError):
+        parse_event(deep, msg_id="m", timestamp=TS)

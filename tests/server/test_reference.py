@@ -94,3 +94,26 @@ def test_sync_from_the_reference_central_system(app, tmp_path):
 
     counts = reference.sync("http://central.local", session=Session())
     assert counts["categories"] >= 5 and counts["agencies"] >= 3
+
+
+@responses.activate
+def test_a_site_whose_chosen_codes_are_all_gone_keeps_a_form_and_is_named(app, runner, client, site,
+                                                                          submission_body):
+    """The central system renamed its codes: a site offered only "giao-thong" would have had a
+    form with nothing to choose and refused every submission."""
+    from widget_server.intake import sites
+
+    sites.update_site(site[0].key, categories=["giao-thong", "moi-truong"], agencies=["so-gtvt"])
+    responses.add(responses.GET, REFERENCE, json=CENTRAL_LISTS)
+    result = runner.invoke(args=["reference", "sync", "--central", "http://central.test"])
+    assert result.exit_code == 0, result.output
+    # Each site's codes no longer listed are named, with what to do.
+    assert f"{site[0].key} (Báo Thanh Hóa): --category giao-thong không còn" in result.output
+    assert f"{site[0].key} (Báo Thanh Hóa): --agency so-gtvt không còn" in result.output
+    cfg = client.get(f"/api/v1/sites/{site[0].key}/config").get_json()
+    assert [c["code"] for c in cfg["categories"]] == ["moi-truong"]  # what is left of the choice
+    assert [a["code"] for a in cfg["agencies"]] == ["cong-an-tinh", "thue-tinh"]  # none left: all
+    submission_body.update(category="moi-truong", agency="thue-tinh")
+    r = client.post("/api/v1/submissions", json=submission_body,
+                    headers={"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "k2"})
+    assert r.status_code == 201, r.get_data(as_text=True)

@@ -226,6 +226,8 @@ def reference_sync(central_url: str | None, as_json: bool) -> None:
     else:
         click.echo(f"Đã cập nhật {counts['categories']} lĩnh vực, {counts['agencies']} cơ quan "
                    f"từ {url}.")
+    for line in site_options.unlisted():
+        click.echo(line, err=True)
 
 
 @reference_group.command("show")

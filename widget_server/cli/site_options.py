@@ -31,3 +31,18 @@ def offered(categories: tuple[str, ...], agencies: tuple[str, ...]) -> None:
             raise click.UsageError(
                 f"{option}: không có mã {', '.join(unknown)} trong danh sách hiện tại (xem "
                 f"`phanhoi-widget reference show`). / No such code in the current list.")
+
+
+def unlisted() -> list[str]:
+    """A line for each site whose --category or --agency names codes the current lists lack
+    (after ``reference sync``): those codes offer nothing; a site with none left offers all."""
+    from widget_server.intake import sites
+
+    lines = []
+    for site in sites.list_sites():
+        for option, kind in (("--category", "categories"), ("--agency", "agencies")):
+            gone = reference.unknown_codes(kind, getattr(site, kind) or [])
+            if gone:
+                lines.append(f"{site.key} ({site.name}): {option} {', '.join(gone)} không còn trong "
+                             "danh sách. / No longer listed: `sites set` to choose again.")
+    return lines

@@ -83,10 +83,10 @@ def province_name(province_code: int) -> str:
 
 
 def _subset(all_items: list[dict[str, str]], codes: list[str] | None) -> list[dict[str, str]]:
-    if not codes:
-        return list(all_items)
-    wanted = set(codes)
-    return [item for item in all_items if item["code"] in wanted]
+    wanted = set(codes or ())
+    # A site's choice that names nothing in the current list (the central system's codes changed
+    # since: ``reference sync`` names such sites) restricts nothing: its form keeps a choice.
+    return [item for item in all_items if item["code"] in wanted] or list(all_items)
 
 
 def categories_for(site: Any) -> list[dict[str, str]]:

@@ -595,6 +595,16 @@ def test_a_password_can_come_from_standard_input(app, runner):
     assert short.exit_code != 0 and len(users.list_all()) == 1
 
 
+def test_nothing_on_standard_input_makes_no_account(app, runner):
+    """An empty line (or none: a pipe from a command that printed nothing) is no password: the
+    account is not made with a generated one that --password-stdin never shows."""
+    for given in ("\n", ""):
+        result = runner.invoke(args=["users", "add", "rong@tinh.example", "--admin", "--password-stdin"],
+                               input=given)
+        assert result.exit_code == 2 and "12" in result.output and "Traceback" not in result.output
+    assert users.list_all() == []
+
+
 def test_a_session_seen_idle_ends_for_every_copy_of_its_cookie(app, client, admin):
     """The owner's tab idles out while a copy of its cookie is kept busy elsewhere: the idle
     session ends on the relay, so the copy stops opening the console too."""

@@ -130,7 +130,8 @@ def sites_show(site_key: str, as_json: bool) -> None:
 
 @sites_group.command("rotate-key")
 @click.argument("site_key")
-@click.option("--grace-days", default=7, show_default=True, help="Days the old key keeps working.")
+@click.option("--grace-days", default=7, show_default=True, type=click.IntRange(0, 30),
+              help="Days the old key keeps working (0-30, as in the console).")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def sites_rotate(site_key: str, grace_days: int, as_json: bool) -> None:

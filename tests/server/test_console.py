@@ -578,6 +578,21 @@ def test_a_bad_period_is_400_with_a_message(client, admin):
     assert client.get("/console/?since=2026-11-20&until=2026-11-01").status_code == 400
 
 
+def test_a_day_out_of_range_or_a_period_too_long_is_400_not_500(client, admin, runner):
+    """Days a date type holds but no period means (year 9999, year 1) were a 500 with a
+    traceback; a period since 1900 a page of 14 MB, a row for every day."""
+    sign_in(client, admin.email)
+    for query in ("until=9999-12-31", "since=0001-01-01", "since=1900-01-01&until=2026-11-30",
+                  "since=2020-01-01&until=2026-11-30"):
+        page = client.get(f"/console/?{query}")
+        assert page.status_code == 400 and "role=\"alert\"" in page.get_data(as_text=True), query
+        assert client.get(f"/console/export.csv?{query}").status_code == 400, query
+    assert client.get("/console/?since=2024-12-01&until=2026-11-30").status_code == 200  # two years
+    for option in ("--until", "--since"):
+        result = runner.invoke(args=["stats", option, "9999-12-31"])
+        assert result.exit_code == 2 and "2000" in result.output and "Traceback" not in result.output
+
+
 def test_the_audit_page_shows_an_editor_only_their_site(client, admin, editor, site, other_site):
     audit.record(admin.email, "site.update", other_site[0].key, site_id=other_site[0].id)
     sign_in(client, editor.email)

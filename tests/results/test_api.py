@@ -60,6 +60,7 @@ def test_paging_figures(app: Any, client: Any, three: None) -> None:
     ("?agency=nowhere", "agency"),
     ("?since=29-11-2026", "since"),
     ("?since=2026-11-10&until=2026-11-01", "until"),
+    ("?until=9999-12-31", "until"), ("?since=0001-01-01", "since"),  # were 500s
     ("?q=" + "a" * 101, "q"),
 ])
 def test_bad_filters_say_what_is_allowed(app: Any, client: Any, three: None, query: str, field: str) -> None:
@@ -118,7 +119,8 @@ def test_scoreboard_counts_satisfaction_where_rated(app: Any, client: Any, submi
     assert body["total"]["rated"] == 1 and body["total"]["satisfaction_rate"] == 1.0
 
 
-@pytest.mark.parametrize("query", ["?since=yesterday", "?bogus=1", "?since=2026-12-01&until=2026-01-01"])
+@pytest.mark.parametrize("query", ["?since=yesterday", "?bogus=1", "?since=2026-12-01&until=2026-01-01",
+                                   "?until=9999-12-31", "?since=0001-01-01&until=9999-12-31", "?until=0001-01-01"])
 def test_scoreboard_bad_input(app: Any, client: Any, query: str) -> None:
     assert_problem(client.get("/api/v1/scoreboard" + query), 400)
 

@@ -56,18 +56,24 @@ def _int(args: Mapping[str, str], name: str, default: int, hi: int) -> int:
     return int(raw)
 
 
+#: The days a filter may name: a day the date type holds but no result has (9999-12-31,
+#: 0001-01-01) was a 500, its bound past the largest datetime.
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+
+
 def day_arg(args: Mapping[str, str], name: str) -> dt.date | None:
     raw = (args.get(name) or "").strip()
     if not raw:
         return None
     try:
-        return dt.date.fromisoformat(raw) if len(raw) == 10 else bad_day(name)
+        day = dt.date.fromisoformat(raw) if len(raw) == 10 else bad_day(name)
     except ValueError:
         return bad_day(name)
+    return day if FIRST_DAY <= day <= LAST_DAY else bad_day(name)
 
 
 def bad_day(name: str) -> dt.date:
-    raise invalid(name, f"{name}: ngày dạng YYYY-MM-DD.", ["YYYY-MM-DD"])
+    raise invalid(name, f"{name}: ngày dạng YYYY-MM-DD, từ năm 2000 đến 2099.", ["YYYY-MM-DD"])
 
 
 def parse(args: Mapping[str, str], *, site: sites.Site | None = None,

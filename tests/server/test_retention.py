@@ -124,6 +124,26 @@ def test_deletion_after_forward_redacts_now(app: Any, client: Any, site: Any,
     assert live_files(app) == 0
 
 
+def test_a_deleted_file_keeps_no_name_its_sender_gave_it(app: Any, client: Any, site: Any,
+                                                         submission_body: dict[str, Any]) -> None:
+    """File names are the citizen's words: "CCCD Lê Văn A 0912345678.png" stayed in the row after
+    the file itself was deleted."""
+    headers = {"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "named"}
+    r = client.post("/api/v1/submissions", content_type="multipart/form-data", headers=headers,
+                    data={"submission": json.dumps(submission_body),
+                          "files": [(io.BytesIO(_png()), "CCCD Lê Văn A 0912345678.png")]})
+    assert r.status_code == 201, r.get_json()
+    code = r.get_json()["tracking_code"]
+    deliver(row(code).id, db.utcnow())
+    assert client.post(f"/api/v1/submissions/{code}/data-request",
+                       json={"contact": "0912345678", "kind": "delete"}).status_code == 202
+    s = assert_redacted(code)
+    with db.read() as conn:
+        names = conn.execute(sa.select(db.attachments.c.filename)
+                             .where(db.attachments.c.submission_id == s.id)).scalars().all()
+    assert names == ["tep-da-xoa.png"]
+
+
 def test_deletion_before_forward_cancels_it(app: Any, client: Any, site: Any,
                                             submission_body: dict[str, Any]) -> None:
     code = submit(client, site, submission_body, "k1")

@@ -107,3 +107,16 @@ def test_sites_add_refuses_a_wildcard_origin(runner):
     assert result.exit_code != 0
     assert "origin" in result.output
     assert sites.list_sites() == []
+
+
+@pytest.mark.parametrize(("option", "value"), [("--theme", '"red"'), ("--theme", "[1]"), ("--theme", "null"),
+                                               ("--name", ""), ("--name", "   ")])
+def test_sites_set_refuses_a_value_that_would_break_the_site(app, runner, option, value):
+    """A theme that is not an object (a typo of the JSON) or an empty name was stored: the CLI
+    ended in a traceback, and the site's config, the site list and the console failed after it."""
+    site, _ = sites.create_site("Báo Thanh Hóa", ["https://baothanhhoa.vn"])
+    result = runner.invoke(args=["sites", "set", site.key, option, value])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert ("JSON" if option == "--theme" else "tên") in result.output
+    assert sites.list_sites()[0].name == "Báo Thanh Hóa" and sites.list_sites()[0].theme == {}
+    assert app.test_client().get(f"/api/v1/sites/{site.key}/config").status_code == 200

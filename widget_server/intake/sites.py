@@ -297,6 +297,15 @@ def update_site(site_key: str, **values: Any) -> Site:
         raise SiteError(f"cannot change {', '.join(sorted(unknown))}")
     if "origins" in values:
         values["origins"] = parse_origins(values["origins"])
+    # Refused before they are stored: a site without a name, or with a theme that is not an
+    # object, was saved, and then every page and list that reads the site failed.
+    if "name" in values:
+        values["name"] = str(values["name"] or "").strip()
+        if not values["name"]:
+            raise SiteError("Trang cần có tên. / a site needs a name")
+    if "theme" in values and not isinstance(values["theme"], dict):
+        raise SiteError('Giao diện là một đối tượng JSON, ví dụ {"accent": "#b00020"}. / '
+                        "the theme is a JSON object")
     if "destination" in values and values["destination"] not in SITE_DESTINATIONS:
         raise SiteError(f"destination must be one of {', '.join(SITE_DESTINATIONS)}")
     with db.write() as conn:

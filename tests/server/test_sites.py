@@ -120,3 +120,9 @@ def test_sites_set_refuses_a_value_that_would_break_the_site(app, runner, option
     assert ("JSON" if option == "--theme" else "tên") in result.output
     assert sites.list_sites()[0].name == "Báo Thanh Hóa" and sites.list_sites()[0].theme == {}
     assert app.test_client().get(f"/api/v1/sites/{site.key}/config").status_code == 200
+
+
+def test_sites_add_refuses_a_theme_that_is_not_an_object(app, runner):
+    result = runner.invoke(args=["sites", "add", "Báo X", "--origin", "https://x.example.vn", "--theme", "[1]"])
+    assert result.exit_code == 2 and "JSON" in result.output and "Traceback" not in result.output
+    assert sites.list_sites() == []

@@ -141,6 +141,12 @@ def _row_to_site(row: Any) -> Site:
     )
 
 
+def _check_theme(theme: Any) -> None:
+    if not isinstance(theme, dict):
+        raise SiteError('Giao diện là một đối tượng JSON, ví dụ {"accent": "#b00020"}. / '
+                        "the theme is a JSON object")
+
+
 def create_site(
     name: str,
     origins: list[str],
@@ -162,6 +168,8 @@ def create_site(
         raise SiteError("locale must be vi or en")
     if destination not in SITE_DESTINATIONS:
         raise SiteError(f"destination must be one of {', '.join(SITE_DESTINATIONS)}")
+    if theme is not None:
+        _check_theme(theme)
     clean_origins = parse_origins(origins)
     key = site_key or SITE_KEY_PREFIX + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
     secret = SECRET_KEY_PREFIX + secrets.token_urlsafe(32)
@@ -303,9 +311,8 @@ def update_site(site_key: str, **values: Any) -> Site:
         values["name"] = str(values["name"] or "").strip()
         if not values["name"]:
             raise SiteError("Trang cần có tên. / a site needs a name")
-    if "theme" in values and not isinstance(values["theme"], dict):
-        raise SiteError('Giao diện là một đối tượng JSON, ví dụ {"accent": "#b00020"}. / '
-                        "the theme is a JSON object")
+    if "theme" in values:
+        _check_theme(values["theme"])
     if "destination" in values and values["destination"] not in SITE_DESTINATIONS:
         raise SiteError(f"destination must be one of {', '.join(SITE_DESTINATIONS)}")
     with db.write() as conn:

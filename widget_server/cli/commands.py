@@ -68,6 +68,18 @@ def _print_site(site: sites.Site, secret: str | None = None) -> None:
                f"altcha: {'on' if site.altcha else 'off'}")
 
 
+def _known_codes(option: str, given: tuple[str, ...], kind: str) -> None:
+    """Codes of the current reference lists only: a mistyped one left a form with nothing to choose."""
+    from widget_server.intake import reference
+
+    offered = reference.current_categories() if kind == "categories" else reference.current_agencies()
+    known = [item["code"] for item in offered]
+    unknown = [code for code in given if code not in known]
+    if unknown:
+        raise click.UsageError(f"{option}: không có mã {', '.join(unknown)}; các mã hiện có: {', '.join(known)}. "
+                               f"/ unknown code(s); see `phanhoi-widget reference show`.")
+
+
 @sites_group.command("add")
 @click.argument("name")
 @click.option("--origin", "origins", multiple=True, help="An origin allowed to embed the form (repeat).")
@@ -84,6 +96,8 @@ def sites_add(name: str, origins: tuple[str, ...], locale: str, categories: tupl
               agencies: tuple[str, ...], destination: str, altcha: bool, theme: str,
               as_json: bool) -> None:
     """Register a site; prints its public site key and its secret key (once)."""
+    _known_codes("--category", categories, "categories")
+    _known_codes("--agency", agencies, "agencies")
     try:
         theme_value = json.loads(theme)
         site, secret = sites.create_site(
@@ -167,6 +181,8 @@ def sites_set(site_key: str, name: str | None, origins: tuple[str, ...],
               all_agencies: bool, locale: str | None, altcha: bool | None, active: bool | None,
               theme: str | None, as_json: bool) -> None:
     """Change a site's settings."""
+    _known_codes("--category", categories, "categories")
+    _known_codes("--agency", agencies, "agencies")
     values: dict[str, Any] = {}
     if theme is not None:
         try:

@@ -109,6 +109,29 @@ def test_redacts_after_retention_window(app: Any, client: Any, site: Any, submis
     assert retention.run().redacted == []
 
 
+def test_a_submission_never_acknowledged_is_redacted_after_the_window_too(
+        app: Any, client: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    """A forward the central system refused (or that outlived its retry window) is dead; nobody
+    replayed it. Its submission's details were kept for ever: only an acknowledgement started
+    the clock."""
+    old_dead = submit(client, site, submission_body, "k1")
+    new_dead = submit(client, site, submission_body, "k2")
+    old_pending = submit(client, site, submission_body, "k3")
+    long_ago = db.utcnow() - dt.timedelta(days=91)
+    with db.write() as conn:
+        for code in (old_dead, new_dead):
+            conn.execute(sa.update(db.outbox).where(db.outbox.c.submission_id == row(code).id)
+                         .values(state="dead", last_status=422))
+        conn.execute(sa.update(db.submissions).where(db.submissions.c.tracking_code.in_([old_dead, old_pending]))
+                     .values(submitted_at=long_ago))
+    report = retention.run()
+    assert report.redacted == [old_dead] and report.forwards_cancelled == 1
+    r = assert_redacted(old_dead)
+    assert [o.state for o in outbox_rows(r.id)] == ["cancelled"]  # `outbox retry --all-dead` sends nothing
+    assert row(new_dead).redacted_at is None and row(old_pending).redacted_at is None
+    assert live_files(app) == 2
+
+
 def test_deletion_after_forward_redacts_now(app: Any, client: Any, site: Any,
                                             submission_body: dict[str, Any]) -> None:
     code = submit(client, site, submission_body, "k1")

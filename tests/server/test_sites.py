@@ -116,7 +116,7 @@ def test_sites_set_refuses_a_value_that_would_break_the_site(app, runner, option
     ended in a traceback, and the site's config, the site list and the console failed after it."""
     site, _ = sites.create_site("Báo Thanh Hóa", ["https://baothanhhoa.vn"])
     result = runner.invoke(args=["sites", "set", site.key, option, value])
-    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.exit_code == 2 and "Traceback" not in result.output
     assert ("JSON" if option == "--theme" else "tên") in result.output
     assert sites.list_sites()[0].name == "Báo Thanh Hóa" and sites.list_sites()[0].theme == {}
     assert app.test_client().get(f"/api/v1/sites/{site.key}/config").status_code == 200

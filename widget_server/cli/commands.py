@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from widget_server.cli import site_values
 from widget_server.cli.group import RelayGroup
 from widget_server.errors import DomainError
 from widget_server.vocab import SITE_DESTINATIONS
@@ -68,18 +69,6 @@ def _print_site(site: sites.Site, secret: str | None = None) -> None:
                f"altcha: {'on' if site.altcha else 'off'}")
 
 
-def _known_codes(option: str, given: tuple[str, ...], kind: str) -> None:
-    """Codes of the current reference lists only: a mistyped one left a form with nothing to choose."""
-    from widget_server.intake import reference
-
-    offered = reference.current_categories() if kind == "categories" else reference.current_agencies()
-    known = [item["code"] for item in offered]
-    unknown = [code for code in given if code not in known]
-    if unknown:
-        raise click.UsageError(f"{option}: không có mã {', '.join(unknown)}; các mã hiện có: {', '.join(known)}. "
-                               f"/ unknown code(s); see `phanhoi-widget reference show`.")
-
-
 @sites_group.command("add")
 @click.argument("name")
 @click.option("--origin", "origins", multiple=True, help="An origin allowed to embed the form (repeat).")
@@ -96,15 +85,14 @@ def sites_add(name: str, origins: tuple[str, ...], locale: str, categories: tupl
               agencies: tuple[str, ...], destination: str, altcha: bool, theme: str,
               as_json: bool) -> None:
     """Register a site; prints its public site key and its secret key (once)."""
-    _known_codes("--category", categories, "categories")
-    _known_codes("--agency", agencies, "agencies")
+    site_values.known_codes("--category", categories, "categories")
+    site_values.known_codes("--agency", agencies, "agencies")
     try:
-        theme_value = json.loads(theme)
         site, secret = sites.create_site(
             name, list(origins), locale=locale, categories=list(categories) or None,
             agencies=list(agencies) or None, destination=destination, altcha=altcha,
-            theme=theme_value)
-    except (sites.SiteError, ValueError) as exc:
+            theme=site_values.theme(theme))
+    except sites.SiteError as exc:
         raise click.UsageError(str(exc)) from exc
     if as_json:
         _echo_json({**site.public(), "secret_key": secret})
@@ -181,15 +169,14 @@ def sites_set(site_key: str, name: str | None, origins: tuple[str, ...],
               all_agencies: bool, locale: str | None, altcha: bool | None, active: bool | None,
               theme: str | None, as_json: bool) -> None:
     """Change a site's settings."""
-    _known_codes("--category", categories, "categories")
-    _known_codes("--agency", agencies, "agencies")
+    site_values.known_codes("--category", categories, "categories")
+    site_values.known_codes("--agency", agencies, "agencies")
     values: dict[str, Any] = {}
     if theme is not None:
-        try:
-            values["theme"] = json.loads(theme)
-        except ValueError as exc:
-            raise click.UsageError(f"--theme: {exc}") from exc
-    for key, value in (("name", name), ("locale", locale), ("altcha", altcha), ("active", active)):
+        values["theme"] = site_values.theme(theme)
+    if name is not None:
+        values["name"] = site_values.name(name)
+    for key, value in (("locale", locale), ("altcha", altcha), ("active", active)):
         if value is not None:
             values[key] = value
     if origins:

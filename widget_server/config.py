@@ -149,7 +149,8 @@ SETTINGS: dict[str, Setting] = {
     "ALTCHA_EXPIRES_SECONDS": Setting(1200, "Seconds an ALTCHA challenge stays valid."),
     "PII_RETENTION_DAYS": Setting(
         90,
-        "Days after the central system's acknowledgement before names, contacts, addresses and attachments are redacted.",
+        "Days after the central system's acknowledgement (or after sending, when a dead forward never got one) "
+        "before names, contacts, addresses and attachments are redacted.",
     ),
     "MIN_FILL_SECONDS": Setting(
         3, "A browser form submitted sooner than this after it was served is treated as a bot."

@@ -79,6 +79,29 @@ def test_missing_secret_key_is_one_clear_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_a_database_out_of_reach_is_one_clear_line(tmp_path):
+    """A database that is down, or a wrong port in its URL, was a traceback ending in the
+    citizen's "what you typed is kept"; now one line naming it, never its password."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with socket.socket() as free:  # a port nothing listens on
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHANHOI_")}
+    env.update(PHANHOI_INSTANCE_PATH=str(tmp_path), PHANHOI_SECRET_KEY="k" * 40,
+               PHANHOI_DATABASE_URL=f"postgresql://phanhoi:mat-khau-bi-mat@127.0.0.1:{port}/phanhoi")
+    exe = Path(sys.executable).parent / "phanhoi-widget"
+    for args in (["users", "list"], ["sites", "list"]):
+        result = subprocess.run([str(exe), *args], env=env, cwd=tmp_path, capture_output=True, text=True)
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr and "mat-khau-bi-mat" not in result.stderr
+        assert f"127.0.0.1:{port}" in result.stderr and "PHANHOI_DATABASE_URL" in result.stderr
+
+
 def test_sites_set_theme_with_a_logo(runner):
     added = json.loads(runner.invoke(args=["sites", "add", "Đài PT-TH", "--origin", "https://tv.example",
                                            "--json"]).output)

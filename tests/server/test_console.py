@@ -580,6 +580,21 @@ def test_a_bad_period_is_400_with_a_message(client, admin):
     assert client.get("/console/?until=0001-01-01").status_code == 400  # no 29 days before it
 
 
+def test_a_day_out_of_range_or_a_period_too_long_is_400_not_500(client, admin, runner):
+    """Days a date type holds but no period means (year 9999, year 1) were a 500 with a
+    traceback; a period since 1900 a page of 14 MB, a row for every day."""
+    sign_in(client, admin.email)
+    for query in ("until=9999-12-31", "since=0001-01-01", "since=1900-01-01&until=2026-11-30",
+                  "since=2020-01-01&until=2026-11-30"):
+        page = client.get(f"/console/?{query}")
+        assert page.status_code == 400 and "role=\"alert\"" in page.get_data(as_text=True), query
+        assert client.get(f"/console/export.csv?{query}").status_code == 400, query
+    assert client.get("/console/?since=2024-12-01&until=2026-11-30").status_code == 200  # two years
+    for option in ("--until", "--since"):
+        result = runner.invoke(args=["stats", option, "9999-12-31"])
+        assert result.exit_code == 2 and "9998-12-31" in result.output and "Traceback" not in result.output
+
+
 def test_the_audit_page_shows_an_editor_only_their_site(client, admin, editor, site, other_site):
     audit.record(admin.email, "site.update", other_site[0].key, site_id=other_site[0].id)
     sign_in(client, editor.email)
@@ -595,6 +610,16 @@ def test_a_password_can_come_from_standard_input(app, runner):
     short = runner.invoke(args=["users", "add", "ngan@tinh.example", "--admin", "--password-stdin"],
                           input="ngan\n")
     assert short.exit_code != 0 and len(users.list_all()) == 1
+
+
+def test_nothing_on_standard_input_makes_no_account(app, runner):
+    """An empty line (or none: a pipe from a command that printed nothing) is no password: the
+    account is not made with a generated one that --password-stdin never shows."""
+    for given in ("\n", ""):
+        result = runner.invoke(args=["users", "add", "rong@tinh.example", "--admin", "--password-stdin"],
+                               input=given)
+        assert result.exit_code == 2 and "12" in result.output and "Traceback" not in result.output
+    assert users.list_all() == []
 
 
 def test_a_session_seen_idle_ends_for_every_copy_of_its_cookie(app, client, admin):

@@ -88,3 +88,25 @@ def test_the_central_systems_mistakes_are_told_in_vietnamese_then_english(app: A
     assert not english, english
     for message in messages:
         assert re.search(r"[ạ-ỹđĐ]", message), message
+
+
+def test_a_page_that_fails_is_a_vietnamese_page_then_english(app: Any, client: Any, site: Any) -> None:
+    """A server error on a page (here the console's, over a site row stored unreadable) was a
+    line of plain text in Vietnamese only; now the same short page as the other errors."""
+    import sqlalchemy as sa
+
+    from widget_server.accounts import users
+    from widget_server.store import db
+
+    users.add("quantri@tinh.example", admin=True, password="mật-khẩu-đủ-dài-2026")
+    with db.write() as conn:
+        conn.execute(sa.update(db.sites).where(db.sites.c.id == site[0].id).values(theme=[1]))
+    page = client.get("/console/sign-in").get_data(as_text=True)
+    token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    client.post("/console/sign-in", data={"csrf": token, "email": "quantri@tinh.example",
+                                          "password": "mật-khẩu-đủ-dài-2026"})
+    resp = client.get("/console/sites")
+    assert resp.status_code == 500 and resp.mimetype == "text/html"
+    body = resp.get_data(as_text=True)
+    assert '<html lang="vi">' in body and "Lỗi máy chủ" in body and "(Internal Server Error)" in body
+    assert "Traceback" not in body and "đỏ" not in body

@@ -391,3 +391,20 @@ def test_others_wrong_guesses_do_not_lock_the_owner_of_a_code_out(app_config: di
         answers = [client.post(url + "/lookup", json={"contact": f"09555555{i:02d}"}, environ_base=guesser).status_code
                    for i in range(8)]
         assert answers[:5] == [404] * 5 and set(answers[5:]) == {429}
+
+
+def test_the_owner_rating_too_early_or_twice_is_not_a_guess(app_config: dict[str, Any]) -> None:
+    """A rating before the answer, or a second one, is refused (409) only once the code and its
+    contact matched: those were counted as wrong guesses, and five of them locked the owner out
+    of their own lookup for an hour."""
+    app = _make(app_config)  # the default limits: 5 failures an hour per address and code
+    with app.app_context():
+        client = app.test_client()
+        code = _submitted(app, "0912345678")
+        owner = {"REMOTE_ADDR": "203.0.113.78"}
+        for _ in range(6):
+            r = client.post(f"/api/v1/submissions/{code}/rating", json={"contact": "0912345678", "satisfied": True},
+                            environ_base=owner)
+            assert_problem(r, 409, "rating-not-allowed")
+        found = client.post(f"/api/v1/submissions/{code}/lookup", json={"contact": "0912345678"}, environ_base=owner)
+        assert found.status_code == 200, found.get_data(as_text=True)

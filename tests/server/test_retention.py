@@ -109,6 +109,29 @@ def test_redacts_after_retention_window(app: Any, client: Any, site: Any, submis
     assert retention.run().redacted == []
 
 
+def test_a_submission_never_acknowledged_is_redacted_after_the_window_too(
+        app: Any, client: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    """A forward the central system refused (or that outlived its retry window) is dead; nobody
+    replayed it. Its submission's details were kept for ever: only an acknowledgement started
+    the clock."""
+    old_dead = submit(client, site, submission_body, "k1")
+    new_dead = submit(client, site, submission_body, "k2")
+    old_pending = submit(client, site, submission_body, "k3")
+    long_ago = db.utcnow() - dt.timedelta(days=91)
+    with db.write() as conn:
+        for code in (old_dead, new_dead):
+            conn.execute(sa.update(db.outbox).where(db.outbox.c.submission_id == row(code).id)
+                         .values(state="dead", last_status=422))
+        conn.execute(sa.update(db.submissions).where(db.submissions.c.tracking_code.in_([old_dead, old_pending]))
+                     .values(submitted_at=long_ago))
+    report = retention.run()
+    assert report.redacted == [old_dead] and report.forwards_cancelled == 1
+    r = assert_redacted(old_dead)
+    assert [o.state for o in outbox_rows(r.id)] == ["cancelled"]  # `outbox retry --all-dead` sends nothing
+    assert row(new_dead).redacted_at is None and row(old_pending).redacted_at is None
+    assert live_files(app) == 2
+
+
 def test_deletion_after_forward_redacts_now(app: Any, client: Any, site: Any,
                                             submission_body: dict[str, Any]) -> None:
     code = submit(client, site, submission_body, "k1")
@@ -122,6 +145,26 @@ def test_deletion_after_forward_redacts_now(app: Any, client: Any, site: Any,
     assert len(events) == 1 and events[0].state == "pending"
     assert events[0].payload["data"]["kind"] == "delete"
     assert live_files(app) == 0
+
+
+def test_a_deleted_file_keeps_no_name_its_sender_gave_it(app: Any, client: Any, site: Any,
+                                                         submission_body: dict[str, Any]) -> None:
+    """File names are the citizen's words: "CCCD Lê Văn A 0912345678.png" stayed in the row after
+    the file itself was deleted."""
+    headers = {"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "named"}
+    r = client.post("/api/v1/submissions", content_type="multipart/form-data", headers=headers,
+                    data={"submission": json.dumps(submission_body),
+                          "files": [(io.BytesIO(_png()), "CCCD Lê Văn A 0912345678.png")]})
+    assert r.status_code == 201, r.get_json()
+    code = r.get_json()["tracking_code"]
+    deliver(row(code).id, db.utcnow())
+    assert client.post(f"/api/v1/submissions/{code}/data-request",
+                       json={"contact": "0912345678", "kind": "delete"}).status_code == 202
+    s = assert_redacted(code)
+    with db.read() as conn:
+        names = conn.execute(sa.select(db.attachments.c.filename)
+                             .where(db.attachments.c.submission_id == s.id)).scalars().all()
+    assert names == ["tep-da-xoa.png"]
 
 
 def test_deletion_before_forward_cancels_it(app: Any, client: Any, site: Any,

@@ -53,6 +53,18 @@ def test_rotation_without_grace(client: Any, runner: Any, site: Any, submission_
     assert _submit(client, new, submission_body, "n").status_code == 201
 
 
+def test_a_grace_period_out_of_range_is_refused(client: Any, runner: Any, site: Any,
+                                                submission_body: dict[str, Any]) -> None:
+    """As in the console, 0 to 30 days: a negative one is a mistake (it was printed as "valid
+    -5 days"), a huge one a traceback; either way the key stays as it was."""
+    s, old = site
+    for days in ("-5", "99999999"):
+        r = runner.invoke(args=["sites", "rotate-key", s.key, "--grace-days", days])
+        assert r.exit_code == 2 and "0<=x<=30" in r.output and "Traceback" not in r.output
+        assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert _submit(client, old, submission_body, "still").status_code == 201
+
+
 def _event(client: Any, site: Any, submission_body: dict[str, Any]) -> tuple[bytes, str]:
     r = _submit(client, site[1], submission_body, "ev")
     sid = r.get_json()["id"]

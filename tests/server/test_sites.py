@@ -107,3 +107,38 @@ def test_sites_add_refuses_a_wildcard_origin(runner):
     assert result.exit_code != 0
     assert "origin" in result.output
     assert sites.list_sites() == []
+
+
+@pytest.mark.parametrize(("option", "value"), [("--theme", '"red"'), ("--theme", "[1]"), ("--theme", "null"),
+                                               ("--name", ""), ("--name", "   ")])
+def test_sites_set_refuses_a_value_that_would_break_the_site(app, runner, option, value):
+    """A theme that is not an object (a typo of the JSON) or an empty name was stored: the CLI
+    ended in a traceback, and the site's config, the site list and the console failed after it."""
+    site, _ = sites.create_site("Báo Thanh Hóa", ["https://baothanhhoa.vn"])
+    result = runner.invoke(args=["sites", "set", site.key, option, value])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert ("JSON" if option == "--theme" else "tên") in result.output
+    assert sites.list_sites()[0].name == "Báo Thanh Hóa" and sites.list_sites()[0].theme == {}
+    assert app.test_client().get(f"/api/v1/sites/{site.key}/config").status_code == 200
+
+
+def test_sites_add_refuses_a_theme_that_is_not_an_object(app, runner):
+    result = runner.invoke(args=["sites", "add", "Báo X", "--origin", "https://x.example.vn", "--theme", "[1]"])
+    assert result.exit_code == 2 and "JSON" in result.output and "Traceback" not in result.output
+    assert sites.list_sites() == []
+
+
+@pytest.mark.parametrize("option", ["--category", "--agency"])
+def test_an_unknown_category_or_agency_code_is_refused(app, runner, option):
+    """A mistyped code was stored: the site's form then offered no category (or agency) at all,
+    and no citizen could send anything."""
+    site, _ = sites.create_site("Báo Thanh Hóa", ["https://baothanhhoa.vn"])
+    result = runner.invoke(args=["sites", "set", site.key, option, "khong-co"])
+    assert result.exit_code == 2 and "khong-co" in result.output and "Traceback" not in result.output
+    assert (sites.list_sites()[0].categories, sites.list_sites()[0].agencies) == (None, None)
+    config = app.test_client().get(f"/api/v1/sites/{site.key}/config").get_json()
+    assert config["categories"] and config["agencies"]
+    added = runner.invoke(args=["sites", "add", "Báo X", "--origin", "https://x.example.vn", option, "khong-co"])
+    assert added.exit_code == 2 and len(sites.list_sites()) == 1
+    known = config["categories" if option == "--category" else "agencies"][0]["code"]
+    assert runner.invoke(args=["sites", "set", site.key, option, known]).exit_code == 0

@@ -85,7 +85,9 @@ def add(email: str, *, admin: bool = False, site_key: str | None = None, passwor
     email = normalise_email(email)
     if admin == bool(site_key):
         raise InvalidError("Chọn --admin hoặc --site KEY (một trong hai). / Give --admin or --site KEY.")
-    password = password or passwords.generate_password()
+    # Generated only when none was given: an empty one (nothing on standard input) is refused,
+    # not replaced by a password nobody is shown.
+    password = passwords.generate_password() if password is None else password
     if len(password) < passwords.MIN_LENGTH:
         raise InvalidError(f"Mật khẩu cần ít nhất {passwords.MIN_LENGTH} ký tự. / "
                            f"A password needs at least {passwords.MIN_LENGTH} characters.")

@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from widget_server.cli import site_options
+from widget_server.cli import site_values
 from widget_server.cli.group import RelayGroup
 from widget_server.errors import DomainError, StoreUnavailableError
 from widget_server.vocab import SITE_DESTINATIONS
@@ -90,13 +90,13 @@ def sites_add(name: str, origins: tuple[str, ...], locale: str, categories: tupl
               agencies: tuple[str, ...], destination: str, altcha: bool, theme: str,
               as_json: bool) -> None:
     """Register a site; prints its public site key and its secret key (once)."""
-    theme_value = site_options.theme(theme)
-    site_options.offered(categories, agencies)
+    site_values.known_codes("--category", categories, "categories")
+    site_values.known_codes("--agency", agencies, "agencies")
     try:
         site, secret = sites.create_site(
             name, list(origins), locale=locale, categories=list(categories) or None,
             agencies=list(agencies) or None, destination=destination, altcha=altcha,
-            theme=theme_value)
+            theme=site_values.theme(theme))
     except (sites.SiteError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
     if as_json:
@@ -137,7 +137,8 @@ def sites_show(site_key: str, as_json: bool) -> None:
 
 @sites_group.command("rotate-key")
 @click.argument("site_key")
-@click.option("--grace-days", default=7, show_default=True, help="Days the old key keeps working.")
+@click.option("--grace-days", default=7, show_default=True, type=click.IntRange(0, 30),
+              help="Days the old key keeps working (0-30, as in the console).")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def sites_rotate(site_key: str, grace_days: int, as_json: bool) -> None:
@@ -173,13 +174,14 @@ def sites_set(site_key: str, name: str | None, origins: tuple[str, ...],
               all_agencies: bool, locale: str | None, altcha: bool | None, active: bool | None,
               theme: str | None, as_json: bool) -> None:
     """Change a site's settings."""
+    site_values.known_codes("--category", categories, "categories")
+    site_values.known_codes("--agency", agencies, "agencies")
     values: dict[str, Any] = {}
     if theme is not None:
-        values["theme"] = site_options.theme(theme)
-    site_options.offered(categories, agencies)
-    if name is not None and not name.strip():
-        raise click.UsageError("--name: không để trống. / A site needs a name.")
-    for key, value in (("name", name), ("locale", locale), ("altcha", altcha), ("active", active)):
+        values["theme"] = site_values.theme(theme)
+    if name is not None:
+        values["name"] = site_values.name(name)
+    for key, value in (("locale", locale), ("altcha", altcha), ("active", active)):
         if value is not None:
             values[key] = value
     if origins:
@@ -226,7 +228,7 @@ def reference_sync(central_url: str | None, as_json: bool) -> None:
     else:
         click.echo(f"Đã cập nhật {counts['categories']} lĩnh vực, {counts['agencies']} cơ quan "
                    f"từ {url}.")
-    for line in site_options.unlisted():
+    for line in site_values.unlisted():
         click.echo(line, err=True)
 
 

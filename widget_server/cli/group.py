@@ -41,6 +41,33 @@ def _drop_if_empty(url: str) -> None:
             os.remove(path + suffix)
 
 
+def _database_url(ctx: click.Context) -> str:
+    """The URL the command used, or "" when it cannot be told."""
+    with contextlib.suppress(Exception):
+        return str(current_app.config["DATABASE_URL"])
+    with contextlib.suppress(Exception):
+        return str(ctx.ensure_object(ScriptInfo).load_app().config["DATABASE_URL"])
+    return ""
+
+
+def _unavailable(exc: BaseException, url: str) -> click.ClickException:
+    """The database cannot be reached (down, a wrong host or port in the URL, locked too long):
+    one line naming it (without its password) and the driver's reason, not a traceback ending in
+    the sentence a citizen's form shows."""
+    import sqlalchemy as sa
+
+    reason: BaseException = exc
+    while reason.__cause__ is not None:
+        reason = reason.__cause__
+    said = " ".join(str(getattr(reason, "orig", reason)).split())[:300].rstrip(" .?")
+    shown = "?"
+    with contextlib.suppress(Exception):
+        shown = sa.make_url(url).render_as_string(hide_password=True)
+    return click.ClickException(
+        f"Không dùng được cơ sở dữ liệu ({shown}): {said}. Kiểm tra PHANHOI_DATABASE_URL và máy chủ "
+        "cơ sở dữ liệu. / The database cannot be used: check PHANHOI_DATABASE_URL and the database server.")
+
+
 class RelayGroup(FlaskGroup):
     """The commands, with one line instead of a traceback when the database has no tables."""
 
@@ -51,6 +78,8 @@ class RelayGroup(FlaskGroup):
             return super().invoke(ctx)
         except (sa.exc.DBAPIError, StoreUnavailableError) as exc:
             if not missing_tables(exc):
+                if isinstance(exc, (sa.exc.OperationalError, StoreUnavailableError)):
+                    raise _unavailable(exc, _database_url(ctx)) from None
                 raise
             url = ""
             with contextlib.suppress(Exception):

@@ -88,6 +88,10 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+#: What a deleted attachment's row is called instead of the name its sender gave it.
+DELETED_NAME = "tep-da-xoa"
+
+
 def clean_filename(name: str | None, kind: str) -> str:
     """A display name: no directories, no invisible characters, the extension of the real type."""
     raw = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
@@ -224,14 +228,20 @@ def refresh_urls(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_for_submission(conn: Connection, submission_id: str) -> list[str]:
-    """Mark a submission's attachments deleted; returns the storage keys to remove after commit."""
+    """Mark a submission's attachments deleted; returns the storage keys to remove after commit.
+
+    The name the citizen gave a file goes with it (``CCCD-Le-Van-A.jpg``, ``don-0912345678.pdf``):
+    the row keeps a neutral one with the file's type."""
+    a = db.attachments.c
     rows = conn.execute(
-        sa.select(db.attachments.c.id, db.attachments.c.storage_key).where(
-            db.attachments.c.submission_id == submission_id, db.attachments.c.deleted_at.is_(None))
+        sa.select(a.id, a.storage_key, a.filename).where(
+            a.submission_id == submission_id, a.deleted_at.is_(None))
     ).all()
-    if rows:
-        conn.execute(sa.update(db.attachments).where(
-            db.attachments.c.id.in_([r.id for r in rows])).values(deleted_at=db.utcnow()))
+    now = db.utcnow()
+    for r in rows:
+        suffix = "." + r.filename.rsplit(".", 1)[1] if "." in r.filename else ""
+        conn.execute(sa.update(db.attachments).where(a.id == r.id).values(
+            deleted_at=now, filename=DELETED_NAME + suffix))
     return [r.storage_key for r in rows]
 
 

@@ -4,7 +4,8 @@ The relay keeps a citizen's name, contacts, address, position and files only
 to forward them. So:
 
 * after the central system acknowledged a submission (``forwarded_at``) and
-  ``PII_RETENTION_DAYS`` passed, ``phanhoi-widget retention run`` redacts them:
+  ``PII_RETENTION_DAYS`` passed, or when it never did (its forward dead and not replayed)
+  and as many days passed since it was sent, ``phanhoi-widget retention run`` redacts them:
   the submission's columns, the copies inside its outbox rows' payloads, and its
   attachments (files removed, rows marked deleted). The keyed contact digests
   stay, so the citizen still looks the case up by code and phone or email;
@@ -73,8 +74,11 @@ class Report:
 
 
 def _due(conn: Connection, now: dt.datetime) -> list[Any]:
-    s = db.submissions.c
+    s, o = db.submissions.c, db.outbox.c
     cutoff = now - dt.timedelta(days=int(current_app.config["PII_RETENTION_DAYS"]))
+    # A forward still being tried, or sent and not yet recorded as acknowledged.
+    on_its_way = sa.exists().where(o.submission_id == s.id, o.event_type == "submission.created",
+                                   o.state.in_(("pending", "delivered")))
     return list(conn.execute(
         sa.select(s.id, s.tracking_code).where(
             s.redacted_at.is_(None),
@@ -82,6 +86,9 @@ def _due(conn: Connection, now: dt.datetime) -> list[Any]:
                 s.forwarded_at <= cutoff,
                 s.deletion_requested_at.is_not(None),
                 sa.and_(s.consent_withdrawn_at.is_not(None), s.forwarded_at.is_(None)),
+                # Never acknowledged (its forward dead: refused, or past its retry window) and
+                # not replayed within the window: kept for nothing, it goes too.
+                sa.and_(s.forwarded_at.is_(None), s.submitted_at <= cutoff, ~on_its_way),
             ),
         ).order_by(s.submitted_at)
     ).all())

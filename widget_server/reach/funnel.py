@@ -23,6 +23,8 @@ VN = dt.timezone(dt.timedelta(hours=7))
 STEPS = ("impressions", "opens", "submissions", "answered", "answered_on_time", "satisfied")
 FIGURES = (*STEPS, "results_views", "rated")
 EVENT_FIGURE = {"impression": "impressions", "open": "opens", "results_view": "results_views"}
+#: A period's longest span: a figure for every day is drawn and listed.
+MAX_DAYS = 3 * 366
 
 
 def vn_day(when: dt.datetime) -> str:
@@ -47,6 +49,7 @@ def compute(site_ids: list[int] | None = None, since: dt.date | None = None,
     now = now or db.utcnow()
     until = until or now.astimezone(VN).date()
     since = since or until - dt.timedelta(days=29)
+    check_period(since, until)
     start, end = day_start(since), day_start(until + dt.timedelta(days=1))
     keys = _site_keys(site_ids)
     rows: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIGURES, 0))
@@ -111,16 +114,28 @@ def _by_day(rows: list[dict[str, Any]], since: dt.date, until: dt.date) -> list[
 
 
 def parse_day(value: str | None) -> dt.date | None:
+    """A day of a period, ``FIRST_DAY`` to ``LAST_DAY``; InvalidError otherwise (``9999-12-31`` was a 500)."""
     if not value:
         return None
     from widget_server.errors import InvalidError
 
+    message = (f"Ngày không hợp lệ (YYYY-MM-DD, từ {FIRST_DAY} đến {LAST_DAY}). / "
+               f"Not a date (YYYY-MM-DD, {FIRST_DAY} to {LAST_DAY}).")
     try:
         day = dt.date.fromisoformat(value)
-        if not FIRST_DAY <= day <= LAST_DAY:  # the day after, or 29 days before, is a date too
-            raise ValueError(value)
     except ValueError as exc:
-        message = (f"Ngày không hợp lệ (YYYY-MM-DD, từ {FIRST_DAY} đến {LAST_DAY}). / "
-                   f"Not a date (YYYY-MM-DD, {FIRST_DAY} to {LAST_DAY}).")
         raise InvalidError(message, errors={"day": [message]}) from exc
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidError(message, errors={"day": [message]})
     return day
+
+
+def check_period(since: dt.date | None, until: dt.date | None, *, now: dt.datetime | None = None) -> None:
+    """InvalidError for a period longer than ``MAX_DAYS`` (a page of every day since 1900 was
+    14 MB); ``until`` defaults to today, as in :func:`compute`."""
+    from widget_server.errors import InvalidError
+
+    until = until or (now or db.utcnow()).astimezone(VN).date()
+    if since is not None and (until - since).days >= MAX_DAYS:
+        raise InvalidError("Khoảng thời gian dài nhất là 3 năm. / A period is at most 3 years.",
+                           errors={"day": ["period"]})

@@ -43,8 +43,10 @@ def accepted(resp: Any) -> bool:
 
 
 def failed(resp: Any) -> bool:
-    """A lookup (or rating, data request) that found nothing: a guess, or a typo."""
-    return bool(resp.status_code >= 400)
+    """A lookup (or rating, data request) that found nothing: a guess, or a typo. A 409 (not
+    answered yet, rated already, a key used for another request) comes only once the code and
+    its contact matched: the submission's owner, who spends nothing."""
+    return bool(resp.status_code >= 400 and resp.status_code != 409)
 
 
 def refused(resp: Any) -> bool:

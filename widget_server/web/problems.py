@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, Response, json, request
 from markupsafe import escape
-from werkzeug.exceptions import HTTPException, default_exceptions
+from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
 from widget_server import errors
 
@@ -219,7 +219,7 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Any:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if not wants_problem():
-            return Response("Lỗi máy chủ. Vui lòng thử lại sau.", status=500, mimetype="text/plain")
+            return error_page(InternalServerError())  # the same page as other errors, not bare text
         return problem_response(Problem(500, None, type="internal"))
 
 

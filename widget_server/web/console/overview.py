@@ -30,6 +30,7 @@ def _scope() -> tuple[list[int], dict[str, Any], str | None]:
         since, until = funnel.parse_day(request.args.get("since")), funnel.parse_day(request.args.get("until"))
         if since and until and since > until:
             raise InvalidError("Từ ngày phải trước đến ngày. / 'From' must come before 'to'.")
+        funnel.check_period(since, until)
     except InvalidError as exc:
         error, since, until = exc.message, None, None
     return ids, {"since": since, "until": until}, error

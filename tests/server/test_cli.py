@@ -154,3 +154,5 @@ def test_a_deactivated_site_is_still_shown_to_its_operator(runner):
     assert runner.invoke(args=["sites", "set", added["site_key"], "--inactive"]).exit_code == 0
     shown = json.loads(runner.invoke(args=["sites", "show", added["site_key"], "--json"]).output)
     assert shown["site_key"] == added["site_key"] and shown["active"] is False
+    figures = runner.invoke(args=["stats", "--site", added["site_key"], "--json"])
+    assert figures.exit_code == 0, figures.output  # and its figures

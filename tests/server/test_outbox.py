@@ -414,6 +414,20 @@ def test_retry_by_id(app, submit, runner):
     assert f"{row_id}: delivered, không xếp lại" in result.output and only_row(app).state == "delivered"
 
 
+def test_a_row_a_worker_is_sending_is_not_taken_back_by_a_retry(app, submit, runner, client):
+    """Cleared, its lease would let another worker claim the row and send it a second time
+    while the first is still sending it."""
+    submit()
+    engine = db.get_engine(app)
+    [claimed] = outbox.claim(engine, "w1", outbox.Policy.from_config(app.config))
+    result = runner.invoke(args=["outbox", "retry", claimed.id])
+    assert "0 row(s) queued again" in result.output and f"{claimed.id}: đang được gửi" in result.output
+    row = only_row(app)
+    assert row.lease_owner == "w1" and row.lease_until is not None and row.attempts == 1
+    assert outbox.claim(engine, "w2", outbox.Policy.from_config(app.config)) == []
+    assert outbox.retry_rows(engine, [claimed.id]) == 0  # the console's replay takes the same way
+
+
 @responses.activate
 def test_dead_after_the_retry_window(app, site, submission_body):
     long_ago = db.utcnow() - dt.timedelta(hours=73)

@@ -266,7 +266,7 @@ def stats_command(site_key: str | None, since: str | None, until: str | None, as
 
     site_id = None
     if site_key:
-        site = sites.get_site(site_key)
+        site = sites.get_site(site_key, inactive=True)  # a site deactivated since: its figures stay
         if site is None:
             raise click.ClickException(f"Không có trang {site_key}")
         site_id = site.id

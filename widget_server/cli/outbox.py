@@ -98,13 +98,15 @@ def outbox_retry(ids: tuple[str, ...], all_dead: bool) -> None:
     if ids and count < len(set(ids)):  # say which ids were not, and why
         o = db.outbox.c
         with db.read() as conn:
-            states = dict(conn.execute(sa.select(o.id, o.state).where(o.id.in_(ids))).all())
+            rows = {r.id: r for r in conn.execute(sa.select(o.id, o.state, o.lease_until).where(o.id.in_(ids)))}
         for row_id in dict.fromkeys(ids):
-            state = states.get(row_id)
-            if state is None:
+            row = rows.get(row_id)
+            if row is None:
                 click.echo(f"{row_id}: không có bản ghi này. / No such row.", err=True)
-            elif state not in ("pending", "dead"):
-                click.echo(f"{row_id}: {state}, không xếp lại. / Not queued again.", err=True)
+            elif row.state not in ("pending", "dead"):
+                click.echo(f"{row_id}: {row.state}, không xếp lại. / Not queued again.", err=True)
+            elif row.lease_until is not None and row.lease_until > db.utcnow():
+                click.echo(f"{row_id}: đang được gửi, không xếp lại. / Being sent now.", err=True)
 
 
 @outbox_group.command("resume")

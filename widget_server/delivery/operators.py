@@ -49,14 +49,18 @@ def list_rows(engine: Engine, *, state: str | None = None, limit: int = 100) -> 
 def retry_rows(engine: Engine, ids: list[str] | None = None, *, all_dead: bool = False) -> int:
     """Put dead (or waiting) rows back in the queue, due now, with a fresh attempt budget.
 
-    ``created_at`` is reset too: the retry window counts from the replay.
+    ``created_at`` is reset too: the retry window counts from the replay. A waiting row that a
+    worker holds now (its lease running) is left to it: taken back, another worker could claim
+    and send it while the first is still sending it.
     """
     o = db.outbox
     now = db.utcnow()
     if all_dead:
         where = [o.c.state == _written_out("dead")]
     else:
-        where = [o.c.id.in_(ids or []), o.c.state.in_(("dead", "pending"))]
+        free = sa.or_(o.c.lease_until.is_(None), o.c.lease_until <= now)
+        where = [o.c.id.in_(ids or []),
+                 sa.or_(o.c.state == _written_out("dead"), sa.and_(o.c.state == _written_out("pending"), free))]
     with db.write(engine) as conn:
         return conn.execute(sa.update(o).where(*where).values(
             state="pending", attempts=0, next_attempt_at=now, created_at=now, lease_owner=None,

@@ -69,7 +69,9 @@ def test_scoreboard_slot_reads_on_a_phone(relay: Any, page: Any, width: int) -> 
     frame_el = page.locator("phanhoi-widget iframe.frame-scoreboard")
     _poll(page, lambda: frame_el.count() == 1)
     inner = _poll(page, frame_el.element_handle().content_frame)
-    _poll(page, lambda: inner.evaluate("!!document.querySelector('.score')"))
+    # Measured once the frame's page has loaded with its stylesheet (a phone's cards): the table
+    # is in the document before board.css applies, and its cells are narrow until then.
+    _poll(page, lambda: inner.evaluate("document.readyState === 'complete' && !!document.querySelector('.score')"))
     assert inner.evaluate(READABLE) == []
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
 

@@ -167,6 +167,10 @@ def test_a_wrong_password_is_401_logged_and_opens_nothing(client, admin):
 def test_an_unknown_email_gets_the_same_answer(client, admin):
     r = sign_in(client, "ai-do@khong.example")
     assert r.status_code == 401 and "Wrong email" in r.get_data(as_text=True)
+    # Counted in the audit, without the address typed (it is no account's, maybe nobody's).
+    [refused] = entries("sign-in.refused")
+    assert (refused["actor"], refused["target"], refused["details"]) == ("?", None, {"account": "unknown"})
+    assert "ai-do@khong.example" not in json.dumps(audit.recent(), default=str)
 
 
 def test_sign_in_without_csrf_is_refused(client, admin, caplog):

@@ -207,9 +207,10 @@ def authenticate(email: str, password: str, code: str | None = None) -> User:
             else:
                 audit.record(email, "sign-in.refused", email, site_id=row.site_id,
                              details={"second_factor": "used before"}, conn=conn)
-    else:
-        audit.record(email or "?", "sign-in.refused", email or None,
-                     site_id=row.site_id if row is not None else None)
+    elif row is not None:
+        audit.record(email, "sign-in.refused", email, site_id=row.site_id)
+    else:  # no such account: an address someone typed is nobody's record to keep
+        audit.record("?", "sign-in.refused", None, details={"account": "unknown"})
     if not ok:
         raise RefusedError(REFUSED, code="sign-in-refused")
     assert row is not None

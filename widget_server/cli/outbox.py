@@ -9,7 +9,6 @@ from types import FrameType
 from typing import Any
 
 import click
-import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
@@ -93,20 +92,15 @@ def outbox_retry(ids: tuple[str, ...], all_dead: bool) -> None:
     """Put dead rows (by id, or all of them) back in the queue, due now."""
     if not ids and not all_dead:
         raise click.UsageError("Give outbox ids or --all-dead.")
-    count = queue.retry_rows(db.get_engine(), list(ids), all_dead=all_dead)
+    count, refused = queue.requeue(db.get_engine(), list(ids), all_dead=all_dead)
     click.echo(f"Đã xếp lại {count} bản ghi. / {count} row(s) queued again.")
-    if ids and count < len(set(ids)):  # say which ids were not, and why
-        o = db.outbox.c
-        with db.read() as conn:
-            rows = {r.id: r for r in conn.execute(sa.select(o.id, o.state, o.lease_until).where(o.id.in_(ids)))}
-        for row_id in dict.fromkeys(ids):
-            row = rows.get(row_id)
-            if row is None:
-                click.echo(f"{row_id}: không có bản ghi này. / No such row.", err=True)
-            elif row.state not in ("pending", "dead"):
-                click.echo(f"{row_id}: {row.state}, không xếp lại. / Not queued again.", err=True)
-            elif row.lease_until is not None and row.lease_until > db.utcnow():
-                click.echo(f"{row_id}: đang được gửi, không xếp lại. / Being sent now.", err=True)
+    for row_id, why in refused.items():  # each id not queued again, and why
+        click.echo(f"{row_id}: {REFUSED.get(why) or f'{why}, không xếp lại. / Not queued again.'}", err=True)
+
+
+#: Why ``outbox retry`` left an id alone, besides a state it cannot leave (delivered, cancelled).
+REFUSED = {"unknown": "không có bản ghi này. / No such row.",
+           "leased": "đang được gửi, không xếp lại. / Being sent now."}
 
 
 @outbox_group.command("resume")

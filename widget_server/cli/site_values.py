@@ -35,8 +35,7 @@ def known_codes(option: str, given: tuple[str, ...], kind: str) -> None:
 
     unknown = reference.unknown_codes(kind, list(given))
     if unknown:
-        offered = reference.current_categories() if kind == "categories" else reference.current_agencies()
-        known = [item["code"] for item in offered]
+        known = reference.listed_codes(kind)
         raise click.UsageError(f"{option}: không có mã {', '.join(unknown)}; các mã hiện có: {', '.join(known)}. "
                                f"/ unknown code(s); see `phanhoi-widget reference show`.")
 

@@ -47,24 +47,43 @@ def list_rows(engine: Engine, *, state: str | None = None, limit: int = 100) -> 
 
 
 def retry_rows(engine: Engine, ids: list[str] | None = None, *, all_dead: bool = False) -> int:
-    """Put dead (or waiting) rows back in the queue, due now, with a fresh attempt budget.
+    """Put dead (or waiting) rows back in the queue, due now, with a fresh attempt budget; how
+    many (``requeue`` also says why an id was not)."""
+    return requeue(engine, ids, all_dead=all_dead)[0]
+
+
+def requeue(engine: Engine, ids: list[str] | None = None, *,
+            all_dead: bool = False) -> tuple[int, dict[str, str]]:
+    """``retry_rows``, and for each id given but not queued again why: ``unknown``, its state
+    (``delivered``, ``cancelled``) or ``leased``.
 
     ``created_at`` is reset too: the retry window counts from the replay. A waiting row that a
     worker holds now (its lease running) is left to it: taken back, another worker could claim
-    and send it while the first is still sending it.
+    and send it while the first is still sending it. The rows are read and changed in one
+    transaction, locked on PostgreSQL (a claim skips locked rows; SQLite's writers take turns).
     """
     o = db.outbox
     now = db.utcnow()
-    if all_dead:
-        where = [o.c.state == _written_out("dead")]
-    else:
-        free = sa.or_(o.c.lease_until.is_(None), o.c.lease_until <= now)
-        where = [o.c.id.in_(ids or []),
-                 sa.or_(o.c.state == _written_out("dead"), sa.and_(o.c.state == _written_out("pending"), free))]
+    refused: dict[str, str] = {}
     with db.write(engine) as conn:
-        return conn.execute(sa.update(o).where(*where).values(
+        if all_dead:
+            where = o.c.state == _written_out("dead")
+        else:
+            found = {r.id: r for r in conn.execute(
+                sa.select(o.c.id, o.c.state, o.c.lease_until).where(o.c.id.in_(ids or [])).with_for_update())}
+            for row_id in dict.fromkeys(ids or []):
+                row = found.get(row_id)
+                if row is None:
+                    refused[row_id] = "unknown"
+                elif row.state not in ("dead", "pending"):
+                    refused[row_id] = row.state
+                elif row.state == "pending" and row.lease_until is not None and row.lease_until > now:
+                    refused[row_id] = "leased"
+            where = o.c.id.in_([i for i in found if i not in refused])
+        count = conn.execute(sa.update(o).where(where).values(
             state="pending", attempts=0, next_attempt_at=now, created_at=now, lease_owner=None,
             lease_until=None, handed_over_at=None)).rowcount
+    return count, refused
 
 
 def list_destinations(engine: Engine) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from widget_server.delivery.operators import (  # noqa: F401 - the operator's si
     destination_rows,
     list_destinations,
     list_rows,
+    requeue,
     resume,
     retry_rows,
 )

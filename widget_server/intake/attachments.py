@@ -237,11 +237,11 @@ def delete_for_submission(conn: Connection, submission_id: str) -> list[str]:
         sa.select(a.id, a.storage_key, a.filename).where(
             a.submission_id == submission_id, a.deleted_at.is_(None))
     ).all()
-    now = db.utcnow()
-    for r in rows:
-        suffix = "." + r.filename.rsplit(".", 1)[1] if "." in r.filename else ""
-        conn.execute(sa.update(db.attachments).where(a.id == r.id).values(
-            deleted_at=now, filename=DELETED_NAME + suffix))
+    if rows:  # one statement for them all, each row its own neutral name
+        conn.execute(sa.update(db.attachments).where(a.id == sa.bindparam("aid")).values(
+            deleted_at=db.utcnow(), filename=sa.bindparam("neutral")), [
+            {"aid": r.id, "neutral": DELETED_NAME + ("." + r.filename.rsplit(".", 1)[1] if "." in r.filename else "")}
+            for r in rows])
     return [r.storage_key for r in rows]
 
 

@@ -97,10 +97,14 @@ def agencies_for(site: Any) -> list[dict[str, str]]:
     return _subset(current_agencies(), site.agencies)
 
 
+def listed_codes(kind: str) -> list[str]:
+    """The codes of the current list of ``kind`` ("categories", "agencies"), in its order."""
+    return [item["code"] for item in (current_categories() if kind == "categories" else current_agencies())]
+
+
 def unknown_codes(kind: str, codes: list[str]) -> list[str]:
-    """The codes in ``codes`` that the current list of ``kind`` ("categories", "agencies") lacks."""
-    listed = current_categories() if kind == "categories" else current_agencies()
-    known = {item["code"] for item in listed}
+    """The codes in ``codes`` that the current list of ``kind`` lacks."""
+    known = set(listed_codes(kind))
     return [code for code in codes if code not in known]
 
 

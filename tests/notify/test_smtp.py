@@ -72,6 +72,21 @@ def test_a_refusal_of_the_message_itself_is_dead_with_its_reason(smtp_server):
     assert (result.outcome, result.error) == ("rejected", "SMTP 554 5.7.1 message refused")
 
 
+@pytest.mark.parametrize("reply", [
+    "554 5.7.1 message refused: spam-like content (liên hệ 0912 345 678)",
+    "550 5.7.1 bị từ chối, nội dung có số +84 912.345.678 và CCCD 038095001234",
+])
+def test_a_servers_reason_keeps_no_phone_number_or_id_number(smtp_server, reply):
+    # The reason is logged by the worker and kept in ``outbox.last_error``: a server quoting the
+    # message back must not put a citizen's phone or ID number there.
+    smtp_server.inbox.data_reply = reply
+    result = _adapter(smtp_server).deliver(_event(text="Gọi lại 0912 345 678"))
+    assert result.outcome == "rejected" and result.error.startswith("SMTP 5")
+    digits = "".join(ch for ch in result.error if ch.isdigit())
+    assert "912345678" not in digits and "038095001234" not in digits, result.error
+    assert "message refused" in result.error or "bị từ chối" in result.error
+
+
 def test_no_server_is_a_retry():
     adapter = SmtpDestination(f"smtp://127.0.0.1:{free_port()}", sender="no-reply@relay.test", timeout=2)
     result = adapter.deliver(_event())

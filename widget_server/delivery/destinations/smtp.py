@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from widget_server.delivery.destinations import deadline
 from widget_server.delivery.destinations.base import Event, Result
+from widget_server.intake import personal
 
 TRUE = {"1", "true", "yes", "on"}
 #: A whole notice (connection, TLS, login, envelope, message, the last reply) ends within this
@@ -41,10 +42,11 @@ LOST_AFTER_HANDOVER = ("outcome unknown: the connection ended after the message 
 
 
 def _reason(code: int, message: bytes | str) -> str:
-    """``SMTP 550 5.1.1 …``: the server's words with any address in them masked."""
+    """``SMTP 550 5.1.1 …``: the server's words with any address in them masked, and any phone
+    or ID number (a server may quote the message back); the worker logs it and keeps it."""
     text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
     text = re.sub(r"<[^>]*>|\S+@\S+", "…", " ".join(text.split()))
-    return f"SMTP {code} {text}"[:300]
+    return personal.hide(f"SMTP {code} {text}", mark="…")[:300]
 
 
 def _outcome(code: int, message: bytes | str) -> Result:

@@ -192,6 +192,42 @@ def test_a_reply_kept_going_line_by_line_ends_at_the_notices_deadline(at: str) -
         assert (result.outcome, result.error, handed) == ("rejected", LOST_AFTER_HANDOVER, [1])
 
 
+class _HandshakeTarpit:
+    """A server on loopback that answers a TLS ClientHello with a record announced 16 KB long
+    and then sends its bytes one at a time, 0.2 s apart: the handshake never ends, and no single
+    read waits long enough to time out."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn:
+            conn.recv(4096)  # the ClientHello
+            conn.sendall(b"\x16\x03\x03\x40\x00\x02")  # a handshake record, a ServerHello begun
+            while not self.stop.wait(0.2):
+                conn.sendall(b"\x00")
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+def test_an_implicit_tls_handshake_kept_going_never_outlasts_the_rows_lease() -> None:
+    # A handshake is bounded by one step's timeout (5 s here); the row's lease ends sooner.
+    tarpit = _HandshakeTarpit()
+    try:
+        adapter = SmtpDestination(f"smtps://127.0.0.1:{tarpit.port}", sender="no-reply@relay.test", timeout=5)
+        result, seconds = _timed(adapter, _event(), bound=1.0)
+    finally:
+        tarpit.close()
+    assert seconds < 3, seconds
+    assert (result.outcome, result.error) == ("retry", "SMTP timeout")
+
+
 def test_a_notice_never_outlasts_the_rows_lease() -> None:
     tarpit = _Tarpit("ehlo")
     try:

@@ -185,9 +185,7 @@ class SmtpDestination:
 
 
 class _Watched:
-    """An SMTP connection whose socket, once made, the attempt's deadline shuts when it passes
-    (with ``smtplib.SMTP_SSL``: from the end of the TLS handshake, which each read's ``timeout``
-    bounds)."""
+    """An SMTP connection whose socket, once made, the attempt's deadline shuts when it passes."""
 
     def __init__(self, watch: deadline.Watch, **kwargs: Any) -> None:
         self._watch = watch
@@ -204,4 +202,17 @@ class _WatchedSMTP(_Watched, smtplib.SMTP):
 
 
 class _WatchedSMTP_SSL(_Watched, smtplib.SMTP_SSL):  # noqa: N801 - smtplib's name, watched
-    pass
+    """Watched from before its TLS handshake: a server can make a handshake last one step's
+    ``timeout``, which may be longer than what is left of the row's lease."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        plain: socket.socket = super(smtplib.SMTP_SSL, self)._get_socket(host, port, timeout)  # type: ignore[misc]
+        sock = self.context.wrap_socket(plain, server_hostname=self._host,  # type: ignore[attr-defined]
+                                        do_handshake_on_connect=False)
+        self._watch.reads_from(sock)
+        try:
+            sock.do_handshake()
+        except BaseException:
+            sock.close()
+            raise
+        return sock

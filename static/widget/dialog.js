@@ -75,8 +75,9 @@ function createDialog(context) {
     setFrameRules(rules);
   }
 
-  function addFrame(page, parent, extra) {
+  function addFrame(page, parent, extra, code) {
     const frame = element(parent, "iframe", `frame-${page}`);
+    frame.code = code;
     frame.title = text[page];
     frame.setAttribute("allow", "geolocation; clipboard-write");
     frame.src = pageUrl(page, extra);
@@ -118,7 +119,7 @@ function createDialog(context) {
     statusMessage.textContent = text.unavailable;
     element(statusMessage, "br");
     const link = element(statusMessage, "a", "", text.fullPage);
-    link.href = fullPageUrl(page);
+    link.href = fullPageUrl(page, frame.code);
     link.target = "_blank";
     link.rel = "noopener";
     if (loaded) {
@@ -134,7 +135,7 @@ function createDialog(context) {
     const extra = page === "track" && code ? `&code=${encodeURIComponent(code)}` : "";
     if (!frames[page] || (extra && frames[page].src.indexOf(extra) < 0)) {
       if (frames[page]) dialog.removeChild(frames[page]);
-      const frame = addFrame(page, dialog, extra);
+      const frame = addFrame(page, dialog, extra, code);
       frame.hidden = true;
       statusMessage.hidden = false;
       statusMessage.textContent = text.loading;

@@ -140,16 +140,18 @@ function start() {
     return dialogLoads;
   }
 
-  // The form or the lookup on a page of its own: the dialog's link when its frame fails, and
-  // where the banner's buttons go (a new tab) when the dialog itself cannot load.
-  function fullPageUrl(page) {
-    return `${relayOrigin}/${page === "track" ? "w/" + siteKey + "/track" : "s/" + siteKey}?lang=${lang}`;
+  // The form or the lookup (with the code it was asked for) on a page of its own: the dialog's
+  // link when its frame fails, and where the banner's buttons go (a new tab) when the dialog
+  // itself cannot load.
+  function fullPageUrl(page, code) {
+    return `${relayOrigin}/${page === "track" ? "w/" + siteKey + "/track" : "s/" + siteKey}?lang=${lang}` +
+      (code ? "&code=" + encodeURIComponent(code) : "");
   }
 
-  function withDialog(action, page) {
+  function withDialog(action, page, code) {
     if (dialog) return action(dialog);
     if (loadDialog()) dialogWaiters[dialogWaiters.length] = action;
-    else if (page) window.open(fullPageUrl(page), "_blank", "noopener");
+    else if (page) window.open(fullPageUrl(page, code), "_blank", "noopener");
   }
 
   // One beacon per event: no cookie, no storage, no identifier; the relay keeps counters only.
@@ -189,7 +191,7 @@ function start() {
         withDialog((api) => api.open("form"), "form");
       } else if (command === "track") {
         beacon("results_view");
-        withDialog((api) => api.open("track", argument), "track");
+        withDialog((api) => api.open("track", argument), "track", argument);
       }
       else if (command === "close" && dialog) dialog.close();
       else if (command === "on" && handlers[argument] && typeof handler === "function") {

@@ -70,3 +70,27 @@ def test_the_widget_says_its_language(relay: Any, page: Any, path: str, lang: st
     assert page.evaluate(f"{SHADOW}.querySelector('dialog h2').matches(':lang({lang})')")
     other = "vi" if lang == "en" else "en"
     assert not page.evaluate(f"{SHADOW}.querySelector('dialog h2').matches(':lang({other})')")
+
+
+def test_a_code_asked_for_is_carried_to_the_full_page(relay: Any, page: Any, context: Any) -> None:
+    """PhanHoi("track", code) where the dialog cannot load (Trusted Types): the lookup page opens
+    in a new tab with the code already in its field, as the dialog would have shown it."""
+    page.goto(relay.host_url + "/trustedtypes")
+    expect(page.locator("phanhoi-widget").get_by_role("button", name="Tra cứu")).to_be_visible()
+    with context.expect_page() as opened:
+        page.evaluate("PhanHoi('track', 'PH-AAAA-BBBBC')")
+    full = opened.value
+    full.wait_for_load_state()
+    assert full.url.startswith(f"{relay.url}/w/{relay.site.key}/track?")
+    assert "code=PH-AAAA-BBBBC" in full.url
+    expect(full.locator("#t-code")).to_have_value("PH-AAAA-BBBBC")
+    assert page.page_errors == []  # type: ignore[attr-defined]
+
+
+def test_a_refused_lookup_frame_links_the_full_page_with_its_code(relay: Any, page: Any) -> None:
+    page.goto(relay.other_url + "/news")  # an origin the site did not register: the frame is refused
+    expect(page.locator("phanhoi-widget").get_by_role("button", name="Tra cứu")).to_be_visible()
+    page.evaluate("PhanHoi('track', 'PH-AAAA-BBBBC')")
+    link = page.locator("phanhoi-widget dialog").get_by_role("status").get_by_role("link", name="Mở ở trang riêng")
+    expect(link).to_be_visible(timeout=5000)
+    assert link.get_attribute("href") == f"{relay.url}/w/{relay.site.key}/track?lang=vi&code=PH-AAAA-BBBBC"

@@ -11,6 +11,7 @@ from typing import Any
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask.logging import default_handler
 
 from widget_server.delivery import queue
 from widget_server.delivery.operators import STATES
@@ -32,6 +33,7 @@ def worker_command(once: bool, worker_id: str | None, concurrency: int | None) -
     if not logging.getLogger().handlers:
         logging.basicConfig(level=app.config["LOG_LEVEL"],
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        app.logger.removeHandler(default_handler)  # the root's handler prints each line once
     worker = Worker(app, worker_id, concurrency=concurrency)
 
     def _graceful(signum: int, _frame: FrameType | None) -> None:

@@ -362,6 +362,13 @@ def test_410_disables_the_destination(app, submit, runner):
     assert destination(app).state == "active"
 
 
+def test_resume_names_an_unknown_destination(app, runner):
+    """A mistyped name is a usage error listing the destinations, not "Nothing was paused"."""
+    result = runner.invoke(args=["outbox", "resume", "centrl"])
+    assert result.exit_code == 2
+    assert "'centrl' is not one of" in result.output and "'central'" in result.output
+
+
 # --------------------------------------------------------------------------- dead rows
 
 

@@ -18,6 +18,7 @@ from widget_server.delivery.operators import STATES
 from widget_server.cli.open311 import open311_group
 from widget_server.delivery.worker import Worker
 from widget_server.store import db
+from widget_server.vocab import DESTINATIONS
 
 log = logging.getLogger("widget_server.worker")
 
@@ -106,7 +107,7 @@ REFUSED = {"unknown": "không có bản ghi này. / No such row.",
 
 
 @outbox_group.command("resume")
-@click.argument("names", nargs=-1)
+@click.argument("names", nargs=-1, type=click.Choice(tuple(DESTINATIONS)))
 @with_appcontext
 def outbox_resume(names: tuple[str, ...]) -> None:
     """Resume paused or disabled destinations (all of them without NAMES)."""

@@ -33,6 +33,23 @@ def test_sites_add_rejects_a_bad_origin(runner):
     assert result.exit_code != 0 and "origin" in result.output
 
 
+def test_site_errors_are_vietnamese_first_and_name_what_is_wrong(runner):
+    """One wording for an unknown site key whichever command is given it, and an origin's
+    refusal in Vietnamese too; a bad origin is a usage error in ``set`` as in ``add``."""
+    for args in (["sites", "show", "pk_nope"], ["sites", "rotate-key", "pk_nope"],
+                 ["sites", "set", "pk_nope", "--name", "Y"], ["stats", "--site", "pk_nope"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "Không có trang pk_nope. / No site pk_nope." in result.output, (args, result.output)
+    added = json.loads(runner.invoke(args=["sites", "add", "A", "--json"]).output)
+    for args in (["sites", "add", "X", "--origin", "ftp://x"],
+                 ["sites", "set", added["site_key"], "--origin", "ftp://x"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "Error: Không phải origin http(s) hợp lệ" in result.output, (args, result.output)
+        assert "'ftp://x'" in result.output
+
+
 def test_db_upgrade_is_repeatable(runner):
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0

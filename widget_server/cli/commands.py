@@ -128,7 +128,7 @@ def sites_show(site_key: str, as_json: bool) -> None:
     """Show one site (a deactivated one too)."""
     site = sites.get_site(site_key, inactive=True)
     if site is None:
-        raise click.ClickException(f"Không có trang {site_key}")
+        raise click.ClickException(f"Không có trang {site_key}. / No site {site_key}.")
     if as_json:
         _echo_json(site.public())
     else:
@@ -191,7 +191,13 @@ def sites_set(site_key: str, name: str | None, origins: tuple[str, ...],
     if agencies or all_agencies:
         values["agencies"] = list(agencies) or None
     if not values:
-        raise click.UsageError("Nothing to change: give e.g. --origin, --category or --altcha.")
+        raise click.UsageError("Không có gì để thay đổi: thêm ví dụ --origin, --category hoặc --altcha. "
+                               "/ Nothing to change: give e.g. --origin, --category or --altcha.")
+    if origins:  # a bad origin is a usage error here as in `sites add`
+        try:
+            values["origins"] = sites.parse_origins(list(origins))
+        except sites.SiteError as exc:
+            raise click.UsageError(str(exc)) from exc
     try:
         site = sites.update_site(site_key, **values)
     except sites.SiteError as exc:
@@ -268,7 +274,7 @@ def stats_command(site_key: str | None, since: str | None, until: str | None, as
     if site_key:
         site = sites.get_site(site_key, inactive=True)  # a site deactivated since: its figures stay
         if site is None:
-            raise click.ClickException(f"Không có trang {site_key}")
+            raise click.ClickException(f"Không có trang {site_key}. / No site {site_key}.")
         site_id = site.id
     try:
         figures = stats.compute(site_id, stats.parse_since(since))

@@ -49,3 +49,27 @@ def test_status_labels_have_one_wording_everywhere():
     assert set(vi) == set(en) == set(STATUSES)
     assert STATUS_LABELS_VI == vi  # the SDK ships without the relay, so it keeps a copy
     assert len(set(vi.values())) == len(vi)  # no two statuses read alike
+
+
+SDK_README = (ROOT / "sdk" / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_sdk_readme_names_every_field_of_the_objects_it_shows():
+    """`SubmissionReceipt(id, tracking_code, …)` in the SDK's README is what a partner reads to
+    know what they get: every name there exists, and no field is left out."""
+    import dataclasses
+
+    import phanhoi
+    from phanhoi import events, models, webhooks
+
+    shown = re.findall(r"`([A-Z][A-Za-z]+)\(([a-z0-9_, ]+)\)`", SDK_README)
+    assert len(shown) >= 8, shown
+    for name, listed in shown:
+        cls = next(getattr(m, name) for m in (phanhoi, models, events, webhooks) if hasattr(m, name))
+        assert dataclasses.is_dataclass(cls), name
+        documented = [a.strip() for a in listed.split(",")]
+        missing = [f.name for f in dataclasses.fields(cls) if f.name != "raw" and f.name not in documented]
+        assert not missing, f"{name}: sdk/README.md does not name {missing}"
+        unknown = [a for a in documented if not any(f.name == a for f in dataclasses.fields(cls))
+                   and not isinstance(getattr(cls, a, None), property)]
+        assert not unknown, f"{name}: sdk/README.md names {unknown}, which it does not have"

@@ -73,3 +73,74 @@ def test_the_sdk_readme_names_every_field_of_the_objects_it_shows():
         unknown = [a for a in documented if not any(f.name == a for f in dataclasses.fields(cls))
                    and not isinstance(getattr(cls, a, None), property)]
         assert not unknown, f"{name}: sdk/README.md names {unknown}, which it does not have"
+
+
+def test_every_relay_path_the_docs_name_is_served_with_that_method(app):
+    """`POST /api/v1/submissions/{code}/lookup` and the like, wherever the docs name one: the
+    relay serves that path with that method (a renamed route leaves no stale sample behind)."""
+    served = {(re.sub(r"<[^>]+>", "{}", r.rule), m) for r in app.url_map.iter_rules() for m in r.methods}
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "sdk" / "README.md",
+            ROOT / "static" / "widget" / "README.md"]
+    named = 0
+    for doc in docs:
+        for method, path in re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (?:\{relay\}|https://RELAY)?(/[^`\s?]*)",
+                                       doc.read_text("utf-8")):
+            if path == "/" or path.startswith("/intake/"):  # bare Flask in the benchmarks; the central system's
+                continue
+            shape = re.sub(r"\{[^}]+\}|pk_…|SITE_KEY|KEY", "{}", path)
+            assert (shape, method) in served, f"{doc.name}: {method} {path} is not served"
+            named += 1
+    assert named >= 15, named
+
+
+FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
+
+
+def _doc_snippets(text: str) -> list[str]:
+    """Lines of code blocks, inline code (joined across line breaks) and, for the README's
+    Commands table, each command of its first column with the program's name put back."""
+    out = [line for block in FENCE.findall(text) for line in block.splitlines()]
+    out += [" ".join(span.split()) for span in re.findall(r"`([^`]+)`", FENCE.sub("", text))]
+    if "## Commands" in text:
+        table = text.split("## Commands", 1)[1].split("\n## ", 1)[0]
+        for line in table.splitlines():
+            if line.startswith("| `"):
+                first = re.split(r"(?<!\\)\|", line)[1]
+                out += ["phanhoi-widget " + c for c in re.findall(r"`([^`]+)`", first)]
+    return out
+
+
+def test_every_relay_command_the_docs_show_exists_with_its_options():
+    """`phanhoi-widget outbox list --state dead` and the Commands table: each command path is a
+    command and each `--option` one of its options (alternatives `a|b` are each checked)."""
+    import click
+
+    from widget_server.cli import main
+
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "sdk" / "README.md",
+            ROOT / "static" / "widget" / "README.md"]
+    checked = 0
+    for doc in docs:
+        for snippet in _doc_snippets(doc.read_text("utf-8")):
+            for found in re.finditer(r"(?:^|[\s/(])phanhoi-widget((?: +[^\s#]+)*)", snippet):
+                for invocation in re.split(r" \| ", found.group(1).replace("\\|", "|")):
+                    tokens = invocation.split()
+                    if tokens[:1] == ["phanhoi-widget"]:
+                        tokens = tokens[1:]
+                    commands: list[click.Command] = [main]
+                    for token in tokens:
+                        if token.startswith(("-", "[")):
+                            break
+                        deeper = [g.commands[t] for g in commands if isinstance(g, click.Group)
+                                  for t in token.split("|") if t in g.commands]
+                        if not deeper:
+                            break
+                        commands = deeper
+                    for command in commands:
+                        where = f"{doc.name}: phanhoi-widget {invocation}"
+                        assert not (tokens and isinstance(command, click.Group)), f"{where}: not a command"
+                        options = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+                        for option in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", invocation):
+                            assert option in options, f"{where}: {command.name} has no {option}"
+                        checked += 1
+    assert checked >= 40, checked

@@ -56,7 +56,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_json: bool = args.json
     try:
         result: int = args.handler(args)
+        sys.stdout.flush()  # a reader gone (`| head -1`) is found here, not at exit
         return result
+    except BrokenPipeError:
+        # The reader stopped reading: end quietly, as shell tools do. Python would flush
+        # stdout again at exit and print the same error there, so point it at devnull.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
     except UsageError as e:
         _fail(as_json, "usage", str(e))
         return EXIT_USAGE

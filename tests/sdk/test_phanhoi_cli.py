@@ -221,3 +221,24 @@ def test_verify_failures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["verify", str(path), *header_args]) == 2  # no secret
     assert main(["verify", str(path), "--header", "nocolon", "--secret", secret]) == 2
     assert main(["verify", str(tmp_path / "missing"), "--secret", secret]) == 2
+
+
+def test_output_piped_into_a_reader_that_stops_is_no_traceback() -> None:
+    """`phanhoi … | head -1`: when the reader has gone, the command ends quietly (exit 1), as
+    shell tools do, not with a BrokenPipeError traceback."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before anything is written
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "phanhoi", "embed", "--relay", "https://relay.example",
+             "--site", "pk_test", "--no-pin"],
+            stdout=write_end, stderr=subprocess.PIPE, timeout=60, check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert b"Traceback" not in result.stderr and b"BrokenPipeError" not in result.stderr, result.stderr
+    assert result.returncode == 1

@@ -224,11 +224,12 @@ def reference_sync(central_url: str | None, as_json: bool) -> None:
 
     url = central_url or current_app.config.get("CENTRAL_URL")
     if not url:
-        raise click.UsageError("Give --central URL or set PHANHOI_CENTRAL_URL.")
+        raise click.UsageError("Cần --central URL hoặc PHANHOI_CENTRAL_URL. / Give --central URL or set "
+                               "PHANHOI_CENTRAL_URL.")
     try:
         counts = reference.sync(url, timeout=float(current_app.config["HTTP_TIMEOUT"]))
     except reference.ReferenceError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(f"Không lấy được danh mục từ {url}; không có gì thay đổi. / {exc}") from exc
     if as_json:
         _echo_json(counts)
     else:

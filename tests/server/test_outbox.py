@@ -346,6 +346,10 @@ def test_401_pauses_until_an_operator_resumes(app, submit, runner):
     responses.replace(responses.POST, INTAKE, json={"central_id": "TH-1", "status": "received"})
     assert Worker(app, "w").run_once() == 1
     assert only_row(app).state == "delivered"
+    # A pending row says when it is tried next; a delivered one when it was delivered, no "next".
+    assert " next=" in listing.output
+    [line] = [x for x in runner.invoke(args=["outbox", "list"]).output.splitlines() if "msg_" in x]
+    assert " delivered=" in line and " next=" not in line, line
 
 
 @responses.activate

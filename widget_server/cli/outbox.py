@@ -80,11 +80,12 @@ def outbox_list(state: str | None, limit: int, as_json: bool) -> None:
     if not rows:
         click.echo("Không có bản ghi nào. / No rows.")
         return
-    for row in rows:
+    for row in rows:  # only a pending row has a next attempt
+        when = {"pending": f"  next={_fmt(row['next_attempt_at'])}",
+                "delivered": f"  delivered={_fmt(row['delivered_at'])}"}.get(row["state"], "")
         click.echo(f"{row['id']}  {row['state']:<9} {row['event_type']:<24} "
                    f"{row['tracking_code'] or '-':<12} attempts={row['attempts']:<3} "
-                   f"last={_fmt(row['last_status'] or row['last_error'])}  "
-                   f"next={_fmt(row['next_attempt_at'])}")
+                   f"last={_fmt(row['last_status'] or row['last_error'])}{when}")
 
 
 @outbox_group.command("retry")

@@ -127,7 +127,9 @@ def test_sites_set_theme_with_a_logo(runner):
                                  json.dumps({"accent": "#9b1c1c", "logo": logo}), "--json"])
     assert result.exit_code == 0, result.output
     assert sites.get_site(added["site_key"]).theme == {"accent": "#9b1c1c", "logo": logo}
-    assert runner.invoke(args=["sites", "set", added["site_key"], "--theme", "{nope"]).exit_code != 0
+    refused = runner.invoke(args=["sites", "set", added["site_key"], "--theme", "{nope"])
+    assert refused.exit_code == 2
+    assert "--theme: không phải JSON hợp lệ" in refused.output and '{"accent": "#b00020"}' in refused.output
 
 
 def test_a_theme_that_is_not_an_object_is_refused_and_the_sites_stay_readable(runner):

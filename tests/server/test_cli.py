@@ -94,6 +94,7 @@ def test_missing_secret_key_is_one_clear_line(tmp_path):
     assert result.returncode != 0
     assert "PHANHOI_SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr
+    assert "Error: Chưa đặt PHANHOI_SECRET_KEY" in result.stderr  # Vietnamese first
 
 
 def test_a_database_out_of_reach_is_one_clear_line(tmp_path):

@@ -127,3 +127,19 @@ def test_figures_are_counted_from_an_index(app, client, site, four):
             plan = " | ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
                                                                         parameters).all())
             assert "COVERING INDEX ix_submissions_stats" in plan, (statement, plan)
+
+
+def test_a_channel_is_named_as_in_the_reach_funnel(client, site, submission_body):
+    """README (Reach): a submission's channel is its ``src``, else ``api`` for a partner's server,
+    else ``web``; the SIPAS figures name channels the same way, not by the form that was used."""
+    from widget_server.reach import funnel
+
+    for via, src in (("form", None), ("page", None), ("api", None), ("page", "tv")):
+        submissions.create_submission(site[0], dict(submission_body), via=via, src=src)
+    figures = client.get(f"/api/v1/sites/{site[0].key}/stats", headers=_auth(site)).get_json()
+    assert figures["by_channel"] == {"web": 2, "api": 1, "tv": 1}
+    reach = funnel.compute([site[0].id])
+    counted: dict[str, int] = {}
+    for row in reach["rows"]:
+        counted[row["channel"]] = counted.get(row["channel"], 0) + row["submissions"]
+    assert counted == figures["by_channel"]

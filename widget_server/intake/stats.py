@@ -31,7 +31,7 @@ def compute(site_id: int | None = None, since: dt.datetime | None = None,
         scope.append(s.site_id == site_id)
     if since is not None:
         scope.append(s.submitted_at >= since)
-    channel = sa.func.coalesce(s.src, s.via)
+    channel = sa.func.coalesce(s.src, sa.case((s.via == "api", "api"), else_="web"))  # as the reach funnel
     with db.read() as conn:
         groups = conn.execute(
             sa.select(s.status, s.category, channel, sa.func.count())

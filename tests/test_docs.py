@@ -144,3 +144,19 @@ def test_every_relay_command_the_docs_show_exists_with_its_options():
                             assert option in options, f"{where}: {command.name} has no {option}"
                         checked += 1
     assert checked >= 40, checked
+
+
+def test_every_source_file_the_docs_name_exists():
+    """`web/public.py`, `intake/at_once.py`, `bench/widget_size.py`…: a file the docs point a
+    reader to is there, under that name (a path may be written from any folder down)."""
+    skip = {".git", ".venv", "node_modules", "build", "__pycache__"}
+    files = [p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*")
+             if p.is_file() and not skip.intersection(p.relative_to(ROOT).parts)]
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "sdk" / "README.md",
+            ROOT / "static" / "widget" / "README.md"]  # bench/README is a log: it names old files too
+    named = 0
+    for doc in docs:
+        for path in set(re.findall(r"`((?:[\w.-]+/)*[\w.-]+\.(?:py|js|mjs|css))`", doc.read_text("utf-8"))):
+            assert any(f == path or f.endswith("/" + path) for f in files), f"{doc.relative_to(ROOT)}: no file {path}"
+            named += 1
+    assert named >= 40, named

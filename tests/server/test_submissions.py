@@ -78,6 +78,13 @@ def test_lookup_needs_a_contact(client, created):
     assert "contact" in problem["errors"]
 
 
+def test_an_unknown_data_request_kind_names_the_kinds_there_are(client, created):
+    problem = assert_problem(client.post(f"/api/v1/submissions/{created['tracking_code']}/data-request",
+                                         json={"contact": "0912345678", "kind": "erase"}), 422)
+    [message] = problem["errors"]["kind"]
+    assert "withdraw_consent" in message and "delete" in message and "withdraw_notify" in message
+
+
 def test_status_events_update_status_history_and_answer(app, client, created):
     assert send_event(client, app, event(created, "accepted", 1)).status_code == 200
     assert send_event(client, app, event(created, "in_progress", 2, note="Đã giao UBND phường")).status_code == 200

@@ -181,6 +181,14 @@ def _cmd_submit(args: argparse.Namespace) -> int:
                 raise UsageError(f"--from-json is not valid UTF-8 JSON: {e}") from e
             if not isinstance(data, dict):
                 raise UsageError("--from-json must contain a JSON object")
+            ignored = [f"--{n.replace('_', '-')}" for n in _FIELD_FLAGS
+                       if getattr(args, n) is not None and getattr(args, n) is not False]
+            if ignored:
+                raise UsageError(f"--from-json carries the whole submission: put {', '.join(ignored)} "
+                                 "in the file, or give the fields as flags without --from-json")
+            if args.accept_consent and "consent" not in data:
+                version = args.consent_version or _site_consent_version(client)
+                data["consent"] = {"version": version, "accepted": True}
             submission = data
         else:
             submission = _submission_from_flags(args, client)
@@ -189,6 +197,17 @@ def _cmd_submit(args: argparse.Namespace) -> int:
         )
     _print_receipt(receipt, args.json)
     return EXIT_OK
+
+
+#: The flags that each set a field of the submission (``--from-json`` carries them all).
+_FIELD_FLAGS = ("category", "title", "content", "name", "phone", "email", "agency", "commune",
+                "address", "lat", "lon", "source_url", "public")
+
+
+def _site_consent_version(client: Client) -> str:
+    if not client.site_key:
+        raise UsageError("give --consent-version, or --site-key to read it from the site")
+    return client.site_config().consent.version
 
 
 def _submission_from_flags(args: argparse.Namespace, client: Client) -> SubmissionCreate:
@@ -200,11 +219,7 @@ def _submission_from_flags(args: argparse.Namespace, client: Client) -> Submissi
     if not args.accept_consent:
         # Law 91/2025/QH15: consent must be explicit; never assume it.
         raise UsageError("--accept-consent is required: the citizen must accept the consent text")
-    version = args.consent_version
-    if not version:
-        if not client.site_key:
-            raise UsageError("give --consent-version, or --site-key to read it from the site")
-        version = client.site_config().consent.version
+    version = args.consent_version or _site_consent_version(client)
     has_location = any(v is not None for v in (args.commune, args.address, args.lat, args.lon))
     return SubmissionCreate(
         category=args.category,

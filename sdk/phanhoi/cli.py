@@ -143,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--variant", choices=VARIANTS, default="banner")
     p.add_argument("--lang", choices=LANGS, default="vi")
     p.add_argument("--no-pin", action="store_true", help="latest loader.js without SRI")
+    p.add_argument("--channel", help="reach channel: tv, radio, facebook… (default: web)")
     p.set_defaults(handler=_cmd_embed)
 
     p = sub.add_parser("verify", parents=[common], help="verify a Standard Webhooks message")
@@ -251,7 +252,8 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     if not relay or not site:
         raise UsageError("embed needs --relay and --site (or PHANHOI_RELAY_URL, PHANHOI_SITE_KEY)")
     try:
-        snippet = embed_snippet(relay, site, args.variant, args.lang, pin=not args.no_pin)
+        snippet = embed_snippet(relay, site, args.variant, args.lang, pin=not args.no_pin,
+                                channel=args.channel)
         link = standalone_url(relay, site)
     except ValueError as e:
         raise UsageError(str(e)) from e

@@ -58,6 +58,7 @@ def test_db_upgrade_is_repeatable(runner):
 def test_db_upgrade_to_an_unknown_revision_is_a_usage_error(runner):
     result = runner.invoke(args=["db", "upgrade", "--revision", "nope"])
     assert result.exit_code == 2 and "--revision" in result.output and "nope" in result.output, result.output
+    assert "Error: --revision: không tìm được phiên bản lược đồ này" in result.output  # Vietnamese first
 
 
 def test_show_unknown_site_fails(runner):

@@ -55,7 +55,7 @@ def db_upgrade(revision: str) -> None:
     try:
         db.upgrade(db.get_engine(), revision)
     except CommandError as exc:  # an unknown or ambiguous revision: nothing was applied
-        raise click.UsageError(f"--revision: {exc}") from exc
+        raise click.UsageError(f"--revision: không tìm được phiên bản lược đồ này; không có gì thay đổi. / {exc}") from exc
     click.echo(f"Cơ sở dữ liệu đã cập nhật ({revision}).")
 
 

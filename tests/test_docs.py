@@ -160,3 +160,19 @@ def test_every_source_file_the_docs_name_exists():
             assert any(f == path or f.endswith("/" + path) for f in files), f"{doc.relative_to(ROOT)}: no file {path}"
             named += 1
     assert named >= 40, named
+
+
+def test_the_sdk_readme_gives_each_client_method_its_parameters():
+    """The Client reference table's `rate(tracking_code, contact, satisfied, comment=None, *, …)`
+    lists the method's parameters in order, as a partner will call it."""
+    import inspect
+
+    import phanhoi
+
+    table = SDK_README.split("## Client reference", 1)[1].split("\n\n", 2)[1]
+    rows = re.findall(r"^\| `(\w+)\(([^)]*)\)`", table, flags=re.M)
+    assert len(rows) >= 8, rows
+    for name, listed in rows:
+        documented = [p.strip().split("=")[0] for p in listed.split(",") if p.strip() not in ("", "*")]
+        actual = [p for p in inspect.signature(getattr(phanhoi.Client, name)).parameters if p != "self"]
+        assert documented == actual, f"Client.{name}: sdk/README.md says {documented}, the SDK has {actual}"

@@ -175,13 +175,13 @@ def data_request(tracking_code: str, contact: str, kind: str, *,
                            "submission_id": row.id, "central_id": row.central_id,
                            "tracking_code": row.tracking_code, "kind": kind,
                            "requested_at": now.isoformat()})
-        answer = {"tracking_code": row.tracking_code, "kind": kind,
-                  "requested_at": now.isoformat(), "message": DATA_REQUEST_MESSAGES[kind]}
+        answer = {"tracking_code": row.tracking_code, "kind": kind, "requested_at": now.isoformat(),
+                  "message": DATA_REQUEST_MESSAGES[kind], "forward_cancelled": False}
         actions.remember(conn, row, "data-request", idempotency_key, req_hash, 202, answer)
     # Deletion (and a withdrawal before the forward) takes effect now, not at the next
     # retention run; see retention.py for what is cancelled and what is kept.
     if retention.apply_data_request(row.tracking_code).forwards_cancelled:
-        answer["message"] = NOT_FORWARDED_MESSAGES[kind]  # nothing reached the province
+        answer.update(message=NOT_FORWARDED_MESSAGES[kind], forward_cancelled=True)  # nothing was sent
         with db.write() as conn:
             actions.remember(conn, row, "data-request", idempotency_key, req_hash, 202, answer)
     return {**answer, "requested_at": now}

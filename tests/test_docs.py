@@ -49,3 +49,130 @@ def test_status_labels_have_one_wording_everywhere():
     assert set(vi) == set(en) == set(STATUSES)
     assert STATUS_LABELS_VI == vi  # the SDK ships without the relay, so it keeps a copy
     assert len(set(vi.values())) == len(vi)  # no two statuses read alike
+
+
+SDK_README = (ROOT / "sdk" / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_sdk_readme_names_every_field_of_the_objects_it_shows():
+    """`SubmissionReceipt(id, tracking_code, …)` in the SDK's README is what a partner reads to
+    know what they get: every name there exists, and no field is left out."""
+    import dataclasses
+
+    import phanhoi
+    from phanhoi import events, models, webhooks
+
+    shown = re.findall(r"`([A-Z][A-Za-z]+)\(([a-z0-9_, ]+)\)`", SDK_README)
+    assert len(shown) >= 8, shown
+    for name, listed in shown:
+        cls = next(getattr(m, name) for m in (phanhoi, models, events, webhooks) if hasattr(m, name))
+        assert dataclasses.is_dataclass(cls), name
+        documented = [a.strip() for a in listed.split(",")]
+        missing = [f.name for f in dataclasses.fields(cls) if f.name != "raw" and f.name not in documented]
+        assert not missing, f"{name}: sdk/README.md does not name {missing}"
+        unknown = [a for a in documented if not any(f.name == a for f in dataclasses.fields(cls))
+                   and not isinstance(getattr(cls, a, None), property)]
+        assert not unknown, f"{name}: sdk/README.md names {unknown}, which it does not have"
+
+
+def test_every_relay_path_the_docs_name_is_served_with_that_method(app):
+    """`POST /api/v1/submissions/{code}/lookup` and the like, wherever the docs name one: the
+    relay serves that path with that method (a renamed route leaves no stale sample behind)."""
+    served = {(re.sub(r"<[^>]+>", "{}", r.rule), m) for r in app.url_map.iter_rules() for m in r.methods}
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "sdk" / "README.md",
+            ROOT / "static" / "widget" / "README.md"]
+    named = 0
+    for doc in docs:
+        for method, path in re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (?:\{relay\}|https://RELAY)?(/[^`\s?]*)",
+                                       doc.read_text("utf-8")):
+            if path == "/" or path.startswith("/intake/"):  # bare Flask in the benchmarks; the central system's
+                continue
+            shape = re.sub(r"\{[^}]+\}|pk_…|SITE_KEY|KEY", "{}", path)
+            assert (shape, method) in served, f"{doc.name}: {method} {path} is not served"
+            named += 1
+    assert named >= 15, named
+
+
+FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
+
+
+def _doc_snippets(text: str) -> list[str]:
+    """Lines of code blocks, inline code (joined across line breaks) and, for the README's
+    Commands table, each command of its first column with the program's name put back."""
+    out = [line for block in FENCE.findall(text) for line in block.splitlines()]
+    out += [" ".join(span.split()) for span in re.findall(r"`([^`]+)`", FENCE.sub("", text))]
+    if "## Commands" in text:
+        table = text.split("## Commands", 1)[1].split("\n## ", 1)[0]
+        for line in table.splitlines():
+            if line.startswith("| `"):
+                first = re.split(r"(?<!\\)\|", line)[1]
+                out += ["phanhoi-widget " + c for c in re.findall(r"`([^`]+)`", first)]
+    return out
+
+
+def test_every_relay_command_the_docs_show_exists_with_its_options():
+    """`phanhoi-widget outbox list --state dead` and the Commands table: each command path is a
+    command and each `--option` one of its options (alternatives `a|b` are each checked)."""
+    import click
+
+    from widget_server.cli import main
+
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "sdk" / "README.md",
+            ROOT / "static" / "widget" / "README.md"]
+    checked = 0
+    for doc in docs:
+        for snippet in _doc_snippets(doc.read_text("utf-8")):
+            for found in re.finditer(r"(?:^|[\s/(])phanhoi-widget((?: +[^\s#]+)*)", snippet):
+                for invocation in re.split(r" \| ", found.group(1).replace("\\|", "|")):
+                    tokens = invocation.split()
+                    if tokens[:1] == ["phanhoi-widget"]:
+                        tokens = tokens[1:]
+                    commands: list[click.Command] = [main]
+                    for token in tokens:
+                        if token.startswith(("-", "[")):
+                            break
+                        deeper = [g.commands[t] for g in commands if isinstance(g, click.Group)
+                                  for t in token.split("|") if t in g.commands]
+                        if not deeper:
+                            break
+                        commands = deeper
+                    for command in commands:
+                        where = f"{doc.name}: phanhoi-widget {invocation}"
+                        assert not (tokens and isinstance(command, click.Group)), f"{where}: not a command"
+                        options = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+                        for option in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", invocation):
+                            assert option in options, f"{where}: {command.name} has no {option}"
+                        checked += 1
+    assert checked >= 40, checked
+
+
+def test_every_source_file_the_docs_name_exists():
+    """`web/public.py`, `intake/at_once.py`, `bench/widget_size.py`…: a file the docs point a
+    reader to is there, under that name (a path may be written from any folder down)."""
+    skip = {".git", ".venv", "node_modules", "build", "__pycache__"}
+    files = [p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*")
+             if p.is_file() and not skip.intersection(p.relative_to(ROOT).parts)]
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "sdk" / "README.md",
+            ROOT / "static" / "widget" / "README.md"]  # bench/README is a log: it names old files too
+    named = 0
+    for doc in docs:
+        for path in set(re.findall(r"`((?:[\w.-]+/)*[\w.-]+\.(?:py|js|mjs|css))`", doc.read_text("utf-8"))):
+            assert any(f == path or f.endswith("/" + path) for f in files), f"{doc.relative_to(ROOT)}: no file {path}"
+            named += 1
+    assert named >= 40, named
+
+
+def test_the_sdk_readme_gives_each_client_method_its_parameters():
+    """The Client reference table's `rate(tracking_code, contact, satisfied, comment=None, *, …)`
+    lists the method's parameters in order, as a partner will call it."""
+    import inspect
+
+    import phanhoi
+
+    table = SDK_README.split("## Client reference", 1)[1].split("\n\n", 2)[1]
+    rows = re.findall(r"^\| `(\w+)\(([^)]*)\)`", table, flags=re.M)
+    assert len(rows) >= 8, rows
+    for name, listed in rows:
+        documented = [p.strip().split("=")[0] for p in listed.split(",") if p.strip() not in ("", "*")]
+        actual = [p for p in inspect.signature(getattr(phanhoi.Client, name)).parameters if p != "self"]
+        assert documented == actual, f"Client.{name}: sdk/README.md says {documented}, the SDK has {actual}"

@@ -256,11 +256,12 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
             app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
         else:
             raise ConfigError(
-                "PHANHOI_SECRET_KEY is not set. Generate one with "
+                "Chưa đặt PHANHOI_SECRET_KEY. / PHANHOI_SECRET_KEY is not set. Tạo một khóa / generate one: "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
             )
     if len(str(app.config["SECRET_KEY"])) < 16 and not app.config.get("TESTING"):
-        raise ConfigError("PHANHOI_SECRET_KEY is too short: use at least 32 random characters.")
+        raise ConfigError("PHANHOI_SECRET_KEY quá ngắn: dùng ít nhất 32 ký tự ngẫu nhiên. / "
+                          "PHANHOI_SECRET_KEY is too short: use at least 32 random characters.")
     app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
 
 

@@ -56,7 +56,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_json: bool = args.json
     try:
         result: int = args.handler(args)
+        sys.stdout.flush()  # a reader gone (`| head -1`) is found here, not at exit
         return result
+    except BrokenPipeError:
+        # The reader stopped reading: end quietly, as shell tools do. Python would flush
+        # stdout again at exit and print the same error there, so point it at devnull.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
     except UsageError as e:
         _fail(as_json, "usage", str(e))
         return EXIT_USAGE
@@ -137,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--variant", choices=VARIANTS, default="banner")
     p.add_argument("--lang", choices=LANGS, default="vi")
     p.add_argument("--no-pin", action="store_true", help="latest loader.js without SRI")
+    p.add_argument("--channel", help="reach channel: tv, radio, facebook… (default: web)")
     p.set_defaults(handler=_cmd_embed)
 
     p = sub.add_parser("verify", parents=[common], help="verify a Standard Webhooks message")
@@ -175,6 +182,14 @@ def _cmd_submit(args: argparse.Namespace) -> int:
                 raise UsageError(f"--from-json is not valid UTF-8 JSON: {e}") from e
             if not isinstance(data, dict):
                 raise UsageError("--from-json must contain a JSON object")
+            ignored = [f"--{n.replace('_', '-')}" for n in _FIELD_FLAGS
+                       if getattr(args, n) is not None and getattr(args, n) is not False]
+            if ignored:
+                raise UsageError(f"--from-json carries the whole submission: put {', '.join(ignored)} "
+                                 "in the file, or give the fields as flags without --from-json")
+            if args.accept_consent and "consent" not in data:
+                version = args.consent_version or _site_consent_version(client)
+                data["consent"] = {"version": version, "accepted": True}
             submission = data
         else:
             submission = _submission_from_flags(args, client)
@@ -183,6 +198,17 @@ def _cmd_submit(args: argparse.Namespace) -> int:
         )
     _print_receipt(receipt, args.json)
     return EXIT_OK
+
+
+#: The flags that each set a field of the submission (``--from-json`` carries them all).
+_FIELD_FLAGS = ("category", "title", "content", "name", "phone", "email", "agency", "commune",
+                "address", "lat", "lon", "source_url", "public")
+
+
+def _site_consent_version(client: Client) -> str:
+    if not client.site_key:
+        raise UsageError("give --consent-version, or --site-key to read it from the site")
+    return client.site_config().consent.version
 
 
 def _submission_from_flags(args: argparse.Namespace, client: Client) -> SubmissionCreate:
@@ -194,11 +220,7 @@ def _submission_from_flags(args: argparse.Namespace, client: Client) -> Submissi
     if not args.accept_consent:
         # Law 91/2025/QH15: consent must be explicit; never assume it.
         raise UsageError("--accept-consent is required: the citizen must accept the consent text")
-    version = args.consent_version
-    if not version:
-        if not client.site_key:
-            raise UsageError("give --consent-version, or --site-key to read it from the site")
-        version = client.site_config().consent.version
+    version = args.consent_version or _site_consent_version(client)
     has_location = any(v is not None for v in (args.commune, args.address, args.lat, args.lon))
     return SubmissionCreate(
         category=args.category,
@@ -230,7 +252,8 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     if not relay or not site:
         raise UsageError("embed needs --relay and --site (or PHANHOI_RELAY_URL, PHANHOI_SITE_KEY)")
     try:
-        snippet = embed_snippet(relay, site, args.variant, args.lang, pin=not args.no_pin)
+        snippet = embed_snippet(relay, site, args.variant, args.lang, pin=not args.no_pin,
+                                channel=args.channel)
         link = standalone_url(relay, site)
     except ValueError as e:
         raise UsageError(str(e)) from e

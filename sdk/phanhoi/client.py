@@ -26,8 +26,10 @@ DEFAULT_BASE_URL = "http://localhost:5000"
 #: An attachment: a path, or ``(filename, content, content_type)``.
 FileInput = str | os.PathLike[str] | tuple[str, bytes, str]
 
-DataRequestKind = Literal["withdraw_consent", "delete"]
-_DATA_REQUEST_KINDS = ("withdraw_consent", "delete")
+#: What a citizen may ask of their submission's data: the first two are forwarded to the
+#: central system; ``withdraw_notify`` ends the consent to be told of the answer, on the relay.
+DataRequestKind = Literal["withdraw_consent", "delete", "withdraw_notify"]
+_DATA_REQUEST_KINDS = ("withdraw_consent", "delete", "withdraw_notify")
 
 
 def _setting(value: str | None, env: str, default: str | None = None) -> str | None:
@@ -157,8 +159,9 @@ class Client(_http.SessionOwner):
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """Withdraw consent (``withdraw_consent``) or ask for deletion (``delete``)
-        of the personal data in a submission; returns the relay's JSON. Retries carry
-        one ``Idempotency-Key``, so the central system is told once."""
+        of the personal data in a submission, or stop the notice of the answer
+        (``withdraw_notify``, kept by the relay, not forwarded); returns the relay's JSON.
+        Retries carry one ``Idempotency-Key``, so the central system is told once."""
         if kind not in _DATA_REQUEST_KINDS:
             raise ValueError(f"kind must be one of {_DATA_REQUEST_KINDS}")
         response = self._request(

@@ -36,6 +36,8 @@ LANGS = ("vi", "en")
 # A loader file name as the relay publishes it: no path, no query.
 _LOADER_NAME = re.compile(r"^loader\.[A-Za-z0-9._-]+\.js$")
 _INTEGRITY = re.compile(r"^sha384-[A-Za-z0-9+/]+={0,2}$")
+# A reach channel as the loader and the relay take it (else the page counts as "web").
+_CHANNEL = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 
 
 class Manifest:
@@ -111,6 +113,7 @@ def embed_snippet(
     *,
     session: requests.Session | None = None,
     manifest: Manifest | None = None,
+    channel: str | None = None,
 ) -> str:
     """The ``<script>`` tag to paste into an article template.
 
@@ -118,13 +121,17 @@ def embed_snippet(
     the relay's manifest with Subresource Integrity, so a changed file on the
     relay cannot run on the news site unnoticed; upgrade by regenerating the
     snippet. ``pin=False`` loads ``/static/widget/loader.js`` (always the
-    newest, no integrity). Pass ``manifest`` to skip the network call."""
+    newest, no integrity). Pass ``manifest`` to skip the network call. ``channel``
+    (``tv``, ``radio``, ``facebook``…; the relay counts ``web`` without it) is the channel
+    the reach figures count this page under."""
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
     if not site_key:
         raise ValueError("site_key is required")
+    if channel is not None and not _CHANNEL.match(channel):
+        raise ValueError(f"channel must be a slug (a-z, 0-9, -; at most 32), got {channel!r}")
     relay = _relay(relay_url)
     integrity: str | None = None
     if pin:
@@ -133,6 +140,8 @@ def embed_snippet(
     else:
         src = f"{relay}/static/widget/loader.js"
     attrs = [("src", src), ("data-site", site_key), ("data-variant", variant), ("data-lang", lang)]
+    if channel is not None:
+        attrs.append(("data-channel", channel))
     if integrity is not None:
         attrs += [("integrity", integrity), ("crossorigin", "anonymous")]
     rendered = " ".join(f'{name}="{html.escape(value, quote=True)}"' for name, value in attrs)

@@ -514,7 +514,7 @@
         api("POST", url, body).then(function (res) {
           if (res.status < 300) {
             done = true;
-            out.textContent = f.getAttribute("data-api") === "rating" ? T.rate_thanks : body.kind === "withdraw_notify" ? T.notify_withdrawn : T.data_ok;
+            out.textContent = f.getAttribute("data-api") === "rating" ? T.rate_thanks : body.kind === "withdraw_notify" ? T.notify_withdrawn : res.body && res.body.forward_cancelled ? T.data_cancelled : T.data_ok;
             $$("input,textarea,button", f).forEach(function (el) { el.disabled = true; });
             // The button that had focus is now disabled: keep keyboard users at the answer.
             out.tabIndex = -1;

@@ -200,6 +200,20 @@ def test_status_events_lookups_ratings_and_data_requests_round_trip(
     same_as_fixture("submission_data_request", json.loads(request.body))
 
 
+def test_the_sdk_can_end_the_notice_consent_as_the_api_allows(
+    app: Any, site: Any, relay: str, central: Central, deliver: Any
+) -> None:
+    """``withdraw_notify`` is a kind the relay takes (README, data-request): the SDK sends it,
+    and nothing goes to the central system."""
+    receipt = submit(relay, site, app)
+    deliver()
+    with Client(relay, site[0].key) as client:
+        answer = client.data_request(receipt.tracking_code, PHONE, "withdraw_notify")
+    assert answer["kind"] == "withdraw_notify" and answer["tracking_code"] == receipt.tracking_code
+    deliver()
+    assert central.of_type("submission.data_request") == []
+
+
 def test_retried_rating_and_data_request_are_applied_once(
     app: Any, site: Any, relay: str, central: Central, deliver: Any
 ) -> None:

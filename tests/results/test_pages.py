@@ -250,3 +250,14 @@ def test_a_result_published_while_the_board_renders_leaves_no_stale_copy(
         assert title in new.decode()
         held = client.get(url, headers={"Accept-Encoding": accept, "If-None-Match": first.headers["ETag"]})
         assert held.status_code == 200 and held.headers["ETag"] != first.headers["ETag"]
+
+
+def test_public_answers_name_their_charset_once(client: Any, site: Any, publish: Any) -> None:
+    """A Content-Type with ``charset`` twice is malformed (RFC 9110 §8.3): one parameter each."""
+    publish("KQ-1")
+    key = site[0].key
+    for path in (f"/p/{key}", f"/p/{key}/KQ-1", f"/p/{key}/scoreboard", f"/p/{key}/feed.atom",
+                 "/open311/v2/requests.xml", "/open311/v2/requests.json", "/api/v1/results"):
+        resp = client.get(path)
+        assert resp.status_code == 200, path
+        assert resp.headers["Content-Type"].lower().count("charset") <= 1, (path, resp.headers["Content-Type"])

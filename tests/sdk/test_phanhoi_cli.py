@@ -221,3 +221,42 @@ def test_verify_failures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["verify", str(path), *header_args]) == 2  # no secret
     assert main(["verify", str(path), "--header", "nocolon", "--secret", secret]) == 2
     assert main(["verify", str(tmp_path / "missing"), "--secret", secret]) == 2
+
+
+def test_output_piped_into_a_reader_that_stops_is_no_traceback() -> None:
+    """`phanhoi … | head -1`: when the reader has gone, the command ends quietly (exit 1), as
+    shell tools do, not with a BrokenPipeError traceback."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before anything is written
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "phanhoi", "embed", "--relay", "https://relay.example",
+             "--site", "pk_test", "--no-pin"],
+            stdout=write_end, stderr=subprocess.PIPE, timeout=60, check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert b"Traceback" not in result.stderr and b"BrokenPipeError" not in result.stderr, result.stderr
+    assert result.returncode == 1
+
+
+def test_from_json_takes_accept_consent_and_refuses_flags_it_would_ignore(
+    mocked: responses.RequestsMock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--from-json pakn.json --accept-consent`: the flag is the citizen's consent, given with the
+    site's current version when the file has none (it was dropped, and the relay answered 422);
+    a field flag beside --from-json is a usage error, not silently left out."""
+    data = tmp_path / "pakn.json"
+    data.write_text(json.dumps({"title": "Đèn đường hỏng"}), encoding="utf-8")
+    mocked.get(BASE + "/api/v1/sites/site_1/config", json={"consent": {"version": "2025-07", "text": "…"}})
+    mocked.post(SUBMIT_URL, status=201, json=RECEIPT)
+    assert main(["submit", *RELAY_ARGS, "--from-json", str(data), "--accept-consent"]) == 0
+    sent = json.loads(mocked.calls[-1].request.body)
+    assert sent["consent"] == {"version": "2025-07", "accepted": True} and sent["title"] == "Đèn đường hỏng"
+    capsys.readouterr()
+    assert main(["submit", *RELAY_ARGS, "--from-json", str(data), "--title", "Khác"]) == 2
+    assert "--title" in capsys.readouterr().err

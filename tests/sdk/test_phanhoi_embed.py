@@ -145,3 +145,15 @@ def test_qr_svg_without_segno(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "segno", None)
     with pytest.raises(PhanHoiError, match=r"pip install 'phanhoi\[qr\]'"):
         qr_svg(RELAY, "site_abc")
+
+
+def test_snippet_names_the_channel_the_reach_figures_count() -> None:
+    """README (Embedding): `data-channel` (web, tv, radio…) is the channel a page counts under;
+    the SDK writes it, and refuses what the loader would quietly count as web."""
+    manifest = Manifest.from_dict(MANIFEST)
+    [(_, attrs)] = parse(embed_snippet(RELAY, "pk_x", manifest=manifest, channel="tv"))
+    assert attrs["data-channel"] == "tv"
+    [(_, plain)] = parse(embed_snippet(RELAY, "pk_x", manifest=manifest))
+    assert "data-channel" not in plain
+    with pytest.raises(ValueError, match="channel"):
+        embed_snippet(RELAY, "pk_x", manifest=manifest, channel="Truyền hình")

@@ -33,6 +33,23 @@ def test_sites_add_rejects_a_bad_origin(runner):
     assert result.exit_code != 0 and "origin" in result.output
 
 
+def test_site_errors_are_vietnamese_first_and_name_what_is_wrong(runner):
+    """One wording for an unknown site key whichever command is given it, and an origin's
+    refusal in Vietnamese too; a bad origin is a usage error in ``set`` as in ``add``."""
+    for args in (["sites", "show", "pk_nope"], ["sites", "rotate-key", "pk_nope"],
+                 ["sites", "set", "pk_nope", "--name", "Y"], ["stats", "--site", "pk_nope"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "Không có trang pk_nope. / No site pk_nope." in result.output, (args, result.output)
+    added = json.loads(runner.invoke(args=["sites", "add", "A", "--json"]).output)
+    for args in (["sites", "add", "X", "--origin", "ftp://x"],
+                 ["sites", "set", added["site_key"], "--origin", "ftp://x"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "Error: Không phải origin http(s) hợp lệ" in result.output, (args, result.output)
+        assert "'ftp://x'" in result.output
+
+
 def test_db_upgrade_is_repeatable(runner):
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
@@ -41,6 +58,7 @@ def test_db_upgrade_is_repeatable(runner):
 def test_db_upgrade_to_an_unknown_revision_is_a_usage_error(runner):
     result = runner.invoke(args=["db", "upgrade", "--revision", "nope"])
     assert result.exit_code == 2 and "--revision" in result.output and "nope" in result.output, result.output
+    assert "Error: --revision: không tìm được phiên bản lược đồ này" in result.output  # Vietnamese first
 
 
 def test_show_unknown_site_fails(runner):
@@ -77,6 +95,7 @@ def test_missing_secret_key_is_one_clear_line(tmp_path):
     assert result.returncode != 0
     assert "PHANHOI_SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr
+    assert "Error: Chưa đặt PHANHOI_SECRET_KEY" in result.stderr  # Vietnamese first
 
 
 def test_a_database_out_of_reach_is_one_clear_line(tmp_path):
@@ -110,7 +129,9 @@ def test_sites_set_theme_with_a_logo(runner):
                                  json.dumps({"accent": "#9b1c1c", "logo": logo}), "--json"])
     assert result.exit_code == 0, result.output
     assert sites.get_site(added["site_key"]).theme == {"accent": "#9b1c1c", "logo": logo}
-    assert runner.invoke(args=["sites", "set", added["site_key"], "--theme", "{nope"]).exit_code != 0
+    refused = runner.invoke(args=["sites", "set", added["site_key"], "--theme", "{nope"])
+    assert refused.exit_code == 2
+    assert "--theme: không phải JSON hợp lệ" in refused.output and '{"accent": "#b00020"}' in refused.output
 
 
 def test_a_theme_that_is_not_an_object_is_refused_and_the_sites_stay_readable(runner):

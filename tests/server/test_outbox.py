@@ -346,6 +346,10 @@ def test_401_pauses_until_an_operator_resumes(app, submit, runner):
     responses.replace(responses.POST, INTAKE, json={"central_id": "TH-1", "status": "received"})
     assert Worker(app, "w").run_once() == 1
     assert only_row(app).state == "delivered"
+    # A pending row says when it is tried next; a delivered one when it was delivered, no "next".
+    assert " next=" in listing.output
+    [line] = [x for x in runner.invoke(args=["outbox", "list"]).output.splitlines() if "msg_" in x]
+    assert " delivered=" in line and " next=" not in line, line
 
 
 @responses.activate
@@ -360,6 +364,13 @@ def test_410_disables_the_destination(app, submit, runner):
     assert "central: disabled" in runner.invoke(args=["outbox", "list"]).output
     assert runner.invoke(args=["outbox", "resume", "central"]).exit_code == 0
     assert destination(app).state == "active"
+
+
+def test_resume_names_an_unknown_destination(app, runner):
+    """A mistyped name is a usage error listing the destinations, not "Nothing was paused"."""
+    result = runner.invoke(args=["outbox", "resume", "centrl"])
+    assert result.exit_code == 2
+    assert "'centrl' is not one of" in result.output and "'central'" in result.output
 
 
 # --------------------------------------------------------------------------- dead rows

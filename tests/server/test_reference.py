@@ -67,6 +67,9 @@ def test_a_malformed_central_answer_changes_nothing(app, runner, answer):
     result = runner.invoke(args=["reference", "sync", "--central", "http://central.test"])
     assert result.exit_code != 0
     assert reference.current_categories() == reference.DEFAULT_CATEGORIES
+    # The operator is told in Vietnamese first, with the address asked and that nothing changed.
+    assert result.output.startswith("Error: Không lấy được danh mục từ http://central.test"), result.output
+    assert "không có gì thay đổi" in result.output
 
 
 def test_sync_from_the_reference_central_system(app, tmp_path):

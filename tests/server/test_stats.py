@@ -127,3 +127,35 @@ def test_figures_are_counted_from_an_index(app, client, site, four):
             plan = " | ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
                                                                         parameters).all())
             assert "COVERING INDEX ix_submissions_stats" in plan, (statement, plan)
+
+
+def test_a_channel_is_named_as_in_the_reach_funnel(client, site, submission_body):
+    """README (Reach): a submission's channel is its ``src``, else ``api`` for a partner's server,
+    else ``web``; the SIPAS figures name channels the same way, not by the form that was used."""
+    from widget_server.reach import funnel
+
+    for via, src in (("form", None), ("page", None), ("api", None), ("page", "tv")):
+        submissions.create_submission(site[0], dict(submission_body), via=via, src=src)
+    figures = client.get(f"/api/v1/sites/{site[0].key}/stats", headers=_auth(site)).get_json()
+    assert figures["by_channel"] == {"web": 2, "api": 1, "tv": 1}
+    reach = funnel.compute([site[0].id])
+    counted: dict[str, int] = {}
+    for row in reach["rows"]:
+        counted[row["channel"]] = counted.get(row["channel"], 0) + row["submissions"]
+    assert counted == figures["by_channel"]
+
+
+def test_since_is_a_day_in_vietnam_as_everywhere_else(client, site, submission_body):
+    """`?since=2026-12-01` starts at 00:00 in Vietnam (17:00 UTC the day before), as the reach
+    funnel's and the results API's days do; a day outside 1900–9998 is a 422 naming the range."""
+    made = [submissions.create_submission(site[0], dict(submission_body), via="api") for _ in range(2)]
+    with db.write() as conn:
+        for row, at in zip(made, ("2026-11-30T16:59:00+00:00", "2026-11-30T17:01:00+00:00"), strict=True):
+            conn.execute(sa.update(db.submissions).where(db.submissions.c.id == row["id"])
+                         .values(submitted_at=dt.datetime.fromisoformat(at)))
+    url = f"/api/v1/sites/{site[0].key}/stats"
+    figures = client.get(url + "?since=2026-12-01", headers=_auth(site)).get_json()
+    assert figures["total"] == 1  # 23:59 on 30 November in Vietnam is not in December
+    for day in ("0001-01-01", "9999-12-31"):
+        problem = assert_problem(client.get(f"{url}?since={day}", headers=_auth(site)), 422)
+        assert "1900-01-01" in problem["errors"]["since"][0]

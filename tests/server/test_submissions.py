@@ -78,6 +78,13 @@ def test_lookup_needs_a_contact(client, created):
     assert "contact" in problem["errors"]
 
 
+def test_an_unknown_data_request_kind_names_the_kinds_there_are(client, created):
+    problem = assert_problem(client.post(f"/api/v1/submissions/{created['tracking_code']}/data-request",
+                                         json={"contact": "0912345678", "kind": "erase"}), 422)
+    [message] = problem["errors"]["kind"]
+    assert "withdraw_consent" in message and "delete" in message and "withdraw_notify" in message
+
+
 def test_status_events_update_status_history_and_answer(app, client, created):
     assert send_event(client, app, event(created, "accepted", 1)).status_code == 200
     assert send_event(client, app, event(created, "in_progress", 2, note="Đã giao UBND phường")).status_code == 200
@@ -182,8 +189,18 @@ def test_rating_with_a_wrong_contact_is_404(app, client, created):
     assert_problem(rate(client, created["tracking_code"], contact="0987654321", satisfied=True), 404)
 
 
+def _forwarded(created):
+    """As when the worker has delivered the submission to the central system."""
+    with db.write() as conn:
+        conn.execute(sa.update(db.submissions).where(db.submissions.c.id == created["id"])
+                     .values(forwarded_at=db.utcnow(), status="forwarded"))
+        conn.execute(sa.update(db.outbox).where(db.outbox.c.event_type == "submission.created")
+                     .values(state="delivered", delivered_at=db.utcnow()))
+
+
 @pytest.mark.parametrize("kind", ["withdraw_consent", "delete"])
 def test_data_requests_are_recorded_and_forwarded(client, created, kind):
+    _forwarded(created)
     r = client.post(f"/api/v1/submissions/{created['tracking_code']}/data-request",
                     json={"contact": "le.van.a@example.vn", "kind": kind})
     assert r.status_code == 202
@@ -192,6 +209,23 @@ def test_data_requests_are_recorded_and_forwarded(client, created, kind):
         ev = conn.execute(sa.select(db.outbox).where(
             db.outbox.c.event_type == "submission.data_request")).one()
     assert ev.payload["data"]["kind"] == kind
+
+
+@pytest.mark.parametrize("kind", ["withdraw_consent", "delete"])
+def test_a_data_request_before_the_forward_does_not_promise_the_province_s_answer(client, created, kind):
+    """Asked before the submission left the relay, the request cancels the forward: nothing goes to
+    the central system, so the citizen is not told it was notified and will answer in 2 days."""
+    url = f"/api/v1/submissions/{created['tracking_code']}/data-request"
+    body = {"contact": "le.van.a@example.vn", "kind": kind}
+    r = client.post(url, json=body, headers={"Idempotency-Key": "d-1"})
+    assert r.status_code == 202
+    message = r.get_json()["message"]
+    assert "chưa được chuyển tới hệ thống tỉnh" in message and "2 ngày làm việc" not in message
+    with db.read() as conn:
+        states = {row.event_type: row.state for row in conn.execute(sa.select(db.outbox)).all()}
+    assert states == {"submission.created": "cancelled", "submission.data_request": "cancelled"}
+    again = client.post(url, json=body, headers={"Idempotency-Key": "d-1"})
+    assert again.get_json()["message"] == message  # a retry gets the same answer
 
 
 def test_sequences_start_at_one(app, client, created):

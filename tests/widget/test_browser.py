@@ -107,6 +107,9 @@ def test_embed_submit_then_track_and_rate(relay: Any, page: Any, context: Any) -
     track.get_by_role("button", name="Gửi yêu cầu").click()
     expect(track.get_by_text("Đã nhận yêu cầu của bạn", exact=False)).to_be_visible()
     assert relay.row(code).deletion_requested_at is not None
+    # What the page says is what happened: a request made before the forward cancelled it.
+    cancelled = track.get_by_text("chưa được chuyển tới hệ thống tỉnh", exact=False)
+    expect(cancelled).to_have_count(0 if relay.row(code).forwarded_at is not None else 1)
     assert page.page_errors == []
 
 
@@ -422,4 +425,21 @@ def test_relay_down_after_the_banner_painted(relay: Any, page: Any) -> None:
     expect(page.locator("phanhoi-widget iframe.frame-form")).to_be_hidden()
     dialog.get_by_role("button", name="Đóng").click()
     expect(dialog).to_be_hidden()
+    assert page.page_errors == []
+
+
+def test_a_deletion_asked_before_the_forward_says_nothing_was_sent(relay: Any, page: Any) -> None:
+    """Nothing has reached the central system yet (no worker ran): the deletion cancels the
+    forward, and the lookup says so rather than promising the province's answer."""
+    page.goto(relay.host_url + "/news")
+    code = fill_and_send(open_form(page))
+    page.keyboard.press("Escape")
+    expect(page.locator("phanhoi-widget dialog")).to_be_hidden()
+    page.get_by_role("button", name="Tra cứu").click()
+    track = page.frame_locator("phanhoi-widget iframe.frame-track")
+    lookup(track, code)
+    track.get_by_label("Xóa dữ liệu cá nhân của tôi").check()
+    track.get_by_role("button", name="Gửi yêu cầu").click()
+    expect(track.get_by_text("chưa được chuyển tới hệ thống tỉnh", exact=False)).to_be_visible()
+    assert relay.row(code).redacted_at is not None
     assert page.page_errors == []

@@ -157,6 +157,10 @@ def test_track_nojs(app: Any, client: Any, site: Any) -> None:
     req = client.post(f"/w/{key}/track", data={"code": code, "contact": "0912345678", "op": "data",
                                                 "kind": "withdraw_consent"})
     assert "Đã nhận yêu cầu" in req.get_data(as_text=True)
+    # Asked before the forward (no worker ran): nothing went to the province, and the page says
+    # so instead of promising its answer within 2 working days.
+    assert "chưa được chuyển tới hệ thống tỉnh" in req.get_data(as_text=True)
+    assert "2 ngày làm việc" not in req.get_data(as_text=True).split("Đã nhận yêu cầu", 1)[1][:300]
 
 
 def test_a_deactivated_sites_citizens_keep_their_status_page(app: Any, client: Any, site: Any) -> None:

@@ -55,7 +55,7 @@ def db_upgrade(revision: str) -> None:
     try:
         db.upgrade(db.get_engine(), revision)
     except CommandError as exc:  # an unknown or ambiguous revision: nothing was applied
-        raise click.UsageError(f"--revision: {exc}") from exc
+        raise click.UsageError(f"--revision: không tìm được phiên bản lược đồ này; không có gì thay đổi. / {exc}") from exc
     click.echo(f"Cơ sở dữ liệu đã cập nhật ({revision}).")
 
 
@@ -128,7 +128,7 @@ def sites_show(site_key: str, as_json: bool) -> None:
     """Show one site (a deactivated one too)."""
     site = sites.get_site(site_key, inactive=True)
     if site is None:
-        raise click.ClickException(f"Không có trang {site_key}")
+        raise click.ClickException(f"Không có trang {site_key}. / No site {site_key}.")
     if as_json:
         _echo_json(site.public())
     else:
@@ -191,7 +191,13 @@ def sites_set(site_key: str, name: str | None, origins: tuple[str, ...],
     if agencies or all_agencies:
         values["agencies"] = list(agencies) or None
     if not values:
-        raise click.UsageError("Nothing to change: give e.g. --origin, --category or --altcha.")
+        raise click.UsageError("Không có gì để thay đổi: thêm ví dụ --origin, --category hoặc --altcha. "
+                               "/ Nothing to change: give e.g. --origin, --category or --altcha.")
+    if origins:  # a bad origin is a usage error here as in `sites add`
+        try:
+            values["origins"] = sites.parse_origins(list(origins))
+        except sites.SiteError as exc:
+            raise click.UsageError(str(exc)) from exc
     try:
         site = sites.update_site(site_key, **values)
     except sites.SiteError as exc:
@@ -218,11 +224,12 @@ def reference_sync(central_url: str | None, as_json: bool) -> None:
 
     url = central_url or current_app.config.get("CENTRAL_URL")
     if not url:
-        raise click.UsageError("Give --central URL or set PHANHOI_CENTRAL_URL.")
+        raise click.UsageError("Cần --central URL hoặc PHANHOI_CENTRAL_URL. / Give --central URL or set "
+                               "PHANHOI_CENTRAL_URL.")
     try:
         counts = reference.sync(url, timeout=float(current_app.config["HTTP_TIMEOUT"]))
     except reference.ReferenceError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(f"Không lấy được danh mục từ {url}; không có gì thay đổi. / {exc}") from exc
     if as_json:
         _echo_json(counts)
     else:
@@ -268,7 +275,7 @@ def stats_command(site_key: str | None, since: str | None, until: str | None, as
     if site_key:
         site = sites.get_site(site_key, inactive=True)  # a site deactivated since: its figures stay
         if site is None:
-            raise click.ClickException(f"Không có trang {site_key}")
+            raise click.ClickException(f"Không có trang {site_key}. / No site {site_key}.")
         site_id = site.id
     try:
         figures = stats.compute(site_id, stats.parse_since(since))

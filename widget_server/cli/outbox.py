@@ -11,12 +11,14 @@ from typing import Any
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask.logging import default_handler
 
 from widget_server.delivery import queue
 from widget_server.delivery.operators import STATES
 from widget_server.cli.open311 import open311_group
 from widget_server.delivery.worker import Worker
 from widget_server.store import db
+from widget_server.vocab import DESTINATIONS
 
 log = logging.getLogger("widget_server.worker")
 
@@ -32,6 +34,7 @@ def worker_command(once: bool, worker_id: str | None, concurrency: int | None) -
     if not logging.getLogger().handlers:
         logging.basicConfig(level=app.config["LOG_LEVEL"],
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        app.logger.removeHandler(default_handler)  # the root's handler prints each line once
     worker = Worker(app, worker_id, concurrency=concurrency)
 
     def _graceful(signum: int, _frame: FrameType | None) -> None:
@@ -77,11 +80,12 @@ def outbox_list(state: str | None, limit: int, as_json: bool) -> None:
     if not rows:
         click.echo("Không có bản ghi nào. / No rows.")
         return
-    for row in rows:
+    for row in rows:  # only a pending row has a next attempt
+        when = {"pending": f"  next={_fmt(row['next_attempt_at'])}",
+                "delivered": f"  delivered={_fmt(row['delivered_at'])}"}.get(row["state"], "")
         click.echo(f"{row['id']}  {row['state']:<9} {row['event_type']:<24} "
                    f"{row['tracking_code'] or '-':<12} attempts={row['attempts']:<3} "
-                   f"last={_fmt(row['last_status'] or row['last_error'])}  "
-                   f"next={_fmt(row['next_attempt_at'])}")
+                   f"last={_fmt(row['last_status'] or row['last_error'])}{when}")
 
 
 @outbox_group.command("retry")
@@ -104,7 +108,7 @@ REFUSED = {"unknown": "không có bản ghi này. / No such row.",
 
 
 @outbox_group.command("resume")
-@click.argument("names", nargs=-1)
+@click.argument("names", nargs=-1, type=click.Choice(tuple(DESTINATIONS)))
 @with_appcontext
 def outbox_resume(names: tuple[str, ...]) -> None:
     """Resume paused or disabled destinations (all of them without NAMES)."""

@@ -15,7 +15,8 @@ def theme(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except ValueError as exc:
-        raise click.UsageError(f"--theme: {exc}") from exc
+        raise click.UsageError(f'--theme: không phải JSON hợp lệ ({exc}); ví dụ {{"accent": "#b00020"}}, '
+                               "trong dấu nháy đơn. / not valid JSON") from exc
     if not isinstance(value, dict):
         raise click.UsageError('--theme: giao diện là một đối tượng JSON, ví dụ {"accent": "#b00020"}. / '
                                "the theme is a JSON object")

@@ -267,7 +267,7 @@ class RatingCreateSchema(BaseSchema):
 class DataRequestCreateSchema(BaseSchema):
     contact = CleanString(required=True, validate=_length(3, 254))
     kind = fields.String(required=True, validate=validate.OneOf(
-        CITIZEN_REQUEST_KINDS, error="Loại yêu cầu không hợp lệ."))
+        CITIZEN_REQUEST_KINDS, error="Loại yêu cầu không hợp lệ: chọn {choices}. (Kind must be one of {choices}.)"))
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -59,7 +59,7 @@ class Site:
 
 
 class SiteError(ValueError):
-    pass
+    NOT_ORIGIN = "Không phải origin http(s) hợp lệ: {!r} / not an http(s) origin"
 
 
 def _hash(secret: str) -> str:
@@ -77,11 +77,11 @@ def _host(hostname: str, origin: str) -> str:
             ipaddress.IPv4Address(hostname))
     except ValueError:
         if ":" in hostname:
-            raise SiteError(f"not an http(s) origin: {origin!r}") from None
+            raise SiteError(SiteError.NOT_ORIGIN.format(origin)) from None
     host = hostname.encode("idna").decode("ascii").lower()
     labels = host.split(".")
     if len(host) > 253 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
-        raise SiteError(f"not an http(s) origin: {origin!r}")
+        raise SiteError(SiteError.NOT_ORIGIN.format(origin))
     return host
 
 
@@ -98,21 +98,21 @@ def normalise_origin(origin: str, *, strict: bool = False) -> str:
         # label IDNA refuses is "not an origin", never an unhandled error.
         value = origin.strip()
         if any(ch.isspace() or ord(ch) < 32 or ch in "\\;,'\"" for ch in value):
-            raise SiteError(f"not an http(s) origin: {origin!r}")
+            raise SiteError(SiteError.NOT_ORIGIN.format(origin))
         parts = urlsplit(value)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise SiteError(f"not an http(s) origin: {origin!r}")
+            raise SiteError(SiteError.NOT_ORIGIN.format(origin))
         if strict and (parts.path not in {"", "/"} or parts.query or parts.fragment
                        or "?" in value or "#" in value):
-            raise SiteError(f"an origin is scheme, host and port only: {origin!r}")
+            raise SiteError(f"Origin chỉ gồm giao thức, tên miền và cổng: {origin!r} / an origin is scheme, host and port only")
         if "@" in parts.netloc:
-            raise SiteError(f"not an http(s) origin: {origin!r}")
+            raise SiteError(SiteError.NOT_ORIGIN.format(origin))
         host = _host(parts.hostname, origin)
         port_number = parts.port
     except (ValueError, UnicodeError) as exc:
         if isinstance(exc, SiteError):
             raise
-        raise SiteError(f"not an http(s) origin: {origin!r}") from exc
+        raise SiteError(SiteError.NOT_ORIGIN.format(origin)) from exc
     default = {"http": 80, "https": 443}[parts.scheme]
     port = f":{port_number}" if port_number and port_number != default else ""
     return f"{parts.scheme}://{host}{port}"
@@ -276,7 +276,7 @@ def rotate_secret(site_key: str, *, grace: dt.timedelta = ROTATION_GRACE) -> str
             sa.select(db.sites.c.secret_hash).where(db.sites.c.site_key == site_key)
         ).one_or_none()
         if row is None:
-            raise SiteError(f"no site {site_key!r}")
+            raise SiteError(f"Không có trang {site_key}. / No site {site_key}.")
         conn.execute(
             sa.update(db.sites)
             .where(db.sites.c.site_key == site_key)
@@ -304,7 +304,7 @@ def update_site(site_key: str, **values: Any) -> Site:
             sa.update(db.sites).where(db.sites.c.site_key == site_key).values(**values)
         )
         if result.rowcount == 0:
-            raise SiteError(f"no site {site_key!r}")
+            raise SiteError(f"Không có trang {site_key}. / No site {site_key}.")
         row = conn.execute(sa.select(db.sites).where(db.sites.c.site_key == site_key)).one()
     return _row_to_site(row)
 

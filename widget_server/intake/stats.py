@@ -18,7 +18,9 @@ from flask import current_app
 
 from widget_server.errors import InvalidError
 from widget_server.store import db
-from widget_server.vocab import ANSWERED, IN_PROGRESS
+from widget_server.vocab import ANSWERED, FIRST_DAY, IN_PROGRESS, LAST_DAY
+
+_VN = dt.timezone(dt.timedelta(hours=7))
 
 
 def compute(site_id: int | None = None, since: dt.datetime | None = None,
@@ -31,7 +33,7 @@ def compute(site_id: int | None = None, since: dt.datetime | None = None,
         scope.append(s.site_id == site_id)
     if since is not None:
         scope.append(s.submitted_at >= since)
-    channel = sa.func.coalesce(s.src, s.via)
+    channel = sa.func.coalesce(s.src, sa.case((s.via == "api", "api"), else_="web"))  # as the reach funnel
     with db.read() as conn:
         groups = conn.execute(
             sa.select(s.status, s.category, channel, sa.func.count())
@@ -103,9 +105,13 @@ def cached(site_id: int | None, since: dt.datetime | None, max_age: float) -> di
 def parse_since(value: str | None) -> dt.datetime | None:
     if not value:
         return None
+    message = (f"Ngày không hợp lệ (YYYY-MM-DD, từ {FIRST_DAY} đến {LAST_DAY}). / "
+               f"Not a date (YYYY-MM-DD, {FIRST_DAY} to {LAST_DAY}).")
     try:
         day = dt.date.fromisoformat(value)
     except ValueError as exc:
-        message = "Ngày không hợp lệ (YYYY-MM-DD)."
         raise InvalidError(message, errors={"since": [message]}) from exc
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidError(message, errors={"since": [message]})
+    # 00:00 in Vietnam, as the reach funnel's and the results API's days.
+    return dt.datetime(day.year, day.month, day.day, tzinfo=_VN).astimezone(dt.UTC)

@@ -143,6 +143,13 @@ DATA_REQUEST_MESSAGES = {
     "delete": "Đã ghi nhận yêu cầu xóa dữ liệu cá nhân. Hệ thống tỉnh được thông báo; "
               "bạn sẽ nhận phản hồi trong 2 ngày làm việc.",
 }
+#: Asked before the forward: it is cancelled, the personal data erased here, nothing sent.
+NOT_FORWARDED_MESSAGES = {
+    "withdraw_consent": "Đã ghi nhận yêu cầu rút lại đồng ý. Phản ánh chưa được chuyển tới hệ thống tỉnh: "
+                        "việc chuyển đã hủy, dữ liệu cá nhân của bạn đã xóa tại đây, không có gì được gửi đi.",
+    "delete": "Đã xóa dữ liệu cá nhân của bạn. Phản ánh chưa được chuyển tới hệ thống tỉnh: "
+              "việc chuyển đã hủy, không có gì được gửi đi.",
+}
 
 
 def data_request(tracking_code: str, contact: str, kind: str, *,
@@ -168,10 +175,13 @@ def data_request(tracking_code: str, contact: str, kind: str, *,
                            "submission_id": row.id, "central_id": row.central_id,
                            "tracking_code": row.tracking_code, "kind": kind,
                            "requested_at": now.isoformat()})
-        answer = {"tracking_code": row.tracking_code, "kind": kind,
-                  "requested_at": now.isoformat(), "message": DATA_REQUEST_MESSAGES[kind]}
+        answer = {"tracking_code": row.tracking_code, "kind": kind, "requested_at": now.isoformat(),
+                  "message": DATA_REQUEST_MESSAGES[kind], "forward_cancelled": False}
         actions.remember(conn, row, "data-request", idempotency_key, req_hash, 202, answer)
     # Deletion (and a withdrawal before the forward) takes effect now, not at the next
     # retention run; see retention.py for what is cancelled and what is kept.
-    retention.apply_data_request(row.tracking_code)
+    if retention.apply_data_request(row.tracking_code).forwards_cancelled:
+        answer.update(message=NOT_FORWARDED_MESSAGES[kind], forward_cancelled=True)  # nothing was sent
+        with db.write() as conn:
+            actions.remember(conn, row, "data-request", idempotency_key, req_hash, 202, answer)
     return {**answer, "requested_at": now}

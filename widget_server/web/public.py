@@ -47,7 +47,8 @@ def cached(key: str, make: Callable[[], bytes], mimetype: str, *, cors: bool = F
     if status == 200 and request.if_none_match.contains_weak(etag):
         resp = Response(status=304)
     else:
-        resp = Response(body, status=status, mimetype=mimetype)
+        # As given: werkzeug adds a charset to a text/* ``mimetype``, a second one here.
+        resp = Response(body, status=status, content_type=mimetype)
         if chosen is not None:
             resp.headers["Content-Encoding"] = chosen
     resp.vary.add("Accept-Encoding")

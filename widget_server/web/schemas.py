@@ -69,6 +69,9 @@ class DataRequestSchema(Schema):
     kind = fields.String(required=True)
     requested_at = fields.DateTime(required=True)
     message = fields.String(required=True)
+    forward_cancelled = fields.Boolean(dump_default=False, metadata={"description": (
+        "True when the request came before the submission was forwarded: the forward was "
+        "cancelled and nothing was sent to the central system.")})
 
 
 class EventAckSchema(Schema):

@@ -87,8 +87,8 @@ def _side_action(op: str, code: str, contact: str, t: dict[str, Any]) -> str:
         if kind == "withdraw_notify":  # the relay's own consent: nothing goes to the central system
             notify.requests.withdraw(code, contact)
             return t["notify_withdrawn"]
-        tracking.data_request(code, contact, kind)
-        return t["data_ok"]
+        out = tracking.data_request(code, contact, kind)
+        return t["data_cancelled"] if out["forward_cancelled"] else t["data_ok"]
     except DomainError as exc:
         if exc.code == "tracking-code-mistyped":
             raise

@@ -7,6 +7,7 @@ description; the README's settings table is checked against it by a test.
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 from dataclasses import dataclass
@@ -220,16 +221,41 @@ class ConfigError(RuntimeError):
     """A setting is missing or unusable; the relay refuses to start."""
 
 
-def _coerce(value: Any, default: Any) -> Any:
-    """Environment values arrive as strings (or JSON via from_prefixed_env); match the default's type."""
-    if isinstance(value, str):
-        if isinstance(default, bool):
-            return value.strip().lower() in {"1", "true", "yes", "on"}
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-    return value
+# Numeric settings are never negative; these are more than 0 (at 0 what they bound stops, or a
+# socket stops blocking), and those counted in WHOLE are whole numbers.
+POSITIVE = {"STORE_WAIT_SECONDS", "SMTP_TIMEOUT", "HTTP_TIMEOUT", "OUTBOX_LEASE_SECONDS", "OUTBOX_CONCURRENCY",
+            "OUTBOX_MAX_ATTEMPTS", "OUTBOX_RETRY_WINDOW_HOURS", "FORM_TOKEN_MAX_AGE", "IDEMPOTENCY_TTL_HOURS",
+            "ALTCHA_MAX_NUMBER", "ALTCHA_EXPIRES_SECONDS", "CONSOLE_SESSION_MINUTES", "DEADLINE_DAYS",
+            "MAX_CONTENT_LENGTH", "MAX_ATTACHMENT_BYTES", "ATTACHMENT_URL_MAX_AGE", "BREAKER_THRESHOLD"}
+WHOLE = {"OUTBOX_CONCURRENCY", "OUTBOX_MAX_ATTEMPTS", "ALTCHA_MAX_NUMBER", "MAX_CONTENT_LENGTH",
+         "MAX_ATTACHMENTS", "MAX_ATTACHMENT_BYTES", "BREAKER_THRESHOLD", "PROXY_HOPS"}
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    """The default's type (values arrive as strings, or JSON via from_prefixed_env); in range."""
+    if isinstance(value, str) and isinstance(default, bool):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, bool) or not isinstance(default, (int, float)) or value is None:
+        return value
+    whole = name in WHOLE
+    try:
+        number = float(value) if isinstance(value, str) else value
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+            raise ValueError
+    except ValueError:
+        raise _out_of_range(name, value, "phải là một số / must be a number") from None
+    if whole and number != int(number):
+        raise _out_of_range(name, value, "phải là một số nguyên / must be a whole number")
+    if number <= 0 and name in POSITIVE:
+        raise _out_of_range(name, value, "phải lớn hơn 0 / must be more than 0")
+    if number < 0:
+        raise _out_of_range(name, value, "không được âm / must not be negative")
+    return int(number) if whole or (isinstance(default, int) and number == int(number)) else number
+
+
+def _out_of_range(name: str, value: Any, rule: str) -> ConfigError:
+    vi, en = rule.split(" / ")
+    return ConfigError(f"PHANHOI_{name} {vi} (đang là {value!r}). / PHANHOI_{name} {en} (it is {value!r}).")
 
 
 def load(app: Flask, test_config: dict[str, Any] | None) -> None:
@@ -240,7 +266,7 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     if test_config:
         app.config.update(test_config)
     for name, setting in SETTINGS.items():
-        app.config[name] = _coerce(app.config.get(name), setting.default)
+        app.config[name] = _coerce(name, app.config.get(name), setting.default)
 
     if not app.config.get("DATABASE_URL"):
         os.makedirs(app.instance_path, exist_ok=True)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from widget_server.intake import sites
 
 
@@ -96,6 +98,44 @@ def test_missing_secret_key_is_one_clear_line(tmp_path):
     assert "PHANHOI_SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr
     assert "Error: Chưa đặt PHANHOI_SECRET_KEY" in result.stderr  # Vietnamese first
+
+
+@pytest.mark.parametrize(("name", "value", "said"), [
+    ("PII_RETENTION_DAYS", "-1", "không được âm"),  # would redact every forwarded case at once
+    ("OUTBOX_LEASE_SECONDS", "0", "phải lớn hơn 0"),
+    ("SMTP_TIMEOUT", "0", "phải lớn hơn 0"),  # 0 makes every socket non-blocking
+    ("OUTBOX_CONCURRENCY", "-4", "phải lớn hơn 0"),
+    ("HTTP_TIMEOUT", "mười", "phải là một số"),
+    ("MAX_ATTACHMENTS", "2.5", "phải là một số nguyên"),
+])
+def test_a_numeric_setting_out_of_its_range_is_one_clear_line(tmp_path, name, value, said):
+    """A setting that cannot work stops the relay at start with its name and what it must be,
+    Vietnamese first, instead of running with it (or dying on a traceback)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHANHOI_")}
+    env.update(PHANHOI_INSTANCE_PATH=str(tmp_path), PHANHOI_SECRET_KEY="k" * 40,
+               PHANHOI_DATABASE_URL=f"sqlite:///{tmp_path / 'relay.sqlite3'}", **{f"PHANHOI_{name}": value})
+    exe = Path(sys.executable).parent / "phanhoi-widget"
+    result = subprocess.run([str(exe), "sites", "list"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr, result.stderr
+    first = result.stderr.strip().splitlines()[-1]
+    assert first.startswith(f"Error: PHANHOI_{name}") and said in first and value in first, first
+    assert " / " in first  # then in English
+
+
+def test_numeric_settings_at_their_bounds_start(app_config):
+    from widget_server import create_app
+
+    # As the environment gives them: JSON numbers, or strings when they are not JSON.
+    app = create_app({**app_config, "PII_RETENTION_DAYS": 0, "MAX_ATTACHMENTS": "0", "PROXY_HOPS": 0,
+                      "OUTBOX_LEASE_SECONDS": 0.5, "HTTP_TIMEOUT": "0.2"})
+    assert (app.config["PII_RETENTION_DAYS"], app.config["MAX_ATTACHMENTS"]) == (0, 0)
+    assert app.config["OUTBOX_LEASE_SECONDS"] == 0.5
 
 
 def test_a_database_out_of_reach_is_one_clear_line(tmp_path):

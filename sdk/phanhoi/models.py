@@ -12,7 +12,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import requests
@@ -173,6 +173,20 @@ class ConsentGiven:
 
 
 @dataclass
+class NotifyRequest:
+    """"Báo cho tôi khi có trả lời": one notice when the answer comes, by ``email`` or ``sms``
+    (a channel the site config's ``notify_channels`` offers; the submitter must give that
+    contact). A purpose of its own with its own consent (Law 91/2025/QH15): ``consent`` is the
+    citizen's explicit acceptance of the config's ``notify_consent`` text, by its version."""
+
+    by: Literal["email", "sms"]
+    consent: ConsentGiven
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"by": self.by, "consent": self.consent.to_dict()}
+
+
+@dataclass
 class SubmissionCreate:
     """Body of ``POST /api/v1/submissions``.
 
@@ -190,6 +204,8 @@ class SubmissionCreate:
     source_url: str | None = None
     #: Where the citizen came from (``print``, ``tv``, ``facebook``…), sent only when set.
     src: str | None = None
+    #: A notice when the answer comes, with its own consent; sent only when set.
+    notify: NotifyRequest | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -205,6 +221,8 @@ class SubmissionCreate:
         }
         if self.src is not None:
             out["src"] = self.src
+        if self.notify is not None:
+            out["notify"] = self.notify.to_dict()
         return out
 
 
@@ -354,6 +372,10 @@ class SiteConfig:
     required_fields: list[str]
     consent: Consent
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    #: The channels the relay can send a notice of the answer on (``email``, ``sms``; empty: none).
+    notify_channels: list[str] = field(default_factory=list)
+    #: The notice's own consent text and version (None where the relay sends no notices).
+    notify_consent: Consent | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SiteConfig:
@@ -377,6 +399,9 @@ class SiteConfig:
                 recipient=_opt_str(consent.get("recipient")),
             ),
             raw=dict(data),
+            notify_channels=[str(c) for c in data.get("notify_channels") or []],
+            notify_consent=Consent(version=str(notice.get("version", "")), text=str(notice.get("text", "")))
+            if (notice := _mapping(data.get("notify_consent"))) else None,
         )
 
 

@@ -19,8 +19,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+import phanhoi
 import pytest
 import requests
+import sqlalchemy as sa
 from PIL import Image
 from phanhoi import (
     Attachment,
@@ -279,3 +281,34 @@ def test_every_answer_carries_a_request_id(app: Any, relay: str, site: Any) -> N
     assert given.headers["X-Request-Id"] == "lb-1234abcd"
     forged = requests.get(relay + "/healthz", headers={"X-Request-Id": "a b\tc"}, timeout=5)
     assert re.fullmatch(r"[0-9a-f]{32}", forged.headers["X-Request-Id"])
+
+
+@pytest.fixture
+def notices(app: Any) -> Any:
+    """The relay can send notices by SMS: the site config offers it, with its consent text."""
+    app.config["SMS_URL"] = "http://127.0.0.1:9/sms"
+    return app
+
+
+def test_a_notice_of_the_answer_is_asked_with_the_sdk_s_own_types(
+    notices: Any, site: Any, relay: str
+) -> None:
+    """``SiteConfig`` reads the channels and the notice's own consent text; ``NotifyRequest``
+    on ``SubmissionCreate`` asks for the notice with that consent; the relay records it."""
+    from phanhoi import NotifyRequest
+    from widget_server.store.notices import notify_requests
+
+    with Client(relay, site[0].key, site[1]) as client:
+        config = client.site_config()
+        assert config.notify_channels == ["sms"]
+        assert config.notify_consent is not None and "số điện thoại" in config.notify_consent.text
+        ask = NotifyRequest(by="sms", consent=ConsentGiven(version=config.notify_consent.version, accepted=True))
+        receipt = client.submit(submission(notices, site[0], notify=ask))
+        with pytest.raises(phanhoi.UnprocessableEntityError) as refused:  # a channel not offered
+            client.submit(submission(notices, site[0], notify=NotifyRequest(
+                by="email", consent=ConsentGiven(version=config.notify_consent.version, accepted=True))))
+    assert "notify" in json.dumps(refused.value.problem.errors)
+    with notices.app_context(), db.read() as conn:
+        [row] = conn.execute(sa.select(notify_requests.c.channel, notify_requests.c.consent_version)).all()
+    assert (row.channel, row.consent_version) == ("sms", config.notify_consent.version)
+    assert receipt.tracking_code

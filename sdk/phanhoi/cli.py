@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ._version import __version__
 from .client import Client
@@ -29,6 +29,7 @@ from .events import Event
 from .models import (
     ConsentGiven,
     Location,
+    NotifyRequest,
     SubmissionCreate,
     SubmissionReceipt,
     SubmissionStatus,
@@ -128,6 +129,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the citizen explicitly accepted the consent text (required with flags)",
     )
+    p.add_argument("--notify", choices=("email", "sms"),
+                   help="tell the citizen when the answer comes (báo khi có trả lời), by email or SMS")
+    p.add_argument(
+        "--accept-notify-consent",
+        action="store_true",
+        help="the citizen explicitly accepted the notice's own consent text (required with --notify)",
+    )
     p.add_argument("--file", action="append", default=[], metavar="PATH", help="attachment")
     p.add_argument("--idempotency-key")
     p.set_defaults(handler=_cmd_submit)
@@ -202,7 +210,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
 
 #: The flags that each set a field of the submission (``--from-json`` carries them all).
 _FIELD_FLAGS = ("category", "title", "content", "name", "phone", "email", "agency", "commune",
-                "address", "lat", "lon", "source_url", "public")
+                "address", "lat", "lon", "source_url", "public", "notify", "accept_notify_consent")
 
 
 def _site_consent_version(client: Client) -> str:
@@ -220,6 +228,11 @@ def _submission_from_flags(args: argparse.Namespace, client: Client) -> Submissi
     if not args.accept_consent:
         # Law 91/2025/QH15: consent must be explicit; never assume it.
         raise UsageError("--accept-consent is required: the citizen must accept the consent text")
+    if bool(args.notify) != args.accept_notify_consent:
+        # A purpose of its own: its consent is given with it, never assumed, never alone.
+        raise UsageError("--notify and --accept-notify-consent go together: the citizen asks for "
+                         "the notice and accepts its own consent text")
+    notify = _notify_request(args.notify, client) if args.notify else None
     version = args.consent_version or _site_consent_version(client)
     has_location = any(v is not None for v in (args.commune, args.address, args.lat, args.lon))
     return SubmissionCreate(
@@ -236,7 +249,18 @@ def _submission_from_flags(args: argparse.Namespace, client: Client) -> Submissi
         confidential=not args.public,
         consent=ConsentGiven(version=version, accepted=True),
         source_url=args.source_url,
+        notify=notify,
     )
+
+
+def _notify_request(by: Literal["email", "sms"], client: Client) -> NotifyRequest:
+    if not client.site_key:
+        raise UsageError("--notify needs --site-key: the notice's consent text is the site's")
+    config = client.site_config()
+    if by not in config.notify_channels or config.notify_consent is None:
+        offered = ", ".join(config.notify_channels) or "none"
+        raise UsageError(f"this relay sends no notice by {by} (it offers: {offered})")
+    return NotifyRequest(by=by, consent=ConsentGiven(version=config.notify_consent.version, accepted=True))
 
 
 def _cmd_status(args: argparse.Namespace) -> int:

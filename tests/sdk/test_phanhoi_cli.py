@@ -260,3 +260,33 @@ def test_from_json_takes_accept_consent_and_refuses_flags_it_would_ignore(
     capsys.readouterr()
     assert main(["submit", *RELAY_ARGS, "--from-json", str(data), "--title", "Khác"]) == 2
     assert "--title" in capsys.readouterr().err
+
+
+NOTICE_CONFIG = {"consent": {"version": "2025-07", "text": "…"}, "notify_channels": ["sms"],
+                 "notify_consent": {"version": "2026-11.abc", "text": "Tôi đồng ý … báo cho tôi …"}}
+
+
+def test_submit_asks_for_a_notice_with_its_own_consent(
+    mocked: responses.RequestsMock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mocked.get(BASE + "/api/v1/sites/site_1/config", json=NOTICE_CONFIG)
+    mocked.post(SUBMIT_URL, status=201, json=RECEIPT)
+    assert main(["submit", *RELAY_ARGS, *FLAGS, "--notify", "sms", "--accept-notify-consent"]) == 0
+    sent = json.loads(mocked.calls[-1].request.body)
+    assert sent["notify"] == {"by": "sms", "consent": {"version": "2026-11.abc", "accepted": True}}
+    assert sent["consent"] == {"version": "2025-07", "accepted": True}
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    (["--notify", "sms"], "--accept-notify-consent"),  # never assumed
+    (["--accept-notify-consent"], "--notify"),
+    (["--notify", "email", "--accept-notify-consent"], "sms"),  # a channel the relay does not offer
+])
+def test_a_notice_asked_wrongly_is_a_usage_error(
+    mocked: responses.RequestsMock, capsys: pytest.CaptureFixture[str], extra: list[str], said: str
+) -> None:
+    if "email" in extra:  # the only case that needs the site's channels to be told
+        mocked.get(BASE + "/api/v1/sites/site_1/config", json=NOTICE_CONFIG)
+    assert main(["submit", *RELAY_ARGS, *FLAGS, *extra]) == 2
+    assert said in capsys.readouterr().err
+    assert not [c for c in mocked.calls if c.request.method == "POST"]

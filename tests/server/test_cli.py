@@ -100,6 +100,28 @@ def test_missing_secret_key_is_one_clear_line(tmp_path):
     assert "Error: Chưa đặt PHANHOI_SECRET_KEY" in result.stderr  # Vietnamese first
 
 
+def test_help_on_a_host_not_configured_yet_lists_the_commands_without_an_error(tmp_path):
+    """The first thing an operator runs: it printed "Error: Chưa đặt PHANHOI_SECRET_KEY" (Flask
+    loading the app to look for more commands), and so did a mistyped command before its own error."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHANHOI_")}
+    env["PHANHOI_INSTANCE_PATH"] = str(tmp_path)
+    exe = Path(sys.executable).parent / "phanhoi-widget"
+    result = subprocess.run([str(exe), "--help"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    for command in ("demo", "serve", "worker", "db", "sites", "outbox", "reference", "stats", "users",
+                    "open311", "retention"):
+        assert f"\n  {command} " in result.stdout, command
+    mistyped = subprocess.run([str(exe), "site", "list"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert mistyped.returncode == 2 and "No such command 'site'" in mistyped.stderr
+    assert "SECRET_KEY" not in mistyped.stderr, mistyped.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(("name", "value", "said"), [
     ("PII_RETENTION_DAYS", "-1", "không được âm"),  # would redact every forwarded case at once
     ("OUTBOX_LEASE_SECONDS", "0", "phải lớn hơn 0"),

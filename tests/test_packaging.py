@@ -89,6 +89,12 @@ def test_installed_wheel_runs_outside_the_source_tree(wheel, sdk_wheel, tmp_path
     cli = subprocess.run([str(venv / "bin" / "phanhoi-widget"), "--help"], cwd=tmp_path,
                          capture_output=True, text=True)
     assert cli.returncode == 0 and "sites" in cli.stdout, cli.stderr
+    # The reference central system is a distribution of its own: the demo says so, no traceback.
+    demo = subprocess.run([str(venv / "bin" / "phanhoi-widget"), "demo", "--port", "5", "--instance",
+                           str(tmp_path / "demo")], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert demo.returncode == 1 and "Traceback" not in demo.stderr, demo.stderr
+    assert demo.stderr.startswith("Error: Bản demo cần hệ thống trung tâm mẫu") and "pip install ./examples" in demo.stderr
+    assert not (tmp_path / "demo").exists()
     # Side by side, and each uninstalls cleanly without taking the other's files.
     subprocess.run([*pip, "uninstall", "--yes", "phanhoi-widget"], check=True, capture_output=True)
     assert not (site / "widget_server").exists()

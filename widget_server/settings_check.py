@@ -69,6 +69,20 @@ def _database_url(value: str) -> None:
                      url.render_as_string(hide_password=True))
 
 
+def log_level(value: Any) -> int:
+    """``PHANHOI_LOG_LEVEL`` as logging's number: a name in any case (``debug`` was a traceback, as
+    was any word logging does not know) or a number."""
+    import logging
+
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    level = logging.getLevelNamesMapping().get(str(value).strip().upper())
+    if level is None:
+        raise _error("LOG_LEVEL", "phải là DEBUG, INFO, WARNING, ERROR hoặc CRITICAL",
+                     "must be DEBUG, INFO, WARNING, ERROR or CRITICAL", value)
+    return level
+
+
 def check(config: Mapping[str, Any]) -> None:
     """Raise ``ConfigError`` for the first setting that cannot work."""
     _database_url(str(config["DATABASE_URL"]))

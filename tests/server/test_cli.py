@@ -159,6 +159,7 @@ def test_a_numeric_setting_out_of_its_range_is_one_clear_line(tmp_path, name, va
     ("CENTRAL_SECRET", "mat-khau-chung", "whsec_"),  # every delivery a ValueError in the worker's log
     ("CENTRAL_EVENTS_SECRET", "whsec_abc", "whsec_"),  # every event from the central system refused
     ("CENTRAL_SECRET", "", "PHANHOI_CENTRAL_URL"),  # set beside a central URL: nothing could be signed
+    ("LOG_LEVEL", "verbose", "DEBUG, INFO"),  # was logging's "ValueError: Unknown level" traceback
     ("DATABASE_URL", "db.internal:5432/phanhoi", "postgresql://"),  # was SQLAlchemy's traceback
     ("DATABASE_URL", "mysql://phanhoi:mat-khau@db.internal/phanhoi", "PostgreSQL"),  # a driver's traceback
 ])
@@ -200,6 +201,8 @@ def test_the_settings_of_the_production_example_start(tmp_path):
                               "PUBLIC_URL": "https://phanhoi.baothanhhoa.vn", "CENTRAL_URL": central,
                               "CENTRAL_SECRET": f"{generate_secret()}, {generate_secret()}",
                               "CENTRAL_EVENTS_SECRET": generate_secret()})
+    # A level in any case, as operators write it ("debug" was a traceback), or logging's number.
+    assert [settings_check.log_level(v) for v in ("debug", " Info ", "WARNING", 40)] == [10, 20, 30, 40]
     # No central system (sites forwarding to Open311 only): no secret needed.
     settings_check.check({"DATABASE_URL": f"sqlite:///{tmp_path}/r.db", "PUBLIC_URL": "http://127.0.0.1:5000"})
 

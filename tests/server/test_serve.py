@@ -55,6 +55,8 @@ def test_serve_answers_and_stops_on_sigterm(app_config, tmp_path):
     assert proc.returncode == 0, log
     assert "/api/v1/submissions/PH-0000-00000" in log
     assert "0912345678" not in log
+    # No control socket in the user's home: one path for every `serve` of the user (gunicorn 27).
+    assert "Control socket" not in log and "gunicorn.ctl" not in log, log
 
 
 def _serve(app_config: dict, tmp_path: Path, port: int, *args: str, **env_extra: str) -> subprocess.Popen:

@@ -41,9 +41,19 @@ def serve(host: str, port: int, workers: int | None) -> None:
             "--access-logfile", "-", "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss %({x-request-id}o)s',
             # Control characters in a path are escaped: a %0a cannot start a forged log line.
             "--logger-class", "widget_server.web.logs.AccessLogger",
+            *_no_control_socket(),
             "widget_server.wsgi:app"]
     # The access log prints paths without query strings: an old client's lookup has ?contact=.
     os.execvp(argv[0], argv)  # noqa: S606 - replaces this process with gunicorn, no shell
+
+
+def _no_control_socket() -> list[str]:
+    """gunicorn 27 opens a control socket at ``~/.gunicorn/gunicorn.ctl``: one path for every
+    `serve` of the user, so a second one took the first's, and a service account without a
+    writable home had none. The relay is run by signals (SIGTERM, SIGHUP), not through it."""
+    from gunicorn.config import KNOWN_SETTINGS
+
+    return ["--no-control-socket"] if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS) else []
 
 
 def _limit_store_answers(app: Flask) -> None:

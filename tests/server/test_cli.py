@@ -233,8 +233,10 @@ def test_a_database_out_of_reach_is_one_clear_line(tmp_path):
     env.update(PHANHOI_INSTANCE_PATH=str(tmp_path), PHANHOI_SECRET_KEY="k" * 40,
                PHANHOI_DATABASE_URL=f"postgresql://phanhoi:mat-khau-bi-mat@127.0.0.1:{port}/phanhoi")
     exe = Path(sys.executable).parent / "phanhoi-widget"
-    for args in (["users", "list"], ["sites", "list"]):
-        result = subprocess.run([str(exe), *args], env=env, cwd=tmp_path, capture_output=True, text=True)
+    # The worker too: it started and logged a whole traceback every second.
+    for args in (["users", "list"], ["sites", "list"], ["worker"]):
+        result = subprocess.run([str(exe), *args], env=env, cwd=tmp_path, capture_output=True, text=True,
+                                timeout=60)
         assert result.returncode == 1, result.stderr
         assert "Traceback" not in result.stderr and "mat-khau-bi-mat" not in result.stderr
         assert f"127.0.0.1:{port}" in result.stderr and "PHANHOI_DATABASE_URL" in result.stderr

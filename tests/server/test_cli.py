@@ -154,6 +154,7 @@ def test_a_numeric_setting_out_of_its_range_is_one_clear_line(tmp_path, name, va
     # The address the central system publishes for intake, pasted whole: every forward was a 404,
     # and the first submission went dead after one attempt.
     ("CENTRAL_URL", "https://phanhoi.thanhhoa.gov.vn/intake/v1/submissions", "dùng https://phanhoi.thanhhoa.gov.vn"),
+    ("CENTRAL_URL", "https://relay:mat-khau@phanhoi.thanhhoa.gov.vn/intake/v1", "dùng https://phanhoi.thanhhoa.gov.vn"),
     ("CENTRAL_URL", "phanhoi.thanhhoa.gov.vn", "http(s)://"),  # every attempt an InvalidSchema retry
     ("PUBLIC_URL", "phanhoi.baothanhhoa.vn", "http(s)://"),  # links and the loader's URL without a scheme
     ("CENTRAL_SECRET", "mat-khau-chung", "whsec_"),  # every delivery a ValueError in the worker's log

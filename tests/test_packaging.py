@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import sysconfig
@@ -88,12 +89,39 @@ def test_installed_wheel_runs_outside_the_source_tree(wheel, sdk_wheel, tmp_path
     cli = subprocess.run([str(venv / "bin" / "phanhoi-widget"), "--help"], cwd=tmp_path,
                          capture_output=True, text=True)
     assert cli.returncode == 0 and "sites" in cli.stdout, cli.stderr
+    # The reference central system is a distribution of its own: the demo says so, no traceback.
+    demo = subprocess.run([str(venv / "bin" / "phanhoi-widget"), "demo", "--port", "5", "--instance",
+                           str(tmp_path / "demo")], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert demo.returncode == 1 and "Traceback" not in demo.stderr, demo.stderr
+    assert demo.stderr.startswith("Error: Bản demo cần hệ thống trung tâm mẫu") and "pip install ./examples" in demo.stderr
+    assert not (tmp_path / "demo").exists()
     # Side by side, and each uninstalls cleanly without taking the other's files.
     subprocess.run([*pip, "uninstall", "--yes", "phanhoi-widget"], check=True, capture_output=True)
     assert not (site / "widget_server").exists()
     assert subprocess.run([str(py), "-c", "import phanhoi.central"], capture_output=True).returncode == 0
     subprocess.run([*pip, "uninstall", "--yes", "phanhoi"], check=True, capture_output=True)
     assert not (site / "phanhoi").exists()
+
+
+def _production_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Production deployment", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.split("#", 1)[0].strip()]
+
+
+def test_production_install_builds_the_sdk_the_relay_depends_on(wheel):
+    """Neither `phanhoi-widget` nor the SDK `phanhoi` it requires is on PyPI: `pip install
+    "phanhoi-widget[postgres,redis]"`, or the relay's wheel alone, ended in "No matching
+    distribution found for phanhoi>=0.1.0". The README builds both and installs from that folder."""
+    commands = _production_commands()
+    builds = [c for c in commands if "-m build" in c]
+    assert any(re.search(r"-m build( --outdir \S+)? sdk\b", c) for c in builds), builds
+    assert any(re.search(r"-m build( --outdir \S+)? \.( |$)", c) for c in builds), builds
+    installs = [c for c in commands if c.startswith("pip install")]
+    assert installs and all("--find-links" in c for c in installs), installs
+    metadata = zipfile.ZipFile(wheel).read(
+        next(n for n in zipfile.ZipFile(wheel).namelist() if n.endswith("/METADATA"))).decode()
+    assert "Requires-Dist: phanhoi>=" in metadata  # what makes the SDK's wheel necessary
 
 
 def test_sdk_wheel_depends_on_requests_alone(tmp_path):

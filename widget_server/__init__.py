@@ -23,6 +23,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from widget_server import config
 
     config.load(app, test_config)
+    from widget_server import settings_check
+
+    if not app.config.get("TESTING"):
+        settings_check.check(app.config)
+    app.config["LOG_LEVEL"] = settings_check.log_level(app.config["LOG_LEVEL"])
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.getLogger("widget_server").setLevel(app.config["LOG_LEVEL"])

@@ -193,7 +193,7 @@ SETTINGS: dict[str, Setting] = {
     "PROXY_HOPS": Setting(
         0, "Reverse proxies in front of the relay whose `X-Forwarded-For` is trusted (0 = none)."
     ),
-    "LOG_LEVEL": Setting("INFO", "Logging level for the relay and the worker."),
+    "LOG_LEVEL": Setting("INFO", "Logging level for the relay and the worker: DEBUG, INFO, WARNING, ERROR or CRITICAL, in any case."),
     "RESULTS_MAX_AGE": Setting(
         60, "Seconds browsers and CDNs may keep public results (board, API, feed, Open311) before revalidating."
     ),

@@ -100,6 +100,28 @@ def test_missing_secret_key_is_one_clear_line(tmp_path):
     assert "Error: Chưa đặt PHANHOI_SECRET_KEY" in result.stderr  # Vietnamese first
 
 
+def test_help_on_a_host_not_configured_yet_lists_the_commands_without_an_error(tmp_path):
+    """The first thing an operator runs: it printed "Error: Chưa đặt PHANHOI_SECRET_KEY" (Flask
+    loading the app to look for more commands), and so did a mistyped command before its own error."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHANHOI_")}
+    env["PHANHOI_INSTANCE_PATH"] = str(tmp_path)
+    exe = Path(sys.executable).parent / "phanhoi-widget"
+    result = subprocess.run([str(exe), "--help"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    for command in ("demo", "serve", "worker", "db", "sites", "outbox", "reference", "stats", "users",
+                    "open311", "retention"):
+        assert f"\n  {command} " in result.stdout, command
+    mistyped = subprocess.run([str(exe), "site", "list"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert mistyped.returncode == 2 and "No such command 'site'" in mistyped.stderr
+    assert "SECRET_KEY" not in mistyped.stderr, mistyped.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(("name", "value", "said"), [
     ("PII_RETENTION_DAYS", "-1", "không được âm"),  # would redact every forwarded case at once
     ("OUTBOX_LEASE_SECONDS", "0", "phải lớn hơn 0"),
@@ -128,6 +150,64 @@ def test_a_numeric_setting_out_of_its_range_is_one_clear_line(tmp_path, name, va
     assert " / " in first  # then in English
 
 
+@pytest.mark.parametrize(("name", "value", "said"), [
+    # The address the central system publishes for intake, pasted whole: every forward was a 404,
+    # and the first submission went dead after one attempt.
+    ("CENTRAL_URL", "https://phanhoi.thanhhoa.gov.vn/intake/v1/submissions", "dùng https://phanhoi.thanhhoa.gov.vn"),
+    ("CENTRAL_URL", "https://relay:mat-khau@phanhoi.thanhhoa.gov.vn/intake/v1", "dùng https://phanhoi.thanhhoa.gov.vn"),
+    ("CENTRAL_URL", "phanhoi.thanhhoa.gov.vn", "http(s)://"),  # every attempt an InvalidSchema retry
+    ("PUBLIC_URL", "phanhoi.baothanhhoa.vn", "http(s)://"),  # links and the loader's URL without a scheme
+    ("CENTRAL_SECRET", "mat-khau-chung", "whsec_"),  # every delivery a ValueError in the worker's log
+    ("CENTRAL_EVENTS_SECRET", "whsec_abc", "whsec_"),  # every event from the central system refused
+    ("CENTRAL_SECRET", "", "PHANHOI_CENTRAL_URL"),  # set beside a central URL: nothing could be signed
+    ("LOG_LEVEL", "verbose", "DEBUG, INFO"),  # was logging's "ValueError: Unknown level" traceback
+    ("DATABASE_URL", "db.internal:5432/phanhoi", "postgresql://"),  # was SQLAlchemy's traceback
+    ("DATABASE_URL", "mysql://phanhoi:mat-khau@db.internal/phanhoi", "PostgreSQL"),  # a driver's traceback
+])
+def test_a_hand_written_setting_that_cannot_work_is_one_clear_line(tmp_path, name, value, said):
+    """URLs and secrets an operator writes stop the relay and every command at start with one line
+    naming the setting, Vietnamese first, instead of a worker that starts and fails every forward."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from phanhoi.webhooks import generate_secret
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHANHOI_")}
+    env.update(PHANHOI_INSTANCE_PATH=str(tmp_path), PHANHOI_SECRET_KEY="k" * 40,
+               PHANHOI_DATABASE_URL=f"sqlite:///{tmp_path / 'relay.sqlite3'}",
+               PHANHOI_CENTRAL_URL="https://phanhoi.thanhhoa.gov.vn/", PHANHOI_CENTRAL_SECRET=generate_secret(),
+               PHANHOI_CENTRAL_EVENTS_SECRET=generate_secret())
+    env[f"PHANHOI_{name}"] = value
+    exe = Path(sys.executable).parent / "phanhoi-widget"
+    for args in (["worker", "--once"], ["sites", "list"]):
+        result = subprocess.run([str(exe), *args], env=env, cwd=tmp_path, capture_output=True, text=True)
+        assert result.returncode != 0, result.stdout
+        assert "Traceback" not in result.stderr, result.stderr
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"Error: PHANHOI_{name}") and said in last, last
+        assert " / " in last and "mat-khau" not in last  # then in English; never a password
+    assert not (tmp_path / "relay.sqlite3").exists()
+
+
+def test_the_settings_of_the_production_example_start(tmp_path):
+    """A base URL with a trailing slash, or under a path, and secrets during a rotation are fine."""
+    from phanhoi.webhooks import generate_secret
+
+    from widget_server import settings_check
+
+    for central in ("https://phanhoi.thanhhoa.gov.vn/", "https://cong.thanhhoa.gov.vn/phanhoi"):
+        settings_check.check({"DATABASE_URL": "postgres://phanhoi@/phanhoi?host=/var/run/postgresql",
+                              "PUBLIC_URL": "https://phanhoi.baothanhhoa.vn", "CENTRAL_URL": central,
+                              "CENTRAL_SECRET": f"{generate_secret()}, {generate_secret()}",
+                              "CENTRAL_EVENTS_SECRET": generate_secret()})
+    # A level in any case, as operators write it ("debug" was a traceback), or logging's number.
+    assert [settings_check.log_level(v) for v in ("debug", " Info ", "WARNING", 40)] == [10, 20, 30, 40]
+    # No central system (sites forwarding to Open311 only): no secret needed.
+    settings_check.check({"DATABASE_URL": f"sqlite:///{tmp_path}/r.db", "PUBLIC_URL": "http://127.0.0.1:5000"})
+
+
 def test_numeric_settings_at_their_bounds_start(app_config):
     from widget_server import create_app
 
@@ -154,8 +234,10 @@ def test_a_database_out_of_reach_is_one_clear_line(tmp_path):
     env.update(PHANHOI_INSTANCE_PATH=str(tmp_path), PHANHOI_SECRET_KEY="k" * 40,
                PHANHOI_DATABASE_URL=f"postgresql://phanhoi:mat-khau-bi-mat@127.0.0.1:{port}/phanhoi")
     exe = Path(sys.executable).parent / "phanhoi-widget"
-    for args in (["users", "list"], ["sites", "list"]):
-        result = subprocess.run([str(exe), *args], env=env, cwd=tmp_path, capture_output=True, text=True)
+    # The worker too: it started and logged a whole traceback every second.
+    for args in (["users", "list"], ["sites", "list"], ["worker"]):
+        result = subprocess.run([str(exe), *args], env=env, cwd=tmp_path, capture_output=True, text=True,
+                                timeout=60)
         assert result.returncode == 1, result.stderr
         assert "Traceback" not in result.stderr and "mat-khau-bi-mat" not in result.stderr
         assert f"127.0.0.1:{port}" in result.stderr and "PHANHOI_DATABASE_URL" in result.stderr

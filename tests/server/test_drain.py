@@ -250,3 +250,27 @@ def test_a_worker_on_a_database_without_tables_says_what_to_do_without_traceback
     failures = [r for r in caplog.records if r.levelname == "ERROR"]
     assert len(failures) == 1, [r.getMessage() for r in failures]
     assert "db upgrade" in failures[0].getMessage() and not failures[0].exc_info
+
+
+def test_a_worker_whose_database_goes_away_logs_its_reason_without_tracebacks(
+        app_config: dict[str, Any], tmp_path: Any, caplog: Any) -> None:
+    """The database down while the worker runs: a line a round with the driver's reason, and the
+    worker waits for it; it was a whole traceback (a hundred lines) every second."""
+    from widget_server import create_app
+
+    gone = create_app({**app_config, "DATABASE_URL": f"sqlite:///{tmp_path / 'no-such-folder' / 'r.sqlite3'}",
+                       "OUTBOX_POLL_SECONDS": 0.1})
+    worker = Worker(gone, "lost")
+    caplog.set_level("INFO", logger="widget_server")
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not [r for r in caplog.records if r.levelname == "ERROR"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker.stop()
+    thread.join(10)
+    assert not thread.is_alive()
+    db.get_engine(gone).dispose()
+    failures = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert failures and all(not r.exc_info for r in failures), [r.getMessage() for r in failures]
+    assert "unable to open database file" in failures[0].getMessage()

@@ -55,6 +55,8 @@ def test_serve_answers_and_stops_on_sigterm(app_config, tmp_path):
     assert proc.returncode == 0, log
     assert "/api/v1/submissions/PH-0000-00000" in log
     assert "0912345678" not in log
+    # No control socket in the user's home: one path for every `serve` of the user (gunicorn 27).
+    assert "Control socket" not in log and "gunicorn.ctl" not in log, log
 
 
 def _serve(app_config: dict, tmp_path: Path, port: int, *args: str, **env_extra: str) -> subprocess.Popen:
@@ -117,6 +119,26 @@ def test_serve_refuses_several_workers_with_limits_in_process_memory(app_config,
     log = out.decode()
     assert proc.returncode != 0, log
     assert "PHANHOI_RATELIMIT_STORAGE_URI" in log and "--workers 1" in log
+
+
+def test_serve_refuses_a_limit_store_that_does_not_answer(app_config, tmp_path):
+    """A Redis out of reach started the relay with every rate limit silently off (the limiter lets
+    requests through when its store fails); now one line naming the setting, never its password."""
+    port, dead = _free_port(), _free_port()
+    proc = _serve(app_config, tmp_path, port, "--workers", "2",
+                  PHANHOI_RATELIMIT_STORAGE_URI=f"redis://:mat-khau-redis@127.0.0.1:{dead}/0")
+    try:
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    log = out.decode()
+    assert proc.returncode == 1, log
+    last = log.strip().splitlines()[-1]
+    assert last.startswith("Error: Kho giới hạn tần suất không trả lời"), log  # Vietnamese first
+    assert f"redis://127.0.0.1:{dead}/0" in last and "PHANHOI_RATELIMIT_STORAGE_URI" in last
+    assert "mat-khau-redis" not in log and "Traceback" not in log and "Listening at" not in log
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ Never use it in production: the secrets sit in a plain file.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -179,6 +180,12 @@ def demo_command(port: int, instance_path: str | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # request lines carry ?contact=
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter is not news
+    if importlib.util.find_spec("central_system") is None:
+        raise click.ClickException(
+            "Bản demo cần hệ thống trung tâm mẫu (phanhoi-central-example), không nằm trong gói của máy chủ "
+            "chuyển tiếp: trong bản sao mã nguồn, chạy `make demo` hoặc `pip install ./examples`. / The demo needs "
+            "the reference central system (phanhoi-central-example), which the relay's wheel does not carry: in "
+            "a checkout, run `make demo` or `pip install ./examples`.")
     instance = Path(instance_path or default_instance_path()).resolve()
     app, central, stored = build(port, instance)
 

@@ -71,6 +71,17 @@ def _unavailable(exc: BaseException, url: str) -> click.ClickException:
 class RelayGroup(FlaskGroup):
     """The commands, with one line instead of a traceback when the database has no tables."""
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # Every command is this group's own (``app.cli`` adds the same ones): listing them needs
+        # no app, so `--help` on a host not configured yet is the list, not "Error: …SECRET_KEY…".
+        self._load_plugin_commands()
+        return sorted(click.Group.list_commands(self, ctx))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        # A mistyped command is "No such command", not first a settings error from loading the app.
+        self._load_plugin_commands()
+        return click.Group.get_command(self, ctx, cmd_name)
+
     def invoke(self, ctx: click.Context) -> Any:
         import sqlalchemy as sa
 

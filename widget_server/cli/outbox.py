@@ -31,6 +31,11 @@ log = logging.getLogger("widget_server.worker")
 def worker_command(once: bool, worker_id: str | None, concurrency: int | None) -> None:
     """Run the outbox worker: forward submissions and events to the central system."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    # A database out of reach at start (a wrong PHANHOI_DATABASE_URL, a server down) is one line and
+    # exit 1, as for every other command, not a traceback logged each second; once running, a
+    # lost database is waited for.
+    with db.get_engine(app).connect():
+        pass
     if not logging.getLogger().handlers:
         logging.basicConfig(level=app.config["LOG_LEVEL"],
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -31,6 +31,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
             f"lên {workers} lần. Đặt PHANHOI_RATELIMIT_STORAGE_URI=redis://… hoặc dùng --workers 1. / "
             f"{workers} workers with in-memory rate limits would allow {workers} times every limit: "
             "set PHANHOI_RATELIMIT_STORAGE_URI to a shared store (redis://…) or serve with --workers 1.")
+    _limit_store_answers(app)
     db.upgrade(db.get_engine(app))
     # A request waiting for a locked store answers 503 after STORE_WAIT_SECONDS: the worker's
     # timeout is longer, so gunicorn never kills a worker that was about to answer.
@@ -40,9 +41,41 @@ def serve(host: str, port: int, workers: int | None) -> None:
             "--access-logfile", "-", "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss %({x-request-id}o)s',
             # Control characters in a path are escaped: a %0a cannot start a forged log line.
             "--logger-class", "widget_server.web.logs.AccessLogger",
+            *_no_control_socket(),
             "widget_server.wsgi:app"]
     # The access log prints paths without query strings: an old client's lookup has ?contact=.
     os.execvp(argv[0], argv)  # noqa: S606 - replaces this process with gunicorn, no shell
+
+
+def _no_control_socket() -> list[str]:
+    """gunicorn 27 opens a control socket at ``~/.gunicorn/gunicorn.ctl``: one path for every
+    `serve` of the user, so a second one took the first's, and a service account without a
+    writable home had none. The relay is run by signals (SIGTERM, SIGHUP), not through it."""
+    from gunicorn.config import KNOWN_SETTINGS
+
+    return ["--no-control-socket"] if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS) else []
+
+
+def _limit_store_answers(app: Flask) -> None:
+    """A shared limit store that does not answer (Redis down, a wrong host or port) would let every
+    request through unlimited without a word: a citizen's submission never fails on the limit
+    store (RATELIMIT_SWALLOW_ERRORS). At start that is a mistake to fix, so say so and stop."""
+    from urllib.parse import urlsplit
+
+    if not app.config.get("RATELIMIT_ENABLED", True) or _limits_in_process_memory(app):
+        return
+    try:
+        answers = bool(app.extensions["phanhoi_limiter"].storage.check())
+    except Exception:  # noqa: BLE001 - any driver error means the same: it does not answer
+        answers = False
+    if answers:
+        return
+    parts = urlsplit(str(app.config["RATELIMIT_STORAGE_URI"]))
+    shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # never its password
+    raise click.ClickException(
+        f"Kho giới hạn tần suất không trả lời ({shown}): kiểm tra PHANHOI_RATELIMIT_STORAGE_URI và máy "
+        "chủ Redis. / The rate-limit store does not answer: check PHANHOI_RATELIMIT_STORAGE_URI and "
+        "the Redis server.")
 
 
 def _limits_in_process_memory(app: Flask) -> bool:

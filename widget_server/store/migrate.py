@@ -40,3 +40,16 @@ def missing_tables(exc: BaseException | None) -> bool:
             return True
         exc = exc.__cause__
     return False
+
+
+def out_of_reach(exc: BaseException | None) -> str:
+    """The driver's reason, on one line, when the database could not be used at all (down, a
+    wrong host, a file that cannot be opened); "" for any other failure. Never the statement:
+    the engines hide parameters, and only the driver's own message is read."""
+    import sqlalchemy as sa
+
+    while exc is not None:
+        if isinstance(exc, sa.exc.OperationalError):
+            return " ".join(str(exc.orig).split())[:300]
+        exc = exc.__cause__
+    return ""

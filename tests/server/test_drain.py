@@ -230,6 +230,20 @@ def test_a_proxy_from_the_environment_is_still_used(monkeypatch, app):
     assert headers["Idempotency-Key"] == "msg_1" and headers["webhook-id"] == "msg_1"
 
 
+def _worker_errors(app: Any, caplog: Any, meanwhile: Any) -> list[Any]:
+    """The ERROR records of a worker run in a thread while ``meanwhile()`` runs, then stopped."""
+    worker = Worker(app, "early")
+    caplog.set_level("INFO", logger="widget_server")
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    meanwhile()
+    worker.stop()
+    thread.join(10)
+    assert not thread.is_alive()
+    db.get_engine(app).dispose()
+    return [r for r in caplog.records if r.levelname == "ERROR"]
+
+
 def test_a_worker_on_a_database_without_tables_says_what_to_do_without_tracebacks(
         app_config: dict[str, Any], tmp_path: Any, caplog: Any) -> None:
     """Started before `db upgrade` (a deployment's order, or the wrong folder): one line that
@@ -238,16 +252,7 @@ def test_a_worker_on_a_database_without_tables_says_what_to_do_without_traceback
 
     empty = create_app({**app_config, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
                         "OUTBOX_POLL_SECONDS": 0.1})
-    worker = Worker(empty, "early")
-    caplog.set_level("INFO", logger="widget_server")
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    time.sleep(2.5)
-    worker.stop()
-    thread.join(10)
-    assert not thread.is_alive()
-    db.get_engine(empty).dispose()
-    failures = [r for r in caplog.records if r.levelname == "ERROR"]
+    failures = _worker_errors(empty, caplog, lambda: time.sleep(2.5))
     assert len(failures) == 1, [r.getMessage() for r in failures]
     assert "db upgrade" in failures[0].getMessage() and not failures[0].exc_info
 
@@ -260,17 +265,11 @@ def test_a_worker_whose_database_goes_away_logs_its_reason_without_tracebacks(
 
     gone = create_app({**app_config, "DATABASE_URL": f"sqlite:///{tmp_path / 'no-such-folder' / 'r.sqlite3'}",
                        "OUTBOX_POLL_SECONDS": 0.1})
-    worker = Worker(gone, "lost")
-    caplog.set_level("INFO", logger="widget_server")
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not [r for r in caplog.records if r.levelname == "ERROR"] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    worker.stop()
-    thread.join(10)
-    assert not thread.is_alive()
-    db.get_engine(gone).dispose()
-    failures = [r for r in caplog.records if r.levelname == "ERROR"]
+    def first_error() -> None:
+        deadline = time.monotonic() + 10
+        while not [r for r in caplog.records if r.levelname == "ERROR"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    failures = _worker_errors(gone, caplog, first_error)
     assert failures and all(not r.exc_info for r in failures), [r.getMessage() for r in failures]
     assert "unable to open database file" in failures[0].getMessage()

@@ -59,6 +59,17 @@ def test_serve_answers_and_stops_on_sigterm(app_config, tmp_path):
     assert "Control socket" not in log and "gunicorn.ctl" not in log, log
 
 
+def _ended(proc: subprocess.Popen) -> str:
+    """What a serve that should stop by itself printed (killed after a minute if it does not)."""
+    try:
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return out.decode()
+
+
 def _serve(app_config: dict, tmp_path: Path, port: int, *args: str, **env_extra: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHANHOI_")}
     env.update({
@@ -110,13 +121,7 @@ def test_serve_refuses_several_workers_with_limits_in_process_memory(app_config,
     """N workers on memory:// would each count alone: N times every limit. Refused, with the fix."""
     port = _free_port()
     proc = _serve(app_config, tmp_path, port, "--workers", "2", PHANHOI_RATELIMIT_STORAGE_URI=storage)
-    try:
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    log = out.decode()
+    log = _ended(proc)
     assert proc.returncode != 0, log
     assert "PHANHOI_RATELIMIT_STORAGE_URI" in log and "--workers 1" in log
 
@@ -127,13 +132,7 @@ def test_serve_refuses_a_limit_store_that_does_not_answer(app_config, tmp_path):
     port, dead = _free_port(), _free_port()
     proc = _serve(app_config, tmp_path, port, "--workers", "2",
                   PHANHOI_RATELIMIT_STORAGE_URI=f"redis://:mat-khau-redis@127.0.0.1:{dead}/0")
-    try:
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    log = out.decode()
+    log = _ended(proc)
     assert proc.returncode == 1, log
     last = log.strip().splitlines()[-1]
     assert last.startswith("Error: Kho giới hạn tần suất không trả lời"), log  # Vietnamese first

@@ -299,3 +299,12 @@ def test_a_deactivated_site_is_still_shown_to_its_operator(runner):
     assert shown["site_key"] == added["site_key"] and shown["active"] is False
     figures = runner.invoke(args=["stats", "--site", added["site_key"], "--json"])
     assert figures.exit_code == 0, figures.output  # and its figures
+
+
+def test_a_site_added_without_origins_is_told_where_it_still_takes_submissions(runner):
+    bare = runner.invoke(args=["sites", "add", "Máy chủ đối tác"])
+    assert bare.exit_code == 0, bare.output
+    origins = next(line for line in bare.output.splitlines() if line.strip().startswith("origins:"))
+    assert "bị từ chối trên mọi trang báo" in origins and "/s/" in origins and " / " in origins
+    embedded = runner.invoke(args=["sites", "add", "Báo Mới", "--origin", "https://baomoi.example"])
+    assert "từ chối" not in embedded.output and "https://baomoi.example" in embedded.output

@@ -64,12 +64,15 @@ def db_upgrade(revision: str) -> None:
 sites_group = click.Group("sites", help="Partner sites that embed the widget or submit server-side.")
 
 
+NO_ORIGINS = "- (bị từ chối trên mọi trang báo; gửi bằng khóa bí mật, trang /s/ / refused on news pages; secret key, /s/)"
+
+
 def _print_site(site: sites.Site, secret: str | None = None) -> None:
     click.echo(f"{site.name}")
     click.echo(f"  site_key:   {site.key}")
     if secret:
         click.echo(f"  secret_key: {secret}   (chỉ hiển thị một lần / shown once)")
-    click.echo(f"  origins:    {', '.join(site.origins) or '-'}")
+    click.echo(f"  origins:    {', '.join(site.origins) or NO_ORIGINS}")
     click.echo(f"  locale:     {site.locale}   destination: {site.destination}   "
                f"altcha: {'on' if site.altcha else 'off'}")
 

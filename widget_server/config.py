@@ -221,8 +221,7 @@ class ConfigError(RuntimeError):
     """A setting is missing or unusable; the relay refuses to start."""
 
 
-# Numeric settings are never negative; these are more than 0 (at 0 what they bound stops, or a
-# socket stops blocking), and those counted in WHOLE are whole numbers.
+# Numbers are never negative; POSITIVE ones more than 0 (at 0 what they bound stops), WHOLE ones whole.
 POSITIVE = {"STORE_WAIT_SECONDS", "SMTP_TIMEOUT", "HTTP_TIMEOUT", "OUTBOX_LEASE_SECONDS", "OUTBOX_CONCURRENCY",
             "OUTBOX_MAX_ATTEMPTS", "OUTBOX_RETRY_WINDOW_HOURS", "FORM_TOKEN_MAX_AGE", "IDEMPOTENCY_TTL_HOURS",
             "ALTCHA_MAX_NUMBER", "ALTCHA_EXPIRES_SECONDS", "CONSOLE_SESSION_MINUTES", "DEADLINE_DAYS",
@@ -243,19 +242,20 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
             raise ValueError
     except ValueError:
-        raise _out_of_range(name, value, "phải là một số / must be a number") from None
+        raise setting_error(name, "phải là một số", "must be a number", value) from None
     if whole and number != int(number):
-        raise _out_of_range(name, value, "phải là một số nguyên / must be a whole number")
+        raise setting_error(name, "phải là một số nguyên", "must be a whole number", value)
     if number <= 0 and name in POSITIVE:
-        raise _out_of_range(name, value, "phải lớn hơn 0 / must be more than 0")
+        raise setting_error(name, "phải lớn hơn 0", "must be more than 0", value)
     if number < 0:
-        raise _out_of_range(name, value, "không được âm / must not be negative")
+        raise setting_error(name, "không được âm", "must not be negative", value)
     return int(number) if whole or (isinstance(default, int) and number == int(number)) else number
 
 
-def _out_of_range(name: str, value: Any, rule: str) -> ConfigError:
-    vi, en = rule.split(" / ")
-    return ConfigError(f"PHANHOI_{name} {vi} (đang là {value!r}). / PHANHOI_{name} {en} (it is {value!r}).")
+def setting_error(name: str, vi: str, en: str, value: Any = None) -> ConfigError:
+    """One line naming the setting, Vietnamese first, with the value it has when it is shown."""
+    vi_is, en_is = (f" (đang là {value!r})", f" (it is {value!r})") if value is not None else ("", "")
+    return ConfigError(f"PHANHOI_{name} {vi}{vi_is}. / PHANHOI_{name} {en}{en_is}.")
 
 
 def load(app: Flask, test_config: dict[str, Any] | None) -> None:

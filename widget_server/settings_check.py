@@ -13,19 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from widget_server.config import ConfigError, secret_list
+from widget_server.config import secret_list, setting_error as _error
 
 #: The drivers the relay is written and tested for (``postgres://`` is PostgreSQL's own alias).
 DATABASES = {"sqlite", "postgresql", "postgres"}
 
 
-def _error(name: str, vi: str, en: str, value: Any = None) -> ConfigError:
-    shown = f" (đang là {value!r})" if value is not None else ""
-    shown_en = f" (it is {value!r})" if value is not None else ""
-    return ConfigError(f"PHANHOI_{name} {vi}{shown}. / PHANHOI_{name} {en}{shown_en}.")
-
-
-def _shown(value: str) -> str:
+def shown_url(value: str) -> str:
     """A URL as an error may print it: without a ``user:password@`` it carries."""
     parts = urlsplit(value)
     return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl() if "@" in parts.netloc else value
@@ -35,18 +29,18 @@ def _base_url(name: str, value: str) -> None:
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise _error(name, "phải là một địa chỉ http(s):// đầy đủ, ví dụ https://phanhoi.example.vn",
-                     "must be a whole http(s):// URL, e.g. https://phanhoi.example.vn", _shown(value))
+                     "must be a whole http(s):// URL, e.g. https://phanhoi.example.vn", shown_url(value))
     if parts.query or parts.fragment:
-        raise _error(name, "không được có ? hoặc #", "must have no query or fragment", _shown(value))
+        raise _error(name, "không được có ? hoặc #", "must have no query or fragment", shown_url(value))
 
 
 def _central_url(value: str) -> None:
     _base_url("CENTRAL_URL", value)
     path = urlsplit(value).path.rstrip("/")
     if "/intake" in path:
-        base = _shown(value[: value.index("/intake")])
+        base = shown_url(value[: value.index("/intake")])
         raise _error("CENTRAL_URL", f"là địa chỉ gốc của hệ thống trung tâm, không có /intake/…: dùng {base}",
-                     f"is the central system's base URL, without /intake/…: use {base}", _shown(value))
+                     f"is the central system's base URL, without /intake/…: use {base}", shown_url(value))
 
 
 def _webhook_secrets(name: str, value: Any) -> None:

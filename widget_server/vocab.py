@@ -13,12 +13,14 @@ from phanhoi.statuses import ANSWERED, FINAL, IN_PROGRESS, STATUSES, Status
 
 __all__ = ["ANSWERED", "CITIZEN_REQUEST_KINDS", "CONSOLE_ROLES", "DATA_REQUEST_KINDS", "DESTINATIONS", "FINAL",
            "FIRST_DAY", "IN_PROGRESS", "LAST_DAY", "NOTICE_CHANNELS", "NOTICE_DESTINATIONS", "REACH_EVENTS",
-           "SITE_DESTINATIONS", "STATUSES", "Status", "VIAS"]
+           "SITE_DESTINATIONS", "STATUSES", "Status", "VIAS", "VN_TIME"]
 
 #: The days a date given to the relay may fall on (in UTC, or Vietnam's days for a filter): a
 #: window's other end (a day more, a year less, a time zone's hours) is still a date, and no
 #: submission or result is older or newer.
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
+#: Vietnam's time (UTC+7, no daylight saving): the days of filters, periods and pages.
+VN_TIME = dt.timezone(dt.timedelta(hours=7))
 
 #: How a submission reached the relay: the framed form, the full page (/s/), or a partner's server.
 VIAS: tuple[str, ...] = ("form", "page", "api")

@@ -30,6 +30,7 @@ from .models import (
     ConsentGiven,
     Location,
     NotifyRequest,
+    SiteConfig,
     SubmissionCreate,
     SubmissionReceipt,
     SubmissionStatus,
@@ -196,7 +197,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
                 raise UsageError(f"--from-json carries the whole submission: put {', '.join(ignored)} "
                                  "in the file, or give the fields as flags without --from-json")
             if args.accept_consent and "consent" not in data:
-                version = args.consent_version or _site_consent_version(client)
+                version = args.consent_version or _site_config(client, _NEEDS_VERSION).consent.version
                 data["consent"] = {"version": version, "accepted": True}
             submission = data
         else:
@@ -213,10 +214,14 @@ _FIELD_FLAGS = ("category", "title", "content", "name", "phone", "email", "agenc
                 "address", "lat", "lon", "source_url", "public", "notify", "accept_notify_consent")
 
 
-def _site_consent_version(client: Client) -> str:
+_NEEDS_VERSION = "give --consent-version, or --site-key to read it from the site"
+
+
+def _site_config(client: Client, without_key: str) -> SiteConfig:
+    """The site's config (its consent texts), read once; ``without_key`` says why a key is needed."""
     if not client.site_key:
-        raise UsageError("give --consent-version, or --site-key to read it from the site")
-    return client.site_config().consent.version
+        raise UsageError(without_key)
+    return client.site_config()
 
 
 def _submission_from_flags(args: argparse.Namespace, client: Client) -> SubmissionCreate:
@@ -232,8 +237,11 @@ def _submission_from_flags(args: argparse.Namespace, client: Client) -> Submissi
         # A purpose of its own: its consent is given with it, never assumed, never alone.
         raise UsageError("--notify and --accept-notify-consent go together: the citizen asks for "
                          "the notice and accepts its own consent text")
-    notify = _notify_request(args.notify, client) if args.notify else None
-    version = args.consent_version or _site_consent_version(client)
+    config, notify = None, None
+    if args.notify:
+        config = _site_config(client, "--notify needs --site-key: the notice's consent text is the site's")
+        notify = _notify_request(args.notify, config)
+    version = args.consent_version or (config or _site_config(client, _NEEDS_VERSION)).consent.version
     has_location = any(v is not None for v in (args.commune, args.address, args.lat, args.lon))
     return SubmissionCreate(
         category=args.category,
@@ -253,10 +261,7 @@ def _submission_from_flags(args: argparse.Namespace, client: Client) -> Submissi
     )
 
 
-def _notify_request(by: Literal["email", "sms"], client: Client) -> NotifyRequest:
-    if not client.site_key:
-        raise UsageError("--notify needs --site-key: the notice's consent text is the site's")
-    config = client.site_config()
+def _notify_request(by: Literal["email", "sms"], config: SiteConfig) -> NotifyRequest:
     if by not in config.notify_channels or config.notify_consent is None:
         offered = ", ".join(config.notify_channels) or "none"
         raise UsageError(f"this relay sends no notice by {by} (it offers: {offered})")

@@ -275,6 +275,7 @@ def test_submit_asks_for_a_notice_with_its_own_consent(
     sent = json.loads(mocked.calls[-1].request.body)
     assert sent["notify"] == {"by": "sms", "consent": {"version": "2026-11.abc", "accepted": True}}
     assert sent["consent"] == {"version": "2025-07", "accepted": True}
+    assert [c.request.method for c in mocked.calls] == ["GET", "POST"]  # the site's config read once
 
 
 @pytest.mark.parametrize(("extra", "said"), [

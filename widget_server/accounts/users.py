@@ -20,6 +20,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from widget_server.accounts import audit, passwords
 from widget_server.errors import ConflictError, InvalidError, NotFoundError, RefusedError
+from widget_server.intake.sites import SiteError
 from widget_server.store import db, operations
 
 ISSUER = "Phản hồi Widget"
@@ -71,7 +72,7 @@ def _user(row: Any) -> User:
 def _site_id(conn: Any, site_key: str) -> int:
     site_id = conn.execute(sa.select(db.sites.c.id).where(db.sites.c.site_key == site_key)).scalar()
     if site_id is None:
-        raise NotFoundError(f"Không có trang {site_key}. / No site {site_key}.", code="site-not-found")
+        raise NotFoundError(SiteError.NO_SITE.format(site_key), code="site-not-found")
     return int(site_id)
 
 

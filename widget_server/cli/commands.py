@@ -131,7 +131,7 @@ def sites_show(site_key: str, as_json: bool) -> None:
     """Show one site (a deactivated one too)."""
     site = sites.get_site(site_key, inactive=True)
     if site is None:
-        raise click.ClickException(f"Không có trang {site_key}. / No site {site_key}.")
+        raise click.ClickException(sites.SiteError.NO_SITE.format(site_key))
     if as_json:
         _echo_json(site.public())
     else:
@@ -278,7 +278,7 @@ def stats_command(site_key: str | None, since: str | None, until: str | None, as
     if site_key:
         site = sites.get_site(site_key, inactive=True)  # a site deactivated since: its figures stay
         if site is None:
-            raise click.ClickException(f"Không có trang {site_key}. / No site {site_key}.")
+            raise click.ClickException(sites.SiteError.NO_SITE.format(site_key))
         site_id = site.id
     try:
         figures = stats.compute(site_id, stats.parse_since(since))

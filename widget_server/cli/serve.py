@@ -60,7 +60,7 @@ def _limit_store_answers(app: Flask) -> None:
     """A shared limit store that does not answer (Redis down, a wrong host or port) would let every
     request through unlimited without a word: a citizen's submission never fails on the limit
     store (RATELIMIT_SWALLOW_ERRORS). At start that is a mistake to fix, so say so and stop."""
-    from urllib.parse import urlsplit
+    from widget_server.settings_check import shown_url
 
     if not app.config.get("RATELIMIT_ENABLED", True) or _limits_in_process_memory(app):
         return
@@ -70,8 +70,7 @@ def _limit_store_answers(app: Flask) -> None:
         answers = False
     if answers:
         return
-    parts = urlsplit(str(app.config["RATELIMIT_STORAGE_URI"]))
-    shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # never its password
+    shown = shown_url(str(app.config["RATELIMIT_STORAGE_URI"]))  # never its password
     raise click.ClickException(
         f"Kho giới hạn tần suất không trả lời ({shown}): kiểm tra PHANHOI_RATELIMIT_STORAGE_URI và máy "
         "chủ Redis. / The rate-limit store does not answer: check PHANHOI_RATELIMIT_STORAGE_URI and "

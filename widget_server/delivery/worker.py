@@ -299,11 +299,12 @@ class Worker:
                     self.read_back()
                     claimed = self.cycle(poll if self.pool.in_flight else 0)[1]
                 except Exception as exc:  # a database hiccup must not end the worker
-                    bare = migrate.missing_tables(exc)  # no schema yet: a line every 30 s, no traceback
-                    # The database out of reach (down, restarting): its reason on one line, not a traceback a second.
-                    lost = not bare and migrate.out_of_reach(exc)
-                    log.error("worker %s: %s", self.id, migrate.NO_TABLES if bare else "delivery round failed"
-                              + (f": {lost}" if lost else ""), exc_info=not (bare or lost))
+                    # No schema yet (a line every 30 s), or the database out of reach (down, restarting:
+                    # its reason): one line each, not a traceback a second; anything else in full.
+                    bare = migrate.missing_tables(exc)
+                    lost = "" if bare else migrate.out_of_reach(exc)
+                    said = migrate.NO_TABLES if bare else "delivery round failed" + (f": {lost}" if lost else "")
+                    log.error("worker %s: %s", self.id, said, exc_info=not (bare or lost))
                     if once:
                         raise
                     self.stop_event.wait(30.0 if bare else max(poll, 1.0))

@@ -60,6 +60,7 @@ class Site:
 
 class SiteError(ValueError):
     NOT_ORIGIN = "Không phải origin http(s) hợp lệ: {!r} / not an http(s) origin"
+    NO_SITE = "Không có trang {0}. / No site {0}."
 
 
 def _hash(secret: str) -> str:
@@ -276,7 +277,7 @@ def rotate_secret(site_key: str, *, grace: dt.timedelta = ROTATION_GRACE) -> str
             sa.select(db.sites.c.secret_hash).where(db.sites.c.site_key == site_key)
         ).one_or_none()
         if row is None:
-            raise SiteError(f"Không có trang {site_key}. / No site {site_key}.")
+            raise SiteError(SiteError.NO_SITE.format(site_key))
         conn.execute(
             sa.update(db.sites)
             .where(db.sites.c.site_key == site_key)
@@ -304,7 +305,7 @@ def update_site(site_key: str, **values: Any) -> Site:
             sa.update(db.sites).where(db.sites.c.site_key == site_key).values(**values)
         )
         if result.rowcount == 0:
-            raise SiteError(f"Không có trang {site_key}. / No site {site_key}.")
+            raise SiteError(SiteError.NO_SITE.format(site_key))
         row = conn.execute(sa.select(db.sites).where(db.sites.c.site_key == site_key)).one()
     return _row_to_site(row)
 

@@ -18,9 +18,7 @@ from flask import current_app
 
 from widget_server.errors import InvalidError
 from widget_server.store import db
-from widget_server.vocab import ANSWERED, FIRST_DAY, IN_PROGRESS, LAST_DAY
-
-_VN = dt.timezone(dt.timedelta(hours=7))
+from widget_server.vocab import ANSWERED, FIRST_DAY, IN_PROGRESS, LAST_DAY, VN_TIME
 
 
 def compute(site_id: int | None = None, since: dt.datetime | None = None,
@@ -102,7 +100,9 @@ def cached(site_id: int | None, since: dt.datetime | None, max_age: float) -> di
     return figures
 
 
-def parse_since(value: str | None) -> dt.datetime | None:
+def parse_day(value: str | None, field: str = "day") -> dt.date | None:
+    """A day given as ``YYYY-MM-DD``, ``FIRST_DAY`` to ``LAST_DAY``; InvalidError naming ``field``
+    otherwise (``9999-12-31`` was a 500)."""
     if not value:
         return None
     message = (f"Ngày không hợp lệ (YYYY-MM-DD, từ {FIRST_DAY} đến {LAST_DAY}). / "
@@ -110,8 +110,15 @@ def parse_since(value: str | None) -> dt.datetime | None:
     try:
         day = dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidError(message, errors={"since": [message]}) from exc
+        raise InvalidError(message, errors={field: [message]}) from exc
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise InvalidError(message, errors={"since": [message]})
+        raise InvalidError(message, errors={field: [message]})
+    return day
+
+
+def parse_since(value: str | None) -> dt.datetime | None:
+    day = parse_day(value, "since")
+    if day is None:
+        return None
     # 00:00 in Vietnam, as the reach funnel's and the results API's days.
-    return dt.datetime(day.year, day.month, day.day, tzinfo=_VN).astimezone(dt.UTC)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=VN_TIME).astimezone(dt.UTC)

@@ -17,9 +17,8 @@ import sqlalchemy as sa
 
 from widget_server.reach import beacons
 from widget_server.store import db
-from widget_server.vocab import ANSWERED, FIRST_DAY, LAST_DAY
+from widget_server.vocab import ANSWERED, VN_TIME
 
-VN = dt.timezone(dt.timedelta(hours=7))
 STEPS = ("impressions", "opens", "submissions", "answered", "answered_on_time", "satisfied")
 FIGURES = (*STEPS, "results_views", "rated")
 EVENT_FIGURE = {"impression": "impressions", "open": "opens", "results_view": "results_views"}
@@ -28,12 +27,12 @@ MAX_DAYS = 3 * 366
 
 
 def vn_day(when: dt.datetime) -> str:
-    return when.astimezone(VN).date().isoformat()
+    return when.astimezone(VN_TIME).date().isoformat()
 
 
 def day_start(day: dt.date) -> dt.datetime:
     """00:00 in Vietnam on ``day``, as an aware UTC datetime."""
-    return dt.datetime(day.year, day.month, day.day, tzinfo=VN).astimezone(dt.UTC)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=VN_TIME).astimezone(dt.UTC)
 
 
 def compute(site_ids: list[int] | None = None, since: dt.date | None = None,
@@ -47,7 +46,7 @@ def compute(site_ids: list[int] | None = None, since: dt.date | None = None,
 
     beacons.flush(current_app)  # what this process holds, so a page shows the latest counts
     now = now or db.utcnow()
-    until = until or now.astimezone(VN).date()
+    until = until or now.astimezone(VN_TIME).date()
     since = since or until - dt.timedelta(days=29)
     check_period(since, until)
     start, end = day_start(since), day_start(until + dt.timedelta(days=1))
@@ -114,20 +113,10 @@ def _by_day(rows: list[dict[str, Any]], since: dt.date, until: dt.date) -> list[
 
 
 def parse_day(value: str | None) -> dt.date | None:
-    """A day of a period, ``FIRST_DAY`` to ``LAST_DAY``; InvalidError otherwise (``9999-12-31`` was a 500)."""
-    if not value:
-        return None
-    from widget_server.errors import InvalidError
+    """A day of a period (``stats.parse_day``: ``FIRST_DAY`` to ``LAST_DAY``, else InvalidError)."""
+    from widget_server.intake import stats
 
-    message = (f"Ngày không hợp lệ (YYYY-MM-DD, từ {FIRST_DAY} đến {LAST_DAY}). / "
-               f"Not a date (YYYY-MM-DD, {FIRST_DAY} to {LAST_DAY}).")
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidError(message, errors={"day": [message]}) from exc
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise InvalidError(message, errors={"day": [message]})
-    return day
+    return stats.parse_day(value)
 
 
 def check_period(since: dt.date | None, until: dt.date | None, *, now: dt.datetime | None = None) -> None:
@@ -135,7 +124,7 @@ def check_period(since: dt.date | None, until: dt.date | None, *, now: dt.dateti
     14 MB); ``until`` defaults to today, as in :func:`compute`."""
     from widget_server.errors import InvalidError
 
-    until = until or (now or db.utcnow()).astimezone(VN).date()
+    until = until or (now or db.utcnow()).astimezone(VN_TIME).date()
     if since is not None and (until - since).days >= MAX_DAYS:
         raise InvalidError("Khoảng thời gian dài nhất là 3 năm. / A period is at most 3 years.",
                            errors={"day": ["period"]})

@@ -16,7 +16,7 @@ from widget_server.intake import reference, sites, text
 from widget_server.results.cache import public_cache
 from widget_server.store import db
 from widget_server.store.published import results
-from widget_server.vocab import FIRST_DAY, LAST_DAY
+from widget_server.vocab import FIRST_DAY, LAST_DAY, VN_TIME
 
 #: The filters a list takes; anything else is refused with this list (400, ``unknown-filter``).
 FILTERS = ("site", "category", "agency", "commune", "q", "since", "until", "page", "per_page")
@@ -111,8 +111,6 @@ def _bounds(day: dt.date, *, end: bool) -> dt.datetime:
     start = dt.datetime(day.year, day.month, day.day, tzinfo=VN_TIME)
     return (start + dt.timedelta(days=1) if end else start).astimezone(dt.UTC)
 
-
-VN_TIME = dt.timezone(dt.timedelta(hours=7))
 
 
 _WORD = re.compile(r"[^\W_]+")

@@ -18,9 +18,10 @@ import sqlalchemy as sa
 
 from widget_server.errors import InvalidError
 from widget_server.intake import sites
-from widget_server.results.listing import VN_TIME, Names, day_arg, days_between, invalid
+from widget_server.results.listing import Names, day_arg, days_between, invalid
 from widget_server.store import db
 from widget_server.store.published import results
+from widget_server.vocab import VN_TIME
 
 BASIS = ("Theo kết quả đã công khai (Based on published results): đúng hạn = trả lời không muộn "
          "hơn hạn xử lý; số ngày = từ khi tiếp nhận đến khi trả lời; mức hài lòng chỉ tính các "

@@ -11,13 +11,13 @@ from flask import Response, request, url_for
 from markupsafe import Markup, escape
 
 from widget_server import i18n
+from widget_server.vocab import VN_TIME
 from widget_server.intake import reference, sites
 from widget_server.web.assets import versioned_url
 from widget_server.web.i18n import request_lang
 from widget_server.web.pages.blueprint import bp
 from widget_server.web.pages.theme import theme_accent, theme_logo
 
-VN_TIME = dt.timezone(dt.timedelta(hours=7))
 
 
 def parent_origin(site: sites.Site) -> str | None:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import Response, abort, current_app, render_template, request
 
 from widget_server.intake import sites
+from widget_server.vocab import VN_TIME
 from widget_server.web.assets import versioned_url
 from widget_server.web.pages.blueprint import bp
 
@@ -41,7 +42,7 @@ def demo() -> Response:
     site = _demo_site()
     nonce = secrets.token_urlsafe(16)
     relay = current_app.config["PUBLIC_URL"]
-    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date()  # Vietnam, UTC+7
+    today = dt.datetime.now(VN_TIME).date()
     weekdays = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
     resp = Response(
         render_template(

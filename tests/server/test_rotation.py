@@ -53,6 +53,19 @@ def test_rotation_without_grace(client: Any, runner: Any, site: Any, submission_
     assert _submit(client, new, submission_body, "n").status_code == 201
 
 
+def test_the_text_output_says_how_long_the_old_key_works_in_both_languages(
+        client: Any, runner: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    """It said "(khóa cũ còn hiệu lực 0 ngày)" for a key already refused, and nothing in English."""
+    s, old = site
+    said = runner.invoke(args=["sites", "rotate-key", s.key, "--grace-days", "3"]).output
+    new = said.split("secret_key: ")[1].split()[0]
+    assert "Khóa cũ còn hiệu lực 3 ngày" in said and "The old key works 3 more day(s)" in said
+    assert _submit(client, new, submission_body, "n").status_code == 201
+    said = runner.invoke(args=["sites", "rotate-key", s.key, "--grace-days", "0"]).output
+    assert "Khóa cũ đã hết hiệu lực. / The old key no longer works." in said and "0 ngày" not in said
+    assert_problem(_submit(client, new, submission_body, "n2"), 401, "invalid-secret")
+
+
 def test_a_grace_period_out_of_range_is_refused(client: Any, runner: Any, site: Any,
                                                 submission_body: dict[str, Any]) -> None:
     """As in the console, 0 to 30 days: a negative one is a mistake (it was printed as "valid

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any
 
@@ -146,16 +147,15 @@ def sites_show(site_key: str, as_json: bool) -> None:
 @with_appcontext
 def sites_rotate(site_key: str, grace_days: int, as_json: bool) -> None:
     """Issue a new secret key; the old one is accepted for --grace-days more."""
-    import datetime as dt
-
     try:
-        secret = sites.rotate_secret(site_key, grace=dt.timedelta(days=grace_days))
+        secret = sites.rotate_secret(site_key, grace=datetime.timedelta(days=grace_days))
     except sites.SiteError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
-        _echo_json({"site_key": site_key, "secret_key": secret, "previous_valid_days": grace_days})
-    else:
-        click.echo(f"secret_key: {secret}   (khóa cũ còn hiệu lực {grace_days} ngày)")
+        return _echo_json({"site_key": site_key, "secret_key": secret, "previous_valid_days": grace_days})
+    click.echo(f"secret_key: {secret}\n" + (
+        f"Khóa cũ còn hiệu lực {grace_days} ngày. / The old key works {grace_days} more day(s)."
+        if grace_days else "Khóa cũ đã hết hiệu lực. / The old key no longer works."))
 
 
 @sites_group.command("set")

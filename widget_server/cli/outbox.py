@@ -98,13 +98,15 @@ def outbox_list(state: str | None, limit: int, as_json: bool) -> None:
 @click.option("--all-dead", is_flag=True, help="Replay every dead row.")
 @with_appcontext
 def outbox_retry(ids: tuple[str, ...], all_dead: bool) -> None:
-    """Put dead rows (by id, or all of them) back in the queue, due now."""
+    """Put dead rows (by id, or all of them) back in the queue, due now; exit 1 if an id is unknown."""
     if not ids and not all_dead:
         raise click.UsageError("Give outbox ids or --all-dead.")
     count, refused = queue.requeue(db.get_engine(), list(ids), all_dead=all_dead)
     click.echo(f"Đã xếp lại {count} bản ghi. / {count} row(s) queued again.")
     for row_id, why in refused.items():  # each id not queued again, and why
         click.echo(f"{row_id}: {REFUSED.get(why) or f'{why}, không xếp lại. / Not queued again.'}", err=True)
+    if "unknown" in refused.values():  # a mistyped id is the operator's error, not a state
+        raise SystemExit(1)
 
 
 #: Why ``outbox retry`` left an id alone, besides a state it cannot leave (delivered, cancelled).

@@ -57,6 +57,14 @@ def test_db_upgrade_is_repeatable(runner):
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
 
 
+def test_an_operators_one_line_reports_say_it_in_english_too(runner):
+    """Vietnamese first, English second, as every other message: these were Vietnamese only."""
+    said = runner.invoke(args=["db", "upgrade"]).output
+    assert said.startswith("Cơ sở dữ liệu đã cập nhật (head). / The database schema is at head."), said
+    said = runner.invoke(args=["sites", "list"]).output
+    assert said.startswith("Chưa có trang nào.") and "No site yet. Add one with: phanhoi-widget sites add" in said
+
+
 def test_db_upgrade_to_an_unknown_revision_is_a_usage_error(runner):
     result = runner.invoke(args=["db", "upgrade", "--revision", "nope"])
     assert result.exit_code == 2 and "--revision" in result.output and "nope" in result.output, result.output

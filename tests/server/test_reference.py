@@ -40,6 +40,8 @@ def test_sync_replaces_the_default_lists_everywhere(app, runner, client, site):
     assert cfg["agencies"][0]["name"] == "Công an tỉnh Thanh Hóa"
     shown = runner.invoke(args=["reference", "show"])
     assert "an-ninh" in shown.output and "giao-thong" not in shown.output
+    said = runner.invoke(args=["reference", "sync"]).output  # the text: Vietnamese, then English
+    assert "Đã cập nhật 3 lĩnh vực, 2 cơ quan từ" in said and "/ 3 categories, 2 agencies taken from" in said
 
 
 @responses.activate

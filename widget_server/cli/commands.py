@@ -57,7 +57,7 @@ def db_upgrade(revision: str) -> None:
         db.upgrade(db.get_engine(), revision)
     except CommandError as exc:  # an unknown or ambiguous revision: nothing was applied
         raise click.UsageError(f"--revision: không tìm được phiên bản lược đồ này; không có gì thay đổi. / {exc}") from exc
-    click.echo(f"Cơ sở dữ liệu đã cập nhật ({revision}).")
+    click.echo(f"Cơ sở dữ liệu đã cập nhật ({revision}). / The database schema is at {revision}.")
 
 
 # --------------------------------------------------------------------------- sites
@@ -119,7 +119,7 @@ def sites_list(as_json: bool) -> None:
         _echo_json([s.public() for s in all_sites])
         return
     if not all_sites:
-        click.echo("Chưa có trang nào. Thêm bằng: phanhoi-widget sites add TÊN --origin https://…")
+        click.echo("Chưa có trang nào. Thêm bằng: / No site yet. Add one with: phanhoi-widget sites add TÊN --origin https://…")
     for site in all_sites:
         _print_site(site)
 
@@ -236,8 +236,8 @@ def reference_sync(central_url: str | None, as_json: bool) -> None:
     if as_json:
         _echo_json(counts)
     else:
-        click.echo(f"Đã cập nhật {counts['categories']} lĩnh vực, {counts['agencies']} cơ quan "
-                   f"từ {url}.")
+        click.echo(f"Đã cập nhật {counts['categories']} lĩnh vực, {counts['agencies']} cơ quan từ {url}. / "
+                   f"{counts['categories']} categories, {counts['agencies']} agencies taken from {url}.")
     for line in site_values.unlisted():
         click.echo(line, err=True)
 

@@ -177,3 +177,44 @@ def test_the_sdk_readme_gives_each_client_method_its_parameters():
         documented = [p.strip().split("=")[0] for p in listed.split(",") if p.strip() not in ("", "*")]
         actual = [p for p in inspect.signature(getattr(phanhoi.Client, name)).parameters if p != "self"]
         assert documented == actual, f"Client.{name}: sdk/README.md says {documented}, the SDK has {actual}"
+
+
+def _problem_types_raised() -> set[str]:
+    """Every problem ``type`` the relay's code can give: ``code=``/``type=`` of its errors and
+    ``Problem``s, the codes of its form-token and file errors, its error classes' own codes and
+    the HTTP errors' slugs (read from the source, so a new one cannot be missed)."""
+    import ast
+
+    from widget_server.web.problems import _slug
+
+    slug = re.compile(r"^[a-z]+(-[a-z0-9]+)*$")
+    found = {_slug(code) for code in (400, 401, 403, 404, 405, 413, 415, 429, 418)}
+    for path in (ROOT / "widget_server").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                found |= {st.value.value for st in node.body if isinstance(st, ast.Assign)
+                          and [getattr(t, "id", None) for t in st.targets] == ["code"]
+                          and isinstance(st.value, ast.Constant)}
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", "")
+            if not (name.endswith("Error") or name in ("Problem", "_file_error")):
+                continue
+            found |= {k.value.value for k in node.keywords if k.arg in ("code", "type")
+                      and isinstance(k.value, ast.Constant) and isinstance(k.value.value, str)}
+            if name in ("FormTokenError", "_file_error"):
+                found |= {a.value for a in node.args if isinstance(a, ast.Constant)
+                          and isinstance(a.value, str) and slug.match(a.value)}
+    return found
+
+
+def test_every_problem_type_is_documented_and_every_documented_one_exists():
+    """docs/problems.md is where a partner's program learns what each ``type`` means: a type
+    the code gives and the page does not name, or a row the code no longer gives, fails."""
+    text = (ROOT / "docs" / "problems.md").read_text("utf-8")
+    raised = _problem_types_raised()
+    assert {"too-fast", "attachment-unsafe", "store-unavailable", "method-not-allowed"} <= raised
+    assert raised - set(re.findall(r"`([a-z]+(?:-[a-z0-9]+)*)`", text)) == set()
+    rows = {t for line in text.splitlines() if line.startswith("| `")  # a table's first column
+            for t in re.findall(r"`([a-z-]+)`", line.split("|")[1])}
+    assert rows and rows - raised == set()

@@ -9,7 +9,9 @@ Everything runs on loopback, bounded in time (about five minutes per database):
    ``GET /api/v1/results``, a status lookup, a
    durable submission), served the same way in the same run; and the relay with two views
    that do nothing (a ``GET``, and a ``POST`` of the lookup's body): what the relay's own
-   hooks, routes and configuration cost before a path does any work. Ratios are to bare
+   hooks, routes and configuration cost before a path does any work; and bare Flask reading
+   one row of the store and inserting one row durably (the store's own floor on this machine,
+   on the run's database with the relay's settings). Ratios are to bare
    ``GET /`` for the reader paths and to bare ``POST`` for the submission: absolute
    numbers move with the machine and its load, the ratio is what the relay costs. Each
    relay path is compared with a bare run made just before it (``--no-adjacent``: with
@@ -60,6 +62,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 BARE_APP = '''
+import fcntl, os, sqlite3
+
 from flask import Flask, jsonify, request
 
 app = Flask(__name__)
@@ -74,7 +78,76 @@ def index():
 def create():
     body = request.get_json()
     return jsonify(id="x", tracking_code="PA000000", status="received", size=len(body)), 201
+
+
+# The store's own floor under bare Flask: one read by key, one durable insert, on the run's
+# store (its own table), with the relay's settings (SQLite: WAL, synchronous=FULL, a write gate).
+STORE = os.environ.get("BENCH_STORE", "")
+_held = []
+
+
+def store():
+    if not _held:
+        if STORE.startswith("postgresql"):
+            import psycopg
+            _held.append(psycopg.connect(STORE, autocommit=True))
+        else:
+            conn = sqlite3.connect(STORE, isolation_level=None, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            _held.extend([conn, open(os.environ["BENCH_STORE_GATE"], "a")])
+    return _held[0]
+
+
+def mark(sql):
+    return sql if STORE.startswith("postgresql") else sql.replace("%s", "?")
+
+
+@app.post("/api/v1/bench/store-read")
+def store_read():
+    body = request.get_json()
+    row = store().execute(mark("SELECT id, body FROM bench_floor WHERE id = %s"), (1,)).fetchone()
+    return jsonify(id=row[0], size=len(body) + len(row[1]))
+
+
+@app.post("/api/v1/bench/store-write")
+def store_write():
+    body = request.get_data(as_text=True)
+    request.get_json()
+    conn = store()
+    if not STORE.startswith("postgresql"):  # one writer at a time, as the relay's SQLite store
+        fcntl.flock(_held[1], fcntl.LOCK_EX)
+    try:
+        conn.execute(mark("INSERT INTO bench_floor (body) VALUES (%s)"), (body,))
+    finally:
+        if not STORE.startswith("postgresql"):
+            fcntl.flock(_held[1], fcntl.LOCK_UN)
+    return jsonify(id="x", size=len(body)), 201
 '''
+
+BARE_IMPORTS = "import fcntl, os, sqlite3\n"
+
+
+def store_floor(url: str | None, tmp: Path) -> tuple[str, str]:
+    """The bare app's store (a SQLite file of its own, or the run's PostgreSQL database) with its
+    one-row table; and its write gate's file."""
+    ddl = "CREATE TABLE bench_floor (id {key} PRIMARY KEY, body TEXT NOT NULL)"
+    if url:
+        import psycopg
+
+        conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(ddl.format(key="BIGSERIAL"))
+            conn.execute("INSERT INTO bench_floor (body) VALUES ('{}')")
+        return conninfo, ""
+    import sqlite3
+
+    path = tmp / "store_floor.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(ddl.format(key="INTEGER"))
+        conn.execute("INSERT INTO bench_floor (body) VALUES ('{}')")
+    return str(path), str(tmp / "store_floor.lock")
 
 # The relay with two views that do nothing, served like the relay: what its own hooks, routes and
 # configuration cost a request before a path does any work (bare Flask's own two views, mounted
@@ -244,7 +317,7 @@ def wrk(url: str, script: Path | None, seconds: float, args: argparse.Namespace)
 
 
 def kind_of(name: str) -> str:
-    return "bare" if name.startswith("bare_") else "floor" if name.startswith("floor_") else "relay"
+    return next((kind for kind in ("bare", "floor", "store") if name.startswith(kind + "_")), "relay")
 
 
 def fsyncs_per_second(folder: Path, seconds: float = 2.0) -> float:
@@ -395,6 +468,7 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
         site, token = sites.create_site("Báo Thanh Hóa (bench)", ["https://bench.example"])
         consent = reference.consent_for(site.name).version
         tracked = submissions.create_submission(site, submission(consent, "tracked"), via="api")
+    env["BENCH_STORE"], env["BENCH_STORE_GATE"] = store_floor(database_url, tmp)
     (tmp / "bare_app.py").write_text(BARE_APP)
     (tmp / "relay_floor.py").write_text(RELAY_FLOOR_APP)
     (tmp / "stub_central.py").write_text(STUB_CENTRAL)
@@ -414,6 +488,13 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
         "floor_post": (floor_url + "/api/v1/bench/floor",
                        post_script(tmp, "floor_post", {"contact": "0912345678"}, json_headers, dynamic=False),
                        "reader"),
+        # Bare Flask with one read of the store (the lookup's one statement) and one durable
+        # insert (a submission's commit): what any Flask app on this machine pays for its store.
+        "store_read": (bare_url + "/api/v1/bench/store-read",
+                       post_script(tmp, "store_read", {"contact": "0912345678"}, json_headers, dynamic=False),
+                       "reader"),
+        "store_write": (bare_url + "/api/v1/bench/store-write",
+                        post_script(tmp, "store_write", submission(consent, 3), {}, dynamic=False), "write"),
         "loader_gzip": (relay_url + "/static/widget/loader.js",
                         get_script(tmp, "gzip", {"Accept-Encoding": "gzip"}), "reader"),
         "site_config": (f"{relay_url}/api/v1/sites/{site.key}/config",
@@ -434,7 +515,7 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
                        "write"),
     }
 
-    posts_against_get = {"floor_post"} | ({"status_lookup"} if lookup_post else set())
+    posts_against_get = {"floor_post", "store_read"} | ({"status_lookup"} if lookup_post else set())
     procs: list[subprocess.Popen[bytes]] = []
     results: dict[str, Any] = {"database": "postgresql" if database_url else "sqlite",
                                "cpus": os.cpu_count(), "lookup": "POST" if lookup_post else "GET",
@@ -457,7 +538,7 @@ def run(database_url: str | None, args: argparse.Namespace) -> dict[str, Any]:
                                           "socket_errors": None, "skipped": True}
                 continue
             ref_name = "bare_post" if _kind == "write" else "bare_get"
-            server = {"bare": bare, "floor": floor}.get(kind_of(name), relay)
+            server = {"bare": bare, "floor": floor, "store": bare}.get(kind_of(name), relay)
             adjacent = kind_of(name) != "bare" and args.adjacent
             wrk(url, script, 1, args)  # warm both workers up
             stored_before = stored(app) if name == "submission" else 0
@@ -613,6 +694,8 @@ LABELS = {
     "bare_post": "bare Flask `POST` JSON",
     "floor_get": "relay, a view doing nothing (`GET`)",
     "floor_post": "relay, a view doing nothing (`POST` of the lookup's body)",
+    "store_read": "bare Flask reading one row of the store (`POST`)",
+    "store_write": "bare Flask inserting one row, durably (`POST`)",
     "loader_gzip": "`loader.js` (gzip)",
     "site_config": "site config",
     "form_page": "form page (a browser's `Accept-Encoding`)",

@@ -78,7 +78,13 @@ def classify(status: int) -> str:
 
 
 def short(value: Any) -> str | None:
-    return str(value)[:100] if value not in (None, "") else None
+    """An identifier from another system's answer, as kept: a string or whole number, at most
+    100 characters; anything else (an object, a list, a boolean, control characters, which
+    PostgreSQL cannot store when NUL) is no identifier, and None is kept."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value)[:100]
+    return text if text and text.isprintable() else None
 
 
 def masked(text: str, known: Iterable[str | None] = ()) -> str:

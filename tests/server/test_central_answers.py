@@ -49,3 +49,18 @@ def test_an_unusable_central_id_is_not_kept_and_the_worker_goes_on(app, submit, 
     assert states == {"delivered"}
     assert sorted(ids.values(), key=lambda v: v or "") == [None, "4711"]
     assert set(ids) == {first["id"], second["id"]}
+
+
+@responses.activate
+@pytest.mark.parametrize(("status", "state"), [(422, "dead"), (500, "pending"), (401, "pending")])
+def test_an_error_title_is_kept_without_control_characters(app, submit, status, state):
+    """A problem title carrying a NUL (PostgreSQL cannot store it: the worker's round failed, and
+    every round after it) or a terminal escape (``outbox list`` prints it): kept as spaces."""
+    submit()
+    responses.add(responses.POST, INTAKE, status=status,
+                  json={"title": "Sai\x00mẫu\x1b[2J 0912\x00345678"})
+    Worker(app, "w", concurrency=1).run_once()
+    with db.read(db.get_engine(app)) as conn:
+        [row] = conn.execute(sa.select(db.outbox.c.last_error, db.outbox.c.state)).all()
+    assert row.state == state
+    assert row.last_error == f"HTTP {status}: Sai mẫu [2J …"

@@ -90,8 +90,9 @@ def short(value: Any) -> str | None:
 def masked(text: str, known: Iterable[str | None] = ()) -> str:
     """Another system's error text as it may be kept (``outbox.last_error``) and logged: phone
     numbers, emails and ID numbers, and the ``known`` details of the person, replaced by "…"
-    (an error may echo the field it refused)."""
-    return personal.hide(text, known, mark="…")
+    (an error may echo the field it refused). Control characters become spaces first: kept on one
+    line, shown in an operator's terminal (``outbox list``), and storable (PostgreSQL refuses NUL)."""
+    return personal.hide("".join(c if c.isprintable() else " " for c in text), known, mark="…")
 
 
 def known_in(data: Mapping[str, Any]) -> list[str | None]:

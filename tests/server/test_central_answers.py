@@ -6,11 +6,16 @@ real (SQLite, and PostgreSQL in the ``-m db`` run).
 
 from __future__ import annotations
 
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 import responses
 import sqlalchemy as sa
+import trustme
 
 from widget_server.delivery.worker import Worker
 from widget_server.intake import submissions
@@ -64,3 +69,51 @@ def test_an_error_title_is_kept_without_control_characters(app, submit, status, 
         [row] = conn.execute(sa.select(db.outbox.c.last_error, db.outbox.c.state)).all()
     assert row.state == state
     assert row.last_error == f"HTTP {status}: Sai mẫu [2J …"
+
+
+@pytest.fixture
+def https_central() -> Iterator[Callable[..., str]]:
+    """A central system on loopback over TLS, with a certificate the relay does not trust (or a
+    plain-HTTP one, for an ``https://`` URL pointed at it)."""
+    servers: list[ThreadingHTTPServer] = []
+
+    class Intake(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(201)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    def start(*, tls: bool) -> str:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Intake)
+        if tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            trustme.CA().issue_cert("127.0.0.1").configure_cert(context)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"https://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(("tls", "said"), [(True, "TLS failed: unable to get local issuer certificate"),
+                                           (False, "TLS failed: ")])  # OpenSSL's reason, e.g. WRONG_VERSION_NUMBER
+def test_a_failed_tls_handshake_is_named_for_the_operator(app, submit, https_central, tls, said):
+    """An untrusted (expired, self-signed) certificate or an https URL to an http port: the row
+    waits for another try and says why, where it said "connection failed" as for a server down."""
+    app.config["CENTRAL_URL"] = https_central(tls=tls)
+    submit()
+    Worker(app, "w", concurrency=1).run_once()
+    with db.read(db.get_engine(app)) as conn:
+        [row] = conn.execute(sa.select(db.outbox.c.last_error, db.outbox.c.state)).all()
+    assert row.state == "pending"
+    if tls:
+        assert row.last_error == said
+    else:
+        assert row.last_error.startswith(said) and row.last_error != said

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -150,6 +151,8 @@ def attempt(session: requests.Session, url: str, *, timeout: Any,
     except requests.RequestException as exc:
         if watch.expired:
             return Result("retry", error="timeout")
+        if isinstance(exc, requests.exceptions.SSLError):
+            return Result("retry", error=tls_failure(exc))
         if isinstance(exc, requests.ConnectionError):
             return Result("retry", error="connection failed")
         return Result("retry", error=f"request failed: {type(exc).__name__}")
@@ -163,6 +166,24 @@ def attempt(session: requests.Session, url: str, *, timeout: Any,
                         retry_after=parse_retry_after(response.headers.get("Retry-After")),
                         error=f"HTTP {status}" + problem_title(response, known))
         return on_failure(response, failed) if on_failure else failed
+
+
+def tls_failure(exc: BaseException) -> str:
+    """A failed TLS handshake as an operator reads it: what was wrong with the certificate
+    ("certificate has expired", "Hostname mismatch, …") or OpenSSL's reason
+    (``WRONG_VERSION_NUMBER``: https to a port that speaks http), not "connection failed"."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # requests' error wraps urllib3's, which wraps the ssl module's
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return f"TLS failed: {seen.verify_message or 'certificate not verified'}"[:200]
+        if isinstance(seen, ssl.SSLError) and seen.reason:
+            return f"TLS failed: {seen.reason}"[:200]
+        wrapped = getattr(seen, "reason", None)
+        seen = (wrapped if isinstance(wrapped, BaseException) else None) or seen.__cause__ or next(
+            (arg for arg in seen.args if isinstance(arg, BaseException)), None) or seen.__context__
+    return "TLS failed"
 
 
 # What ``Session.request`` works out from the environment for a URL (proxies, CA bundle,

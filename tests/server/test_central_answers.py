@@ -6,6 +6,7 @@ real (SQLite, and PostgreSQL in the ``-m db`` run).
 
 from __future__ import annotations
 
+import logging
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -117,3 +118,19 @@ def test_a_failed_tls_handshake_is_named_for_the_operator(app, submit, https_cen
         assert row.last_error == said
     else:
         assert row.last_error.startswith(said) and row.last_error != said
+
+
+@responses.activate
+@pytest.mark.parametrize(("status", "state"), [(401, "paused"), (403, "paused"), (410, "disabled")])
+def test_a_destination_that_waits_for_an_operator_is_a_warning(app, submit, caplog, status, state):
+    """The secret rotated on the central side (401), the endpoint gone (410): nothing more is sent
+    until someone runs `outbox resume`, so a log kept at WARNING says so, once a round, without
+    the submitter's details. It said nothing: the attempt's line is INFO."""
+    for _ in range(3):
+        submit()
+    responses.add(responses.POST, INTAKE, status=status, json={"title": "Sai chữ ký 0912345678"})
+    caplog.set_level(logging.WARNING, logger="widget_server")
+    Worker(app, "w", concurrency=1).run_once()
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert said == [f"destination central {state} ({status}): nothing is sent to it until "
+                    "`phanhoi-widget outbox resume central`"]

@@ -6,9 +6,13 @@ real (SQLite, and PostgreSQL in the ``-m db`` run).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
+import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -134,3 +138,54 @@ def test_a_destination_that_waits_for_an_operator_is_a_warning(app, submit, capl
     said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert said == [f"destination central {state} ({status}): nothing is sent to it until "
                     "`phanhoi-widget outbox resume central`"]
+
+
+@pytest.fixture
+def huge_answer() -> Iterator[tuple[str, list[int]]]:
+    """A central system that answers 200 with a 200 MB body, sent as fast as it is read (a
+    proxy serving a file); the bytes it managed to send are counted."""
+    sent: list[int] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += conn.recv(65536)
+                head, body = request.split(b"\r\n\r\n", 1)
+                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+                while len(body) < length:
+                    body += conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: %d\r\n\r\n" % (200 << 20))
+                chunk, total = b" " * (1 << 20), 0
+                with contextlib.suppress(OSError):
+                    for _ in range(200):
+                        conn.sendall(chunk)
+                        total += len(chunk)
+                sent.append(total)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", sent
+    listener.close()
+    thread.join(10)
+
+
+def test_a_huge_answer_is_not_read_into_memory(app, submit, huge_answer):
+    """The relay wants an id or a title: past 1 MiB it reads no more (32 delivery threads each
+    holding such an answer ended the worker), and the 2xx still delivers."""
+    url, sent = huge_answer
+    app.config["CENTRAL_URL"] = url
+    created = submit()
+    Worker(app, "w", concurrency=1).run_once()
+    with db.read(db.get_engine(app)) as conn:
+        [row] = conn.execute(sa.select(db.outbox.c.state, db.outbox.c.last_status)).all()
+    assert tuple(row) == ("delivered", 200)
+    assert stored(app)[0] == {created["id"]: None}
+    deadline = time.monotonic() + 10
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sent and sent[0] < 50 << 20, sent  # socket buffers, not the whole answer

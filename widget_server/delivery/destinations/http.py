@@ -115,6 +115,25 @@ def problem_title(response: requests.Response, known: Iterable[str | None] = ())
     return f": {masked(str(title)[:200], known)[:200]}" if title else ""
 
 
+#: The most of an answer's body the relay reads: it wants an id, a status or a problem title.
+MAX_ANSWER_BYTES = 1 << 20
+
+
+def read_answer(response: requests.Response) -> None:
+    """The answer's body into ``response.content``, unless it is larger than ``MAX_ANSWER_BYTES``
+    (a proxy's file, an endless stream): then it is left unread (empty) and the connection
+    closed, where it was read whole into memory, once per delivery thread."""
+    body = bytearray()
+    for chunk in response.iter_content(64 * 1024):
+        body += chunk
+        if len(body) > MAX_ANSWER_BYTES:
+            response.raw.close()  # not drained: never back in the pool
+            body.clear()
+            break
+    response._content = bytes(body)
+    response._content_consumed = True  # type: ignore[attr-defined]  # as Response.content sets it
+
+
 def json_or_none(response: requests.Response) -> Any:
     try:
         return response.json()
@@ -141,8 +160,8 @@ def attempt(session: requests.Session, url: str, *, timeout: Any,
                 response = post_bytes(session, url, request["data"], request.get("headers") or {},
                                       timeout=timeout)
             else:
-                response = session.post(url, timeout=timeout, allow_redirects=False, **request)
-            response.content  # noqa: B018 - read here, within the deadline
+                response = session.post(url, timeout=timeout, allow_redirects=False, stream=True, **request)
+            read_answer(response)  # here, within the deadline
         if watch.expired:  # an answer ended by the connection's close: cut here, not whole
             response.close()
             return Result("retry", error="timeout")

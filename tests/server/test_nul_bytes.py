@@ -65,6 +65,21 @@ def test_signed_events_with_nul_bytes(app: Any, client: Any, site: Any,
     assert body["answer"] == {**body["answer"], "text": "Trả lời", "agency": "UBND xã"}
 
 
+@pytest.mark.parametrize("field", [{"central_id": "TH\x00-1"}, {"central_id": "TH-\n1"},
+                                   {"url": "https://ubnd.example/kq\x00/1"}])
+def test_a_published_result_with_a_control_character_in_an_identifier_is_refused(
+        app: Any, client: Any, field: dict[str, str]) -> None:
+    """As in a status event: 422, said to the central system, not a 500 on PostgreSQL (which it
+    retries in vain) nor, on SQLite, a central id that names no submission."""
+    payload = json.dumps({"type": "result.published", "timestamp": "2026-12-01T08:00:00+07:00",
+                          "data": {"result_id": "TH-KQ-1", "title": "Rác ở chợ", "answer": "Đã thu gom.",
+                                   **field}}).encode()
+    headers = sign_headers(payload, app.config["CENTRAL_EVENTS_SECRET"], msg_id="r1")
+    r = client.post("/api/v1/central/events", data=payload, headers={**headers, "Content-Type": "application/json"})
+    assert_problem(r, 422)
+    assert list(r.get_json()["errors"]) == [f"data.{next(iter(field))}"]
+
+
 def test_a_nul_in_a_webhook_id_or_idempotency_key_is_refused(app: Any, client: Any, site: Any,
                                                             submission_body: dict[str, Any]) -> None:
     r = client.post("/api/v1/submissions", json=submission_body,

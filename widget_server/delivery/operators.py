@@ -5,12 +5,16 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from widget_server.store import db
+
+log = logging.getLogger("widget_server.worker")
 
 #: Outcomes after which a destination takes no more attempts until an operator acts.
 STOPPED = frozenset({"paused", "disabled"})
@@ -135,3 +139,12 @@ def mask_errors(*, dry_run: bool = False) -> int:
                                                     o.last_error == sa.bindparam("was"))
                          .values(last_error=sa.bindparam("kept")), fixes)
     return len(fixes)
+
+
+def warn_stopped(results: Iterable[tuple[Any, Any]]) -> None:
+    """A destination that a round's answers paused or disabled waits for an operator: said as a
+    warning once a round, with the command to run (else only an INFO line per attempt said it)."""
+    for name, result in {row.destination: result for row, result in results
+                         if result.outcome in ("pause", "disable")}.items():
+        log.warning("destination %s %s (%s): nothing is sent to it until `phanhoi-widget outbox resume %s`",
+                    name, "paused" if result.outcome == "pause" else "disabled", result.status or result.error, name)

@@ -25,6 +25,7 @@ from widget_server.delivery.operators import (  # noqa: F401 - the operator's si
     requeue,
     resume,
     retry_rows,
+    warn_stopped,
 )
 from widget_server.store import db
 

@@ -44,7 +44,6 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-
 def record_delivery(conn: Any, row: queue.Claimed, result: Result) -> None:
     """The central system has the submission: record it with the delivery (one transaction)."""
     if row.event_type == "submission.created" and row.submission_id:
@@ -244,6 +243,7 @@ class Worker:
             if outcome.destination_open:
                 # Stop spending attempts: rows of it claimed so far wait for the destination.
                 self.pool.halt(row.destination)
+        queue.warn_stopped(results)
         self.pool.launch()  # rows that waited for a thread, now that the halts are known
         self.pool.start(rows)
         self._backlog = bool(limit) and len(rows) == limit

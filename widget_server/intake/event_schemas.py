@@ -15,7 +15,7 @@ from widget_server.vocab import FIRST_DAY, LAST_DAY, STATUSES
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def _printable(value: str) -> None:
+def printable(value: str) -> None:
     if _CONTROL.search(value):
         raise ValidationError("Không được chứa ký tự điều khiển. (No control characters.)")
 
@@ -77,9 +77,9 @@ class CentralSchema(Schema):
 class StatusEventDataSchema(CentralSchema):
     # Identifiers are compared, not shown: a control character (NUL among them) is refused,
     # the same on SQLite and PostgreSQL; texts a citizen reads are cleaned like theirs.
-    submission_id = fields.String(required=True, error_messages=MESSAGES, validate=[between(1, 36), _printable])
+    submission_id = fields.String(required=True, error_messages=MESSAGES, validate=[between(1, 36), printable])
     central_id = fields.String(allow_none=True, load_default=None, error_messages=MESSAGES,
-                               validate=[at_most(100), _printable])
+                               validate=[at_most(100), printable])
     status = fields.String(required=True, error_messages=MESSAGES, validate=validate.OneOf(
         STATUSES, error="Trạng thái phải là một trong: {choices}. (Status must be one of: {choices}.)"))
     note = CleanString(multiline=True, allow_none=True, load_default=None, error_messages=MESSAGES,

@@ -13,6 +13,7 @@ from widget_server.intake.event_schemas import (
     at_most,
     between,
     equal,
+    printable,
 )
 from widget_server.intake.schemas import CleanString
 
@@ -26,7 +27,9 @@ class ResultPublishedDataSchema(CentralSchema):
     """Only public fields: anything else the central system sends is dropped unread."""
 
     result_id = fields.String(required=True, error_messages=MESSAGES, validate=RESULT_ID)
-    central_id = fields.String(allow_none=True, load_default=None, error_messages=MESSAGES, validate=at_most(100))
+    # Compared and stored, as a status event's: a control character is refused (PostgreSQL cannot store NUL).
+    central_id = fields.String(allow_none=True, load_default=None, error_messages=MESSAGES,
+                               validate=[at_most(100), printable])
     title = CleanString(required=True, error_messages=MESSAGES, validate=between(1, 300))
     question = CleanString(allow_none=True, load_default=None, multiline=True, error_messages=MESSAGES,
                            validate=at_most(20000))
@@ -40,7 +43,8 @@ class ResultPublishedDataSchema(CentralSchema):
     answered_at = CentralDateTime(allow_none=True, load_default=None, error_messages=DATETIME_MESSAGES)
     deadline = CentralDateTime(allow_none=True, load_default=None, error_messages=DATETIME_MESSAGES)
     url = fields.Url(allow_none=True, load_default=None, schemes={"http", "https"}, error_messages={
-        **MESSAGES, "invalid": "Không phải URL http(s) hợp lệ. (Not a valid http(s) URL.)"}, validate=at_most(2000))
+        **MESSAGES, "invalid": "Không phải URL http(s) hợp lệ. (Not a valid http(s) URL.)"},
+        validate=[at_most(2000), printable])
 
 
 class ResultWithdrawnDataSchema(CentralSchema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -78,14 +79,21 @@ def classify(status: int) -> str:
 
 
 def short(value: Any) -> str | None:
-    return str(value)[:100] if value not in (None, "") else None
+    """An identifier from another system's answer, as kept: a string or whole number, at most
+    100 characters; anything else (an object, a list, a boolean, control characters, which
+    PostgreSQL cannot store when NUL) is no identifier, and None is kept."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value)[:100]
+    return text if text and text.isprintable() else None
 
 
 def masked(text: str, known: Iterable[str | None] = ()) -> str:
     """Another system's error text as it may be kept (``outbox.last_error``) and logged: phone
     numbers, emails and ID numbers, and the ``known`` details of the person, replaced by "…"
-    (an error may echo the field it refused)."""
-    return personal.hide(text, known, mark="…")
+    (an error may echo the field it refused). Control characters become spaces first: kept on one
+    line, shown in an operator's terminal (``outbox list``), and storable (PostgreSQL refuses NUL)."""
+    return personal.hide("".join(c if c.isprintable() else " " for c in text), known, mark="…")
 
 
 def known_in(data: Mapping[str, Any]) -> list[str | None]:
@@ -105,6 +113,25 @@ def problem_title(response: requests.Response, known: Iterable[str | None] = ())
         return ""
     title = answer.get("title") if isinstance(answer, dict) else None
     return f": {masked(str(title)[:200], known)[:200]}" if title else ""
+
+
+#: The most of an answer's body the relay reads: it wants an id, a status or a problem title.
+MAX_ANSWER_BYTES = 1 << 20
+
+
+def read_answer(response: requests.Response) -> None:
+    """The answer's body into ``response.content``, unless it is larger than ``MAX_ANSWER_BYTES``
+    (a proxy's file, an endless stream): then it is left unread (empty) and the connection
+    closed, where it was read whole into memory, once per delivery thread."""
+    body = bytearray()
+    for chunk in response.iter_content(64 * 1024):
+        body += chunk
+        if len(body) > MAX_ANSWER_BYTES:
+            response.raw.close()  # not drained: never back in the pool
+            body.clear()
+            break
+    response._content = bytes(body)
+    response._content_consumed = True  # type: ignore[attr-defined]  # as Response.content sets it
 
 
 def json_or_none(response: requests.Response) -> Any:
@@ -133,8 +160,8 @@ def attempt(session: requests.Session, url: str, *, timeout: Any,
                 response = post_bytes(session, url, request["data"], request.get("headers") or {},
                                       timeout=timeout)
             else:
-                response = session.post(url, timeout=timeout, allow_redirects=False, **request)
-            response.content  # noqa: B018 - read here, within the deadline
+                response = session.post(url, timeout=timeout, allow_redirects=False, stream=True, **request)
+            read_answer(response)  # here, within the deadline
         if watch.expired:  # an answer ended by the connection's close: cut here, not whole
             response.close()
             return Result("retry", error="timeout")
@@ -143,6 +170,8 @@ def attempt(session: requests.Session, url: str, *, timeout: Any,
     except requests.RequestException as exc:
         if watch.expired:
             return Result("retry", error="timeout")
+        if isinstance(exc, requests.exceptions.SSLError):
+            return Result("retry", error=tls_failure(exc))
         if isinstance(exc, requests.ConnectionError):
             return Result("retry", error="connection failed")
         return Result("retry", error=f"request failed: {type(exc).__name__}")
@@ -156,6 +185,24 @@ def attempt(session: requests.Session, url: str, *, timeout: Any,
                         retry_after=parse_retry_after(response.headers.get("Retry-After")),
                         error=f"HTTP {status}" + problem_title(response, known))
         return on_failure(response, failed) if on_failure else failed
+
+
+def tls_failure(exc: BaseException) -> str:
+    """A failed TLS handshake as an operator reads it: what was wrong with the certificate
+    ("certificate has expired", "Hostname mismatch, …") or OpenSSL's reason
+    (``WRONG_VERSION_NUMBER``: https to a port that speaks http), not "connection failed"."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # requests' error wraps urllib3's, which wraps the ssl module's
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return f"TLS failed: {seen.verify_message or 'certificate not verified'}"[:200]
+        if isinstance(seen, ssl.SSLError) and seen.reason:
+            return f"TLS failed: {seen.reason}"[:200]
+        wrapped = getattr(seen, "reason", None)
+        seen = (wrapped if isinstance(wrapped, BaseException) else None) or seen.__cause__ or next(
+            (arg for arg in seen.args if isinstance(arg, BaseException)), None) or seen.__context__
+    return "TLS failed"
 
 
 # What ``Session.request`` works out from the environment for a URL (proxies, CA bundle,

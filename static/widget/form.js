@@ -408,6 +408,7 @@
       var errs = check();
       if (Object.keys(errs).length) return showErrors(errs, []);
       sending = true;
+      retried = false;
       busy(send, true);
       var go = function () {
         var p = payload(), h = { "X-Form-Token": form.elements.form_token.value, "X-Site-Key": form.getAttribute("data-site") };
@@ -421,7 +422,11 @@
         if (!retried && res.status >= 400 && res.status < 500 && (s === "form-token-expired" || /^altcha-/.test(s))) {
           retried = true;
           if (s !== "form-token-expired") need = true;
-          return (s === "form-token-expired" ? refreshToken() : solve().catch(function () {})).then(go);
+          // A fresh token is only as old as this retry: the relay refuses one sent within its
+          // fill time (data-fill seconds) as a robot's, so wait that long with it before sending.
+          return (s === "form-token-expired" ? refreshToken().then(function () {
+            return new Promise(function (ok) { setTimeout(ok, 1000 * form.getAttribute("data-fill")); });
+          }) : solve().catch(function () {})).then(go);
         }
         return res;
       }).then(function (res) {

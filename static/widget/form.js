@@ -230,9 +230,14 @@
     v = new Date(t + 7 * 3600000);
     return ("0" + v.getUTCDate()).slice(-2) + "/" + ("0" + (v.getUTCMonth() + 1)).slice(-2) + "/" + v.getUTCFullYear();
   }
-  function success(code, due) {
-    var tpl = $("#ok-tpl"), box = d.createElement("div");
+  function success(code, due, earlier) {
+    var tpl = $("#ok-tpl"), box = d.createElement("div"), note = d.createElement("p");
     box.appendChild(tpl.content.cloneNode(true));
+    if (earlier) {
+      note.className = "msg";
+      note.textContent = T.ok_earlier;
+      $("h1", box).after(note);
+    }
     $("[data-code]", box).textContent = code;
     var link = $("[data-track]", box), qr = $("[data-qr]", box);
     link.href = link.getAttribute("href") + encodeURIComponent(code);
@@ -389,7 +394,7 @@
   if (form) {
     form.noValidate = true;
     if (fin) fin.addEventListener("change", addFiles);
-    var sending = false, retried = false, send = $("#send");
+    var sending = false, retried = false, send = $("#send"), lost = [];
     var ta = form.elements.content, cnt = $("#c-content"), over = $("#o-content"), was = 0;
     // Over the limit: said at once, in a live region, and nothing is cut (the reader chooses what to drop).
     var count = function () {
@@ -410,10 +415,11 @@
       sending = true;
       retried = false;
       busy(send, true);
-      var go = function () {
-        var p = payload(), h = { "X-Form-Token": form.elements.form_token.value, "X-Site-Key": form.getAttribute("data-site") };
+      var sent, go = function (again) {
+        var p = again || payload(), h = { "X-Form-Token": form.elements.form_token.value, "X-Site-Key": form.getAttribute("data-site") };
+        sent = p;
         return proof().then(function (a) {
-          if (a) p.altcha = a;
+          if (a && !again) p.altcha = a;
           return chosen.length ? upload(p, h) : api("POST", "/api/v1/submissions", p, h);
         });
       };
@@ -426,14 +432,28 @@
           // fill time (data-fill seconds) as a robot's, so wait that long with it before sending.
           return (s === "form-token-expired" ? refreshToken().then(function () {
             return new Promise(function (ok) { setTimeout(ok, 1000 * form.getAttribute("data-fill")); });
-          }) : solve().catch(function () {})).then(go);
+          }) : solve().catch(function () {})).then(function () { return go(); });
         }
         return res;
       }).then(function (res) {
-        if (res.status === 201 || res.status === 200) return success(res.body.tracking_code, res.body.deadline);
+        /* A Send whose answer was lost on the way back (a dropped connection) may have been
+           stored: then the relay refuses other text under this form's token, its idempotency key.
+           Send again exactly what went then (the newest first): the relay answers with that
+           receipt, nothing is stored twice, and the reader is told their later edits are not in it. */
+        var again = function (i) {
+          return go(lost[i]).then(function (r) {
+            if (slug(r.body) === "idempotency-key-reused" && i) return again(i - 1);
+            r.earlier = 1;
+            return r;
+          });
+        };
+        return lost.length && slug(res.body) === "idempotency-key-reused" ? again(lost.length - 1) : res;
+      }).then(function (res) {
+        if (res.status === 201 || res.status === 200) return success(res.body.tracking_code, res.body.deadline, res.earlier);
         if (res.body && res.body.errors) return serverErrors(res.body.errors, slug(res.body));
         showErrors({}, [problem(res)]);
       }, function () {
+        lost.push(sent);
         showErrors({}, [T.err_network]);
       }).then(function () {
         sending = false;

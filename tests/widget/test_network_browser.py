@@ -3,6 +3,7 @@ is kept, nothing is sent twice, and a form left open past its token's life still
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 from unittest import mock
@@ -33,3 +34,60 @@ def test_a_form_open_past_its_token_sends_once_refreshed(relay: Any, page: Any) 
     code = fill_and_send(page)
     assert relay.row(code).title == "Rác thải tồn đọng ở chợ"
     expect(page.locator("#loi")).to_be_hidden()
+
+
+def count_rows(relay: Any) -> int:
+    import sqlalchemy as sa
+
+    from widget_server.store import db
+
+    with relay.app.app_context(), db.read() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(db.submissions)).scalar_one()
+
+
+def lose_first_answer(page: Any, relay: Any) -> list[int]:
+    """The first submission reaches the relay and is stored, but its answer never reaches the
+    phone (the connection drops on the way back); later ones go through."""
+    seen: list[int] = []
+
+    def handler(route: Any) -> None:
+        seen.append(1)
+        if len(seen) == 1:
+            route.fetch()
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(f"{relay.url}/api/v1/submissions", handler)
+    return seen
+
+
+def test_an_answer_lost_on_the_way_back_then_send_again(relay: Any, page: Any) -> None:
+    page.goto(f"{relay.url}/w/{relay.site.key}/form")
+    seen = lose_first_answer(page, relay)
+    fill(page)
+    page.get_by_role("button", name="Gửi phản ánh").click()
+    expect(page.locator("#loi")).to_contain_text("lỗi kết nối")
+    expect(page.locator("#f-content")).to_have_value(re.compile("Rác thải"))
+    page.get_by_role("button", name="Gửi phản ánh").click()
+    expect(page.locator("#ok-code")).to_have_text(re.compile(r"\S{6,}"))
+    assert len(seen) == 2 and count_rows(relay) == 1
+
+
+def test_an_answer_lost_then_the_text_edited_and_sent_again(relay: Any, page: Any) -> None:
+    """The first Send was stored but its answer lost; the reader, told it did not go, adds a
+    sentence and sends again. They get the receipt of what arrived (not "Idempotency-Key này đã
+    được dùng cho một nội dung khác", and no second case), and are told the edit is not in it."""
+    page.goto(f"{relay.url}/w/{relay.site.key}/form")
+    lose_first_answer(page, relay)
+    fill(page)
+    page.get_by_role("button", name="Gửi phản ánh").click()
+    expect(page.locator("#loi")).to_contain_text("lỗi kết nối")
+    page.locator("#f-content").press_sequentially(" Thêm chi tiết.")
+    page.get_by_role("button", name="Gửi phản ánh").click()
+    code = page.locator("#ok-code")
+    expect(code).to_have_text(re.compile(r"\S{6,}"))
+    expect(page.locator(".ok .msg")).to_have_text(re.compile("Phản ánh đã được nhận từ lần gửi trước.*không được gửi kèm"))
+    expect(page.locator("#ok-h")).to_be_focused()
+    assert count_rows(relay) == 1
+    assert "Thêm chi tiết" not in relay.row(code.text_content().strip()).content

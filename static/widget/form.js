@@ -534,9 +534,13 @@
           body.kind = k.value;
         }
         url = "/api/v1/submissions/" + encodeURIComponent(f.getAttribute("data-code")) + "/" + f.getAttribute("data-api");
-        var done = false;
+        /* A press whose answer was lost (a dropped connection) may have reached the relay: the
+           same request again carries the same Idempotency-Key (what was asked, never the contact),
+           so it is answered as the first was and the central system is told once. */
+        var done = false, what = JSON.stringify([body.kind, body.satisfied, body.comment]), key = 5381, i;
+        for (i = 0; i < what.length; i++) key = (key * 33 ^ what.charCodeAt(i)) >>> 0;
         busy(btn, true);
-        api("POST", url, body).then(function (res) {
+        api("POST", url, body, { "Idempotency-Key": "form-" + key.toString(36) }).then(function (res) {
           if (res.status < 300) {
             done = true;
             out.textContent = f.getAttribute("data-api") === "rating" ? T.rate_thanks : body.kind === "withdraw_notify" ? T.notify_withdrawn : res.body && res.body.forward_cancelled ? T.data_cancelled : T.data_ok;

@@ -11,7 +11,7 @@ from unittest import mock
 import pytest
 from playwright.sync_api import expect
 
-from tests.widget.test_browser import fill, fill_and_send
+from tests.widget.test_browser import fill, fill_and_send, lookup
 from widget_server.intake import tokens
 
 pytestmark = pytest.mark.browser
@@ -45,10 +45,9 @@ def count_rows(relay: Any) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(db.submissions)).scalar_one()
 
 
-def lose_first_answer(page: Any, relay: Any) -> list[int]:
-    """The first submission reaches the relay and is stored, but its answer never reaches the
-    phone (the connection drops on the way back); later ones go through."""
-    seen: list[int] = []
+def lose_first(seen: list[int]) -> Any:
+    """A route handler: the first request reaches the relay and is done there, but its answer
+    never reaches the phone (the connection drops on the way back); later ones go through."""
 
     def handler(route: Any) -> None:
         seen.append(1)
@@ -58,7 +57,12 @@ def lose_first_answer(page: Any, relay: Any) -> list[int]:
         else:
             route.continue_()
 
-    page.route(f"{relay.url}/api/v1/submissions", handler)
+    return handler
+
+
+def lose_first_answer(page: Any, relay: Any) -> list[int]:
+    seen: list[int] = []
+    page.route(f"{relay.url}/api/v1/submissions", lose_first(seen))
     return seen
 
 
@@ -91,3 +95,61 @@ def test_an_answer_lost_then_the_text_edited_and_sent_again(relay: Any, page: An
     expect(page.locator("#ok-h")).to_be_focused()
     assert count_rows(relay) == 1
     assert "Thêm chi tiết" not in relay.row(code.text_content().strip()).content
+
+
+def outbox_of(relay: Any, code: str) -> list[tuple[str, str]]:
+    import sqlalchemy as sa
+
+    from widget_server.store import db
+
+    o = db.outbox.c
+    with relay.app.app_context(), db.read() as conn:
+        return [tuple(r) for r in conn.execute(
+            sa.select(o.event_type, o.state).where(o.submission_id == relay.submission_id(code))
+            .order_by(o.created_at)).all()]
+
+
+@pytest.mark.parametrize("label", ["Xóa dữ liệu cá nhân của tôi", "Rút lại đồng ý xử lý dữ liệu"],
+                         ids=["delete", "withdraw_consent"])
+def test_a_data_request_whose_answer_was_lost_is_asked_once(relay: Any, page: Any, label: str) -> None:
+    """The lookup's "Gửi yêu cầu" reached the relay but its answer was lost; the reader presses
+    it again. The second press is the same request (the relay's Idempotency-Key): the reader
+    reads the first answer (here: nothing had gone to the province, so nothing will), and no
+    second request is queued for the central system about a case it never received."""
+    page.goto(f"{relay.url}/w/{relay.site.key}/form")
+    code = fill_and_send(page)
+    page.goto(f"{relay.url}/w/{relay.site.key}/track?code={code}")
+    lookup(page, code)
+    before = outbox_of(relay, code)
+    seen: list[int] = []
+    page.route("**/data-request", lose_first(seen))
+    form = page.locator("form.side[data-api=data-request]")
+    form.get_by_label(label).check()
+    form.get_by_role("button", name="Gửi yêu cầu").click()
+    expect(form.locator(".side-s")).to_contain_text("lỗi kết nối")
+    after_first = outbox_of(relay, code)
+    form.get_by_role("button", name="Gửi yêu cầu").click()
+    expect(form.locator(".side-s")).to_contain_text("chưa được chuyển tới hệ thống tỉnh")
+    assert len(seen) == 2
+    assert outbox_of(relay, code) == after_first, (before, after_first)
+
+
+def test_a_rating_whose_answer_was_lost_is_thanked_when_sent_again(relay: Any, page: Any) -> None:
+    """The same for "Gửi đánh giá": the second press is thanked (it was "already rated"), and the
+    province is told the rating once."""
+    page.goto(f"{relay.url}/w/{relay.site.key}/form")
+    code = fill_and_send(page)
+    relay.answer(code, "Đã thu gom rác.")
+    page.goto(f"{relay.url}/w/{relay.site.key}/track?code={code}")
+    lookup(page, code)
+    seen: list[int] = []
+    page.route("**/rating", lose_first(seen))
+    form = page.locator("form.side[data-api=rating]")
+    form.get_by_label("Hài lòng", exact=True).check()
+    form.get_by_role("button", name="Gửi đánh giá").click()
+    expect(form.locator(".side-s")).to_contain_text("lỗi kết nối")
+    after_first = outbox_of(relay, code)
+    form.get_by_role("button", name="Gửi đánh giá").click()
+    expect(form.locator(".side-s")).to_have_text("Cảm ơn bạn đã đánh giá.")
+    expect(form.get_by_role("button", name="Gửi đánh giá")).to_be_disabled()
+    assert len(seen) == 2 and outbox_of(relay, code) == after_first

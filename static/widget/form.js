@@ -101,7 +101,8 @@
     }
     // Esc inside the frame never reaches the host's <dialog>, so ask it to close.
     d.addEventListener("keydown", function (e) {
-      if (e.key === "Escape" && !e.defaultPrevented) tell({ type: "close" });
+      // Not while an IME composes: its Escape drops the word being composed.
+      if (e.key === "Escape" && !e.defaultPrevented && !e.isComposing) tell({ type: "close" });
     });
     d.addEventListener("click", function (e) {
       var a = e.target.closest && e.target.closest("a[href^='#']"), t = e.target.closest && e.target.closest("a[data-track]");
@@ -486,6 +487,8 @@
     all.forEach(function (o) { o.k = fold(o.textContent); });
     q.parentNode.hidden = false;
     q.addEventListener("keydown", function (e) {
+      // An IME composing (macOS Telex, Gboard, CJK) takes Enter to accept a word, Escape to drop it.
+      if (e.isComposing) return;
       // Enter takes the reader to the (filtered) list instead of sending the form.
       if (e.key === "Enter") { e.preventDefault(); sel.focus(); }
       // Escape with text in the field only clears it (and the filter); the dialog stays open.

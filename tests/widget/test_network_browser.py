@@ -153,3 +153,34 @@ def test_a_rating_whose_answer_was_lost_is_thanked_when_sent_again(relay: Any, p
     expect(form.locator(".side-s")).to_have_text("Cảm ơn bạn đã đánh giá.")
     expect(form.get_by_role("button", name="Gửi đánh giá")).to_be_disabled()
     assert len(seen) == 2 and outbox_of(relay, code) == after_first
+
+
+def test_without_javascript_an_expired_form_says_to_send_again_not_to_reload(relay: Any, browser: Any) -> None:
+    """The plain page posted with a token past its life comes back with what was typed and a
+    fresh token: pressing Send again is what works. "Tải lại trang" (reload) would post the old
+    token again (the browser resends a POST) and fail the same way; a new visit loses the text."""
+    expired = old_token(relay, relay.app.config["FORM_TOKEN_MAX_AGE"] + 60)
+    ctx = browser.new_context(java_script_enabled=False)
+    try:
+        pg = ctx.new_page()
+        pg.goto(f"{relay.url}/s/{relay.site.key}")
+
+        def stale(route: Any) -> None:
+            body = re.sub(rb'(name="form_token"\r\n\r\n)[^\r]*', lambda m: m.group(1) + expired.encode(),
+                          route.request.post_data_buffer)
+            route.continue_(post_data=body)
+
+        pg.route(f"{relay.url}/s/{relay.site.key}", lambda r: stale(r) if r.request.method == "POST" else r.continue_())
+        fill(pg)
+        pg.get_by_role("button", name="Gửi phản ánh").click()
+        summary = pg.locator("#loi")
+        expect(summary).to_contain_text("hết hạn")
+        expect(summary).not_to_contain_text("tải lại")
+        expect(summary).to_contain_text("Gửi phản ánh")
+        expect(pg.locator("#f-content")).to_have_value(re.compile("Rác thải"))
+        pg.unroute(f"{relay.url}/s/{relay.site.key}")
+        pg.locator("#f-consent-accepted").check()
+        pg.get_by_role("button", name="Gửi phản ánh").click()
+        expect(pg.locator("#ok-code")).to_have_text(re.compile(r"\S{6,}"))
+    finally:
+        ctx.close()

@@ -60,6 +60,7 @@
   }
   function slug(b) { return String((b && (b.type || b.code)) || "").split("/").pop(); }
   function problem(res) {
+    if (slug(res.body) === "idempotency-key-reused") return T.err_used;
     if (res.status === 429) return T.err_rate;
     if (res.status >= 500) return T.err_server;
     if (P) return P[slug(res.body)] || T.err_generic;
@@ -247,6 +248,9 @@
     $("[data-due]", box).textContent = day(due);
     if (!due) $("#ok-due", box).hidden = true;
     $$("main > :not(template):not(.brand)").forEach(function (el) { el.hidden = true; });
+    // Sent: the browser must not bring the text back when the reader returns to this page
+    // (Back after the lookup link reloads it, with a fresh token): one press would send it twice.
+    form.reset();
     $("main").appendChild(box);
     chosen.forEach(function (c) { if (c.u) URL.revokeObjectURL(c.u); });
     copyButton(box);

@@ -184,3 +184,50 @@ def test_without_javascript_an_expired_form_says_to_send_again_not_to_reload(rel
         expect(pg.locator("#ok-code")).to_have_text(re.compile(r"\S{6,}"))
     finally:
         ctx.close()
+
+
+def test_back_to_the_sent_form_brings_back_no_text_to_send_twice(relay: Any, page: Any) -> None:
+    """The full page (/s/, links and QR codes): the reader sends, opens the lookup from the
+    receipt, then goes Back. The page comes back with a fresh token; the browser used to fill in
+    what had been sent, so one press on Send made a second case of the same text."""
+    page.goto(f"{relay.url}/s/{relay.site.key}")
+    fill_and_send(page)
+    page.get_by_role("link", name="Tra cứu phản ánh").first.click()
+    page.wait_for_url(re.compile("/track"))
+    page.go_back()
+    expect(page.locator("#f-title")).to_have_value("")
+    expect(page.locator("#f-content")).to_have_value("")
+    expect(page.locator("#f-consent-accepted")).not_to_be_checked()
+    page.get_by_role("button", name="Gửi phản ánh").click()
+    expect(page.locator("#loi")).to_contain_text("Vui lòng")
+    assert count_rows(relay) == 1
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["javascript", "plain"])
+def test_a_form_token_that_sent_other_text_is_said_in_words(relay: Any, browser: Any, js: bool) -> None:
+    """A form post under a token that already carried other text (a page kept from before) is
+    refused, one case stays one case, and the reader reads why (not "Idempotency-Key này…")."""
+    ctx = browser.new_context(java_script_enabled=js)
+    try:
+        pg = ctx.new_page()
+        pg.goto(f"{relay.url}/s/{relay.site.key}")
+        used = pg.locator("input[name=form_token]").get_attribute("value")
+        fill_and_send(pg)
+        pg.goto(f"{relay.url}/s/{relay.site.key}")
+
+        def reuse(route: Any) -> None:
+            body = re.sub(rb'(name="form_token"\r\n\r\n)[^\r]*', lambda m: m.group(1) + used.encode(),
+                          route.request.post_data_buffer)
+            route.continue_(post_data=body, headers={**route.request.headers, "x-form-token": used})
+
+        pg.route(re.compile(r"/(s/|api/v1/submissions)"),
+                 lambda r: reuse(r) if r.request.method == "POST" else r.continue_())
+        fill(pg)
+        pg.locator("#f-title").fill("Đèn đường hỏng")
+        pg.get_by_role("button", name="Gửi phản ánh").click()
+        summary = pg.locator("#loi")
+        expect(summary).to_contain_text("đã được dùng để gửi một phản ánh có nội dung khác")
+        expect(summary).not_to_contain_text("Idempotency")
+        assert count_rows(relay) == 1
+    finally:
+        ctx.close()

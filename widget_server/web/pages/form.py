@@ -273,6 +273,8 @@ def _create(site: sites.Site, payload: dict[str, Any], uploads: list[FileStorage
     except DomainError as exc:
         if exc.code.startswith("altcha-"):
             general.append(t["altcha_nojs"])
+        elif exc.code == "idempotency-key-reused":  # this page's token sent other text before
+            general.append(t["err_used"])
         elif exc.errors and "files" in exc.errors:
             errors["files"] = [page_message(t, exc) if t.get("problems") else m for m in exc.errors["files"]]
         elif exc.errors:

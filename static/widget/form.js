@@ -33,13 +33,16 @@
     btn.setAttribute("aria-busy", on ? "true" : "false");
     btn.disabled = on;
   }
-  function api(method, url, body, headers) {
+  // wait: ms before a request that gets no answer is given up (as a lost connection is), so
+  // the reader can send again rather than watch a busy button for as long as the browser waits.
+  function api(method, url, body, headers, wait) {
+    var ctl = wait && window.AbortController && new AbortController(), t = ctl && setTimeout(function () { ctl.abort(); }, wait);
     headers = headers || {};
     headers["Accept"] = "application/json";
     if (body) headers["Content-Type"] = "application/json";
-    return fetch(url, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "omit" })
+    return fetch(url, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "omit", signal: ctl ? ctl.signal : undefined })
       .then(function (r) {
-        return r.json().catch(function () { return {}; }).then(function (j) { return { status: r.status, body: j }; });
+        return r.json().catch(function () { return {}; }).then(function (j) { clearTimeout(t); return { status: r.status, body: j }; });
       });
   }
   /* A text's length as the relay counts it (intake/text.clean): Unicode NFC, invisible and
@@ -425,7 +428,7 @@
         sent = p;
         return proof().then(function (a) {
           if (a && !again) p.altcha = a;
-          return chosen.length ? upload(p, h) : api("POST", "/api/v1/submissions", p, h);
+          return chosen.length ? upload(p, h) : api("POST", "/api/v1/submissions", p, h, 60000);
         });
       };
       go().then(function (res) {

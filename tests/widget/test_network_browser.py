@@ -231,3 +231,25 @@ def test_a_form_token_that_sent_other_text_is_said_in_words(relay: Any, browser:
         assert count_rows(relay) == 1
     finally:
         ctx.close()
+
+
+def test_a_send_that_hangs_is_given_up_and_can_be_sent_again(relay: Any, page: Any) -> None:
+    """A connection that takes the request and never answers (a phone between cells): the
+    button stayed "Đang gửi…" for as long as the browser waited, minutes, with no way to try
+    again. After a minute the form says the connection failed and Send works again, once."""
+    page.clock.install()
+    page.goto(f"{relay.url}/w/{relay.site.key}/form")
+    held: list[Any] = []
+    page.route(f"{relay.url}/api/v1/submissions", lambda route: held.append(route))
+    fill(page)
+    send = page.get_by_role("button", name="Gửi phản ánh")
+    send.click()
+    expect(page.locator("#send")).to_be_disabled()
+    page.clock.run_for(61_000)
+    expect(page.locator("#loi")).to_contain_text("lỗi kết nối")
+    expect(send).to_be_enabled()
+    expect(page.locator("#f-content")).to_have_value(re.compile("Rác thải"))
+    page.unroute(f"{relay.url}/api/v1/submissions")
+    send.click()
+    expect(page.locator("#ok-code")).to_have_text(re.compile(r"\S{6,}"))
+    assert len(held) == 1 and count_rows(relay) == 1

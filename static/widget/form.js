@@ -33,13 +33,16 @@
     btn.setAttribute("aria-busy", on ? "true" : "false");
     btn.disabled = on;
   }
-  function api(method, url, body, headers) {
+  // wait: ms before a request that gets no answer is given up (as a lost connection is), so
+  // the reader can send again rather than watch a busy button for as long as the browser waits.
+  function api(method, url, body, headers, wait) {
+    var ctl = wait && window.AbortController && new AbortController(), t = ctl && setTimeout(function () { ctl.abort(); }, wait);
     headers = headers || {};
     headers["Accept"] = "application/json";
     if (body) headers["Content-Type"] = "application/json";
-    return fetch(url, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "omit" })
+    return fetch(url, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "omit", signal: ctl ? ctl.signal : undefined })
       .then(function (r) {
-        return r.json().catch(function () { return {}; }).then(function (j) { return { status: r.status, body: j }; });
+        return r.json().catch(function () { return {}; }).then(function (j) { clearTimeout(t); return { status: r.status, body: j }; });
       });
   }
   /* A text's length as the relay counts it (intake/text.clean): Unicode NFC, invisible and
@@ -60,6 +63,7 @@
   }
   function slug(b) { return String((b && (b.type || b.code)) || "").split("/").pop(); }
   function problem(res) {
+    if (slug(res.body) === "idempotency-key-reused") return T.err_used;
     if (res.status === 429) return T.err_rate;
     if (res.status >= 500) return T.err_server;
     if (P) return P[slug(res.body)] || T.err_generic;
@@ -101,7 +105,8 @@
     }
     // Esc inside the frame never reaches the host's <dialog>, so ask it to close.
     d.addEventListener("keydown", function (e) {
-      if (e.key === "Escape" && !e.defaultPrevented) tell({ type: "close" });
+      // Not while an IME composes: its Escape drops the word being composed.
+      if (e.key === "Escape" && !e.defaultPrevented && !e.isComposing) tell({ type: "close" });
     });
     d.addEventListener("click", function (e) {
       var a = e.target.closest && e.target.closest("a[href^='#']"), t = e.target.closest && e.target.closest("a[data-track]");
@@ -230,9 +235,14 @@
     v = new Date(t + 7 * 3600000);
     return ("0" + v.getUTCDate()).slice(-2) + "/" + ("0" + (v.getUTCMonth() + 1)).slice(-2) + "/" + v.getUTCFullYear();
   }
-  function success(code, due) {
-    var tpl = $("#ok-tpl"), box = d.createElement("div");
+  function success(code, due, earlier) {
+    var tpl = $("#ok-tpl"), box = d.createElement("div"), note = d.createElement("p");
     box.appendChild(tpl.content.cloneNode(true));
+    if (earlier) {
+      note.className = "msg";
+      note.textContent = T.ok_earlier;
+      $("h1", box).after(note);
+    }
     $("[data-code]", box).textContent = code;
     var link = $("[data-track]", box), qr = $("[data-qr]", box);
     link.href = link.getAttribute("href") + encodeURIComponent(code);
@@ -241,6 +251,9 @@
     $("[data-due]", box).textContent = day(due);
     if (!due) $("#ok-due", box).hidden = true;
     $$("main > :not(template):not(.brand)").forEach(function (el) { el.hidden = true; });
+    // Sent: the browser must not bring the text back when the reader returns to this page
+    // (Back after the lookup link reloads it, with a fresh token): one press would send it twice.
+    form.reset();
     $("main").appendChild(box);
     chosen.forEach(function (c) { if (c.u) URL.revokeObjectURL(c.u); });
     copyButton(box);
@@ -389,7 +402,7 @@
   if (form) {
     form.noValidate = true;
     if (fin) fin.addEventListener("change", addFiles);
-    var sending = false, retried = false, send = $("#send");
+    var sending = false, retried = false, send = $("#send"), lost = [];
     var ta = form.elements.content, cnt = $("#c-content"), over = $("#o-content"), was = 0;
     // Over the limit: said at once, in a live region, and nothing is cut (the reader chooses what to drop).
     var count = function () {
@@ -408,12 +421,14 @@
       var errs = check();
       if (Object.keys(errs).length) return showErrors(errs, []);
       sending = true;
+      retried = false;
       busy(send, true);
-      var go = function () {
-        var p = payload(), h = { "X-Form-Token": form.elements.form_token.value, "X-Site-Key": form.getAttribute("data-site") };
+      var sent, go = function (again) {
+        var p = again || payload(), h = { "X-Form-Token": form.elements.form_token.value, "X-Site-Key": form.getAttribute("data-site") };
+        sent = p;
         return proof().then(function (a) {
-          if (a) p.altcha = a;
-          return chosen.length ? upload(p, h) : api("POST", "/api/v1/submissions", p, h);
+          if (a && !again) p.altcha = a;
+          return chosen.length ? upload(p, h) : api("POST", "/api/v1/submissions", p, h, 60000);
         });
       };
       go().then(function (res) {
@@ -421,14 +436,32 @@
         if (!retried && res.status >= 400 && res.status < 500 && (s === "form-token-expired" || /^altcha-/.test(s))) {
           retried = true;
           if (s !== "form-token-expired") need = true;
-          return (s === "form-token-expired" ? refreshToken() : solve().catch(function () {})).then(go);
+          // A fresh token is only as old as this retry: the relay refuses one sent within its
+          // fill time (data-fill seconds) as a robot's, so wait that long with it before sending.
+          return (s === "form-token-expired" ? refreshToken().then(function () {
+            return new Promise(function (ok) { setTimeout(ok, 1000 * form.getAttribute("data-fill")); });
+          }) : solve().catch(function () {})).then(function () { return go(); });
         }
         return res;
       }).then(function (res) {
-        if (res.status === 201 || res.status === 200) return success(res.body.tracking_code, res.body.deadline);
+        /* A Send whose answer was lost on the way back (a dropped connection) may have been
+           stored: then the relay refuses other text under this form's token, its idempotency key.
+           Send again exactly what went then (the newest first): the relay answers with that
+           receipt, nothing is stored twice, and the reader is told their later edits are not in it. */
+        var again = function (i) {
+          return go(lost[i]).then(function (r) {
+            if (slug(r.body) === "idempotency-key-reused" && i) return again(i - 1);
+            r.earlier = 1;
+            return r;
+          });
+        };
+        return lost.length && slug(res.body) === "idempotency-key-reused" ? again(lost.length - 1) : res;
+      }).then(function (res) {
+        if (res.status === 201 || res.status === 200) return success(res.body.tracking_code, res.body.deadline, res.earlier);
         if (res.body && res.body.errors) return serverErrors(res.body.errors, slug(res.body));
         showErrors({}, [problem(res)]);
       }, function () {
+        lost.push(sent);
         showErrors({}, [T.err_network]);
       }).then(function () {
         sending = false;
@@ -461,6 +494,8 @@
     all.forEach(function (o) { o.k = fold(o.textContent); });
     q.parentNode.hidden = false;
     q.addEventListener("keydown", function (e) {
+      // An IME composing (macOS Telex, Gboard, CJK) takes Enter to accept a word, Escape to drop it.
+      if (e.isComposing) return;
       // Enter takes the reader to the (filtered) list instead of sending the form.
       if (e.key === "Enter") { e.preventDefault(); sel.focus(); }
       // Escape with text in the field only clears it (and the filter); the dialog stays open.
@@ -509,9 +544,13 @@
           body.kind = k.value;
         }
         url = "/api/v1/submissions/" + encodeURIComponent(f.getAttribute("data-code")) + "/" + f.getAttribute("data-api");
-        var done = false;
+        /* A press whose answer was lost (a dropped connection) may have reached the relay: the
+           same request again carries the same Idempotency-Key (what was asked, never the contact),
+           so it is answered as the first was and the central system is told once. */
+        var done = false, what = JSON.stringify([body.kind, body.satisfied, body.comment]), key = 5381, i;
+        for (i = 0; i < what.length; i++) key = (key * 33 ^ what.charCodeAt(i)) >>> 0;
         busy(btn, true);
-        api("POST", url, body).then(function (res) {
+        api("POST", url, body, { "Idempotency-Key": "form-" + key.toString(36) }).then(function (res) {
           if (res.status < 300) {
             done = true;
             out.textContent = f.getAttribute("data-api") === "rating" ? T.rate_thanks : body.kind === "withdraw_notify" ? T.notify_withdrawn : res.body && res.body.forward_cancelled ? T.data_cancelled : T.data_ok;

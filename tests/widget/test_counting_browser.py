@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.widget.conftest import after_pending_timers
 from tests.widget.test_browser import fill, open_form
 
 pytestmark = pytest.mark.browser
@@ -120,3 +121,37 @@ def test_rating_comment_pasted_decomposed_is_kept_whole(relay: Any, page: Any) -
     page.get_by_role("button", name="Gửi đánh giá").click()
     expect(page.get_by_text("Cảm ơn bạn đã đánh giá.")).to_be_visible()
     assert relay.row(code).rating_comment == comment
+
+
+def ime_key(ime: Any, key: str) -> None:
+    """A key pressed while an IME composes: the browser gets it as key code 229, the IME's."""
+    for kind in ("keyDown", "keyUp"):
+        ime.send("Input.dispatchKeyEvent", {"type": kind, "key": key, "code": key, "windowsVirtualKeyCode": 229})
+
+
+def test_enter_and_escape_that_end_an_ime_composition_stay_in_the_form(relay: Any, page: Any,
+                                                                                  context: Any) -> None:
+    """An IME that composes (macOS Vietnamese Telex, Gboard, any CJK one) takes Enter to accept
+    the word and Escape to drop it: those keys are the IME's, not the commune filter's (Enter
+    goes to the list) nor the dialog's (Escape closes it)."""
+    page.goto(relay.host_url + "/news")
+    form = open_form(page)
+    search = form.locator("#q-commune")
+    search.click()
+    ime = context.new_cdp_session(page)
+    ime.send("Input.insertText", {"text": "phường "})
+    for word in ("h", "hạ", "hạc"):
+        ime.send("Input.imeSetComposition", {"text": word, "selectionStart": len(word), "selectionEnd": len(word)})
+    ime_key(ime, "Enter")
+    expect(search).to_be_focused()
+    expect(search).to_have_value(re.compile("^phường hạc"))
+    # Escape dropping a word half typed in the title leaves the dialog open.
+    title = form.locator("#f-title")
+    title.click()
+    ime.send("Input.imeSetComposition", {"text": "tiê", "selectionStart": 3, "selectionEnd": 3})
+    ime_key(ime, "Escape")
+    # A close asked for would be a message from the frame to the page: let both run what is queued.
+    after_pending_timers(page.locator("phanhoi-widget iframe.frame-form").element_handle().content_frame())
+    after_pending_timers(page)
+    expect(page.locator("phanhoi-widget dialog")).to_be_visible()
+    expect(title).to_be_focused()

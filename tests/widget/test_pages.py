@@ -130,7 +130,7 @@ def test_nojs_errors_rerender_with_summary(app: Any, client: Any, site: Any) -> 
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"form_token": "ft1.forged"}, "Phiên gửi không hợp lệ"),
+        ({"form_token": "ft1.forged"}, "Phiên gửi đã hết hạn hoặc không còn hợp lệ"),
         ({"hp": "http://spam.example"}, "Không gửi được phản ánh"),
     ],
 )

@@ -187,7 +187,9 @@ def _form_page(site_key: str, *, embedded: bool) -> Response:
     try:
         token = tokens.verify_form_token(form.get("form_token"), site.key)
     except tokens.FormTokenError as exc:
-        general.append(page_message(t, exc))
+        # The page comes back with what was typed and a fresh token: sending again is what works
+        # (a reload would post the old token again, and a new visit would lose the text).
+        general.append(page_message(t, exc) if exc.code == "too-fast" else fmt(t["err_token_again"], submit=t["submit"]))
         token = None
     if token is not None and (form.get("hp") or "").strip():
         # The honeypot is invisible to people; only form-filling robots reach it.
@@ -271,6 +273,8 @@ def _create(site: sites.Site, payload: dict[str, Any], uploads: list[FileStorage
     except DomainError as exc:
         if exc.code.startswith("altcha-"):
             general.append(t["altcha_nojs"])
+        elif exc.code == "idempotency-key-reused":  # this page's token sent other text before
+            general.append(t["err_used"])
         elif exc.errors and "files" in exc.errors:
             errors["files"] = [page_message(t, exc) if t.get("problems") else m for m in exc.errors["files"]]
         elif exc.errors:

@@ -39,6 +39,9 @@ _WEB_LINK = re.compile(r"(?:https?://|mailto:)[^\\]*\Z", re.IGNORECASE)
 _NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 # Work per file is bounded: more objects than any citizen's scan has is refused as unreadable.
 MAX_OBJECTS = 20_000
+# And so is what its object streams decode to (kilobytes in a real document): zeros compressed
+# 1000:1 made a 1 MB file decode to gigabytes, held in memory for minutes, and it was kept.
+MAX_DECODED_BYTES = 32 * 1024 * 1024
 
 
 class UnsafePdf(Exception):
@@ -64,13 +67,17 @@ def check(data: bytes) -> None:
         numbers |= {(num, 0) for num in reader.xref_objStm}
         if len(numbers) > MAX_OBJECTS:
             raise BadPdf("too many objects")
-        for num, gen in sorted(numbers):
+        decoded: dict[int, int] = {}
+        # The object streams first, each counted as soon as it is decoded: reading an object
+        # inside one decodes it too, uncounted.
+        streams = {(stream, 0) for stream, _index in reader.xref_objStm.values()}
+        for num, gen in sorted(streams) + sorted(numbers - streams):
             if num == 0:
                 continue
-            _inspect(reader.get_object(IndirectObject(num, gen, reader)))
+            _inspect(reader.get_object(IndirectObject(num, gen, reader)), decoded=decoded)
         if len(reader.pages) < 1:
             raise BadPdf("no pages")
-        _inspect(reader.trailer)
+        _inspect(reader.trailer, decoded=decoded)
     except (UnsafePdf, BadPdf):
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
@@ -85,13 +92,18 @@ def _scan(data: bytes, where: str) -> None:
         raise refused(f"forbidden name in {where}")
 
 
-def _inspect(obj: Any, depth: int = 0) -> None:
-    """Direct objects only: indirect ones are inspected on their own turn."""
+def _inspect(obj: Any, depth: int = 0, *, decoded: dict[int, int]) -> None:
+    """Direct objects only: indirect ones are inspected on their own turn. ``decoded``: the
+    object streams' decoded sizes so far, by stream."""
     if depth > 64:
         raise BadPdf("nested too deep")
     if isinstance(obj, StreamObject) and obj.get("/Type") == "/ObjStm":
         # Compressed objects, whether or not the cross-reference lists them.
-        _scan(obj.get_data(), "an object stream")
+        content = obj.get_data()
+        decoded[id(obj)] = len(content)
+        if sum(decoded.values()) > MAX_DECODED_BYTES:
+            raise BadPdf("object streams too large")
+        _scan(content, "an object stream")
     if isinstance(obj, DictionaryObject):
         for key, value in obj.items():
             if key in FORBIDDEN_KEYS:
@@ -105,11 +117,11 @@ def _inspect(obj: Any, depth: int = 0) -> None:
             if key == "/OpenAction":
                 _open_action(value)
             if not isinstance(value, IndirectObject):
-                _inspect(value, depth + 1)
+                _inspect(value, depth + 1, decoded=decoded)
     elif isinstance(obj, ArrayObject):
         for item in obj:
             if not isinstance(item, IndirectObject):
-                _inspect(item, depth + 1)
+                _inspect(item, depth + 1, decoded=decoded)
 
 
 def _link(uri: Any) -> None:

@@ -410,6 +410,32 @@ def test_a_pdf_whose_object_streams_decode_to_gigabytes_is_refused_at_once(clien
     assert counts() == (0, 0, 0)
 
 
+def test_a_pdf_with_millions_of_cross_reference_entries_is_refused_at_once(client, site, submission_body):
+    """A cross-reference stream of zeros: 10 KB as sent, two million entries read one by one
+    (4 s of a worker for each of the five files a request may carry), and it was kept."""
+    import struct
+    import time
+    import zlib
+
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", *_PAGES]
+    out, offsets = b"%PDF-1.7\n", []
+    for i, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+    rows = b"".join(struct.pack(">BHH", *row) for row in [
+        (0, 0, 65535), *[(1, o, 0) for o in offsets], (1, len(out), 0)]) + b"\0" * 9_990_000
+    packed = zlib.compress(rows, 9)
+    bomb = out + (b"4 0 obj\n<< /Type /XRef /Size %d /W [1 2 2] /Root 1 0 R /Filter /FlateDecode /Length %d >>\n"
+                  b"stream\n" % (len(rows) // 5, len(packed))) + packed + (
+        b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % len(out))
+    assert len(bomb) < 20_000
+    started = time.perf_counter()
+    r = post_multipart(client, site[1], submission_body, [(bomb, "don.pdf")])
+    assert_problem(r, 422, "attachment-invalid")
+    assert time.perf_counter() - started < 2
+    assert counts() == (0, 0, 0)
+
+
 def test_a_plain_pdf_with_object_streams_is_kept_as_sent(client, site, submission_body):
     plain = _objstm_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", *_PAGES])
     r = post_multipart(client, site[1], submission_body, [(plain, "don.pdf")])

@@ -291,6 +291,31 @@ def test_an_empty_file_input_is_no_file(app: Any, client: Any, site: Any,
     assert forwarded(app)["attachments"] == []
 
 
+def _raw_part(client: Any, secret: str, body: dict[str, Any], disposition: bytes, key: str) -> Any:
+    sub = json.dumps(body).encode()
+    data = (b'--B\r\nContent-Disposition: form-data; name="submission"\r\n\r\n' + sub + b"\r\n"
+            b"--B\r\nContent-Disposition: form-data; " + disposition + b"\r\nContent-Type: image/png\r\n\r\n"
+            + png_bytes() + b"\r\n--B--\r\n")
+    return client.post("/api/v1/submissions", data=data, headers={
+        "Authorization": f"Bearer {secret}", "Idempotency-Key": key, "Content-Type": "multipart/form-data; boundary=B"})
+
+
+def test_a_photo_sent_without_a_file_name_is_kept_not_dropped(app: Any, client: Any, site: Any,
+                                                             submission_body: dict[str, Any]) -> None:
+    """A part with bytes but an empty file name was taken for an untouched file input: the
+    submission was accepted (201) and the photo silently dropped."""
+    r = _raw_part(client, site[1], submission_body, b'name="files"; filename=""', "nameless")
+    assert r.status_code == 201, r.get_json()
+    assert [a["filename"] for a in forwarded(app)["attachments"]] == ["tep-dinh-kem.png"]
+
+
+def test_a_photo_sent_as_a_plain_field_is_refused_not_dropped(client: Any, site: Any,
+                                                             submission_body: dict[str, Any]) -> None:
+    r = _raw_part(client, site[1], submission_body, b'name="files"', "field")
+    assert_problem(r, 422, "validation-error")
+    assert counts() == (0, 0, 0)
+
+
 # --------------------------------------------------------------------------- image cost
 
 

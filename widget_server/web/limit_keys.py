@@ -140,7 +140,11 @@ def site_key() -> str:
 def tracking_code_key() -> str:
     from widget_server.intake import codes
 
-    raw = str((request.view_args or {}).get("tracking_code") or request.values.get("code") or "")
+    try:
+        code = request.values.get("code")
+    except HTTPException:  # a form the view refuses (too large): as in _submission_contact
+        code = request.args.get("code")
+    raw = str((request.view_args or {}).get("tracking_code") or code or "")
     return "code:" + (codes.normalise(raw[:40]) or "invalid")
 
 

@@ -118,9 +118,13 @@ def test_a_form_werkzeug_refuses_is_refused_without_an_error_in_the_log(
     limit" with a traceback at ERROR and let the request through every limit (any client could
     fill the log, and hide a real outage of the limits' store)."""
     from widget_server import create_app
+    from widget_server.store import db
 
-    client = create_app({**app_config, "RATELIMIT_ENABLED": True}).test_client()
-    r = client.post(path.format(key=site[0].key), data=body, content_type=content_type,
-                    headers={"Origin": "http://relay.test"})
+    limited = create_app({**app_config, "RATELIMIT_ENABLED": True})
+    try:
+        r = limited.test_client().post(path.format(key=site[0].key), data=body, content_type=content_type,
+                                       headers={"Origin": "http://relay.test"})
+    finally:
+        db.get_engine(limited).dispose()
     assert 400 <= r.status_code < 500
     assert [rec.getMessage() for rec in caplog.records if rec.levelname in {"ERROR", "CRITICAL"}] == []

@@ -51,7 +51,7 @@
      tổ hợp", macOS) is one character, as is an emoji, here as on the relay. */
   // The relay's list (intake/text.py, _STRIP): control characters and lone combining marks on purpose.
   // eslint-disable-next-line no-control-regex, no-misleading-character-class
-  var INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb]/g,
+  var INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\ufffe\uffff]/g,
     SPACES = /[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+/g;
   function len(s, multi) {
     s = String(s);

@@ -162,6 +162,20 @@ def test_feed_parses_in_a_feed_reader_library(app: Any, client: Any, site: Any, 
     assert parsed.version == "atom10" and len(parsed.entries) == 25
 
 
+def test_feeds_stay_well_formed_xml_whatever_the_texts_hold(app: Any, client: Any, site: Any, publish: Any,
+                                                              submit_and_publish: Any,
+                                                              submission_body: dict[str, Any]) -> None:
+    # U+FFFE and U+FFFF are no XML 1.0 characters: one of them, in a reader's title or a
+    # central system's answer, made the whole Atom feed and the Open311 XML unreadable.
+    publish("KQ-FF", title="Đèn \uffff hỏng", answer="Đã thay \ufffe bóng đèn.")
+    submit_and_publish({**submission_body, "title": "Rác \uffff tồn đọng ở chợ"}, answer="Đã \uffff thu gom.")
+    feed = ET.fromstring(client.get(f"/p/{site[0].key}/feed.atom").data)
+    titles = {e.find(ATOM + "title").text for e in feed.findall(ATOM + "entry")}
+    assert titles == {"Đèn hỏng", "Rác tồn đọng ở chợ"}
+    requests = ET.fromstring(client.get("/open311/v2/requests.xml").data)
+    assert {r.findtext("status_notes") for r in requests} == {"Đã thay bóng đèn.", "Đã thu gom."}
+
+
 def test_framed_variants_are_framed_only_by_the_sites_origins(app: Any, client: Any, site: Any,
                                                               publish: Any) -> None:
     publish("KQ-1")

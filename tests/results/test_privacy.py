@@ -135,6 +135,20 @@ def test_every_spelling_of_personal_data_is_hidden(app: Any, client: Any, site: 
             assert digits[-6:] not in seen.replace(" ", ""), url
 
 
+@pytest.mark.parametrize("written", ["SĐT0912345678", "sđt0987654321", "Zalo0987.654.321", "ĐT:0987654321",
+                                     "LH+84987654321", "CCCD038090001234"])
+def test_a_number_written_against_its_label_is_hidden(client: Any, submission_body: dict[str, Any],
+                                                       submit_and_publish: Any, written: str) -> None:
+    # "SĐT0912345678" (no space after the label) is how many readers write a number: it was
+    # published as written, the submitter's own phone included.
+    submit_and_publish({**submission_body, "title": f"Rác ở chợ, {written}"}, answer=f"Đã gọi {written}.")
+    item = client.get("/api/v1/results").get_json()["items"][0]
+    digits = "".join(c for c in written if c.isdigit())
+    for text in (item["title"], item["answer"]):
+        assert digits[-6:] not in "".join(c for c in text if c.isdigit()), text
+        assert "[đã ẩn]" in text
+
+
 @pytest.mark.parametrize("long_run", ["a" * 20_000, "0" * 20_000, "a." * 10_000, "0/" * 10_000])
 def test_hiding_takes_time_in_proportion_to_the_text(long_run: str) -> None:
     # An answer is the central system's text: a long run of one character must not make the

@@ -291,6 +291,31 @@ def test_an_empty_file_input_is_no_file(app: Any, client: Any, site: Any,
     assert forwarded(app)["attachments"] == []
 
 
+def _raw_part(client: Any, secret: str, body: dict[str, Any], disposition: bytes, key: str) -> Any:
+    sub = json.dumps(body).encode()
+    data = (b'--B\r\nContent-Disposition: form-data; name="submission"\r\n\r\n' + sub + b"\r\n"
+            b"--B\r\nContent-Disposition: form-data; " + disposition + b"\r\nContent-Type: image/png\r\n\r\n"
+            + png_bytes() + b"\r\n--B--\r\n")
+    return client.post("/api/v1/submissions", data=data, headers={
+        "Authorization": f"Bearer {secret}", "Idempotency-Key": key, "Content-Type": "multipart/form-data; boundary=B"})
+
+
+def test_a_photo_sent_without_a_file_name_is_kept_not_dropped(app: Any, client: Any, site: Any,
+                                                             submission_body: dict[str, Any]) -> None:
+    """A part with bytes but an empty file name was taken for an untouched file input: the
+    submission was accepted (201) and the photo silently dropped."""
+    r = _raw_part(client, site[1], submission_body, b'name="files"; filename=""', "nameless")
+    assert r.status_code == 201, r.get_json()
+    assert [a["filename"] for a in forwarded(app)["attachments"]] == ["tep-dinh-kem.png"]
+
+
+def test_a_photo_sent_as_a_plain_field_is_refused_not_dropped(client: Any, site: Any,
+                                                             submission_body: dict[str, Any]) -> None:
+    r = _raw_part(client, site[1], submission_body, b'name="files"', "field")
+    assert_problem(r, 422, "validation-error")
+    assert counts() == (0, 0, 0)
+
+
 # --------------------------------------------------------------------------- image cost
 
 
@@ -383,6 +408,69 @@ def test_pdfs_hiding_code_in_compressed_object_streams_are_refused(client, site,
     assert b"JavaScript" not in crafted and b"Launch" not in crafted and b"Embedded" not in crafted
     r = post_multipart(client, site[1], submission_body, [(crafted, "don.pdf")])
     assert_problem(r, 422, "attachment-unsafe")
+
+
+def _objects(objects: list[bytes]) -> tuple[bytes, list[int]]:
+    """A PDF's header and numbered objects (1, 2, …), and where each starts."""
+    out, offsets = b"%PDF-1.7\n", []
+    for i, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+    return out, offsets
+
+
+def _plain_pdf(objects: list[bytes]) -> bytes:
+    """Those objects with a classic cross-reference table."""
+    out, offsets = _objects(objects)
+    xref = b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    return out + xref + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, len(out))
+
+
+def _refused(client: Any, site: Any, body: dict[str, Any], pdf: bytes) -> None:
+    r = post_multipart(client, site[1], body, [(pdf, "don.pdf")])
+    assert_problem(r, 422, "attachment-invalid")
+    assert counts() == (0, 0, 0)
+
+
+def test_a_pdf_whose_object_streams_decode_to_gigabytes_is_refused(client, site, submission_body):
+    """Object streams of zeros, 1000:1 under FlateDecode: a 1.4 MB file decoded to 1.4 GB, held in
+    memory for 16 s, and was kept; one of 10 MB (the size limit) took the worker down. (This
+    one, 0.4 MB, decodes to 420 MB: under 500 KB the test client sends it without a temporary file.)"""
+    import zlib
+
+    zeros = zlib.compress(b"\0" * 70_000_000, 9)
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", *_PAGES] + [
+        b"<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length %d >>\nstream\n" % len(zeros)
+        + zeros + b"\nendstream" for _ in range(6)]
+    bomb = _plain_pdf(objects)
+    assert len(bomb) < 500_000
+    _refused(client, site, submission_body, bomb)
+
+
+def test_a_pdf_with_millions_of_cross_reference_entries_is_refused(client, site, submission_body):
+    """A cross-reference stream of zeros: 10 KB as sent, two million entries read one by one
+    (4 s of a worker for each of the five files a request may carry), and it was kept."""
+    import struct
+    import zlib
+
+    out, offsets = _objects([b"<< /Type /Catalog /Pages 2 0 R >>", *_PAGES])
+    rows = b"".join(struct.pack(">BHH", *row) for row in [
+        (0, 0, 65535), *[(1, o, 0) for o in offsets], (1, len(out), 0)]) + b"\0" * 9_990_000
+    packed = zlib.compress(rows, 9)
+    bomb = out + (b"4 0 obj\n<< /Type /XRef /Size %d /W [1 2 2] /Root 1 0 R /Filter /FlateDecode /Length %d >>\n"
+                  b"stream\n" % (len(rows) // 5, len(packed))) + packed + (
+        b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % len(out))
+    assert len(bomb) < 20_000
+    _refused(client, site, submission_body, bomb)
+
+
+def test_a_pdf_of_huge_arrays_is_refused(client, site, submission_body):
+    """Arrays of zeros outside any stream: parsed at about 4 µs an entry, 10 MB of them took a
+    worker 20 s per file (five files a request), and the file was kept."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", *_PAGES] + [b"[" + b"0 " * 80_000 + b"]"] * 3
+    heavy = _plain_pdf(objects)
+    assert len(heavy) < 500_000
+    _refused(client, site, submission_body, heavy)
 
 
 def test_a_plain_pdf_with_object_streams_is_kept_as_sent(client, site, submission_body):

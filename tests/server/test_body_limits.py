@@ -100,3 +100,31 @@ def test_a_json_submission_has_the_json_limit(client: Any, site: Any) -> None:
                             **{"Idempotency-Key": "big-json"})
     assert_problem(r, 413)
     assert body.consumed <= 1024 * 1024
+
+
+PARTS = b"".join(b'--B\r\nContent-Disposition: form-data; name="f%d"\r\n\r\nv\r\n' % i for i in range(1001)) + b"--B--\r\n"
+
+
+@pytest.mark.parametrize(("path", "body", "content_type"), [
+    ("/api/v1/submissions", PARTS, "multipart/form-data; boundary=B"),
+    ("/w/{key}/form", PARTS, "multipart/form-data; boundary=B"),
+    ("/w/{key}/track", b"code=PH-AAAA-AAAAT&contact=" + b"0" * 600_000, "application/x-www-form-urlencoded"),
+])
+def test_a_form_werkzeug_refuses_is_refused_without_an_error_in_the_log(
+        app_config: dict[str, Any], site: Any, path: str, body: bytes, content_type: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The limits read a browser's form (its phone, the tracking code): 1,001 parts or a field
+    over 500 KB made werkzeug refuse the form there, and Flask-Limiter logged "Failed to rate
+    limit" with a traceback at ERROR and let the request through every limit (any client could
+    fill the log, and hide a real outage of the limits' store)."""
+    from widget_server import create_app
+    from widget_server.store import db
+
+    limited = create_app({**app_config, "RATELIMIT_ENABLED": True})
+    try:
+        r = limited.test_client().post(path.format(key=site[0].key), data=body, content_type=content_type,
+                                       headers={"Origin": "http://relay.test"})
+    finally:
+        db.get_engine(limited).dispose()
+    assert 400 <= r.status_code < 500
+    assert [rec.getMessage() for rec in caplog.records if rec.levelname in {"ERROR", "CRITICAL"}] == []

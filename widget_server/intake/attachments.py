@@ -160,12 +160,20 @@ def _clean(upload: Any, data: bytes, kind: str) -> Prepared:
     )
 
 
+def _has_bytes(upload: Any) -> bool:
+    start = upload.stream.tell()
+    found = bool(upload.stream.read(1))
+    upload.stream.seek(start)
+    return found
+
+
 def prepare_all(uploads: list[Any]) -> list[Prepared]:
     """Every file read and sized first: the images' declared pixels are bounded per request
     before any of them is decoded."""
     most = int(current_app.config["MAX_ATTACHMENTS"])
-    # An empty file input still sends a part (no file name, application/octet-stream): not a file.
-    uploads = [u for u in uploads if u.filename]
+    # An empty file input still sends a part (no file name, no bytes): not a file. A part with
+    # bytes is one, named or not (it was dropped without a word).
+    uploads = [u for u in uploads if u.filename or _has_bytes(u)]
     if len(uploads) > most:
         raise _file_error(InvalidError, f"Tối đa {most} tệp đính kèm.", "too-many-attachments")
     read = [(u, *_read(u)) for u in uploads]

@@ -39,6 +39,16 @@ _WEB_LINK = re.compile(r"(?:https?://|mailto:)[^\\]*\Z", re.IGNORECASE)
 _NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 # Work per file is bounded: more objects than any citizen's scan has is refused as unreadable.
 MAX_OBJECTS = 20_000
+# And so is what its object streams decode to (kilobytes in a real document): zeros compressed
+# 1000:1 made a 1 MB file decode to gigabytes, held in memory for minutes, and it was kept.
+MAX_DECODED_BYTES = 32 * 1024 * 1024
+# Entries of the arrays and dictionaries parsed outside streams, in all (each costs pypdf about
+# 4 µs): 10 MB of "[0 0 0 …]" took 20 s of a worker per file; a real document has far fewer
+# (a few per object, and MAX_OBJECTS objects).
+MAX_ENTRIES = 200_000
+# Cross-reference entries read, over every revision of the file (pypdf's default, two million,
+# took 4 s for a 10 KB file of zeros): each object has one, ten revisions of MAX_OBJECTS fit.
+MAX_XREF_ENTRIES = 10 * MAX_OBJECTS
 
 
 class UnsafePdf(Exception):
@@ -57,20 +67,24 @@ def check(data: bytes) -> None:
     """Raise :class:`BadPdf` or :class:`UnsafePdf`; return when the document is plain."""
     _scan(data, "the file")
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
+        reader = PdfReader(io.BytesIO(data), strict=False, xref_stream_maximum_entries=MAX_XREF_ENTRIES)
         if reader.is_encrypted:
             raise UnsafePdf("encrypted")
         numbers = {(num, gen) for gen, table in reader.xref.items() for num in table}
         numbers |= {(num, 0) for num in reader.xref_objStm}
         if len(numbers) > MAX_OBJECTS:
             raise BadPdf("too many objects")
-        for num, gen in sorted(numbers):
+        work = _Work()
+        # The object streams first, each counted as soon as it is decoded: reading an object
+        # inside one decodes it too, uncounted.
+        streams = {(stream, 0) for stream, _index in reader.xref_objStm.values()}
+        for num, gen in sorted(streams) + sorted(numbers - streams):
             if num == 0:
                 continue
-            _inspect(reader.get_object(IndirectObject(num, gen, reader)))
+            _inspect(reader.get_object(IndirectObject(num, gen, reader)), work=work)
         if len(reader.pages) < 1:
             raise BadPdf("no pages")
-        _inspect(reader.trailer)
+        _inspect(reader.trailer, work=work)
     except (UnsafePdf, BadPdf):
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
@@ -85,13 +99,30 @@ def _scan(data: bytes, where: str) -> None:
         raise refused(f"forbidden name in {where}")
 
 
-def _inspect(obj: Any, depth: int = 0) -> None:
+class _Work:
+    """What reading one file has cost so far: its object streams' decoded sizes (by stream) and
+    the entries parsed. Counted after each object, so a file stops within one object's cost."""
+
+    def __init__(self) -> None:
+        self.decoded: dict[int, int] = {}
+        self.entries = 0
+
+
+def _inspect(obj: Any, depth: int = 0, *, work: _Work) -> None:
     """Direct objects only: indirect ones are inspected on their own turn."""
     if depth > 64:
         raise BadPdf("nested too deep")
+    if isinstance(obj, (DictionaryObject, ArrayObject)):
+        work.entries += len(obj)
+        if work.entries > MAX_ENTRIES:
+            raise BadPdf("too many entries")
     if isinstance(obj, StreamObject) and obj.get("/Type") == "/ObjStm":
         # Compressed objects, whether or not the cross-reference lists them.
-        _scan(obj.get_data(), "an object stream")
+        content = obj.get_data()
+        work.decoded[id(obj)] = len(content)
+        if sum(work.decoded.values()) > MAX_DECODED_BYTES:
+            raise BadPdf("object streams too large")
+        _scan(content, "an object stream")
     if isinstance(obj, DictionaryObject):
         for key, value in obj.items():
             if key in FORBIDDEN_KEYS:
@@ -105,11 +136,11 @@ def _inspect(obj: Any, depth: int = 0) -> None:
             if key == "/OpenAction":
                 _open_action(value)
             if not isinstance(value, IndirectObject):
-                _inspect(value, depth + 1)
+                _inspect(value, depth + 1, work=work)
     elif isinstance(obj, ArrayObject):
         for item in obj:
             if not isinstance(item, IndirectObject):
-                _inspect(item, depth + 1)
+                _inspect(item, depth + 1, work=work)
 
 
 def _link(uri: Any) -> None:

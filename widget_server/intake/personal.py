@@ -16,6 +16,7 @@ written. What is hidden:
   parentheses between them;
 - emails, and their spellings ``a [at] b.com``, ``a (at) b [dot] com``, ``a at b.com``;
 - ID numbers: 9 (old ID card) or 12 digits (citizen ID) standing alone, whole;
+- both also written against their label (``SĐT0912345678``, ``CCCD038090001234``);
 - the ``known`` details (the person's name, address, email, phone), case- and
   diacritic-insensitively (``Le Van A``, ``LÊ VĂN A`` for ``Lê Văn A``); a one-word detail
   only with its diacritics, so that a name like "Hòa" does not hide "Hóa".
@@ -45,14 +46,15 @@ _EMAIL = re.compile(
 _EMAIL_AT_WORD = re.compile(r"\s+at\s+", re.IGNORECASE)
 _ASCII_ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+\s+at\s+[A-Za-z0-9.-]+", re.IGNORECASE)
 # 12 digits (citizen ID, also written 038 090 001 234) or 9 (old ID card), never part of a
-# longer number, a date or an amount.
-_ID = re.compile(r"(?<![\w.,/-])(?:\d{12}|\d{9}|0\d{2}(?:[ .-]\d{3}){3}|0\d{3}(?:[ .-]\d{4}){2})"
+# longer number, a date or an amount. A letter may come right before a number (its label
+# written against it: "CCCD038090001234", "SĐT0912345678"); a digit, "_", "." or "/" not.
+_ID = re.compile(r"(?<![\d_.,/-])(?:\d{12}|\d{9}|0\d{2}(?:[ .-]\d{3}){3}|0\d{3}(?:[ .-]\d{4}){2})"
                  r"(?![\w]|[.,/-]\d)")
 # Shaped like a Vietnamese number: +84 (or (+84), 0084) with an optional (0), or the trunk 0
 # (or "(0"), then digits with up to three separators between any two.
 _SEP = r"[\s.\-/]{0,3}"
 _PHONE_SHAPE = re.compile(
-    r"(?<![\w+/.-])(?P<cc>\(\s*(?:\+|00)?84\s*\)|(?:\+|00)84)?" + _SEP
+    r"(?<![\d_+/.-])(?P<cc>\(\s*(?:\+|00)?84\s*\)|(?:\+|00)84)?" + _SEP
     + r"(?:\(\s*0\s*\)" + _SEP + r"|\(\s*0|0)?"
     # Between two digits a gap of separators, or one with a ")" in it: matched one way only
     # (a ")" optional between two runs of separators split a gap of spaces every way it could).

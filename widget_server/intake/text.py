@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# C0/C1 controls except tab and newline; zero-width and bidi formatting characters; BOM.
+# C0/C1 controls except tab and newline; zero-width and bidi formatting characters; BOM;
+# U+FFFE and U+FFFF, which XML 1.0 forbids (one of them made the Atom feed unreadable).
 _STRIP = re.compile(
     "[\u0000-\u0008\u000b-\u001f\u007f-\u009f"
     "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e"
-    "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb]"
+    "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\ufffe\uffff]"
 )
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 

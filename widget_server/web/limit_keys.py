@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from flask import request
+from werkzeug.exceptions import HTTPException
 
 from widget_server.intake import sites
 
@@ -69,7 +70,12 @@ def _submission_contact() -> str | None:
 
     if request.mimetype == "multipart/form-data":
         request.max_content_length = upload_room()  # as the views allow; the body is parsed once
-        form = request.form
+        try:
+            form = request.form
+        except HTTPException:
+            # Too large, too many parts: the view refuses it. Raised here, it made Flask-Limiter
+            # log a traceback at ERROR and skip every limit for the request.
+            return None
         if "submission" not in form:  # the no-JavaScript page posts its fields by name
             return form.get("submitter.phone") or form.get("submitter.email")
         try:
@@ -134,7 +140,11 @@ def site_key() -> str:
 def tracking_code_key() -> str:
     from widget_server.intake import codes
 
-    raw = str((request.view_args or {}).get("tracking_code") or request.values.get("code") or "")
+    try:
+        code = request.values.get("code")
+    except HTTPException:  # a form the view refuses (too large): as in _submission_contact
+        code = request.args.get("code")
+    raw = str((request.view_args or {}).get("tracking_code") or code or "")
     return "code:" + (codes.normalise(raw[:40]) or "invalid")
 
 

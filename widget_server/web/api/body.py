@@ -120,7 +120,8 @@ def submission_body() -> tuple[Any, list[FileStorage]]:
     if raw is None:
         raise Problem(400, "Thiếu phần 'submission' (JSON).", type="invalid-json")
     payload = parse_json(raw)
-    unexpected = set(request.files) - {"files"}
+    # A part named "files" without a file name is a plain field: a file sent the wrong way.
+    unexpected = (set(request.files) - {"files"}) | (set(request.form) & {"files"})
     if unexpected:
         raise Problem(422, "Tệp phải gửi trong phần 'files'.", type="validation-error",
                       errors={"files": ["Tệp phải gửi trong phần 'files'."]})

@@ -155,7 +155,8 @@ def huge_answer() -> Iterator[tuple[str, list[int]]]:
                 while b"\r\n\r\n" not in request:
                     request += conn.recv(65536)
                 head, body = request.split(b"\r\n\r\n", 1)
-                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+                declared = re.search(rb"(?i)content-length: *(\d+)", head)  # none on a GET
+                length = int(declared.group(1)) if declared else 0
                 while len(body) < length:
                     body += conn.recv(65536)
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -185,6 +186,24 @@ def test_a_huge_answer_is_not_read_into_memory(app, submit, huge_answer):
         [row] = conn.execute(sa.select(db.outbox.c.state, db.outbox.c.last_status)).all()
     assert tuple(row) == ("delivered", 200)
     assert stored(app)[0] == {created["id"]: None}
+    deadline = time.monotonic() + 10
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sent and sent[0] < 50 << 20, sent  # socket buffers, not the whole answer
+
+
+def test_an_open311_back_end_s_huge_answer_is_not_read_into_memory(app, huge_answer):
+    """Reading statuses back (``open311 sync``, the worker's read-back) read a GeoReport
+    answer whole, as deliveries did: past 1 MiB it now reads no more and asks again later."""
+    from widget_server.delivery.destinations.open311 import Open311Destination
+
+    url, sent = huge_answer
+    app.config.update(OPEN311_URL=url, OPEN311_SERVICE_CODES="*=OTHER")
+    destination = Open311Destination.from_config(app.config)
+    try:
+        assert destination.fetch_status("638344") is None  # nothing usable: the next sync asks again
+    finally:
+        destination.close()
     deadline = time.monotonic() + 10
     while not sent and time.monotonic() < deadline:
         time.sleep(0.05)

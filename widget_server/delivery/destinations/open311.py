@@ -53,7 +53,7 @@ import requests
 
 from widget_server.delivery.destinations.base import Event, Result
 from widget_server.delivery.destinations import http
-from widget_server.delivery.destinations.http import attempt, json_or_none, short
+from widget_server.delivery.destinations.http import attempt, json_or_none, read_answer, short
 
 REQUESTS_PATH = "/requests.json"
 #: GeoReport v2: "free form text limited to 4,000 characters".
@@ -281,7 +281,8 @@ class Open311Destination:
         params = {"jurisdiction_id": self.jurisdiction_id} if self.jurisdiction_id else None
         try:
             response = self._session.get(self.base_url + path, params=params, timeout=self.timeout,
-                                         headers={"Accept": "application/json"}, allow_redirects=False)
+                                         headers={"Accept": "application/json"}, allow_redirects=False, stream=True)
+            read_answer(response)  # at most MAX_ANSWER_BYTES, as a delivery's answer
         except requests.RequestException:
             return None
         with response:

@@ -10,6 +10,7 @@ import time
 
 import pyotp
 import pytest
+import responses
 import sqlalchemy as sa
 
 from widget_server import create_app
@@ -565,6 +566,26 @@ def test_dead_rows_are_listed_with_their_error_and_replayed(client, admin, site)
                                        .where(db.outbox.c.id == row_id)).one()
     assert (state, attempts) == ("pending", 0)
     assert entries("outbox.replay")[0]["details"] == {"rows": 1}
+
+
+@responses.activate
+def test_rows_being_retried_are_listed_with_their_last_error(app, client, admin, site, submission_body):
+    """Only dead rows showed their error: a central system answering 503 (or a certificate that
+    expired) left the console saying nothing for the hours of retries before a row dies."""
+    from widget_server.delivery.worker import Worker
+    from widget_server.intake import submissions
+
+    app.config["CENTRAL_URL"] = "http://central.test"
+    responses.add(responses.POST, "http://central.test/intake/v1/submissions", status=503,
+                  json={"title": "Bảo trì hệ thống"})
+    created = submissions.create_submission(site[0], dict(submission_body), via="api")
+    Worker(app, "w").run_once()
+    sign_in(client, admin.email)
+    page = html.unescape(client.get("/console/delivery").get_data(as_text=True))
+    retrying = page.split('id="h-retrying"')[1].split('id="h-dead"')[0]
+    assert created["tracking_code"] in retrying and "503" in retrying and "Bảo trì hệ thống" in retrying
+    assert "Không có dòng hỏng" in page.split('id="h-dead"')[1]  # not dead: still being tried
+    assert created["tracking_code"] not in page.split('id="h-dead"')[1]
 
 
 def test_export_is_csv_of_the_funnel(client, admin, site):

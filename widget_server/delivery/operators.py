@@ -36,8 +36,10 @@ def destination_rows(conn: Connection) -> dict[str, Any]:
     return {row.name: row for row in conn.execute(sa.select(db.destinations)).all()}
 
 
-def list_rows(engine: Engine, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    """Outbox rows, newest first, with ids and tracking codes only (no personal data)."""
+def list_rows(engine: Engine, *, state: str | None = None, limit: int = 100,
+              tried: bool = False) -> list[dict[str, Any]]:
+    """Outbox rows, newest first, with ids and tracking codes only (no personal data); ``tried``:
+    only rows attempted at least once (a waiting row with its last error)."""
     o = db.outbox
     query = (sa.select(o.c.id, o.c.destination, o.c.event_type, o.c.state, o.c.attempts,
                        o.c.next_attempt_at, o.c.last_status, o.c.last_error, o.c.created_at,
@@ -46,6 +48,8 @@ def list_rows(engine: Engine, *, state: str | None = None, limit: int = 100) -> 
              .order_by(o.c.created_at.desc(), o.c.id).limit(limit))
     if state:
         query = query.where(o.c.state == _written_out(state))
+    if tried:
+        query = query.where(o.c.attempts > 0)
     with db.read(engine) as conn:
         return [dict(row._mapping) for row in conn.execute(query).all()]
 

@@ -12,14 +12,20 @@ from widget_server.web.console.auth import render, require_admin
 from widget_server.web.console.blueprint import bp
 
 
+def _page(status: int = 200, **extra: object) -> Response:
+    """The delivery page: each destination, the rows still being tried with their last error
+    (an expired certificate, a 503) and the dead rows."""
+    engine = db.get_engine()
+    return render("console/delivery.html", status, destinations=queue.list_destinations(engine),
+                  retrying=queue.list_rows(engine, state="pending", tried=True, limit=50),
+                  dead=queue.list_rows(engine, state="dead", limit=200), now=db.utcnow(), **extra)
+
+
 @bp.get("/delivery")
 def delivery() -> Response:
     """Rows per destination and state, each breaker's state, and the dead rows with their last error."""
     require_admin()
-    engine = db.get_engine()
-    return render("console/delivery.html", destinations=queue.list_destinations(engine),
-                  dead=queue.list_rows(engine, state="dead", limit=200), now=db.utcnow(),
-                  replayed=request.args.get("replayed"))
+    return _page(replayed=request.args.get("replayed"))
 
 
 @bp.post("/delivery/replay")
@@ -30,9 +36,7 @@ def replay() -> ResponseReturnValue:
     ids = [i for i in request.form.getlist("id") if i][:500]
     everything = request.form.get("all") == "1"
     if not ids and not everything:
-        return render("console/delivery.html", 422, destinations=queue.list_destinations(engine),
-                      dead=queue.list_rows(engine, state="dead", limit=200), now=db.utcnow(),
-                      error="choose")
+        return _page(422, error="choose")
     count = queue.retry_rows(engine, ids, all_dead=everything)
     audit.record(g.user.email, "outbox.replay", "all" if everything else ",".join(ids)[:200],
                  details={"rows": count})

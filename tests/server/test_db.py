@@ -54,6 +54,35 @@ def test_utc_datetimes_round_trip_aware(app, site):
     assert created.tzinfo is not None and created.utcoffset().total_seconds() == 0
 
 
+def test_utc_datetimes_are_bound_as_the_type_decorator_binds_them(app):
+    """``UTCDateTime`` binds with one function per value: the same values SQLAlchemy's wrapper
+    around ``process_bind_param`` gives (SQLite's strings, PostgreSQL's naive UTC), and a naive
+    datetime still refused; stored and read back, an aware time in another zone is the same instant."""
+    import datetime as dt
+
+    engine = db.get_engine(app)
+    column = db.UTCDateTime().dialect_impl(engine.dialect)
+    fast = column.bind_processor(engine.dialect)
+    wrapped = sa.types.TypeDecorator.bind_processor(column, engine.dialect)
+    hanoi = dt.timezone(dt.timedelta(hours=7))
+    for value in (None, dt.datetime(2026, 12, 7, 12, 0, tzinfo=hanoi),
+                  dt.datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=dt.UTC), dt.datetime.max.replace(tzinfo=dt.UTC)):
+        assert fast(value) == wrapped(value)
+    with pytest.raises(ValueError, match="naive"):
+        fast(dt.datetime(2026, 12, 7, 12, 0))
+    table = sa.Table("utc_probe", sa.MetaData(), sa.Column("at", db.UTCDateTime))
+    with engine.begin() as conn:
+        table.create(conn)
+        try:
+            conn.execute(table.insert().values(at=dt.datetime(2026, 12, 7, 19, 30, tzinfo=hanoi)))
+            read = conn.execute(sa.select(table.c.at)).scalar_one()
+            later = conn.execute(sa.select(sa.func.count()).select_from(table).where(
+                table.c.at > dt.datetime(2026, 12, 7, 12, 29, tzinfo=dt.UTC))).scalar_one()
+        finally:
+            table.drop(conn)
+    assert read == dt.datetime(2026, 12, 7, 12, 30, tzinfo=dt.UTC) and later == 1
+
+
 def test_concurrent_writers_do_not_deadlock(app, site):
     """Write transactions start IMMEDIATE on SQLite: two writers queue instead of failing."""
     errors: list[BaseException] = []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from flask import current_app
@@ -50,13 +50,19 @@ class Consent:
     text: str
     recipient: str
 
-    @property
+    @cached_property
     def hash(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()
 
 
 def consent_for(site_name: str) -> Consent:
-    days = current_app.config["PII_RETENTION_DAYS"]
+    """The consent text a site's form shows, its version and its hash: made once per site name
+    and retention setting (every submission names them twice)."""
+    return _consent(site_name, current_app.config["PII_RETENTION_DAYS"])
+
+
+@lru_cache(maxsize=256)
+def _consent(site_name: str, days: Any) -> Consent:
     text = CONSENT_TEXT.format(site=site_name, recipient=RECIPIENT, days=days)
     version = "2026-01." + hashlib.sha256(text.encode()).hexdigest()[:10]
     return Consent(version=version, text=text, recipient=RECIPIENT)

@@ -64,6 +64,16 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
             raise ValueError("naive datetime given to UTCDateTime")
         return value.astimezone(dt.UTC).replace(tzinfo=None)
 
+    def bind_processor(self, dialect: Any) -> Any:
+        # As ``result_processor``: one function per value bound, not SQLAlchemy's wrapper around
+        # ``process_bind_param`` (a new submission binds eight); SQLite's dialect then makes
+        # the string it stores.
+        to_string = self.impl_instance.bind_processor(dialect)
+        convert = self.process_bind_param
+        if to_string is None:
+            return lambda value: convert(value, dialect)
+        return lambda value: to_string(convert(value, dialect))
+
     def result_processor(self, dialect: Any, coltype: Any) -> Any:
         # One function per value read, not SQLAlchemy's wrapper around ``process_result_value``
         # (a status lookup reads up to seven): PostgreSQL's driver gives datetimes, SQLite's

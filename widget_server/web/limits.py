@@ -138,14 +138,13 @@ def ip_busy() -> bool:
 
 
 def _count_busy(resp: Any) -> Any:
-    if request.endpoint in SUBMIT_ENDPOINTS and request.method == "POST" and accepted(resp) \
-            and not is_partner():
-        limiter = current_app.extensions["phanhoi_limiter"]
-        if limiter.enabled:
-            # Limit store trouble loses a count, never a submission.
-            with contextlib.suppress(Exception):
-                for item in _busy_items():
-                    limiter.limiter.hit(item, *_busy_identifiers())
+    limiter = current_app.extensions["phanhoi_limiter"]
+    if limiter.enabled and request.endpoint in SUBMIT_ENDPOINTS and request.method == "POST" \
+            and accepted(resp) and not is_partner():
+        # Limit store trouble loses a count, never a submission.
+        with contextlib.suppress(Exception):
+            for item in _busy_items():
+                limiter.limiter.hit(item, *_busy_identifiers())
     return resp
 
 

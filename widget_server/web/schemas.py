@@ -264,9 +264,20 @@ def status_fields(found: dict[str, Any]) -> dict[str, Any]:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=False, separators=(",", ":"))
 
 
-def json_answer(obj: Any, headers: Mapping[str, str] | None = None) -> Response:
-    """``obj`` (JSON's own types only) as a 200 JSON answer, with ``headers``."""
-    return Response(_ENCODER.encode(obj) + "\n", headers=headers, content_type="application/json")
+def json_answer(obj: Any, headers: Mapping[str, str] | None = None, status: int = 200) -> Response:
+    """``obj`` (JSON's own types only) as a JSON answer, with ``headers``."""
+    return Response(_ENCODER.encode(obj) + "\n", status, headers, content_type="application/json")
+
+
+_RECEIPT_FIELDS = tuple(SubmissionReceiptSchema._declared_fields)  # noqa: SLF001 - in their order
+
+
+def receipt_fields(body: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``SubmissionReceiptSchema`` dumps of a submission's answer (a new one or a replay),
+    built directly as ``status_fields`` is: every field a string, a missing one left out.
+    tests/server/test_status_answer.py checks this gives exactly what the schema gives."""
+    return {name: value if value is None or type(value) is str else str(value)
+            for name in _RECEIPT_FIELDS if name in body for value in (body[name],)}
 
 
 def respond(schema: Schema, obj: Any, status: int = 200) -> Response:

@@ -16,9 +16,9 @@ from widget_server.web.limit_keys import partner_site
 from widget_server.web.problems import Problem
 from widget_server.web.schemas import (
     DataRequestSchema,
-    SubmissionReceiptSchema,
     SubmissionStatusSchema,
     json_answer,
+    receipt_fields,
     respond,
     status_fields,
 )
@@ -30,7 +30,6 @@ LOOKUP_BODY = LookupCreateSchema()
 RATING_BODY = RatingCreateSchema()
 DATA_REQUEST_BODY = DataRequestCreateSchema()
 STATUS = SubmissionStatusSchema()
-RECEIPT = SubmissionReceiptSchema()
 NO_STORE = {"Cache-Control": "no-store"}  # a citizen's case
 
 
@@ -91,11 +90,10 @@ def create_submission() -> Response:
         # Proof of work for sites that want it, and from an address busy with submissions.
         altcha.require(site, payload, key, busy=limits.ip_busy())
     created = submissions.create_with_files(site, payload, uploads, via=via, idempotency_key=key)
-    resp = respond(RECEIPT, created.body, created.status_code)
-    resp.headers["Location"] = created.body["status_url"]
+    headers = {"Location": created.body["status_url"]}
     if created.replayed:
-        resp.headers["Idempotent-Replayed"] = "true"
-    return resp
+        headers["Idempotent-Replayed"] = "true"
+    return json_answer(receipt_fields(created.body), headers, created.status_code)
 
 
 @bp.post("/submissions/<tracking_code>/lookup")

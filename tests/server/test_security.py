@@ -126,3 +126,42 @@ def test_request_ids_differ_between_forked_workers(app: Any) -> None:
     os.waitpid(pid, 0)
     assert len(child) == 3 and len(parent) == 3 and not child & parent
     assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in child | parent)
+
+
+def test_headers_are_filled_in_on_every_answer_and_a_views_own_kept(app_config: dict[str, Any]) -> None:
+    """The headers are added where the server gets the answer (``SecurityHeaders``): an answer
+    of the relay's error handler, a file, a view's own policy or cache rule kept, a view's own
+    ``X-Request-Id`` replaced by the relay's, and each header once."""
+    from flask import Response
+
+    app = create_app({**app_config, "PUBLIC_URL": "https://phanhoi.example"})
+
+    @app.get("/api/v1/bench-own")
+    def own() -> Response:
+        return Response("{}", content_type="application/json", headers={
+            "Content-Security-Policy": "default-src 'self'", "Cache-Control": "max-age=60",
+            "X-Request-Id": "view-made-1234"})
+
+    @app.get("/boom")
+    def boom() -> Response:
+        raise RuntimeError("boom")
+
+    client = app.test_client()
+    try:
+        kept = client.get("/api/v1/bench-own")
+        assert kept.headers["Content-Security-Policy"] == "default-src 'self'"
+        assert kept.headers["Cache-Control"] == "max-age=60"
+        assert "X-Frame-Options" not in kept.headers  # the view's policy decides framing
+        assert re.fullmatch(r"[0-9a-f]{32}", kept.headers["X-Request-Id"])
+        failed = client.get("/boom")
+        files = client.get("/static/widget/loader.js")
+        for r in (kept, failed, files):
+            assert r.headers["X-Content-Type-Options"] == "nosniff"
+            assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+            names = [name.lower() for name, _ in r.headers.items()]
+            assert len(names) == len(set(names) - {"vary"}) + names.count("vary")
+        assert failed.status_code == 500 and failed.headers["Content-Security-Policy"] == security.STRICT_CSP
+        assert failed.headers["X-Frame-Options"] == "DENY"
+        assert files.status_code == 200 and "Cache-Control" in files.headers
+    finally:
+        db.get_engine(app).dispose()

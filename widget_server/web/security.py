@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import random
 import re
-
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import unquote
 
 from flask import Flask, Response, request
@@ -32,22 +33,23 @@ HSTS = "max-age=31536000"
 CORS_ENDPOINTS = {"api.site_config"}
 
 
-def _cors(resp: Response) -> None:
+def _cors(resp: Response) -> Response:
     """``Access-Control-Allow-Origin`` for the site's own registered origins, never ``*``."""
     if request.endpoint not in CORS_ENDPOINTS or request.method not in {"GET", "HEAD", "OPTIONS"}:
-        return
+        return resp
     resp.vary.add("Origin")
     origin = request.headers.get("Origin")
     site_key = (request.view_args or {}).get("site_key")
     if not origin or not site_key:
-        return
+        return resp
     site = sites.get_site(str(site_key))
     if site is None or not sites.origin_allowed(site, origin):
-        return
+        return resp
     resp.headers["Access-Control-Allow-Origin"] = sites.normalise_origin(origin)
     if request.method == "OPTIONS":
         resp.headers["Access-Control-Allow-Methods"] = "GET"
         resp.headers["Access-Control-Max-Age"] = "600"
+    return resp
 
 
 _DEFAULTS = (("X-Content-Type-Options", "nosniff"),
@@ -55,31 +57,43 @@ _DEFAULTS = (("X-Content-Type-Options", "nosniff"),
              ("Permissions-Policy", PERMISSIONS_POLICY))
 
 
-def add_headers(resp: Response, *, hsts: bool) -> Response:
-    """The headers above that the view left unset, and the request id (``request_id``)."""
-    headers = resp.headers
-    # The names the view already set, read once (each ``in`` on werkzeug's Headers is a scan).
-    present = {name.lower() for name, _ in headers.items()}
-    missing = [(name, value) for name, value in _DEFAULTS if name.lower() not in present]
-    if "x-request-id" in present:
-        headers["X-Request-Id"] = request_id()
-    else:
-        missing.append(("X-Request-Id", request_id()))
-    if "content-security-policy" not in present:
-        missing.append(("Content-Security-Policy", STRICT_CSP))
-        if "x-frame-options" not in present:
-            missing.append(("X-Frame-Options", "DENY"))
-    if hsts and "strict-transport-security" not in present:
-        missing.append(("Strict-Transport-Security", HSTS))
-    api = request.path.startswith("/api/")
-    if api and "cache-control" not in present:
-        # Answers carry tracking codes and, for lookups, a citizen's case: never cache
-        # unless the view said so (the public site configuration does).
-        missing.append(("Cache-Control", "no-store"))
-    headers.extend(missing)
-    if api:
-        _cors(resp)
-    return resp
+class SecurityHeaders:
+    """WSGI middleware: the headers above that the answer left unset, and the request id
+    (``request_id``), added to the header list the server is given.
+
+    Added there rather than in an ``after_request`` hook: werkzeug checks each value added to a
+    response's ``Headers`` and copies them all again on the way out, which cost every answer
+    more than anything else the relay adds to a request (these values are constants). The view,
+    its blueprint's hooks and CORS (``_cors``, an ``after_request`` hook) have all run by then, so what they set is kept.
+    """
+
+    def __init__(self, wsgi_app: Any, *, hsts: bool) -> None:
+        self.wsgi_app = wsgi_app
+        self.hsts = hsts
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        api = environ.get("PATH_INFO", "").startswith("/api/")
+        hsts = self.hsts
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _ in headers}
+            if "x-request-id" in present:  # the relay's own, never a view's
+                headers = [(name, value) for name, value in headers if name.lower() != "x-request-id"]
+            headers = headers + [(name, value) for name, value in _DEFAULTS if name.lower() not in present]
+            headers.append(("X-Request-Id", request_id(environ)))
+            if "content-security-policy" not in present:
+                headers.append(("Content-Security-Policy", STRICT_CSP))
+                if "x-frame-options" not in present:
+                    headers.append(("X-Frame-Options", "DENY"))
+            if hsts and "strict-transport-security" not in present:
+                headers.append(("Strict-Transport-Security", HSTS))
+            if api and "cache-control" not in present:
+                # Answers carry tracking codes and, for lookups, a citizen's case: never cache
+                # unless the view said so (the public site configuration does).
+                headers.append(("Cache-Control", "no-store"))
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start)
 
 
 _QUERY_VALUE = re.compile(r"([?&][^=&\s\"]+=)[^&\s\"]*")
@@ -111,14 +125,15 @@ class QueryValueFilter(logging.Filter):
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 
 
-def request_id() -> str:
+def request_id(environ: Mapping[str, Any] | None = None) -> str:
     """The caller's ``X-Request-Id`` when it is a plain token (a proxy's), else a new one:
-    every answer carries one, and the access log of ``serve`` prints it.
+    every answer carries one, and the access log of ``serve`` prints it. ``environ``: the
+    request's WSGI environment (the current request's by default).
 
     A new one is 128 bits of ``random``'s generator (seeded from the system's randomness, again
     in each forked worker): an id to find a request by, not a secret, so not a system call per
     answer as ``os.urandom`` is."""
-    incoming = request.environ.get("HTTP_X_REQUEST_ID")
+    incoming = (request.environ if environ is None else environ).get("HTTP_X_REQUEST_ID")
     return incoming if incoming and _REQUEST_ID.fullmatch(incoming) else f"{random.getrandbits(128):032x}"
 
 
@@ -153,6 +168,5 @@ def init_app(app: Flask) -> None:
     if not any(isinstance(f, QueryValueFilter) for f in access_log.filters):
         access_log.addFilter(QueryValueFilter())
 
-    @app.after_request
-    def _security_headers(resp: Response) -> Response:
-        return add_headers(resp, hsts=hsts)
+    app.after_request(_cors)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, hsts=hsts)  # type: ignore[method-assign]

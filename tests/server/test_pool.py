@@ -223,3 +223,39 @@ def test_results_of_a_batch_commit_together_with_their_hooks(app, submit):
                                  on_delivered=lambda conn, row, result: None)
     assert [r.state for r in recorded] == ["delivered"] * 3
     assert {r.state for r in rows(app)} == {"delivered"}
+
+
+def test_a_failed_give_back_keeps_the_rounds_results(app, submit, central):
+    """A database blip while rows not started are given back: the round's finished deliveries
+    are recorded on the next round, not dropped (they were sent: dropped, they would stay
+    leased and be sent again after the lease)."""
+    server = central(delay=0.3)
+    submit()
+    submit()
+    worker = Worker(app, "pool", concurrency=1, batch=2)  # the second row waits for the thread
+    engine = db.get_engine(app)
+    worker.pool.start(queue.claim(engine, worker.id, worker.policy(), limit=2))
+    assert server.arrived.wait(10)
+    worker.stop()  # the waiting row is given back, not sent
+    deadline = time.monotonic() + 10
+    while worker.pool._done.qsize() < 2 and time.monotonic() < deadline:  # noqa: SLF001 - both ended
+        time.sleep(0.02)
+    refused: list[str] = []
+
+    def blip(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not refused and statement.lstrip().upper().startswith("UPDATE OUTBOX") and "CASE" in statement.upper():
+            refused.append(statement)
+            raise engine.dialect.loaded_dbapi.OperationalError("disk I/O error")
+
+    sa.event.listen(engine, "before_cursor_execute", blip)
+    try:
+        with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the store's error becomes
+            worker.cycle(None, claim=False)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", blip)
+    assert refused  # the give-back was what failed
+    worker.finish()
+    worker.close()
+    states = sorted((r.state, r.attempts) for r in rows(app))
+    assert len(server.started()) == 1
+    assert states == [("delivered", 1), ("pending", 1)]  # the waiting row: leased until its lease ends

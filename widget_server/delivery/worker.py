@@ -219,12 +219,12 @@ class Worker:
         busy = self.pool.in_flight
         want = max(1, self.concurrency // 4) if self._backlog else 1
         done = self.pool.finished(timeout, want=want, gather=GATHER_SECONDS if busy else 0.0)
-        released = [a.row for a in done if a.release]
-        if released:
-            queue.release(self.engine, released, self.id)
         tried = [(a.row, a.result) for a in done if a.result is not None]
-        # Kept until recorded: a database hiccup retries the record, not the delivery.
+        # Kept until recorded, before anything here can fail: a hiccup retries the record, not the delivery.
         self._unrecorded.extend(tried)
+        released = [a.row for a in done if a.release]
+        if released:  # if this fails, the rows come due again when their lease ends
+            queue.release(self.engine, released, self.id)
         free, busy = self.pool.free, self.pool.in_flight
         limit = 0
         if claim and free and not self.stop_event.is_set():

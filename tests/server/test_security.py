@@ -163,5 +163,9 @@ def test_headers_are_filled_in_on_every_answer_and_a_views_own_kept(app_config: 
         assert failed.status_code == 500 and failed.headers["Content-Security-Policy"] == security.STRICT_CSP
         assert failed.headers["X-Frame-Options"] == "DENY"
         assert files.status_code == 200 and "Cache-Control" in files.headers
+        # A path with its slashes doubled reaches the same view: still never cached.
+        doubled = client.get("/", environ_overrides={"PATH_INFO": "//api/v1/nope"})
+        assert doubled.status_code == 404
+        assert doubled.headers["Cache-Control"] == "no-store"
     finally:
         db.get_engine(app).dispose()

@@ -64,7 +64,8 @@ class SecurityHeaders:
     Added there rather than in an ``after_request`` hook: werkzeug checks each value added to a
     response's ``Headers`` and copies them all again on the way out, which cost every answer
     more than anything else the relay adds to a request (these values are constants). The view,
-    its blueprint's hooks and CORS (``_cors``, an ``after_request`` hook) have all run by then, so what they set is kept.
+    its blueprint's hooks and CORS (``_cors``, an ``after_request`` hook) have all run by then,
+    so what they set is kept.
     """
 
     def __init__(self, wsgi_app: Any, *, hsts: bool) -> None:
@@ -72,7 +73,7 @@ class SecurityHeaders:
         self.hsts = hsts
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        api = environ.get("PATH_INFO", "").startswith("/api/")
+        api = (environ.get("PATH_INFO") or "").lstrip("/").startswith("api/")  # as werkzeug's ``path``
         hsts = self.hsts
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:

@@ -100,11 +100,13 @@ def _scan(data: bytes, where: str) -> None:
 
 
 class _Work:
-    """What reading one file has cost so far: its object streams' decoded sizes (by stream) and
-    the entries parsed. Counted after each object, so a file stops within one object's cost."""
+    """What reading one file has cost so far: the bytes its object streams decoded to (each
+    stream once) and the entries parsed. Counted after each object, so a file stops within one
+    object's cost."""
 
     def __init__(self) -> None:
-        self.decoded: dict[int, int] = {}
+        self.streams: set[int] = set()
+        self.decoded = 0
         self.entries = 0
 
 
@@ -119,8 +121,10 @@ def _inspect(obj: Any, depth: int = 0, *, work: _Work) -> None:
     if isinstance(obj, StreamObject) and obj.get("/Type") == "/ObjStm":
         # Compressed objects, whether or not the cross-reference lists them.
         content = obj.get_data()
-        work.decoded[id(obj)] = len(content)
-        if sum(work.decoded.values()) > MAX_DECODED_BYTES:
+        if id(obj) not in work.streams:  # a running total: a sum per stream was quadratic in them
+            work.streams.add(id(obj))
+            work.decoded += len(content)
+        if work.decoded > MAX_DECODED_BYTES:
             raise BadPdf("object streams too large")
         _scan(content, "an object stream")
     if isinstance(obj, DictionaryObject):

@@ -276,8 +276,12 @@ def receipt_fields(body: Mapping[str, Any]) -> dict[str, Any]:
     """What ``SubmissionReceiptSchema`` dumps of a submission's answer (a new one or a replay),
     built directly as ``status_fields`` is: every field a string, a missing one left out.
     tests/server/test_status_answer.py checks this gives exactly what the schema gives."""
-    return {name: value if value is None or type(value) is str else str(value)
-            for name in _RECEIPT_FIELDS if name in body for value in (body[name],)}
+    receipt: dict[str, Any] = {}
+    for name in _RECEIPT_FIELDS:
+        if name in body:
+            value = body[name]
+            receipt[name] = value if value is None or type(value) is str else str(value)
+    return receipt
 
 
 def respond(schema: Schema, obj: Any, status: int = 200) -> Response:

@@ -12,6 +12,7 @@ could be ``*``, ``~``, ``$``, ``=`` or ``U``); they keep working.
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Literal
 
@@ -22,6 +23,8 @@ BODY_LENGTH = 8  # 40 bits: a billion submissions before a collision is even lik
 
 _DECODE = {ch: i for i, ch in enumerate(ALPHABET)}
 _DECODE.update({"O": 0, "I": 1, "L": 1})
+_SEPARATORS = str.maketrans("", "", " -_.")
+_BODY = re.compile(f"[{''.join(sorted(_DECODE))}]{{{BODY_LENGTH}}}")  # the characters _DECODE reads
 _POLY = 0b100101  # x⁵ + x² + 1, irreducible over GF(2)
 
 Verdict = Literal["valid", "mistyped", "malformed"]
@@ -40,13 +43,16 @@ def _damm(digits: list[int]) -> int:
     only when ``x = y`` because 2 ≠ 1 in GF(32) (so neighbour swaps change it too)."""
     interim = 0
     for digit in digits:
-        interim = _times_two(interim) ^ digit
+        interim = _DOUBLED[interim] ^ digit
     return interim
+
+
+_DOUBLED = tuple(_times_two(x) for x in range(32))
 
 
 def _check(body: list[int]) -> str:
     # The check digit d with 2·r ⊕ d = 0 is d = 2·r.
-    return ALPHABET[_times_two(_damm(body))]
+    return ALPHABET[_DOUBLED[_damm(body)]]
 
 
 def _legacy_check(value: int) -> str:
@@ -65,13 +71,13 @@ def generate() -> str:
 
 
 def _parse(code: str) -> tuple[list[int], str] | None:
-    raw = "".join(ch for ch in code.upper() if ch not in " -_.")
+    raw = code.upper().translate(_SEPARATORS)
     if raw.startswith(PREFIX):
         raw = raw[len(PREFIX) :]
     if len(raw) != BODY_LENGTH + 1:
         return None
     body_text, check = raw[:-1], raw[-1]
-    if any(ch not in _DECODE for ch in body_text):
+    if not _BODY.fullmatch(body_text):
         return None
     if check in "OIL":  # read-alike letters stand for the digits 0 and 1
         check = ALPHABET[_DECODE[check]]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import re
 from typing import Any
 
 import phonenumbers
@@ -17,7 +16,7 @@ from sqlalchemy.engine import Connection
 from widget_server.config import secret_keys
 from widget_server.errors import InvalidError
 from widget_server.intake import codes, text
-from widget_server.intake.schemas import parse_email
+from widget_server.intake.schemas import PHONE_SEPARATORS, VN_E164, VN_NATIONAL, parse_email
 from widget_server.store import db
 
 
@@ -46,8 +45,8 @@ def _phone_form(contact: str) -> str | None:
     digest is always of a valid number, so a number that is not valid matches nothing anyway.
     A Vietnamese number typed as 0… or +84… is rewritten without the library (a tenth of a
     lookup): for every valid number that is what the library gives (tests/server/test_contacts.py)."""
-    digits = _PHONE_SEPARATORS.sub("", contact)
-    plain = _VN_NATIONAL.fullmatch(digits) or _VN_E164.fullmatch(digits)
+    digits = PHONE_SEPARATORS.sub("", contact)
+    plain = VN_NATIONAL.fullmatch(digits) or VN_E164.fullmatch(digits)
     if plain:
         return "+84" + plain.group(1)
     try:
@@ -57,11 +56,6 @@ def _phone_form(contact: str) -> str | None:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
-_PHONE_SEPARATORS = re.compile(r"[\s().-]")  # as parse_phone strips them
-# The trunk prefix 0 or the country code +84, then a national significant number of 9 or 10
-# digits (mobiles 9, landlines 10) that does not start with 0.
-_VN_NATIONAL = re.compile(r"0([1-9][0-9]{8,9})")
-_VN_E164 = re.compile(r"\+84([1-9][0-9]{8,9})")
 
 
 def contact_digests(contact: str) -> list[str]:

@@ -18,7 +18,7 @@ import pytest
 from marshmallow import ValidationError
 
 from widget_server.intake import contacts
-from widget_server.intake.schemas import PHONE_SEPARATORS, parse_phone
+from widget_server.intake.phones import PHONE_SEPARATORS, parse_phone
 
 
 def _library(typed: str) -> str | None:

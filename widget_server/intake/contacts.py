@@ -16,7 +16,8 @@ from sqlalchemy.engine import Connection
 from widget_server.config import secret_keys
 from widget_server.errors import InvalidError
 from widget_server.intake import codes, text
-from widget_server.intake.schemas import PHONE_SEPARATORS, VN_E164, VN_NATIONAL, parse_email
+from widget_server.intake.phones import PHONE_SEPARATORS, VN_E164, VN_NATIONAL
+from widget_server.intake.schemas import parse_email
 from widget_server.store import db
 
 

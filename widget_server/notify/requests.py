@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from widget_server.intake import hooks, tracking
 from widget_server.intake.contacts import find
-from widget_server.intake.schemas import parse_phone
+from widget_server.intake.phones import parse_phone
 from widget_server.notify import consent
 from widget_server.store import db
 from widget_server.store.notices import notify_requests

@@ -154,3 +154,34 @@ def test_the_console_migrations_go_down_and_up_with_accounts_in_place(app, datab
     finally:
         migrate.upgrade(engine)
         engine.dispose()
+
+
+def test_the_index_migration_goes_down_and_up_with_submissions_in_place(app, site, submission_body, database_url):
+    """0015 (one index of a submission's outbox rows; none of idempotency answers by age) undoes
+    and redoes over stored submissions, and the claim still finds their rows after it."""
+    from alembic import command
+
+    from widget_server.delivery import queue
+    from widget_server.intake import submissions
+    from widget_server.store import migrate
+
+    with app.test_request_context():
+        submissions.create_idempotent(site[0], dict(submission_body), via="api", idempotency_key="k-0015")
+    engine = db.make_engine(database_url)
+
+    def indexes() -> set[str]:
+        inspector = sa.inspect(engine)
+        return {ix["name"] for table in ("outbox", "idempotency_keys") for ix in inspector.get_indexes(table)}
+
+    before = {"ix_outbox_submission_id", "ix_outbox_pending_submission", "ix_idempotency_keys_created_at"}
+    try:
+        command.downgrade(migrate.alembic_config(engine), "0014")
+        assert before <= indexes() and "ix_outbox_submission" not in indexes()
+        migrate.upgrade(engine)
+        assert "ix_outbox_submission" in indexes() and not before & indexes()
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(db.idempotency_keys)).scalar() == 1
+        assert [c.event_type for c in queue.claim(engine, "w", queue.Policy())] == ["submission.created"]
+    finally:
+        migrate.upgrade(engine)
+        engine.dispose()

@@ -553,3 +553,31 @@ def test_outbox_list_limit_is_a_positive_number(app, runner):
         result = runner.invoke(args=["outbox", "list", "--limit", limit])
         assert result.exit_code == 2 and "--limit" in result.output, result.output
     assert runner.invoke(args=["outbox", "list", "--limit", "1"]).exit_code == 0
+
+
+def test_the_workers_claim_reads_the_outbox_through_its_indexes(app, submit):
+    """The claim walks the due pending rows by their partial index and, for each, looks for an
+    earlier pending event of the same submission by ix_outbox_submission: never a scan of the
+    whole outbox, which keeps every row ever delivered (SQLite's plan)."""
+    engine = db.get_engine(app)
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the plan of SQLite's query planner")
+    submit()
+    plans = []
+
+    def record(conn, cursor, statement, params, *_):
+        if statement.lstrip().startswith("SELECT outbox.id"):
+            plans.append((statement, params))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert outbox.claim(engine, "w", outbox.Policy())
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert plans
+    with engine.connect() as conn:
+        for statement, params in plans:
+            plan = [r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)]
+            assert any("ix_outbox_pending_due" in step for step in plan), plan
+            assert any("earlier USING INDEX ix_outbox_submission " in step for step in plan), plan
+            assert not any(step.startswith(("SCAN outbox", "SCAN earlier")) for step in plan), plan

@@ -118,8 +118,9 @@ def _picks() -> tuple[dict[bool, Any], dict[bool, Any]]:
     with bound parameters, each without and with PostgreSQL's row locks (keyed by ``pg``)."""
     o = db.outbox
     earlier = o.alias("earlier")
-    # 'pending' written out, not bound: the partial indexes on pending rows (migration 0010)
-    # serve only a query whose condition is theirs.
+    # 'pending' written out, not bound: the partial index of pending rows (migration 0010)
+    # serves only a query whose condition is its own. The check of earlier events reads them
+    # by ix_outbox_submission (migration 0015).
     pending = sa.literal_column("'pending'", sa.String)
     # Events about one submission go out in order: a rating never overtakes
     # the submission it rates. Notices to citizens neither wait nor hold others up.

@@ -379,3 +379,45 @@ def test_the_purge_spares_a_key_claimed_again_while_it_waits(
                           headers={"Authorization": f"Bearer {site[1]}", "Idempotency-Key": "K"})
     assert retried.headers.get("Idempotent-Replayed") == "true"
     assert retried.get_json()["tracking_code"] == out["second"]
+
+
+def test_the_daily_run_removes_files_a_killed_request_left_behind(
+        app: Any, client: Any, runner: Any, site: Any, submission_body: dict[str, Any]) -> None:
+    """A file is written before the transaction that records it: a relay killed in between leaves
+    a file nothing names (a citizen's photo that no run would ever redact), and so does a
+    redaction killed between its commit and removing the files. The daily run removes such files
+    once older than ``ORPHAN_AGE``, and writes a killed process left unfinished; it keeps every
+    file a live attachment names, and a fresh one whose request may still be on its way."""
+    import os
+    import time
+    from pathlib import Path
+
+    from widget_server.store.blobs import get_storage
+
+    submit(client, site, submission_body, "kept-file")
+    redacted = submit(client, site, submission_body, "redacted-file")
+    storage = get_storage()
+    left = storage.put(_png())  # what a kill between writing the file and the commit leaves
+    a = db.attachments.c
+    with db.write() as conn:  # the redaction's commit, its process killed before it removed the file
+        gone = conn.execute(sa.update(db.attachments).where(a.submission_id == row(redacted).id)
+                            .values(deleted_at=db.utcnow()).returning(a.storage_key)).scalar_one()
+    with db.read() as conn:
+        kept = conn.execute(sa.select(a.storage_key).where(a.deleted_at.is_(None))).scalar_one()
+    root = Path(app.config["ATTACHMENT_DIR"])
+    unfinished = root / left[:2] / ".tmp-killed"
+    unfinished.write_bytes(b"half a photo")
+    hours_ago = time.time() - 2 * 3600
+    for path in root.rglob("*"):
+        if path.is_file():
+            os.utime(path, (hours_ago, hours_ago))
+    fresh = storage.put(_png())  # a request on its way: its commit is a moment away
+
+    r = runner.invoke(args=["retention", "run", "--dry-run", "--json"])
+    assert json.loads(r.output)["orphaned_files_deleted"] == 2
+    assert storage.exists(left) and storage.exists(gone) and unfinished.exists()  # a dry run removes nothing
+
+    assert retention.run().orphaned_files_deleted == 2
+    assert not storage.exists(left) and not storage.exists(gone) and not unfinished.exists()
+    assert storage.exists(kept) and storage.exists(fresh)
+    assert retention.run().orphaned_files_deleted == 0

@@ -35,6 +35,7 @@ def retention_run(dry_run: bool, as_json: bool) -> None:
                f"lượt chuyển đã hủy: {report.forwards_cancelled}; "
                f"bản ghi outbox đã làm sạch: {report.outbox_rows_redacted}; "
                f"khóa Idempotency-Key hết hạn đã xóa: {report.idempotency_keys_purged}; "
+               f"tệp không thuộc phản ánh nào đã xóa: {report.orphaned_files_deleted}; "
                f"kết quả công khai được ẩn thêm dữ liệu cá nhân: {hidden}; "
                f"lỗi trong outbox được che: {masked}.")
     if report.skipped_in_flight:

@@ -25,6 +25,11 @@ reads any more (a retry after that is a new request) and which would otherwise g
 request; in batches, so a first run on a large table never holds the store's write lock long.
 The ids of the central system's events stay: a redelivery is signed afresh, so its age says
 nothing, and an id dropped would let a late copy of an event apply again.
+
+It also removes stored files that no attachment names, once older than ``ORPHAN_AGE``: a file is
+written before the transaction that records it, so a process killed in between leaves one (a
+citizen's photo, kept nowhere else and never redacted otherwise), as does a redaction killed
+between its commit and removing the files; and writes a killed process left unfinished.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from sqlalchemy.engine import Connection
 
 from widget_server.intake import attachments, hooks, idempotency
 from widget_server.store import db
+from widget_server.store.blobs import get_storage
 
 log = logging.getLogger("widget_server.retention")
 
@@ -48,6 +54,11 @@ CANCELLED = "cancelled"
 PII_COLUMNS = ("name", "phone", "email", "address", "lat", "lon", "rating_comment")
 #: Expired idempotency answers deleted per transaction.
 PURGE_BATCH = 1000
+#: A stored file that no attachment names, this much older than the run, is left over from a
+#: request that never committed (its process killed between writing the file and the commit,
+#: or a redaction killed between its commit and removing the files): removed. A request lasts
+#: seconds (gunicorn's timeout), so no upload still on its way is this old.
+ORPHAN_AGE = dt.timedelta(hours=1)
 
 
 @dataclass
@@ -59,6 +70,7 @@ class Report:
     attachments_deleted: int = 0
     skipped_in_flight: list[str] = field(default_factory=list)
     idempotency_keys_purged: int = 0
+    orphaned_files_deleted: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +82,7 @@ class Report:
             "attachments_deleted": self.attachments_deleted,
             "skipped_in_flight": self.skipped_in_flight,
             "idempotency_keys_purged": self.idempotency_keys_purged,
+            "orphaned_files_deleted": self.orphaned_files_deleted,
         }
 
 
@@ -188,13 +201,38 @@ def run(*, dry_run: bool = False, now: dt.datetime | None = None,
         attachments.remove_files(keys)
     if submission_ids is None:  # the daily run, not a data request acted on at once
         report.idempotency_keys_purged = _purge_idempotency_keys(now, dry_run)
+        report.orphaned_files_deleted = _sweep_orphaned_files(now, dry_run)
     if not dry_run and report.redacted:
         log.info("retention: %d submission(s) redacted, %d attachment(s) deleted, "
                  "%d forward(s) cancelled", len(report.redacted), report.attachments_deleted,
                  report.forwards_cancelled)
     if not dry_run and report.idempotency_keys_purged:
         log.info("retention: %d expired idempotency answer(s) dropped", report.idempotency_keys_purged)
+    if not dry_run and report.orphaned_files_deleted:
+        log.info("retention: %d stored file(s) no attachment names removed", report.orphaned_files_deleted)
     return report
+
+
+def _sweep_orphaned_files(now: dt.datetime, dry_run: bool) -> int:
+    """Remove the stored files older than ``ORPHAN_AGE`` that no live attachment names; how
+    many (would) go."""
+    storage = get_storage()
+    cutoff = (now - ORPHAN_AGE).timestamp()
+    a = db.attachments.c
+    found = 0
+    for keys in storage.written_before(cutoff):
+        for start in range(0, len(keys), 500):
+            batch = keys[start:start + 500]
+            with db.read() as conn:
+                named = set(conn.execute(sa.select(a.storage_key).where(
+                    a.storage_key.in_(batch), a.deleted_at.is_(None))).scalars())
+            orphans = [key for key in batch if key not in named]
+            found += len(orphans)
+            if not dry_run:
+                attachments.remove_files(orphans)
+    if not dry_run:
+        storage.drop_unfinished(cutoff)
+    return found
 
 
 def _purge_idempotency_keys(now: dt.datetime, dry_run: bool) -> int:

@@ -7,10 +7,12 @@ hosted in Vietnam, say) only has to implement :class:`Storage`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -34,6 +36,13 @@ class Storage(Protocol):
         """Remove ``key``; removing a missing key is not an error."""
 
     def exists(self, key: str) -> bool: ...
+
+    def written_before(self, cutoff: float) -> Iterator[list[str]]:
+        """The keys last written before ``cutoff`` (seconds since the epoch), a batch at a time."""
+
+    def drop_unfinished(self, cutoff: float) -> int:
+        """Remove writes begun before ``cutoff`` and never finished (a process killed inside
+        ``put``); how many."""
 
 
 class LocalStorage:
@@ -84,6 +93,42 @@ class LocalStorage:
             return self._path(key).is_file()
         except KeyError:
             return False
+
+    def written_before(self, cutoff: float) -> Iterator[list[str]]:
+        for folder in self._folders():
+            keys = [entry.name for entry in _entries(folder)
+                    if _KEY.match(entry.name) and _mtime(entry) < cutoff]
+            if keys:
+                yield keys
+
+    def drop_unfinished(self, cutoff: float) -> int:
+        dropped = 0
+        for folder in self._folders():
+            for entry in _entries(folder):
+                if entry.name.startswith(".tmp-") and _mtime(entry) < cutoff:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
+                        dropped += 1
+        return dropped
+
+    def _folders(self) -> list[str]:
+        return sorted(entry.path for entry in _entries(self.root)
+                      if len(entry.name) == 2 and entry.is_dir(follow_symlinks=False))
+
+
+def _entries(folder: str | os.PathLike[str]) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as found:
+            return list(found)
+    except FileNotFoundError:
+        return []
+
+
+def _mtime(entry: os.DirEntry[str]) -> float:
+    try:
+        return entry.stat(follow_symlinks=False).st_mtime
+    except FileNotFoundError:
+        return float("inf")  # gone meanwhile: nothing to do
 
 
 def get_storage(app: Flask | None = None) -> Storage:

@@ -259,3 +259,52 @@ def test_a_failed_give_back_keeps_the_rounds_results(app, submit, central):
     states = sorted((r.state, r.attempts) for r in rows(app))
     assert len(server.started()) == 1
     assert states == [("delivered", 1), ("pending", 1)]  # the waiting row: leased until its lease ends
+
+
+def _refuse_delivered(engine: Any, outbox_id: str) -> Any:
+    """A trigger that makes the store refuse to record ``outbox_id`` delivered (a cause nobody
+    foresaw); returns the statement that removes it."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"""CREATE FUNCTION refuse_one() RETURNS trigger AS $$ BEGIN
+                IF OLD.id = '{outbox_id}' AND NEW.state = 'delivered' THEN RAISE EXCEPTION 'refused'; END IF;
+                RETURN NEW; END $$ LANGUAGE plpgsql""")
+            conn.exec_driver_sql("CREATE TRIGGER refuse_one BEFORE UPDATE ON outbox FOR EACH ROW "
+                                 "EXECUTE FUNCTION refuse_one()")
+            return "DROP TRIGGER refuse_one ON outbox; DROP FUNCTION refuse_one()"
+        conn.exec_driver_sql(f"""CREATE TRIGGER refuse_one BEFORE UPDATE ON outbox
+            WHEN OLD.id = '{outbox_id}' AND NEW.state = 'delivered' BEGIN SELECT RAISE(ABORT, 'refused'); END""")
+        return "DROP TRIGGER refuse_one"
+
+
+def test_a_result_the_store_refuses_holds_up_no_other(app, submit, central):
+    """One result the store refused failed the whole round's record, every round: the worker
+    claimed nothing more and every delivery stopped. The round's results are now recorded one
+    by one when the round fails for a reason other than the store being out of reach: the others
+    are recorded, the refused one is let go (its lease ends and it is tried again: its receiver
+    drops the copy by its id) and the worker goes on."""
+    server = central()
+    refused, recorded = submit(), submit()
+    engine = db.get_engine(app)
+    ids = {r.submission_id: r.id for r in rows(app)}
+    undo = _refuse_delivered(engine, ids[refused["id"]])
+    worker = Worker(app, "pool", concurrency=2, batch=2)
+    try:
+        worker.pool.start(queue.claim(engine, worker.id, worker.policy(), limit=2))
+        deadline = time.monotonic() + 10
+        while worker.pool._done.qsize() < 2 and time.monotonic() < deadline:  # noqa: SLF001 - both ended
+            time.sleep(0.02)
+        assert len(server.started()) == 2
+        worker.cycle(None, claim=False)
+        states = {r.id: r.state for r in rows(app)}
+        assert states[ids[recorded["id"]]] == "delivered" and states[ids[refused["id"]]] == "pending"
+        later = submit()
+        assert worker.run_once() == 1  # the worker goes on: the next submission is sent and recorded
+        states = {r.submission_id: r.state for r in rows(app)}
+        assert states[later["id"]] == "delivered" and states[refused["id"]] == "pending"
+    finally:
+        worker.finish()
+        worker.close()
+        with engine.begin() as conn:
+            for statement in undo.split("; "):
+                conn.exec_driver_sql(statement)

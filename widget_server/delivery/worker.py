@@ -19,12 +19,13 @@ from typing import Any
 
 from flask import Flask
 
+from widget_server.errors import StoreUnavailableError
 from widget_server.intake import attachments
 from widget_server.store import db, migrate
 from widget_server.delivery import notices, queue
 from widget_server.delivery.pool import Attempt, Pool
 from widget_server.intake import status_events
-from widget_server.store.outbox import NOTIFY_CHANNEL
+from widget_server.delivery.waker import Waker
 from widget_server.delivery.destinations import (
     Destination,
     Event,
@@ -57,60 +58,6 @@ def record_deliveries(conn: Any, delivered: list[tuple[queue.Claimed, Result]]) 
         if row.event_type == "submission.created" and row.submission_id])
     for row, result in delivered:
         notices.record_sent(conn, row, result)
-
-
-class Waker:
-    """How an idle worker waits: LISTEN/NOTIFY on PostgreSQL, a plain timed wait elsewhere.
-
-    A notification only shortens the wait; the poll still runs, so a lost
-    notification (or a retry that comes due later) costs at most one interval.
-    """
-
-    def __init__(self, engine: Any, stop_event: threading.Event) -> None:
-        self.engine = engine
-        self.stop_event = stop_event
-        self._conn: Any = None
-        self._failed_at = 0.0
-
-    def _listen(self) -> Any:
-        if self._conn is not None or self.engine.dialect.name != "postgresql":
-            return self._conn
-        if time.monotonic() - self._failed_at < 30:
-            return None
-        try:
-            import psycopg
-
-            url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
-            self._conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-        except Exception as exc:  # noqa: BLE001 - fall back to polling
-            log.warning("outbox notifications unavailable, polling only: %s", type(exc).__name__)
-            self._failed_at = time.monotonic()
-            self.close()
-        return self._conn
-
-    def wait(self, timeout: float) -> None:
-        conn = self._listen()
-        if conn is None:
-            self.stop_event.wait(timeout)
-            return
-        deadline = time.monotonic() + timeout
-        try:
-            # Short slices, so stop() is noticed quickly even with a long poll interval.
-            while not self.stop_event.is_set() and (left := deadline - time.monotonic()) > 0:
-                if any(True for _ in conn.notifies(timeout=min(left, 0.5), stop_after=1)):
-                    return
-        except Exception as exc:  # noqa: BLE001 - a dropped connection: reconnect later
-            log.warning("outbox notifications lost (%s); reconnecting", type(exc).__name__)
-            self.close()
-
-    def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except Exception:  # noqa: BLE001, S110 - closing a broken connection
-                pass
-            self._conn = None
 
 
 class Worker:
@@ -233,8 +180,16 @@ class Worker:
             self.pool.launch()
             return 0, 0
         results = self._unrecorded
-        recorded, rows = queue.settle(self.engine, results, self.id, self.policy(), claim=limit,
-                                      on_delivered_many=record_deliveries)
+        try:
+            recorded, rows = queue.settle(self.engine, results, self.id, self.policy(), claim=limit,
+                                          on_delivered_many=record_deliveries)
+        except StoreUnavailableError:
+            raise  # the store out of reach: the whole round again next time
+        except Exception:
+            if not results:
+                raise
+            results, recorded = self._record_apart(results)
+            rows = queue.claim(self.engine, self.id, self.policy(), limit=limit) if limit else []
         self._unrecorded = []
         for (row, result), outcome in zip(results, recorded, strict=True):
             if outcome.state == "dead":
@@ -248,6 +203,29 @@ class Worker:
         self.pool.start(rows)
         self._backlog = bool(limit) and len(rows) == limit
         return len(tried), len(rows)
+
+    def _record_apart(self, results: list[tuple[queue.Claimed, Result]]) -> tuple[
+            list[tuple[queue.Claimed, Result]], list[queue.Recorded]]:
+        """After a round's record failed for a reason other than the store being out of reach,
+        each result in a transaction of its own: one the store refuses holds up no other (it
+        failed the whole round, every round, and the worker claimed nothing more). One refused
+        alone is let go: its lease ends and it is tried again (its receiver drops the copy by its
+        id). The store lost meanwhile: the rest wait for the next round."""
+        kept: list[tuple[queue.Claimed, Result]] = []
+        outcomes: list[queue.Recorded] = []
+        for i, pair in enumerate(results):
+            try:
+                outcomes += queue.settle(self.engine, [pair], self.id, self.policy(),
+                                         on_delivered_many=record_deliveries)[0]
+            except StoreUnavailableError:
+                self._unrecorded = results[i:]
+                raise
+            except Exception as exc:  # noqa: BLE001 - the type only: a store's message may quote the row
+                log.error("worker %s: the store refused the result of outbox %s (%s); it is tried "
+                          "again after its lease", self.id, pair[0].id, type(exc).__name__)
+                continue
+            kept.append(pair)
+        return kept, outcomes
 
     def run_once(self) -> int:
         """Claim one batch, deliver it and record the results; the number of attempts made."""

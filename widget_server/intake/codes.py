@@ -35,6 +35,9 @@ def _times_two(x: int) -> int:
     return x ^ _POLY if x & 0b100000 else x
 
 
+_DOUBLED = tuple(_times_two(x) for x in range(32))  # 2·x for every x, looked up
+
+
 def _damm(digits: list[int]) -> int:
     """The Damm interim digit: 0 for a body followed by its check digit.
 
@@ -45,9 +48,6 @@ def _damm(digits: list[int]) -> int:
     for digit in digits:
         interim = _DOUBLED[interim] ^ digit
     return interim
-
-
-_DOUBLED = tuple(_times_two(x) for x in range(32))
 
 
 def _check(body: list[int]) -> str:

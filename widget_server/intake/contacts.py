@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from widget_server.config import secret_keys
 from widget_server.errors import InvalidError
 from widget_server.intake import codes, text
-from widget_server.intake.phones import PHONE_SEPARATORS, VN_E164, VN_NATIONAL
+from widget_server.intake.phones import PHONE_SEPARATORS, vn_national_number
 from widget_server.intake.schemas import parse_email
 from widget_server.store import db
 
@@ -47,16 +47,14 @@ def _phone_form(contact: str) -> str | None:
     A Vietnamese number typed as 0… or +84… is rewritten without the library (a tenth of a
     lookup): for every valid number that is what the library gives (tests/server/test_contacts.py)."""
     digits = PHONE_SEPARATORS.sub("", contact)
-    plain = VN_NATIONAL.fullmatch(digits) or VN_E164.fullmatch(digits)
-    if plain:
-        return "+84" + plain.group(1)
+    national = vn_national_number(digits)
+    if national:
+        return "+84" + national
     try:
         number = phonenumbers.parse(digits, "VN")
     except phonenumbers.NumberParseException:
         return None
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
-
-
 
 
 def contact_digests(contact: str) -> list[str]:

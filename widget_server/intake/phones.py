@@ -14,13 +14,19 @@ import re
 import phonenumbers
 from marshmallow import ValidationError
 
+PHONE_SEPARATORS = re.compile(r"[\s().-]")
+# The trunk prefix 0 or the country code +84, then a national significant number of 9 or 10
+# digits (mobiles 9, landlines 10) that does not start with 0.
+_VN_NATIONAL = re.compile(r"0([1-9][0-9]{8,9})")
+_VN_E164 = re.compile(r"\+84([1-9][0-9]{8,9})")
+
 
 def parse_phone(value: str) -> str:
     """A Vietnamese (or international) number as E.164, or ValidationError."""
     digits = PHONE_SEPARATORS.sub("", value)
-    plain = VN_NATIONAL.fullmatch(digits) or VN_E164.fullmatch(digits)
-    if plain and _common_vn_number(plain.group(1)):
-        return "+84" + plain.group(1)
+    national = vn_national_number(digits)
+    if national and _common_vn_number(national):
+        return "+84" + national
     try:
         number = phonenumbers.parse(digits, "VN")
     except phonenumbers.NumberParseException as exc:
@@ -32,11 +38,11 @@ def parse_phone(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-PHONE_SEPARATORS = re.compile(r"[\s().-]")
-# The trunk prefix 0 or the country code +84, then a national significant number of 9 or 10
-# digits (mobiles 9, landlines 10) that does not start with 0.
-VN_NATIONAL = re.compile(r"0([1-9][0-9]{8,9})")
-VN_E164 = re.compile(r"\+84([1-9][0-9]{8,9})")
+def vn_national_number(digits: str) -> str | None:
+    """The national significant number of a Vietnamese number typed as 0… or +84… (separators
+    already taken out), without checking that it is valid; None for any other spelling."""
+    plain = _VN_NATIONAL.fullmatch(digits) or _VN_E164.fullmatch(digits)
+    return plain.group(1) if plain else None
 
 
 @functools.cache

@@ -13,6 +13,7 @@ from tests.helpers import assert_problem
 from widget_server import config
 from widget_server.store import db
 from widget_server.intake import submissions
+from widget_server.vocab import VN_TIME
 
 
 def _event(client, app, submission_id, status, sequence, **extra):
@@ -60,8 +61,12 @@ def test_figures(client, site, four):
 
 
 def test_since_filters_and_bad_dates_are_422(client, site, four):
-    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    # Days are Vietnam's (``since`` is midnight there): from 17:00 UTC the machine's date is a day behind.
+    today = dt.datetime.now(VN_TIME).date()
+    tomorrow = (today + dt.timedelta(days=1)).isoformat()
     assert client.get(f"/api/v1/sites/{site[0].key}/stats?since={tomorrow}", headers=_auth(site)).get_json()["total"] == 0
+    assert client.get(f"/api/v1/sites/{site[0].key}/stats?since={today.isoformat()}",
+                      headers=_auth(site)).get_json()["total"] == 4
     assert_problem(client.get(f"/api/v1/sites/{site[0].key}/stats?since=hôm-qua", headers=_auth(site)), 422)
     assert_problem(client.get("/api/v1/sites/pk_none/stats", headers=_auth(site)), 401)
 

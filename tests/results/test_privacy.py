@@ -149,6 +149,35 @@ def test_a_number_written_against_its_label_is_hidden(client: Any, submission_bo
         assert "[đã ẩn]" in text
 
 
+@pytest.mark.parametrize("written", ["STK 0123 4567 8901", "Stk:0123456789012", "số tài khoản: 19035678901234",
+                                     "tài khoản ngân hàng số 0123-4567-8901", "a/c no. 00112233",
+                                     "thẻ 4111 1111 1111 1111", "thẻ 4111111111111111"])
+def test_a_bank_account_or_card_number_is_hidden(client: Any, submission_body: dict[str, Any],
+                                                  submit_and_publish: Any, written: str) -> None:
+    # An answer about a refund or compensation names the account it was paid into: published
+    # as written, a citizen's bank account number was public.
+    submit_and_publish({**submission_body, "title": f"Hoàn tiền, {written}"},
+                       answer=f"Đã chuyển khoản vào {written}; số dư tài khoản 1.500.000 đồng.")
+    item = client.get("/api/v1/results").get_json()["items"][0]
+    digits = "".join(c for c in written if c.isdigit())
+    for text in (item["title"], item["answer"]):
+        assert digits[-6:] not in "".join(c for c in text if c.isdigit()), text
+        assert "[đã ẩn]" in text
+    assert "số dư tài khoản 1.500.000 đồng" in item["answer"]  # an amount after the word stays
+
+
+@pytest.mark.parametrize("written", ["Lê Văn A0912345678", "LÊ VĂN A0912345678", "Le Van A 0912345678"])
+def test_a_name_written_against_a_number_is_hidden(client: Any, submission_body: dict[str, Any],
+                                                    submit_and_publish: Any, written: str) -> None:
+    # "Lê Văn A0912345678": the number was hidden and the name, glued to it, was published.
+    submit_and_publish({**submission_body, "title": f"Rác ở chợ, {written}", "submitter": SUBMITTER},
+                       answer=f"Đã gọi {written}.")
+    item = client.get("/api/v1/results").get_json()["items"][0]
+    for text in (item["title"], item["answer"]):
+        assert "le van a" not in _folded(text), text
+        assert "[đã ẩn]" in text
+
+
 @pytest.mark.parametrize("long_run", ["a" * 20_000, "0" * 20_000, "a." * 10_000, "0/" * 10_000])
 def test_hiding_takes_time_in_proportion_to_the_text(long_run: str) -> None:
     # An answer is the central system's text: a long run of one character must not make the

@@ -17,9 +17,13 @@ written. What is hidden:
 - emails, and their spellings ``a [at] b.com``, ``a (at) b [dot] com``, ``a at b.com``;
 - ID numbers: 9 (old ID card) or 12 digits (citizen ID) standing alone, whole;
 - both also written against their label (``SĐT0912345678``, ``CCCD038090001234``);
+- bank accounts: 6 to 19 digits after a label (``STK``, ``số tài khoản``, ``TK``, ``account``,
+  ``a/c``), in groups or not, the label kept (``STK [đã ẩn]``); and card numbers: 13 to 19
+  digits standing alone, or in groups of four;
 - the ``known`` details (the person's name, address, email, phone), case- and
-  diacritic-insensitively (``Le Van A``, ``LÊ VĂN A`` for ``Lê Văn A``); a one-word detail
-  only with its diacritics, so that a name like "Hòa" does not hide "Hóa".
+  diacritic-insensitively (``Le Van A``, ``LÊ VĂN A`` for ``Lê Văn A``), also written against a
+  number (``Lê Văn A0912345678``); a one-word detail only with its diacritics, so that a name
+  like "Hòa" does not hide "Hóa".
 
 Dates (05/11/2026), amounts (1.500.000 đồng) and document numbers (91/2025/QH15) stay.
 """
@@ -50,6 +54,17 @@ _ASCII_ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+\s+at\s+[A-Za-z0-9.-]+", re.IGNOR
 # written against it: "CCCD038090001234", "SĐT0912345678"); a digit, "_", "." or "/" not.
 _ID = re.compile(r"(?<![\d_.,/-])(?:\d{12}|\d{9}|0\d{2}(?:[ .-]\d{3}){3}|0\d{3}(?:[ .-]\d{4}){2})"
                  r"(?![\w]|[.,/-]\d)")
+# A bank account after its label (the label kept, the number hidden): "STK 0123 4567 8901",
+# "số tài khoản: 19035678901234", "TK số 123456789", "a/c no. 00112233". Vietnamese banks' accounts
+# have 6 to 19 digits; groups of digits with one space or dash between them (not dots: an
+# amount after the word, "tài khoản 1.500.000 đồng", stays).
+_ACCOUNT = re.compile(
+    r"(?<![^\W\d_])(?:stk|s[oố]\s+t[aà]i\s+kho[aả]n|t[aà]i\s+kho[aả]n(?:\s+ng[aâ]n\s+h[aà]ng)?|tk|"
+    r"account(?:\s+(?:number|no\.?))?|acct\.?|a/c(?:\s+no\.?)?)"
+    r"(?:\s*(?:s[oố]|no\.?|number))?\s*[:.\-#]?\s*"
+    r"(?P<number>\d(?:[ \-]?\d){5,18})(?![\w]|[.,/-]\d)", re.IGNORECASE)
+# A card number: 13 to 19 digits standing alone, or four groups of four.
+_CARD = re.compile(r"(?<![\d_.,/-])(?:\d{13,19}|\d{4}(?:[ \-]\d{4}){3})(?![\w]|[.,/-]\d)")
 # Shaped like a Vietnamese number: +84 (or (+84), 0084) with an optional (0), or the trunk 0
 # (or "(0"), then digits with up to three separators between any two.
 _SEP = r"[\s.\-/]{0,3}"
@@ -94,15 +109,22 @@ def _blank(read: str, spans: Iterable[tuple[int, int]]) -> str:
     return read
 
 
+# A detail is a whole word or words: no letter right before or after it, a digit may be
+# ("Lê Văn A0912345678": the name written against the number is hidden too).
+_NOT_LETTER_BEFORE = r"(?<![^\W\d_])"
+_NOT_LETTER_AFTER = r"(?![^\W\d_])"
+
+
 def _known(read: str, item: str) -> list[tuple[int, int]]:
     words = item.split()
     if len(words) > 1:
         # Folding keeps one character for one, so the spans found are the text's own.
         haystack = fold(read)
-        pattern = re.compile(r"(?<!\w)" + r"\s+".join(re.escape(fold(w)) for w in words) + r"(?!\w)")
+        pattern = re.compile(_NOT_LETTER_BEFORE + r"\s+".join(re.escape(fold(w)) for w in words)
+                             + _NOT_LETTER_AFTER)
     else:
         haystack = read
-        pattern = re.compile(r"(?<!\w)" + re.escape(item) + r"(?!\w)", re.IGNORECASE)
+        pattern = re.compile(_NOT_LETTER_BEFORE + re.escape(item) + _NOT_LETTER_AFTER, re.IGNORECASE)
     return [m.span() for m in pattern.finditer(haystack)]
 
 
@@ -140,6 +162,8 @@ def hide(value: str, known: Iterable[str | None] = (), *, mark: str = HIDDEN) ->
     for item in items:
         read = _blank(read, _known(read, item))
     read = _blank(read, (m.span() for m in _EMAIL.finditer(read) if _is_email(m)))
+    read = _blank(read, (m.span("number") for m in _ACCOUNT.finditer(read)))
+    read = _blank(read, (m.span() for m in _CARD.finditer(read)))
     read = _blank(read, (m.span() for m in _ID.finditer(read)))
     matcher = phonenumbers.PhoneNumberMatcher(read, "VN", leniency=phonenumbers.Leniency.VALID)
     read = _blank(read, [(m.start, m.end) for m in matcher])

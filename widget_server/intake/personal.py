@@ -58,10 +58,13 @@ _ID = re.compile(r"(?<![\d_.,/-])(?:\d{12}|\d{9}|0\d{2}(?:[ .-]\d{3}){3}|0\d{3}(
 # "số tài khoản: 19035678901234", "TK số 123456789", "a/c no. 00112233". Vietnamese banks' accounts
 # have 6 to 19 digits; groups of digits with one space or dash between them (not dots: an
 # amount after the word, "tài khoản 1.500.000 đồng", stays).
+# Every gap is bounded ({1,3}): unbounded ones side by side made a label followed by a long run
+# of spaces cost time in the square of its length.
+_GAP = r"\s{1,3}"
 _ACCOUNT = re.compile(
-    r"(?<![^\W\d_])(?:stk|s[oố]\s+t[aà]i\s+kho[aả]n|t[aà]i\s+kho[aả]n(?:\s+ng[aâ]n\s+h[aà]ng)?|tk|"
-    r"account(?:\s+(?:number|no\.?))?|acct\.?|a/c(?:\s+no\.?)?)"
-    r"(?:\s*(?:s[oố]|no\.?|number))?\s*[:.\-#]?\s*"
+    r"(?<![^\W\d_])(?:stk|s[oố]" + _GAP + r"t[aà]i" + _GAP + r"kho[aả]n|t[aà]i" + _GAP + r"kho[aả]n(?:"
+    + _GAP + r"ng[aâ]n" + _GAP + r"h[aà]ng)?|tk|account(?:" + _GAP + r"(?:number|no\.?))?|acct\.?|a/c(?:"
+    + _GAP + r"no\.?)?)(?:" + _GAP + r"(?:s[oố]|no\.?|number))?\s{0,3}[:.\-#]?\s{0,3}"
     r"(?P<number>\d(?:[ \-]?\d){5,18})(?![\w]|[.,/-]\d)", re.IGNORECASE)
 # A card number: 13 to 19 digits standing alone, or four groups of four.
 _CARD = re.compile(r"(?<![\d_.,/-])(?:\d{13,19}|\d{4}(?:[ \-]\d{4}){3})(?![\w]|[.,/-]\d)")

@@ -112,22 +112,31 @@ def _blank(read: str, spans: Iterable[tuple[int, int]]) -> str:
     return read
 
 
-# A detail is a whole word or words: no letter right before or after it, a digit may be
-# ("Lê Văn A0912345678": the name written against the number is hidden too).
-_NOT_LETTER_BEFORE = r"(?<![^\W\d_])"
-_NOT_LETTER_AFTER = r"(?![^\W\d_])"
+# A detail stands whole: where it ends in a letter no letter beside it, where it ends in a digit
+# no digit beside it (``Lê Văn A0912345678``: the name written against the number is hidden,
+# and ``Số 12 ngõ 34`` is not found inside ``Số 12 ngõ 345``).
+def _edges(item: str) -> tuple[str, str]:
+    def side(char: str, ahead: bool) -> str:
+        if char.isdigit():
+            near = r"\d"
+        elif char.isalpha():
+            near = r"[^\W\d_]"
+        else:
+            near = r"\w"
+        return f"(?!{near})" if ahead else f"(?<!{near})"
+    return side(item[0], False), side(item[-1], True)
 
 
 def _known(read: str, item: str) -> list[tuple[int, int]]:
     words = item.split()
+    before, after = _edges(item)
     if len(words) > 1:
         # Folding keeps one character for one, so the spans found are the text's own.
         haystack = fold(read)
-        pattern = re.compile(_NOT_LETTER_BEFORE + r"\s+".join(re.escape(fold(w)) for w in words)
-                             + _NOT_LETTER_AFTER)
+        pattern = re.compile(before + r"\s+".join(re.escape(fold(w)) for w in words) + after)
     else:
         haystack = read
-        pattern = re.compile(_NOT_LETTER_BEFORE + re.escape(item) + _NOT_LETTER_AFTER, re.IGNORECASE)
+        pattern = re.compile(before + re.escape(item) + after, re.IGNORECASE)
     return [m.span() for m in pattern.finditer(haystack)]
 
 

@@ -178,6 +178,14 @@ def test_a_name_written_against_a_number_is_hidden(client: Any, submission_body:
         assert "[đã ẩn]" in text
 
 
+def test_a_known_detail_ending_in_a_number_is_not_found_inside_a_longer_one(
+        client: Any, submission_body: dict[str, Any], submit_and_publish: Any) -> None:
+    location = {"commune_code": None, "address": "Số 12 ngõ 34", "lat": 19.8, "lon": 105.77}
+    submit_and_publish({**submission_body, "title": "Rác ở Số 12 ngõ 345 và Số 12 ngõ 34", "location": location},
+                       answer="Đã thu gom.")
+    assert client.get("/api/v1/results").get_json()["items"][0]["title"] == "Rác ở Số 12 ngõ 345 và [đã ẩn]"
+
+
 @pytest.mark.parametrize("long_run", ["a" * 20_000, "0" * 20_000, "a." * 10_000, "0/" * 10_000,
                                       "STK" + " " * 20_000 + "x", "số tài khoản" + " " * 20_000 + ":"])
 def test_hiding_takes_time_in_proportion_to_the_text(long_run: str) -> None:

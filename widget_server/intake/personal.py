@@ -115,16 +115,14 @@ def _blank(read: str, spans: Iterable[tuple[int, int]]) -> str:
 # A detail stands whole: where it ends in a letter no letter beside it, where it ends in a digit
 # no digit beside it (``Lê Văn A0912345678``: the name written against the number is hidden,
 # and ``Số 12 ngõ 34`` is not found inside ``Số 12 ngõ 345``).
+def _near(char: str) -> str:
+    """What may not stand beside a detail's first or last character: a digit by a digit, a
+    letter by a letter, any word character by anything else."""
+    return r"\d" if char.isdigit() else r"[^\W\d_]" if char.isalpha() else r"\w"
+
+
 def _edges(item: str) -> tuple[str, str]:
-    def side(char: str, ahead: bool) -> str:
-        if char.isdigit():
-            near = r"\d"
-        elif char.isalpha():
-            near = r"[^\W\d_]"
-        else:
-            near = r"\w"
-        return f"(?!{near})" if ahead else f"(?<!{near})"
-    return side(item[0], False), side(item[-1], True)
+    return f"(?<!{_near(item[0])})", f"(?!{_near(item[-1])})"
 
 
 def _known(read: str, item: str) -> list[tuple[int, int]]:
